@@ -1,0 +1,158 @@
+//! Identifiers of the aggregates: workspaces, sources, profiles.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why an identifier was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The identifier was empty.
+    #[error("must not be empty")]
+    Empty,
+    /// The identifier was longer than allowed.
+    #[error("must be at most {max} characters")]
+    TooLong {
+        /// The maximum length.
+        max: usize,
+    },
+    /// The identifier held a character outside `[a-z0-9_-]`.
+    #[error("may only contain a-z, 0-9, '_' and '-'")]
+    BadCharacter,
+    /// A profile id that is not a UUID.
+    #[error("is not a valid profile id")]
+    NotAProfileId,
+}
+
+fn parse_slug(raw: &str, max: usize) -> Result<String, IdError> {
+    if raw.is_empty() {
+        return Err(IdError::Empty);
+    }
+    if raw.len() > max {
+        return Err(IdError::TooLong { max });
+    }
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+    if !raw.chars().all(allowed) {
+        return Err(IdError::BadCharacter);
+    }
+    Ok(raw.to_owned())
+}
+
+macro_rules! slug_id {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses an identifier: 1–64 characters of `[a-z0-9_-]`.
+            pub fn parse(raw: &str) -> Result<Self, IdError> {
+                parse_slug(raw, $max).map(Self)
+            }
+
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(raw: String) -> Result<Self, IdError> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+slug_id!(
+    /// A workspace: one brand's isolated data. Every stored row carries one.
+    WorkspaceId,
+    64
+);
+slug_id!(
+    /// A source of events (an app, a web site, an import), named by its write key.
+    SourceId,
+    64
+);
+
+impl WorkspaceId {
+    /// The workspace that exists out of the box.
+    pub fn default_workspace() -> Self {
+        Self("default".to_owned())
+    }
+}
+
+/// A profile: one person as Orbit knows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProfileId(uuid::Uuid);
+
+impl ProfileId {
+    /// A new, time-ordered profile id minted at `at`, with `random` filling the rest.
+    pub fn mint(at: jiff::Timestamp, random: u128) -> Self {
+        let millis = u64::try_from(at.as_millisecond()).unwrap_or(0);
+        let bytes = random.to_be_bytes();
+        let mut rand_bytes = [0u8; 10];
+        rand_bytes.copy_from_slice(&bytes[6..]);
+        let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &rand_bytes).into_uuid();
+        Self(uuid)
+    }
+
+    /// Parses the textual form (a UUID).
+    pub fn parse(raw: &str) -> Result<Self, IdError> {
+        uuid::Uuid::try_parse(raw)
+            .map(Self)
+            .map_err(|_| IdError::NotAProfileId)
+    }
+}
+
+impl TryFrom<String> for ProfileId {
+    type Error = IdError;
+    fn try_from(raw: String) -> Result<Self, IdError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<ProfileId> for String {
+    fn from(id: ProfileId) -> String {
+        id.to_string()
+    }
+}
+
+impl fmt::Display for ProfileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_ids_refuse_uppercase_and_empty() {
+        assert_eq!(WorkspaceId::parse(""), Err(IdError::Empty));
+        assert_eq!(WorkspaceId::parse("Acme"), Err(IdError::BadCharacter));
+        assert!(WorkspaceId::parse("acme-tea_2").is_ok());
+    }
+
+    #[test]
+    fn profile_ids_round_trip_through_text() {
+        let id = ProfileId::mint(jiff::Timestamp::UNIX_EPOCH, 42);
+        assert_eq!(ProfileId::parse(&id.to_string()), Ok(id));
+        assert_eq!(ProfileId::parse("nope"), Err(IdError::NotAProfileId));
+    }
+}
