@@ -421,13 +421,13 @@ impl IdentityGraph {
         kinds.sort();
         kinds.dedup();
         for kind in kinds {
-            if let Some(limit) = policy.rule(kind).max_per_profile {
-                if self.count_of_kind(a, kind) + self.count_of_kind(b, kind) > limit {
-                    return Err(ConflictReason::TooManyOfType {
-                        kind: kind.clone(),
-                        limit,
-                    });
-                }
+            if let Some(limit) = policy.rule(kind).max_per_profile
+                && self.count_of_kind(a, kind) + self.count_of_kind(b, kind) > limit
+            {
+                return Err(ConflictReason::TooManyOfType {
+                    kind: kind.clone(),
+                    limit,
+                });
             }
         }
         Ok(())

@@ -142,10 +142,10 @@ fn latest(ours: TraitEntry, theirs: TraitEntry) -> TraitEntry {
 
 fn add(a: &Value, b: &Value) -> Option<Value> {
     let (a, b) = (a.as_number()?, b.as_number()?);
-    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
-        if let Some(sum) = x.checked_add(y) {
-            return Some(Value::Number(sum.into()));
-        }
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64())
+        && let Some(sum) = x.checked_add(y)
+    {
+        return Some(Value::Number(sum.into()));
     }
     Number::from_f64(a.as_f64()? + b.as_f64()?).map(Value::Number)
 }

@@ -1,1 +1,150 @@
-//! placeholder
+//! Orbit's embedded storage: one SQLite file in WAL mode under the data directory.
+//!
+//! Writes go through one connection (SQLite allows one writer at a time anyway), reads
+//! through a small pool of read-only connections that WAL lets run beside the writer.
+
+mod events;
+mod keys;
+mod profiles;
+mod workspaces;
+
+use orbit_store::{StoreError, Stores};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit survives power loss once acknowledged (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a crash of Orbit, but the last commits before a
+    /// power loss or OS crash may be lost.
+    Normal,
+}
+
+/// The SQLite implementation of every storage port.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and runs migrations.
+    pub async fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let synchronous = match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+        };
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-65536");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(not_written)?;
+        sqlx::migrate!("./migrations")
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::NotWritten(format!("migrating the database: {e}")))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(not_written)?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Every port, backed by this store.
+    pub fn into_stores(self) -> Stores {
+        let shared = Arc::new(self);
+        Stores {
+            events: shared.clone(),
+            profiles: shared.clone(),
+            keys: shared.clone(),
+            workspaces: shared,
+        }
+    }
+
+    /// Closes the connections, waiting for them to finish.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// A failure before or during a transaction that was rolled back: nothing was written.
+pub(crate) fn not_written(e: sqlx::Error) -> StoreError {
+    if let Some(db) = e.as_database_error()
+        && db.is_unique_violation()
+    {
+        return StoreError::AlreadyExists(db.message().to_owned());
+    }
+    StoreError::NotWritten(e.to_string())
+}
+
+/// A failure of `COMMIT` itself: the outcome is unknown.
+pub(crate) fn unknown(e: sqlx::Error) -> StoreError {
+    StoreError::Unknown(e.to_string())
+}
+
+/// A stored value that does not decode.
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+/// Splits `n` rows into chunks of a few fixed sizes, so that multi-row statements are
+/// prepared once per size and reused from the statement cache.
+pub(crate) fn chunk_sizes(mut n: usize) -> Vec<usize> {
+    const SIZES: [usize; 5] = [256, 64, 16, 4, 1];
+    let mut chunks = Vec::new();
+    for size in SIZES {
+        while n >= size {
+            chunks.push(size);
+            n -= size;
+        }
+    }
+    chunks
+}
+
+/// `(?, ?, …), (?, ?, …)` for `rows` rows of `columns` placeholders.
+pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fresh() -> (Stores, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = SqliteStore::open(&dir.path().join("orbit.db"), Durability::Full)
+            .await
+            .expect("opens");
+        (store.into_stores(), dir)
+    }
+
+    orbit_store::store_conformance_tests!(fresh());
+
+    #[test]
+    fn chunks_cover_every_row_with_few_sizes() {
+        assert_eq!(chunk_sizes(0), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(341), vec![256, 64, 16, 4, 1]);
+        assert_eq!(chunk_sizes(600).iter().sum::<usize>(), 600);
+    }
+}

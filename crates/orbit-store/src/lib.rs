@@ -1,1 +1,40 @@
-//! placeholder
+//! Orbit's storage ports: one trait per aggregate, speaking the domain's language.
+//!
+//! Adapters (SQLite, PostgreSQL) translate their driver's errors into [`StoreError`]
+//! and must pass the [`conformance`] suite; nothing here names a database driver.
+
+pub mod conformance;
+mod error;
+mod events;
+mod keys;
+mod profiles;
+mod workspaces;
+
+pub use error::StoreError;
+pub use events::{AppendOutcome, EventLog, LogPosition, StoredEvent, TimelineCursor};
+pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
+pub use profiles::{
+    ConflictRecord, EngineCommit, MergeRecord, ProfileStore, StoredProfile, WorkspaceChanges,
+};
+pub use workspaces::{WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
+
+use std::sync::Arc;
+
+/// Every port, as the composition root hands them to the engine and the server.
+#[derive(Clone)]
+pub struct Stores {
+    /// The append-only event log.
+    pub events: Arc<dyn EventLog>,
+    /// Profiles, identities, merges and the engine's checkpoint.
+    pub profiles: Arc<dyn ProfileStore>,
+    /// Write keys and API keys.
+    pub keys: Arc<dyn KeyStore>,
+    /// Workspaces and their settings.
+    pub workspaces: Arc<dyn WorkspaceStore>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}

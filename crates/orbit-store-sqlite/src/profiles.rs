@@ -1,0 +1,360 @@
+//! Profiles, identities, aliases and merge history on SQLite.
+
+use crate::{SqliteStore, chunk_sizes, corrupt, not_written, placeholders, unknown};
+use async_trait::async_trait;
+use orbit_core::profile::Profile;
+use orbit_core::resolution::{Conflict, IdentityState, Merge};
+use orbit_core::{Identity, IdentityKind, ProfileId, WorkspaceId};
+use orbit_store::{
+    ConflictRecord, EngineCommit, LogPosition, MergeRecord, ProfileStore, StoreError, StoredProfile,
+    WorkspaceChanges,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+
+fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::NotWritten(format!("encoding {what}: {e}")))
+}
+
+fn decode_profile(row: &SqliteRow) -> Result<Profile, StoreError> {
+    let body: &str = row.try_get("body").map_err(|e| corrupt("profile", e))?;
+    serde_json::from_str(body).map_err(|e| corrupt("profile", e))
+}
+
+/// The part of an identity's state stored beside its profile id.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredState {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    seen_with: Vec<Identity>,
+    #[serde(default)]
+    shared: bool,
+}
+
+async fn apply_changes(
+    tx: &mut Transaction<'static, Sqlite>,
+    changes: &WorkspaceChanges,
+) -> Result<(), StoreError> {
+    let ws = changes.workspace_id.as_str();
+    let mut offset = 0;
+    for size in chunk_sizes(changes.event_profiles.len()) {
+        let sql = format!(
+            "UPDATE events SET profile_id = v.column2 FROM (VALUES {}) AS v WHERE events.seq = v.column1",
+            placeholders(size, 2)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (position, profile) in &changes.event_profiles[offset..offset + size] {
+            query = query.bind(position.0).bind(profile.to_string());
+        }
+        query.execute(&mut **tx).await.map_err(not_written)?;
+        offset += size;
+    }
+
+    for record in &changes.merges {
+        let Merge {
+            survivor,
+            merged,
+            linked_by,
+        } = &record.merge;
+        let (survivor, merged) = (survivor.to_string(), merged.to_string());
+        // ?1 workspace, ?2 survivor, ?3 merged.
+        for sql in [
+            "UPDATE events SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
+            "DELETE FROM profiles WHERE workspace_id = ?1 AND id = ?3",
+            "UPDATE profile_aliases SET survivor_id = ?2 WHERE workspace_id = ?1 AND survivor_id = ?3",
+            "INSERT OR REPLACE INTO profile_aliases (workspace_id, survivor_id, merged_id) VALUES (?1, ?2, ?3)",
+            "UPDATE profile_merges SET root_id = ?2 WHERE workspace_id = ?1 AND root_id = ?3",
+        ] {
+            sqlx::query(sql)
+                .bind(ws)
+                .bind(&survivor)
+                .bind(&merged)
+                .execute(&mut **tx)
+                .await
+                .map_err(not_written)?;
+        }
+        sqlx::query(
+            "INSERT INTO profile_merges (workspace_id, root_id, survivor_id, merged_id, linked_by, position, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(ws)
+        .bind(&survivor)
+        .bind(&survivor)
+        .bind(&merged)
+        .bind(linked_by.to_string())
+        .bind(record.position.0)
+        .bind(record.at_ms)
+        .execute(&mut **tx)
+        .await
+        .map_err(not_written)?;
+    }
+
+    for profile in &changes.profiles {
+        sqlx::query("INSERT OR REPLACE INTO profiles (workspace_id, id, body) VALUES (?, ?, ?)")
+            .bind(ws)
+            .bind(profile.id.to_string())
+            .bind(encode("a profile", profile)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(not_written)?;
+    }
+
+    let mut offset = 0;
+    for size in chunk_sizes(changes.identities.len()) {
+        let sql = format!(
+            "INSERT OR REPLACE INTO identities (workspace_id, kind, value, profile_id, state) VALUES {}",
+            placeholders(size, 5)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (identity, state) in &changes.identities[offset..offset + size] {
+            let extra = (!state.seen_with.is_empty() || state.shared)
+                .then(|| {
+                    encode(
+                        "an identity state",
+                        &StoredState {
+                            seen_with: state.seen_with.clone(),
+                            shared: state.shared,
+                        },
+                    )
+                })
+                .transpose()?;
+            query = query
+                .bind(ws)
+                .bind(identity.kind.as_str())
+                .bind(identity.value.as_str())
+                .bind(state.profile.to_string())
+                .bind(extra);
+        }
+        query.execute(&mut **tx).await.map_err(not_written)?;
+        offset += size;
+    }
+
+    for record in &changes.conflicts {
+        let Conflict {
+            profile,
+            other_profile,
+            ..
+        } = &record.conflict;
+        sqlx::query(
+            "INSERT INTO identity_conflicts (workspace_id, profile_id, other_profile_id, body, position, at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(ws)
+        .bind(profile.to_string())
+        .bind(other_profile.map(|p| p.to_string()))
+        .bind(encode("a conflict", &record.conflict)?)
+        .bind(record.position.0)
+        .bind(record.at_ms)
+        .execute(&mut **tx)
+        .await
+        .map_err(not_written)?;
+    }
+
+    for profile in &changes.erased {
+        let id = profile.id.to_string();
+        for sql in [
+            "DELETE FROM events WHERE workspace_id = ?1 AND profile_id = ?2",
+            "DELETE FROM profiles WHERE workspace_id = ?1 AND id = ?2",
+            "DELETE FROM identities WHERE workspace_id = ?1 AND profile_id = ?2",
+            "DELETE FROM profile_aliases WHERE workspace_id = ?1 AND survivor_id = ?2",
+            "DELETE FROM profile_merges WHERE workspace_id = ?1 AND root_id = ?2",
+            "DELETE FROM identity_conflicts WHERE workspace_id = ?1 AND (profile_id = ?2 OR other_profile_id = ?2)",
+        ] {
+            sqlx::query(sql)
+                .bind(ws)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await
+                .map_err(not_written)?;
+        }
+        for merged in &profile.merged_ids {
+            sqlx::query("DELETE FROM events WHERE workspace_id = ? AND profile_id = ?")
+                .bind(ws)
+                .bind(merged.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(not_written)?;
+        }
+    }
+    for position in &changes.dropped_events {
+        sqlx::query("DELETE FROM events WHERE seq = ?")
+            .bind(position.0)
+            .execute(&mut **tx)
+            .await
+            .map_err(not_written)?;
+    }
+    Ok(())
+}
+
+fn parse_profile_id(raw: &str) -> Result<ProfileId, StoreError> {
+    ProfileId::parse(raw).map_err(|e| corrupt("profile id", e))
+}
+
+#[async_trait]
+impl ProfileStore for SqliteStore {
+    async fn commit(&self, commit: &EngineCommit) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await.map_err(not_written)?;
+        for changes in &commit.workspaces {
+            apply_changes(&mut tx, changes).await?;
+        }
+        sqlx::query("UPDATE engine_checkpoint SET position = ? WHERE id = 1")
+            .bind(commit.checkpoint.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(not_written)?;
+        tx.commit().await.map_err(unknown)
+    }
+
+    async fn checkpoint(&self) -> Result<LogPosition, StoreError> {
+        let position: i64 = sqlx::query_scalar("SELECT position FROM engine_checkpoint WHERE id = 1")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(not_written)?;
+        Ok(LogPosition(position))
+    }
+
+    async fn load_profiles(
+        &self,
+        after: Option<(WorkspaceId, ProfileId)>,
+        limit: u32,
+    ) -> Result<Vec<StoredProfile>, StoreError> {
+        let (ws, id) = after.map_or((String::new(), String::new()), |(w, p)| {
+            (w.to_string(), p.to_string())
+        });
+        let rows = sqlx::query(
+            "SELECT workspace_id, id, body FROM profiles WHERE (workspace_id, id) > (?, ?) \
+             ORDER BY workspace_id, id LIMIT ?",
+        )
+        .bind(&ws)
+        .bind(&id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(not_written)?;
+        let mut loaded = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let workspace: &str = row.try_get("workspace_id").map_err(|e| corrupt("profile", e))?;
+            let workspace_id = WorkspaceId::parse(workspace).map_err(|e| corrupt("workspace id", e))?;
+            let profile = decode_profile(row)?;
+            let states = sqlx::query(
+                "SELECT kind, value, state FROM identities WHERE workspace_id = ? AND profile_id = ?",
+            )
+            .bind(workspace)
+            .bind(profile.id.to_string())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(not_written)?;
+            let mut identities = Vec::with_capacity(states.len());
+            for s in &states {
+                let kind: &str = s.try_get("kind").map_err(|e| corrupt("identity", e))?;
+                let value: String = s.try_get("value").map_err(|e| corrupt("identity", e))?;
+                let kind = IdentityKind::parse(kind).map_err(|e| corrupt("identity kind", e))?;
+                let extra: Option<&str> = s.try_get("state").map_err(|e| corrupt("identity", e))?;
+                let extra: StoredState = match extra {
+                    Some(json) => serde_json::from_str(json).map_err(|e| corrupt("identity state", e))?,
+                    None => StoredState {
+                        seen_with: Vec::new(),
+                        shared: false,
+                    },
+                };
+                identities.push((
+                    Identity { kind, value },
+                    IdentityState {
+                        profile: profile.id,
+                        seen_with: extra.seen_with,
+                        shared: extra.shared,
+                    },
+                ));
+            }
+            loaded.push(StoredProfile {
+                workspace_id,
+                profile,
+                identities,
+            });
+        }
+        Ok(loaded)
+    }
+
+    async fn profile(&self, workspace: &WorkspaceId, id: ProfileId) -> Result<Option<Profile>, StoreError> {
+        let row = sqlx::query(
+            "SELECT body FROM profiles WHERE workspace_id = ?1 AND id = COALESCE( \
+               (SELECT survivor_id FROM profile_aliases WHERE workspace_id = ?1 AND merged_id = ?2), ?2)",
+        )
+        .bind(workspace.as_str())
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(not_written)?;
+        row.as_ref().map(decode_profile).transpose()
+    }
+
+    async fn profile_by_identity(
+        &self,
+        workspace: &WorkspaceId,
+        identity: &Identity,
+    ) -> Result<Option<Profile>, StoreError> {
+        let row = sqlx::query(
+            "SELECT p.body FROM identities i JOIN profiles p ON p.workspace_id = i.workspace_id AND p.id = i.profile_id \
+             WHERE i.workspace_id = ? AND i.kind = ? AND i.value = ?",
+        )
+        .bind(workspace.as_str())
+        .bind(identity.kind.as_str())
+        .bind(identity.value.as_str())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(not_written)?;
+        row.as_ref().map(decode_profile).transpose()
+    }
+
+    async fn merges(&self, workspace: &WorkspaceId, id: ProfileId) -> Result<Vec<MergeRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT survivor_id, merged_id, linked_by, position, at FROM profile_merges \
+             WHERE workspace_id = ? AND root_id = ? ORDER BY id",
+        )
+        .bind(workspace.as_str())
+        .bind(id.to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(not_written)?;
+        rows.iter()
+            .map(|row| {
+                let get = |col: &str| row.try_get::<String, _>(col).map_err(|e| corrupt("merge", e));
+                Ok(MergeRecord {
+                    merge: Merge {
+                        survivor: parse_profile_id(&get("survivor_id")?)?,
+                        merged: parse_profile_id(&get("merged_id")?)?,
+                        linked_by: Identity::parse_typed(&get("linked_by")?)
+                            .map_err(|e| corrupt("merge", e))?,
+                    },
+                    position: LogPosition(row.try_get("position").map_err(|e| corrupt("merge", e))?),
+                    at_ms: row.try_get("at").map_err(|e| corrupt("merge", e))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn conflicts(
+        &self,
+        workspace: &WorkspaceId,
+        id: ProfileId,
+    ) -> Result<Vec<ConflictRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT body, position, at FROM identity_conflicts \
+             WHERE workspace_id = ?1 AND (profile_id = ?2 OR other_profile_id = ?2) ORDER BY id",
+        )
+        .bind(workspace.as_str())
+        .bind(id.to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(not_written)?;
+        rows.iter()
+            .map(|row| {
+                let body: &str = row.try_get("body").map_err(|e| corrupt("conflict", e))?;
+                Ok(ConflictRecord {
+                    conflict: serde_json::from_str(body).map_err(|e| corrupt("conflict", e))?,
+                    position: LogPosition(row.try_get("position").map_err(|e| corrupt("conflict", e))?),
+                    at_ms: row.try_get("at").map_err(|e| corrupt("conflict", e))?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,443 @@
+//! The suite every storage adapter passes. An adapter's tests instantiate it with
+//! [`crate::store_conformance_tests!`], handing over a factory of fresh, empty stores.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    reason = "test support: a failure is a failed test"
+)]
+
+use crate::{
+    ApiKeyRecord, AppendOutcome, EngineCommit, KeyKind, LogPosition, MergeRecord, Scope, Stores,
+    TimelineCursor, WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
+};
+use jiff::Timestamp;
+use orbit_core::profile::Profile;
+use orbit_core::resolution::{IdentityState, Merge};
+use orbit_core::{EventKind, EventName, Identity, NewEvent, ProfileId, SourceId, WorkspaceId};
+use serde_json::json;
+
+/// How long message ids are remembered for de-duplication, at least.
+pub const DEDUPE_WINDOW_DAYS: i64 = 7;
+
+/// Instantiates the conformance suite for an adapter: `$make` is an async expression
+/// giving a fresh [`Stores`] (and whatever guard keeps it alive) as `(Stores, guard)`.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@tests $make;
+            appended_events_read_back_in_order,
+            duplicate_message_ids_are_stored_once,
+            same_message_id_in_another_source_is_not_a_duplicate,
+            commits_make_profiles_findable_by_identity_and_alias,
+            merges_move_events_to_the_survivor,
+            erasure_removes_everything_about_a_person,
+            timelines_page_newest_first,
+            keys_are_found_by_digest_until_revoked,
+            workspaces_round_trip_with_settings,
+            the_default_workspace_exists,
+        );
+    };
+    (@tests $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (stores, _guard) = $make.await;
+                $crate::conformance::$name(&stores).await;
+            }
+        )*
+    };
+}
+
+fn ws() -> WorkspaceId {
+    WorkspaceId::default_workspace()
+}
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_767_225_600 + secs).unwrap()
+}
+
+/// An event for the suite: a track call from `source` with `message_id`.
+pub fn sample_event(source: &str, message_id: &str, secs: i64) -> NewEvent {
+    NewEvent {
+        workspace_id: ws(),
+        source_id: SourceId::parse(source).unwrap(),
+        message_id: message_id.to_owned(),
+        kind: EventKind::Track,
+        name: Some(EventName::parse("order_paid").unwrap()),
+        timestamp: at(secs),
+        received_at: at(secs),
+        identities: vec![Identity::parse_typed("user_id:u1").unwrap()],
+        user_id: Some("u1".into()),
+        anonymous_id: None,
+        previous_id: None,
+        group_id: None,
+        traits: Default::default(),
+        properties: json!({"amount": 59.9, "currency": "CNY"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        context: Default::default(),
+        issues: Vec::new(),
+    }
+}
+
+fn positions(outcomes: &[AppendOutcome]) -> Vec<LogPosition> {
+    outcomes
+        .iter()
+        .filter_map(|o| match o {
+            AppendOutcome::Appended(p) => Some(*p),
+            AppendOutcome::Duplicate => None,
+        })
+        .collect()
+}
+
+fn profile(seed: u128, identities: &[&str], secs: i64) -> (Profile, Vec<(Identity, IdentityState)>) {
+    let id = ProfileId::mint(at(secs), seed);
+    let mut p = Profile::new(id, at(secs));
+    p.identities = identities
+        .iter()
+        .map(|i| Identity::parse_typed(i).unwrap())
+        .collect();
+    let states = p
+        .identities
+        .iter()
+        .map(|i| {
+            (
+                i.clone(),
+                IdentityState {
+                    profile: id,
+                    seen_with: Vec::new(),
+                    shared: false,
+                },
+            )
+        })
+        .collect();
+    (p, states)
+}
+
+async fn commit_profile(
+    stores: &Stores,
+    p: &Profile,
+    states: Vec<(Identity, IdentityState)>,
+    events: &[LogPosition],
+) {
+    let mut changes = WorkspaceChanges::new(ws());
+    changes.profiles.push(p.clone());
+    changes.identities = states;
+    changes.event_profiles = events.iter().map(|e| (*e, p.id)).collect();
+    let checkpoint = events.iter().max().copied().unwrap_or_default();
+    stores
+        .profiles
+        .commit(&EngineCommit {
+            checkpoint,
+            workspaces: vec![changes],
+        })
+        .await
+        .unwrap();
+}
+
+/// The log hands events back in append order, after any position.
+pub async fn appended_events_read_back_in_order(stores: &Stores) {
+    let batch: Vec<NewEvent> = (0..5).map(|n| sample_event("web", &format!("m{n}"), n)).collect();
+    let stored = positions(&stores.events.append(&batch).await.unwrap());
+    assert_eq!(stored.len(), 5);
+    assert!(stored.windows(2).all(|w| w[0] < w[1]), "positions increase");
+    assert_eq!(stores.events.head().await.unwrap(), stored[4]);
+    let read = stores.events.read_after(stored[1], 10).await.unwrap();
+    let ids: Vec<&str> = read.iter().map(|e| e.event.message_id.as_str()).collect();
+    assert_eq!(ids, ["m2", "m3", "m4"]);
+    assert_eq!(read[0].event, batch[2], "events round-trip unchanged");
+}
+
+/// A resent message id, in the same batch or a later one, is stored once.
+pub async fn duplicate_message_ids_are_stored_once(stores: &Stores) {
+    let first = stores
+        .events
+        .append(&[sample_event("web", "dup", 0), sample_event("web", "dup", 0)])
+        .await
+        .unwrap();
+    assert!(matches!(
+        first[..],
+        [AppendOutcome::Appended(_), AppendOutcome::Duplicate]
+    ));
+    let again = stores
+        .events
+        .append(&[sample_event("web", "dup", 1)])
+        .await
+        .unwrap();
+    assert_eq!(again, vec![AppendOutcome::Duplicate]);
+    assert_eq!(
+        stores.events.read_after(LogPosition(0), 10).await.unwrap().len(),
+        1
+    );
+    // Pruning ids older than the window keeps recent ones.
+    stores
+        .events
+        .prune_message_ids(at(-1).as_millisecond())
+        .await
+        .unwrap();
+    assert_eq!(
+        stores
+            .events
+            .append(&[sample_event("web", "dup", 2)])
+            .await
+            .unwrap(),
+        vec![AppendOutcome::Duplicate]
+    );
+}
+
+/// De-duplication is per source.
+pub async fn same_message_id_in_another_source_is_not_a_duplicate(stores: &Stores) {
+    let out = stores
+        .events
+        .append(&[sample_event("web", "m", 0), sample_event("ios", "m", 0)])
+        .await
+        .unwrap();
+    assert_eq!(positions(&out).len(), 2);
+}
+
+/// Committed profiles are found by id and by each identity.
+pub async fn commits_make_profiles_findable_by_identity_and_alias(stores: &Stores) {
+    let events = positions(
+        &stores
+            .events
+            .append(&[sample_event("web", "a", 0)])
+            .await
+            .unwrap(),
+    );
+    let (p, states) = profile(1, &["user_id:u1", "email:a@example.com"], 0);
+    commit_profile(stores, &p, states, &events).await;
+    assert_eq!(stores.profiles.checkpoint().await.unwrap(), events[0]);
+    assert_eq!(
+        stores.profiles.profile(&ws(), p.id).await.unwrap(),
+        Some(p.clone())
+    );
+    let by_email = Identity::parse_typed("email:a@example.com").unwrap();
+    assert_eq!(
+        stores
+            .profiles
+            .profile_by_identity(&ws(), &by_email)
+            .await
+            .unwrap()
+            .map(|x| x.id),
+        Some(p.id)
+    );
+    let other_ws = WorkspaceId::parse("other").unwrap();
+    assert_eq!(
+        stores.profiles.profile(&other_ws, p.id).await.unwrap(),
+        None,
+        "workspaces are isolated"
+    );
+    let loaded = stores.profiles.load_profiles(None, 10).await.unwrap();
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded[0].identities.len(), 2);
+}
+
+/// A merge re-points the merged profile's events and leaves its id as an alias.
+pub async fn merges_move_events_to_the_survivor(stores: &Stores) {
+    let events = positions(
+        &stores
+            .events
+            .append(&[sample_event("web", "a", 0), sample_event("web", "b", 1)])
+            .await
+            .unwrap(),
+    );
+    let (old, old_states) = profile(1, &["user_id:u1"], 0);
+    let (young, young_states) = profile(2, &["email:b@example.com"], 1);
+    commit_profile(stores, &old, old_states, &events[..1]).await;
+    commit_profile(stores, &young, young_states, &events[1..]).await;
+
+    let mut survivor = old.clone();
+    survivor.identities.extend(young.identities.clone());
+    survivor.merged_ids.push(young.id);
+    let mut changes = WorkspaceChanges::new(ws());
+    changes.profiles.push(survivor.clone());
+    changes.identities = survivor
+        .identities
+        .iter()
+        .map(|i| {
+            (
+                i.clone(),
+                IdentityState {
+                    profile: old.id,
+                    seen_with: Vec::new(),
+                    shared: false,
+                },
+            )
+        })
+        .collect();
+    let merge = Merge {
+        survivor: old.id,
+        merged: young.id,
+        linked_by: young.identities[0].clone(),
+    };
+    changes.merges.push(MergeRecord {
+        merge: merge.clone(),
+        position: events[1],
+        at_ms: 5,
+    });
+    stores
+        .profiles
+        .commit(&EngineCommit {
+            checkpoint: events[1],
+            workspaces: vec![changes],
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(
+        stores
+            .profiles
+            .profile(&ws(), young.id)
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(old.id)
+    );
+    let timeline = stores
+        .events
+        .profile_events(&ws(), old.id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(timeline.len(), 2, "both events now belong to the survivor");
+    assert!(timeline.iter().all(|e| e.profile_id == Some(old.id)));
+    let merges = stores.profiles.merges(&ws(), old.id).await.unwrap();
+    assert_eq!(merges.iter().map(|m| &m.merge).collect::<Vec<_>>(), vec![&merge]);
+}
+
+/// Erasure leaves no trace of the person: profile, identities, aliases, events.
+pub async fn erasure_removes_everything_about_a_person(stores: &Stores) {
+    let events = positions(
+        &stores
+            .events
+            .append(&[sample_event("web", "a", 0)])
+            .await
+            .unwrap(),
+    );
+    let (mut p, states) = profile(1, &["user_id:u1"], 0);
+    let alias = ProfileId::mint(at(0), 99);
+    p.merged_ids.push(alias);
+    commit_profile(stores, &p, states, &events).await;
+    let mut changes = WorkspaceChanges::new(ws());
+    changes.erased.push(p.clone());
+    stores
+        .profiles
+        .commit(&EngineCommit {
+            checkpoint: events[0],
+            workspaces: vec![changes],
+        })
+        .await
+        .unwrap();
+    assert_eq!(stores.profiles.profile(&ws(), p.id).await.unwrap(), None);
+    assert_eq!(stores.profiles.profile(&ws(), alias).await.unwrap(), None);
+    let u1 = Identity::parse_typed("user_id:u1").unwrap();
+    assert_eq!(
+        stores.profiles.profile_by_identity(&ws(), &u1).await.unwrap(),
+        None
+    );
+    assert!(
+        stores
+            .events
+            .profile_events(&ws(), p.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        stores
+            .events
+            .read_after(LogPosition(0), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the events are gone from the log"
+    );
+    assert!(stores.profiles.load_profiles(None, 10).await.unwrap().is_empty());
+}
+
+/// Timelines are newest first by event time and page with a cursor.
+pub async fn timelines_page_newest_first(stores: &Stores) {
+    let batch: Vec<NewEvent> = [30, 10, 20, 40]
+        .iter()
+        .map(|s| sample_event("web", &format!("t{s}"), *s))
+        .collect();
+    let events = positions(&stores.events.append(&batch).await.unwrap());
+    let (p, states) = profile(1, &["user_id:u1"], 0);
+    commit_profile(stores, &p, states, &events).await;
+    let first = stores.events.profile_events(&ws(), p.id, None, 3).await.unwrap();
+    let names: Vec<&str> = first.iter().map(|e| e.event.message_id.as_str()).collect();
+    assert_eq!(names, ["t40", "t30", "t20"]);
+    let last = first.last().unwrap();
+    let cursor = TimelineCursor {
+        timestamp_ms: last.event.timestamp.as_millisecond(),
+        position: last.position,
+    };
+    let rest = stores
+        .events
+        .profile_events(&ws(), p.id, Some(cursor), 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter()
+            .map(|e| e.event.message_id.as_str())
+            .collect::<Vec<_>>(),
+        ["t10"]
+    );
+}
+
+/// Keys are looked up by digest and stop working once revoked.
+pub async fn keys_are_found_by_digest_until_revoked(stores: &Stores) {
+    let key = ApiKeyRecord {
+        id: "key_1".into(),
+        workspace_id: ws(),
+        kind: KeyKind::Api,
+        name: "crm sync".into(),
+        digest: "ab".repeat(32),
+        scopes: vec![Scope::ProfilesRead, Scope::ProfilesWrite],
+        source_id: None,
+        created_at_ms: 1,
+        revoked_at_ms: None,
+    };
+    stores.keys.create_key(&key).await.unwrap();
+    assert_eq!(
+        stores.keys.key_by_digest(&key.digest).await.unwrap(),
+        Some(key.clone())
+    );
+    assert!(stores.keys.create_key(&key).await.is_err(), "ids are unique");
+    assert!(stores.keys.revoke_key(&ws(), "key_1", 2).await.unwrap());
+    assert_eq!(stores.keys.key_by_digest(&key.digest).await.unwrap(), None);
+    assert_eq!(
+        stores.keys.list_keys(&ws()).await.unwrap()[0].revoked_at_ms,
+        Some(2)
+    );
+}
+
+/// Workspaces keep their settings.
+pub async fn workspaces_round_trip_with_settings(stores: &Stores) {
+    let mut settings = WorkspaceSettings::default();
+    settings.identity_policy.default_rule.priority = 7;
+    let record = WorkspaceRecord {
+        id: WorkspaceId::parse("tea-brand").unwrap(),
+        name: "茶饮品牌".into(),
+        settings,
+    };
+    stores.workspaces.save_workspace(&record).await.unwrap();
+    assert_eq!(
+        stores.workspaces.workspace(&record.id).await.unwrap(),
+        Some(record.clone())
+    );
+    assert!(
+        stores
+            .workspaces
+            .list_workspaces()
+            .await
+            .unwrap()
+            .contains(&record)
+    );
+}
+
+/// A fresh store has the `default` workspace.
+pub async fn the_default_workspace_exists(stores: &Stores) {
+    assert!(stores.workspaces.workspace(&ws()).await.unwrap().is_some());
+}

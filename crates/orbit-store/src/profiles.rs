@@ -1,0 +1,128 @@
+//! Profiles, identities and merge history, as the engine commits them.
+
+use crate::{LogPosition, StoreError};
+use async_trait::async_trait;
+use orbit_core::profile::Profile;
+use orbit_core::resolution::{Conflict, IdentityState, Merge};
+use orbit_core::{Identity, ProfileId, WorkspaceId};
+
+/// A merge as recorded: what merged, why, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeRecord {
+    /// The merge.
+    pub merge: Merge,
+    /// The event that caused it.
+    pub position: LogPosition,
+    /// When it was applied, epoch milliseconds.
+    pub at_ms: i64,
+}
+
+/// A refused link as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictRecord {
+    /// The conflict.
+    pub conflict: Conflict,
+    /// The event that caused it.
+    pub position: LogPosition,
+    /// When it was found, epoch milliseconds.
+    pub at_ms: i64,
+}
+
+/// What the engine changed in one workspace since its last commit.
+#[derive(Debug, Clone)]
+pub struct WorkspaceChanges {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// Profiles created or changed, in their full new state.
+    pub profiles: Vec<Profile>,
+    /// Identities whose state changed.
+    pub identities: Vec<(Identity, IdentityState)>,
+    /// Merges, in the order they happened.
+    pub merges: Vec<MergeRecord>,
+    /// Refused links.
+    pub conflicts: Vec<ConflictRecord>,
+    /// The profile each newly resolved event belongs to.
+    pub event_profiles: Vec<(LogPosition, ProfileId)>,
+    /// Profiles erased: their rows, identities, aliases and events go.
+    pub erased: Vec<Profile>,
+    /// Events dropped unapplied (their profile was erased before they were applied).
+    pub dropped_events: Vec<LogPosition>,
+}
+
+impl WorkspaceChanges {
+    /// No changes yet in `workspace_id`.
+    pub fn new(workspace_id: WorkspaceId) -> Self {
+        Self {
+            workspace_id,
+            profiles: Vec::new(),
+            identities: Vec::new(),
+            merges: Vec::new(),
+            conflicts: Vec::new(),
+            event_profiles: Vec::new(),
+            erased: Vec::new(),
+            dropped_events: Vec::new(),
+        }
+    }
+}
+
+/// One atomic step of the engine: changes across workspaces and the new checkpoint.
+#[derive(Debug, Clone, Default)]
+pub struct EngineCommit {
+    /// The last log position applied; the engine resumes after it.
+    pub checkpoint: LogPosition,
+    /// Changes per workspace.
+    pub workspaces: Vec<WorkspaceChanges>,
+}
+
+/// A profile with its identities' states, as the engine reloads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredProfile {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The profile.
+    pub profile: Profile,
+    /// Its identities with their states.
+    pub identities: Vec<(Identity, IdentityState)>,
+}
+
+/// Storage of profiles and the engine's progress.
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    /// Applies one engine step atomically, checkpoint included.
+    ///
+    /// # Contract
+    /// Merges move the merged profile's events to the survivor and make its id an
+    /// alias; erasures remove the profile, its identities, aliases, merge and conflict
+    /// records and events. Either all of it is durable or none of it.
+    async fn commit(&self, commit: &EngineCommit) -> Result<(), StoreError>;
+
+    /// The last log position the engine applied.
+    async fn checkpoint(&self) -> Result<LogPosition, StoreError>;
+
+    /// A page of stored profiles in (workspace, id) order, after `after`.
+    async fn load_profiles(
+        &self,
+        after: Option<(WorkspaceId, ProfileId)>,
+        limit: u32,
+    ) -> Result<Vec<StoredProfile>, StoreError>;
+
+    /// A live profile by its id or by the id of a profile merged into it.
+    async fn profile(&self, workspace: &WorkspaceId, id: ProfileId) -> Result<Option<Profile>, StoreError>;
+
+    /// The live profile holding an identity.
+    async fn profile_by_identity(
+        &self,
+        workspace: &WorkspaceId,
+        identity: &Identity,
+    ) -> Result<Option<Profile>, StoreError>;
+
+    /// The merges that formed a profile.
+    async fn merges(&self, workspace: &WorkspaceId, id: ProfileId) -> Result<Vec<MergeRecord>, StoreError>;
+
+    /// Refused links involving a profile.
+    async fn conflicts(
+        &self,
+        workspace: &WorkspaceId,
+        id: ProfileId,
+    ) -> Result<Vec<ConflictRecord>, StoreError>;
+}
