@@ -205,6 +205,26 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
+/// Cleans one identity value: emails and phones are validated and normalised.
+///
+/// # Errors
+/// What is wrong with the value, for a data-quality flag.
+pub fn clean_identity(
+    kind: IdentityKind,
+    raw: &str,
+    default_region: phonenumber::country::Id,
+) -> Result<Identity, String> {
+    let value = match kind {
+        IdentityKind::Email => Email::parse(raw).map_err(|e| e.to_string())?.as_str().to_owned(),
+        IdentityKind::Phone => Phone::parse(raw, default_region)
+            .map_err(|e| e.to_string())?
+            .as_str()
+            .to_owned(),
+        _ => raw.trim().to_owned(),
+    };
+    Identity::new(kind, value).map_err(|e| e.to_string())
+}
+
 /// Finds and cleans the identities of one event.
 ///
 /// Emails and phones are validated and normalised; invalid ones are reported as issues
@@ -214,17 +234,12 @@ pub fn extract_identities(
     default_region: phonenumber::country::Id,
 ) -> ExtractedIdentities {
     let mut found = ExtractedIdentities::default();
-    let push = |found: &mut ExtractedIdentities, field: &str, kind: IdentityKind, raw: String| {
-        let cleaned = match kind {
-            IdentityKind::Email => Email::parse(&raw)
-                .map(|e| e.as_str().to_owned())
-                .map_err(|e| e.to_string()),
-            IdentityKind::Phone => Phone::parse(&raw, default_region)
-                .map(|p| p.as_str().to_owned())
-                .map_err(|e| e.to_string()),
-            _ => Ok(raw.clone()),
-        };
-        match cleaned.and_then(|value| Identity::new(kind, value).map_err(|e| e.to_string())) {
+    let push =
+        |found: &mut ExtractedIdentities, field: &str, kind: IdentityKind, raw: String| match clean_identity(
+            kind,
+            &raw,
+            default_region,
+        ) {
             Ok(identity) if !found.identities.contains(&identity) => found.identities.push(identity),
             Ok(_) => {}
             Err(problem) => found.issues.push(DataIssue {
@@ -232,8 +247,7 @@ pub fn extract_identities(
                 raw,
                 problem,
             }),
-        }
-    };
+        };
     if let Some(user_id) = sources.user_id.filter(|s| !s.trim().is_empty()) {
         push(
             &mut found,

@@ -1,1 +1,144 @@
-//! placeholder
+//! Wire formats → normalised events.
+//!
+//! Each format is a module that turns a parsed JSON body into [`NewEvent`]s, naming
+//! exactly which items were rejected and why; valid items of a batch are kept. Nothing
+//! here does I/O: the HTTP layer hands over the body and the receive time.
+
+mod fields;
+pub mod native;
+mod normalise;
+pub mod segment;
+
+use jiff::{SignedDuration, Timestamp};
+use orbit_core::{NewEvent, SourceId, WorkspaceId};
+use serde::Serialize;
+
+/// Largest request body accepted, after gzip decompression (4 MiB).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Most events in one batch.
+pub const MAX_BATCH_EVENTS: usize = 2_000;
+/// Largest single event, as JSON (64 KiB).
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// Deepest nesting of objects and arrays in a body.
+pub const MAX_JSON_DEPTH: usize = 32;
+/// How far after its receipt an event's time may lie before it is refused.
+pub const DEFAULT_MAX_FUTURE: SignedDuration = SignedDuration::from_hours(24);
+
+/// What the ingestion layer knows about a request besides its body.
+#[derive(Debug, Clone)]
+pub struct IngestContext {
+    /// The workspace of the key that sent it.
+    pub workspace_id: WorkspaceId,
+    /// The source of the key that sent it.
+    pub source_id: SourceId,
+    /// When the request arrived.
+    pub received_at: Timestamp,
+    /// The region for phone numbers without a country code.
+    pub default_region: phonenumber::country::Id,
+    /// Events more than this far in the future are refused.
+    pub max_future: SignedDuration,
+}
+
+/// Why one event of a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The item's index in the batch (0 for single-event endpoints).
+    pub index: usize,
+    /// The offending field, as a path (`batch[3].event`, `properties`).
+    pub field: String,
+    /// A stable machine-readable code.
+    pub code: &'static str,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+/// A problem with one field of one event, before it knows its index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's path within the event.
+    pub field: String,
+    /// A stable code.
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A request body that cannot be read as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct BodyError {
+    /// The offending field (empty for the body itself).
+    pub field: String,
+    /// A stable code.
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl BodyError {
+    fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The events of one request that were accepted, and those that were not.
+#[derive(Debug, Default)]
+pub struct ParsedBatch {
+    /// Valid events with their index in the request.
+    pub accepted: Vec<(usize, NewEvent)>,
+    /// Refused items.
+    pub rejected: Vec<Rejection>,
+}
+
+impl ParsedBatch {
+    fn push(&mut self, index: usize, prefix: &str, result: Result<NewEvent, FieldError>) {
+        match result {
+            Ok(event) => self.accepted.push((index, event)),
+            Err(e) => {
+                let field = match (prefix.is_empty(), e.field.is_empty()) {
+                    (true, _) => e.field,
+                    (false, true) => prefix.to_owned(),
+                    (false, false) => format!("{prefix}.{}", e.field),
+                };
+                self.rejected.push(Rejection {
+                    index,
+                    field,
+                    code: e.code,
+                    message: e.message,
+                });
+            }
+        }
+    }
+}
+
+/// Parses a request body as JSON, whatever its declared content type, within the depth limit.
+pub fn parse_json_body(body: &[u8]) -> Result<serde_json::Value, BodyError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(BodyError::new("", "empty_body", "the request body is empty"));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| BodyError::new("", "malformed_json", format!("the body is not valid JSON: {e}")))?;
+    if fields::depth(&value) > MAX_JSON_DEPTH {
+        return Err(BodyError::new(
+            "",
+            "too_deep",
+            format!("the body nests objects and arrays deeper than {MAX_JSON_DEPTH} levels"),
+        ));
+    }
+    Ok(value)
+}

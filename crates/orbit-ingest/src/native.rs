@@ -1,0 +1,139 @@
+//! Orbit's own batch format, `POST /v1/events` (documented in `docs/api.md`).
+//!
+//! ```json
+//! {"events": [{"type": "track", "event": "order_paid", "message_id": "m-1",
+//!              "timestamp": "2026-11-23T09:30:00+08:00",
+//!              "identities": {"phone": "13800138000", "wechat_openid": ["oA", "oB"]},
+//!              "properties": {"order_id": "o-1", "amount": 59.9, "currency": "CNY"}}],
+//!  "sent_at": "2026-11-23T09:30:01+08:00"}
+//! ```
+//! Fields are snake_case; `type` defaults to `track`; `identities` maps identity types
+//! to a value or a list of values; `user_id` and `anonymous_id` are accepted as well.
+
+use crate::fields::{opt_id, opt_object, opt_string, opt_timestamp};
+use crate::normalise::{Draft, finish};
+use crate::{BodyError, FieldError, IngestContext, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, ParsedBatch};
+use orbit_core::event::{DataIssue, clean_identity};
+use orbit_core::{EventKind, IdentityKind};
+use serde_json::{Map, Value};
+
+/// Parses a native batch body.
+pub fn parse_batch(body: &Value, ctx: &IngestContext) -> Result<ParsedBatch, BodyError> {
+    let root = body
+        .as_object()
+        .ok_or_else(|| BodyError::new("", "wrong_type", "the body must be a JSON object"))?;
+    let items = match root.get("events") {
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(BodyError::new("events", "wrong_type", "events must be an array")),
+        None => {
+            return Err(BodyError::new(
+                "events",
+                "missing_field",
+                "the body needs an events array",
+            ));
+        }
+    };
+    if items.len() > MAX_BATCH_EVENTS {
+        return Err(BodyError::new(
+            "events",
+            "batch_too_large",
+            format!(
+                "a batch holds at most {MAX_BATCH_EVENTS} events, this one {}",
+                items.len()
+            ),
+        ));
+    }
+    let sent_at = opt_timestamp(root, "sent_at").map_err(|e| BodyError::new("sent_at", e.code, e.message))?;
+    let mut parsed = ParsedBatch::default();
+    for (index, item) in items.iter().enumerate() {
+        let result = item
+            .as_object()
+            .ok_or_else(|| FieldError::new("", "wrong_type", "each event must be an object"))
+            .and_then(|msg| parse_event(msg, sent_at, ctx));
+        parsed.push(index, &format!("events[{index}]"), result);
+    }
+    Ok(parsed)
+}
+
+fn parse_event(
+    msg: &Map<String, Value>,
+    batch_sent_at: Option<jiff::Timestamp>,
+    ctx: &IngestContext,
+) -> Result<orbit_core::NewEvent, FieldError> {
+    let size = serde_json::to_vec(msg).map_or(0, |v| v.len());
+    if size > MAX_EVENT_BYTES {
+        return Err(FieldError::new(
+            "",
+            "event_too_large",
+            format!("an event may be at most {MAX_EVENT_BYTES} bytes of JSON, this one {size}"),
+        ));
+    }
+    let kind = match opt_string(msg, "type")? {
+        None => EventKind::Track,
+        Some(raw) => EventKind::parse(raw).ok_or_else(|| {
+            FieldError::new(
+                "type",
+                "unknown_type",
+                format!("unknown type {raw:?}; expected track, identify, page, screen, alias or group"),
+            )
+        })?,
+    };
+    let (identities, issues) = explicit_identities(msg, ctx)?;
+    let name_key = if kind == EventKind::Track { "event" } else { "name" };
+    let draft = Draft {
+        kind: Some(kind),
+        name: opt_string(msg, name_key)?.map(str::to_owned),
+        message_id: opt_id(msg, "message_id")?,
+        user_id: opt_id(msg, "user_id")?,
+        anonymous_id: opt_id(msg, "anonymous_id")?,
+        previous_id: opt_id(msg, "previous_id")?,
+        group_id: opt_id(msg, "group_id")?,
+        traits: opt_object(msg, "traits")?,
+        properties: opt_object(msg, "properties")?,
+        context: opt_object(msg, "context")?,
+        device_time: opt_timestamp(msg, "timestamp")?,
+        sent_at: opt_timestamp(msg, "sent_at")?.or(batch_sent_at),
+        identities,
+        issues,
+    };
+    finish(draft, ctx)
+}
+
+type Explicit = (Vec<orbit_core::Identity>, Vec<DataIssue>);
+
+fn explicit_identities(msg: &Map<String, Value>, ctx: &IngestContext) -> Result<Explicit, FieldError> {
+    let given = opt_object(msg, "identities")?;
+    let (mut identities, mut issues) = (Vec::new(), Vec::new());
+    for (kind_name, value) in &given {
+        let field = format!("identities.{kind_name}");
+        let kind = IdentityKind::parse(kind_name)
+            .map_err(|e| FieldError::new(&field, "invalid_identity", e.to_string()))?;
+        let values: Vec<&Value> = match value {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for value in values {
+            let raw = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(FieldError::new(
+                        &field,
+                        "wrong_type",
+                        "must be a string, a number or a list of them",
+                    ));
+                }
+            };
+            match clean_identity(kind.clone(), &raw, ctx.default_region) {
+                Ok(identity) if !identities.contains(&identity) => identities.push(identity),
+                Ok(_) => {}
+                Err(problem) => issues.push(DataIssue {
+                    field: field.clone(),
+                    raw,
+                    problem,
+                }),
+            }
+        }
+    }
+    Ok((identities, issues))
+}
