@@ -5,6 +5,7 @@
 //! - [`profiles`]: the profile engine, which applies the log in order — identity
 //!   resolution, traits, merges — and commits its results with its checkpoint.
 
+pub mod maintenance;
 pub mod profiles;
 pub mod writer;
 

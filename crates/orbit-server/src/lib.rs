@@ -1,1 +1,101 @@
-//! placeholder
+//! Orbit's HTTP API: ingestion (Segment-compatible and native), profiles, keys.
+//!
+//! Handlers are thin: they authenticate, parse, call the engine or a store, and map
+//! the result; every error leaves through [`error::ApiError`].
+
+pub mod auth;
+mod body;
+pub mod error;
+mod routes;
+
+use auth::KeyHasher;
+use axum::Router;
+use jiff::SignedDuration;
+use orbit_core::Clock;
+use orbit_engine::{IngestWriter, ProfileEngineHandle};
+use orbit_store::{EventLog, KeyStore, ProfileStore, Stores, WorkspaceStore};
+use std::sync::Arc;
+use tower_http::cors::CorsLayer;
+use tower_http::trace::TraceLayer;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Region for phone numbers without a country code.
+    pub default_region: phonenumber::country::Id,
+    /// Events further in the future than this are refused.
+    pub max_future: SignedDuration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            default_region: phonenumber::country::Id::CN,
+            max_future: orbit_ingest::DEFAULT_MAX_FUTURE,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The event log, for timelines.
+    pub events: Arc<dyn EventLog>,
+    /// Profiles, for reads.
+    pub profiles: Arc<dyn ProfileStore>,
+    /// Keys.
+    pub keys: Arc<dyn KeyStore>,
+    /// Workspaces.
+    pub workspaces: Arc<dyn WorkspaceStore>,
+    /// Appends events durably.
+    pub writer: IngestWriter,
+    /// The profile engine.
+    pub engine: ProfileEngineHandle,
+    /// Hashes keys.
+    pub hasher: KeyHasher,
+    /// The injected clock.
+    pub clock: Arc<dyn Clock>,
+    /// HTTP settings.
+    pub settings: ServerSettings,
+}
+
+impl AppState {
+    /// State over a set of stores and the running engine parts.
+    pub fn new(
+        stores: Stores,
+        writer: IngestWriter,
+        engine: ProfileEngineHandle,
+        hasher: KeyHasher,
+        clock: Arc<dyn Clock>,
+        settings: ServerSettings,
+    ) -> Self {
+        Self {
+            events: stores.events,
+            profiles: stores.profiles,
+            keys: stores.keys,
+            workspaces: stores.workspaces,
+            writer,
+            engine,
+            hasher,
+            clock,
+            settings,
+        }
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    // Tracking SDKs post from any web origin; credentials are keys, not cookies.
+    let cors = CorsLayer::very_permissive().max_age(std::time::Duration::from_secs(86_400));
+    routes::routes()
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(orbit_ingest::MAX_BODY_BYTES))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,98 @@
+//! Configuration: defaults, then `orbit.toml`, then `ORBIT_*` variables, then flags.
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Everything `orbit serve` can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory holding the database and the server secret.
+    pub data_dir: PathBuf,
+    /// `full` (default: an acknowledged event survives power loss) or `normal`
+    /// (survives a crash of Orbit; a power loss may lose the last commits).
+    pub durability: String,
+    /// ISO 3166 region for phone numbers written without a country code.
+    pub default_region: String,
+    /// Events stamped more than this many hours after their receipt are refused.
+    pub max_future_hours: u32,
+    /// Log filter (`info`, `orbit=debug,info`…); `RUST_LOG` overrides it.
+    pub log: String,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./orbit-data"),
+            durability: "full".into(),
+            default_region: "CN".into(),
+            max_future_hours: 24,
+            log: "info".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// The settable keys, also as `ORBIT_<KEY>` variables.
+    pub const KEYS: [&'static str; 7] = [
+        "listen",
+        "data_dir",
+        "durability",
+        "default_region",
+        "max_future_hours",
+        "log",
+        "log_format",
+    ];
+
+    /// Layers the sources; `file` is `--config`, else `./orbit.toml` when it exists.
+    pub fn load(file: Option<&Path>, overrides: &impl Serialize) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("config file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("orbit.toml")),
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("ORBIT_").only(&Self::KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("reading the configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !matches!(self.durability.as_str(), "full" | "normal") {
+            bail!("durability must be full or normal, not {:?}", self.durability);
+        }
+        self.region()?;
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("log_format must be text or json, not {:?}", self.log_format);
+        }
+        Ok(())
+    }
+
+    /// The phone region, parsed.
+    pub fn region(&self) -> anyhow::Result<phonenumber::country::Id> {
+        self.default_region.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "default_region {:?} is not an ISO 3166 region code",
+                self.default_region
+            )
+        })
+    }
+}

@@ -1,0 +1,51 @@
+//! The data directory: the SQLite database and the server secret that keys are hashed with.
+
+use anyhow::Context;
+use orbit_server::auth::KeyHasher;
+use orbit_store_sqlite::{Durability, SqliteStore};
+use std::io::Write;
+use std::path::Path;
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "orbit.db";
+const SECRET_FILE: &str = "secret.key";
+
+/// Opens (creating when needed) the data directory's store and key hasher.
+pub async fn open(dir: &Path, durability: Durability) -> anyhow::Result<(SqliteStore, KeyHasher)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+    let hasher = KeyHasher::new(load_or_create_secret(&dir.join(SECRET_FILE))?);
+    let store = SqliteStore::open(&dir.join(DATABASE_FILE), durability)
+        .await
+        .with_context(|| format!("opening the database in {}", dir.display()))?;
+    Ok((store, hasher))
+}
+
+fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return hex::decode(text.trim()).with_context(|| format!("{} is not a hex secret", path.display()));
+    }
+    let secret: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
+        .iter()
+        .flat_map(|u| u.as_bytes().to_vec())
+        .collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(hex::encode(&secret).as_bytes())?;
+            file.sync_all()?;
+            Ok(secret)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(path)?;
+            Ok(hex::decode(text.trim())?)
+        }
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
+}

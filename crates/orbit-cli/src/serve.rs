@@ -1,0 +1,131 @@
+//! `orbit serve`.
+
+use crate::config::Config;
+use crate::data_dir;
+use anyhow::Context;
+use clap::Args;
+use orbit_core::{Clock, SystemClock};
+use orbit_engine::{IngestWriter, ProfileEngine};
+use orbit_server::{AppState, ServerSettings};
+use orbit_store_sqlite::Durability;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+/// Options of `orbit serve`; each may also be set in `orbit.toml` or as `ORBIT_<NAME>`.
+#[derive(Debug, Args, Serialize)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080; env ORBIT_LISTEN]. Port 0 picks a free port.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    /// Data directory [default: ./orbit-data; env ORBIT_DATA_DIR].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    /// `full`: an acknowledged event survives power loss (default). `normal`: faster;
+    /// survives a crash of Orbit, but a power loss may lose the last commits [env ORBIT_DURABILITY].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    durability: Option<String>,
+    /// Region for phone numbers without a country code [default: CN; env ORBIT_DEFAULT_REGION].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_region: Option<String>,
+    /// Refuse events stamped more than this many hours in the future [default: 24].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_future_hours: Option<u32>,
+    /// Log filter [default: info; env ORBIT_LOG; RUST_LOG overrides].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
+    /// Log format: text or json [default: text; env ORBIT_LOG_FORMAT].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<String>,
+    /// A TOML configuration file [default: ./orbit.toml when present].
+    #[arg(long)]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::load(args.config.as_deref(), &args)?;
+    init_logging(&config);
+    let durability = if config.durability == "normal" {
+        Durability::Normal
+    } else {
+        Durability::Full
+    };
+    let (store, hasher) = data_dir::open(&config.data_dir, durability).await?;
+    let stores = store.into_stores();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    let writer = IngestWriter::start(stores.events.clone())
+        .await
+        .context("starting the ingest writer")?;
+    let engine = ProfileEngine::start(stores.clone(), clock.clone(), writer.appended())
+        .await
+        .context("starting the profile engine")?;
+    tokio::spawn(orbit_engine::maintenance::prune_message_ids_forever(
+        stores.events.clone(),
+        clock.clone(),
+        Duration::from_secs(3_600),
+    ));
+    let settings = ServerSettings {
+        default_region: config.region()?,
+        max_future: jiff::SignedDuration::from_hours(i64::from(config.max_future_hours)),
+    };
+    let state = AppState::new(stores, writer, engine, hasher, clock, settings);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, data_dir = %config.data_dir.display(), durability = %config.durability, "orbit is serving");
+    // Tests and scripts read the bound address (port 0 picks one) from this line.
+    println!("orbit listening on http://{address}");
+    axum::serve(listener, orbit_server::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("orbit stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

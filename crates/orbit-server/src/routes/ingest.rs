@@ -1,0 +1,181 @@
+//! Ingestion: Segment's tracking API and Orbit's native batch endpoint.
+//!
+//! A request is answered 200 only once its accepted events are durable. Items refused
+//! by validation are listed with their index, field and reason; if every item was
+//! refused the answer is 400, so SDKs do not retry a batch that can never succeed.
+
+use crate::AppState;
+use crate::auth::{find_key, header_credential};
+use crate::body::read_json;
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use orbit_core::{EventKind, SourceId};
+use orbit_ingest::{IngestContext, ParsedBatch, segment};
+use orbit_store::{AppendOutcome, KeyKind, Scope};
+use serde_json::{Value, json};
+
+/// The source name of events sent with an API key rather than a write key.
+const API_SOURCE: &str = "api";
+
+enum Format {
+    SegmentBatch,
+    SegmentSingle(EventKind),
+    Native,
+}
+
+async fn ingest(
+    state: AppState,
+    headers: HeaderMap,
+    body: Body,
+    format: Format,
+) -> Result<Json<Value>, ApiError> {
+    let received_at = state.clock.now();
+    // A key in the headers is checked before the body is read, so a bad key is a 401
+    // whatever the body holds.
+    let header_key = header_credential(&headers);
+    let header_record = match &header_key {
+        Some(secret) => Some(find_key(&state, secret).await?.ok_or_else(unknown_key)?),
+        None => None,
+    };
+    let json = read_json(&headers, body).await?;
+    let record = match header_record {
+        Some(record) => record,
+        None => {
+            let secret = segment::body_write_key(&json).ok_or_else(|| {
+                ApiError::unauthorized(
+                    "send a write key as writeKey in the body, as the Basic user, or as a Bearer token",
+                )
+            })?;
+            find_key(&state, secret).await?.ok_or_else(unknown_key)?
+        }
+    };
+    let source_id = match record.kind {
+        KeyKind::Write => record.source_id.clone().ok_or_else(unknown_key)?,
+        KeyKind::Api if matches!(format, Format::Native) => {
+            if !(record.scopes.contains(&Scope::EventsWrite) || record.scopes.contains(&Scope::Admin)) {
+                return Err(ApiError::forbidden("this key lacks the events:write scope"));
+            }
+            SourceId::parse(API_SOURCE).map_err(|e| ApiError::internal(&e))?
+        }
+        KeyKind::Api => {
+            return Err(ApiError::unauthorized(
+                "the tracking API takes a write key, not an API key",
+            ));
+        }
+    };
+    let ctx = IngestContext {
+        workspace_id: record.workspace_id.clone(),
+        source_id,
+        received_at,
+        default_region: state.settings.default_region,
+        max_future: state.settings.max_future,
+    };
+    let parsed = match format {
+        Format::SegmentBatch => segment::parse_batch(&json, &ctx)?,
+        Format::SegmentSingle(kind) => segment::parse_single(&json, kind, &ctx)?,
+        Format::Native => orbit_ingest::native::parse_batch(&json, &ctx)?,
+    };
+    store(&state, parsed).await
+}
+
+async fn store(state: &AppState, parsed: ParsedBatch) -> Result<Json<Value>, ApiError> {
+    let ParsedBatch { accepted, rejected } = parsed;
+    if accepted.is_empty() && !rejected.is_empty() {
+        let first = &rejected[0];
+        let message = if rejected.len() == 1 {
+            first.message.clone()
+        } else {
+            format!("all {} events were rejected; see rejected", rejected.len())
+        };
+        return Err(ApiError::bad_request(first.code, first.field.clone(), message).with_rejected(rejected));
+    }
+    let count = accepted.len();
+    let events = accepted.into_iter().map(|(_, event)| event).collect();
+    let outcomes = state
+        .writer
+        .append(events)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))?;
+    let duplicates = outcomes
+        .iter()
+        .filter(|o| matches!(o, AppendOutcome::Duplicate))
+        .count();
+    Ok(Json(json!({
+        "success": true,
+        "accepted": count,
+        "duplicates": duplicates,
+        "rejected": rejected,
+    })))
+}
+
+fn unknown_key() -> ApiError {
+    ApiError::unauthorized("unknown or revoked write key")
+}
+
+/// `POST /v1/batch`: Segment's batch call.
+pub async fn segment_batch(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Json<Value>, ApiError> {
+    ingest(s, h, b, Format::SegmentBatch).await
+}
+
+/// `POST /v1/track`.
+pub async fn segment_track(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Json<Value>, ApiError> {
+    ingest(s, h, b, Format::SegmentSingle(EventKind::Track)).await
+}
+
+/// `POST /v1/identify`.
+pub async fn segment_identify(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Json<Value>, ApiError> {
+    ingest(s, h, b, Format::SegmentSingle(EventKind::Identify)).await
+}
+
+/// `POST /v1/page`.
+pub async fn segment_page(State(s): State<AppState>, h: HeaderMap, b: Body) -> Result<Json<Value>, ApiError> {
+    ingest(s, h, b, Format::SegmentSingle(EventKind::Page)).await
+}
+
+/// `POST /v1/screen`.
+pub async fn segment_screen(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Json<Value>, ApiError> {
+    ingest(s, h, b, Format::SegmentSingle(EventKind::Screen)).await
+}
+
+/// `POST /v1/alias`.
+pub async fn segment_alias(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Json<Value>, ApiError> {
+    ingest(s, h, b, Format::SegmentSingle(EventKind::Alias)).await
+}
+
+/// `POST /v1/group`.
+pub async fn segment_group(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Json<Value>, ApiError> {
+    ingest(s, h, b, Format::SegmentSingle(EventKind::Group)).await
+}
+
+/// `POST /v1/events`: Orbit's native batch format.
+pub async fn native_batch(State(s): State<AppState>, h: HeaderMap, b: Body) -> Result<Json<Value>, ApiError> {
+    ingest(s, h, b, Format::Native).await
+}

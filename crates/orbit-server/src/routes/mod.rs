@@ -1,0 +1,34 @@
+//! The route table: one module per resource.
+
+mod health;
+mod ingest;
+mod keys;
+mod profiles;
+
+use crate::AppState;
+use axum::Router;
+use axum::routing::{delete, get, patch, post};
+
+/// Every route of the API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/v1/batch", post(ingest::segment_batch))
+        .route("/v1/track", post(ingest::segment_track))
+        .route("/v1/identify", post(ingest::segment_identify))
+        .route("/v1/page", post(ingest::segment_page))
+        .route("/v1/screen", post(ingest::segment_screen))
+        .route("/v1/alias", post(ingest::segment_alias))
+        .route("/v1/group", post(ingest::segment_group))
+        .route("/v1/events", post(ingest::native_batch))
+        .route("/v1/profiles", get(profiles::find_by_identity))
+        .route(
+            "/v1/profiles/{id}",
+            get(profiles::get_profile).delete(profiles::erase_profile),
+        )
+        .route("/v1/profiles/{id}/events", get(profiles::timeline))
+        .route("/v1/profiles/{id}/traits", patch(profiles::patch_traits))
+        .route("/v1/profiles/{id}/export", get(profiles::export))
+        .route("/v1/keys", post(keys::create_key).get(keys::list_keys))
+        .route("/v1/keys/{id}", delete(keys::revoke_key))
+}

@@ -1,0 +1,246 @@
+//! Profiles: read, look up by identity, timeline, trait patches, erasure, export.
+
+use crate::AppState;
+use crate::auth::ApiCaller;
+use crate::body::read_json;
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use orbit_core::event::clean_identity;
+use orbit_core::profile::Profile;
+use orbit_core::{Identity, ProfileId};
+use orbit_store::{LogPosition, Scope, StoredEvent, TimelineCursor};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Most events one timeline page holds.
+const MAX_PAGE: u32 = 1_000;
+
+fn parse_id(raw: &str) -> Result<ProfileId, ApiError> {
+    ProfileId::parse(raw).map_err(|e| ApiError::bad_request("invalid_id", "id", format!("profile id {e}")))
+}
+
+/// A profile as the API shows it.
+pub fn profile_view(profile: &Profile) -> Value {
+    json!({
+        "id": profile.id,
+        "identities": profile.identities,
+        "traits": profile.traits.to_object(),
+        "first_seen": profile.first_seen,
+        "last_seen": profile.last_seen,
+        "merged_ids": profile.merged_ids,
+        "issues": profile.issues,
+    })
+}
+
+/// An event as a timeline shows it.
+pub fn event_view(stored: &StoredEvent) -> Value {
+    let e = &stored.event;
+    json!({
+        "position": stored.position.0,
+        "type": e.kind,
+        "event": e.name,
+        "message_id": e.message_id,
+        "source": e.source_id,
+        "timestamp": e.timestamp,
+        "received_at": e.received_at,
+        "identities": e.identities,
+        "properties": e.properties,
+        "traits": e.traits,
+        "context": e.context,
+    })
+}
+
+async fn load(state: &AppState, caller: &ApiCaller, id: &str) -> Result<Profile, ApiError> {
+    let id = parse_id(id)?;
+    state
+        .profiles
+        .profile(caller.workspace(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("profile"))
+}
+
+/// `GET /v1/profiles/{id}`: a profile by its id or a merged-away id.
+pub async fn get_profile(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::ProfilesRead)?;
+    Ok(Json(profile_view(&load(&state, &caller, &id).await?)))
+}
+
+/// The query of an identity look-up.
+#[derive(Debug, Deserialize)]
+pub struct IdentityQuery {
+    identity: Option<String>,
+}
+
+/// `GET /v1/profiles?identity=TYPE:VALUE`.
+pub async fn find_by_identity(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(query): Query<IdentityQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::ProfilesRead)?;
+    let raw = query
+        .identity
+        .ok_or_else(|| ApiError::bad_request("missing_field", "identity", "give ?identity=TYPE:VALUE"))?;
+    let parsed = Identity::parse_typed(&raw)
+        .map_err(|e| ApiError::bad_request("invalid_identity", "identity", e.to_string()))?;
+    // Look up the cleaned form, so `phone:138 0013 8000` finds `+8613800138000`.
+    let identity = clean_identity(parsed.kind, &parsed.value, state.settings.default_region)
+        .map_err(|e| ApiError::bad_request("invalid_identity", "identity", e))?;
+    let profile = state
+        .profiles
+        .profile_by_identity(caller.workspace(), &identity)
+        .await?
+        .ok_or_else(|| ApiError::not_found("profile"))?;
+    Ok(Json(profile_view(&profile)))
+}
+
+/// The query of a timeline page.
+#[derive(Debug, Deserialize)]
+pub struct TimelineQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn parse_cursor(raw: &str) -> Result<TimelineCursor, ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "cursor",
+            "pass back next_cursor from the previous page",
+        )
+    };
+    let (ts, pos) = raw.split_once('_').ok_or_else(bad)?;
+    Ok(TimelineCursor {
+        timestamp_ms: ts.parse().map_err(|_| bad())?,
+        position: LogPosition(pos.parse().map_err(|_| bad())?),
+    })
+}
+
+/// `GET /v1/profiles/{id}/events`: newest first, paginated by cursor.
+pub async fn timeline(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    Query(query): Query<TimelineQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::ProfilesRead)?;
+    let limit = query.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            "limit",
+            format!("limit must be 1–{MAX_PAGE}"),
+        ));
+    }
+    let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let profile = load(&state, &caller, &id).await?;
+    let events = state
+        .events
+        .profile_events(caller.workspace(), profile.id, cursor, limit)
+        .await?;
+    let next_cursor = (events.len() == limit as usize)
+        .then(|| {
+            events
+                .last()
+                .map(|e| format!("{}_{}", e.event.timestamp.as_millisecond(), e.position.0))
+        })
+        .flatten();
+    Ok(Json(json!({
+        "profile_id": profile.id,
+        "data": events.iter().map(event_view).collect::<Vec<_>>(),
+        "next_cursor": next_cursor,
+    })))
+}
+
+/// `PATCH /v1/profiles/{id}/traits`: sets the given traits as of now.
+pub async fn patch_traits(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::ProfilesWrite)?;
+    let id = parse_id(&id)?;
+    let traits = match read_json(&headers, body).await? {
+        Value::Object(traits) => traits,
+        _ => {
+            return Err(ApiError::bad_request(
+                "wrong_type",
+                "",
+                "the body must be a JSON object of traits",
+            ));
+        }
+    };
+    let profile = state
+        .engine
+        .patch_traits(caller.workspace().clone(), id, traits)
+        .await?;
+    Ok(Json(profile_view(&profile)))
+}
+
+/// `DELETE /v1/profiles/{id}`: erases a person (PIPL/GDPR). Events already accepted
+/// for them are applied first and erased with them.
+pub async fn erase_profile(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::ProfilesWrite)?;
+    let id = parse_id(&id)?;
+    let upto = state.writer.barrier().await.map_err(|e| ApiError::internal(&e))?;
+    let erased = state.engine.erase(caller.workspace().clone(), id, upto).await?;
+    Ok(Json(
+        json!({"id": erased.id, "erased": true, "merged_ids": erased.merged_ids}),
+    ))
+}
+
+/// `GET /v1/profiles/{id}/export`: everything Orbit holds on a person.
+pub async fn export(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::ProfilesRead)?;
+    let profile = load(&state, &caller, &id).await?;
+    let mut events = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = state
+            .events
+            .profile_events(caller.workspace(), profile.id, cursor, MAX_PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        cursor = Some(TimelineCursor {
+            timestamp_ms: last.event.timestamp.as_millisecond(),
+            position: last.position,
+        });
+        let full = page.len() == MAX_PAGE as usize;
+        events.extend(page.iter().map(event_view));
+        if !full {
+            break;
+        }
+    }
+    let merges = state.profiles.merges(caller.workspace(), profile.id).await?;
+    let conflicts = state.profiles.conflicts(caller.workspace(), profile.id).await?;
+    Ok(Json(json!({
+        "exported_at": state.clock.now(),
+        "profile": profile_view(&profile),
+        "trait_history": profile.traits,
+        "merges": merges.iter().map(|m| json!({
+            "survivor": m.merge.survivor, "merged": m.merge.merged, "linked_by": m.merge.linked_by,
+            "position": m.position.0, "at_ms": m.at_ms,
+        })).collect::<Vec<_>>(),
+        "identity_conflicts": conflicts.iter().map(|c| json!({
+            "conflict": c.conflict, "position": c.position.0, "at_ms": c.at_ms,
+        })).collect::<Vec<_>>(),
+        "events": events,
+    })))
+}
