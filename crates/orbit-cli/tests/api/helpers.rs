@@ -1,0 +1,167 @@
+//! `TestApp`: a data directory, keys, and a running `orbit serve` process.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_orbit");
+
+/// Runs `orbit admin create-key` and returns the key (the last line printed).
+pub fn create_key(data_dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .args(["admin", "create-key", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("orbit runs");
+    assert!(output.status.success(), "create-key failed: {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    stdout.lines().last().expect("a key line").trim().to_owned()
+}
+
+/// A running server with a write key and an admin API key.
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub base: String,
+    pub write_key: String,
+    pub api_key: String,
+    pub http: reqwest::Client,
+    process: Option<Child>,
+}
+
+impl TestApp {
+    /// A fresh data directory, keys, and a server on it.
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write_key = create_key(dir.path(), &["--kind", "write", "--source", "web"]);
+        let api_key = create_key(dir.path(), &["--kind", "api", "--scopes", "admin"]);
+        let mut app = Self {
+            dir,
+            base: String::new(),
+            write_key,
+            api_key,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            process: None,
+        };
+        app.start();
+        app.wait_healthy().await;
+        app
+    }
+
+    /// Starts `orbit serve` on the data directory and reads its address.
+    pub fn start(&mut self) {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn", "--data-dir"])
+            .arg(self.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("orbit serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines.next().expect("a line").expect("readable");
+        let address = line.strip_prefix("orbit listening on ").expect("the listening line").to_owned();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.base = address;
+        self.process = Some(child);
+    }
+
+    /// Kills the server with SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn wait_healthy(&self) {
+        wait_until("the server answers /health", || async {
+            self.http.get(self.url("/health")).send().await.is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+    }
+
+    /// Waits until the engine has applied everything in the log.
+    pub async fn settle(&self) {
+        wait_until("the engine catches up with the log", || async {
+            let Ok(response) = self.http.get(self.url("/health")).send().await else { return false };
+            let Ok(health) = response.json::<Value>().await else { return false };
+            health["engine_applied"].as_i64() >= health["log_head"].as_i64()
+        })
+        .await;
+    }
+
+    /// POSTs JSON to a tracking endpoint with the write key as a Bearer token.
+    pub async fn track(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http.post(self.url(path)).bearer_auth(&self.write_key).json(body).send().await.expect("sent")
+    }
+
+    /// GETs an API path with the admin key; returns status and JSON.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).bearer_auth(&self.api_key).send().await.expect("sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The profile holding an identity, after the engine settles.
+    pub async fn profile_by(&self, identity: &str) -> Value {
+        self.settle().await;
+        let (status, body) = self.get(&format!("/v1/profiles?identity={}", urlencode(identity))).await;
+        assert_eq!(status, 200, "profile for {identity}: {body}");
+        body
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn urlencode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Polls `condition` until it holds, failing the test after 30 seconds.
+pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The identities of a profile as `type:value` strings, sorted.
+pub fn identities(profile: &Value) -> Vec<String> {
+    let mut all: Vec<String> = profile["identities"]
+        .as_array()
+        .expect("identities")
+        .iter()
+        .map(|i| format!("{}:{}", i["type"].as_str().expect("type"), i["value"].as_str().expect("value")))
+        .collect();
+    all.sort();
+    all
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("compress");
+    encoder.finish().expect("compress")
+}

@@ -1,0 +1,9 @@
+//! Black-box tests: the real `orbit` binary on an ephemeral port, spoken to over HTTP.
+
+mod bad_input;
+mod crash;
+mod helpers;
+mod keys;
+mod oneid;
+mod profiles;
+mod segment_sdk;
