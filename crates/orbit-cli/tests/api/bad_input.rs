@@ -1,8 +1,8 @@
 //! Every kind of bad input gets a clear JSON error naming the field; valid items of a
 //! batch are kept.
 
-use crate::helpers::{gzip, TestApp};
-use serde_json::{json, Value};
+use crate::helpers::{TestApp, gzip};
+use serde_json::{Value, json};
 
 struct Case {
     name: &'static str,
@@ -33,26 +33,206 @@ fn cases() -> Vec<Case> {
     let oversized = vec![b' '; orbit_ingest::MAX_BODY_BYTES + 1];
     let bomb = gzip(&vec![b' '; orbit_ingest::MAX_BODY_BYTES + 10]);
     vec![
-        Case { name: "malformed JSON", path: "/v1/track", key: Key::Write, headers: &[], body: Body::Raw(b"{\"userId\": ".to_vec()), status: 400, code: "malformed_json", field: None },
-        Case { name: "empty body", path: "/v1/track", key: Key::Write, headers: &[], body: Body::Raw(Vec::new()), status: 400, code: "empty_body", field: None },
-        Case { name: "properties of the wrong type", path: "/v1/track", key: Key::Write, headers: &[], body: Body::Json(json!({"userId": "u", "event": "e", "properties": [1]})), status: 400, code: "wrong_type", field: Some("properties") },
-        Case { name: "userId of the wrong type", path: "/v1/identify", key: Key::Write, headers: &[], body: Body::Json(json!({"userId": {"id": 1}})), status: 400, code: "wrong_type", field: Some("userId") },
-        Case { name: "missing event name", path: "/v1/track", key: Key::Write, headers: &[], body: Body::Json(json!({"userId": "u"})), status: 400, code: "missing_field", field: Some("event") },
-        Case { name: "blank event name", path: "/v1/track", key: Key::Write, headers: &[], body: Body::Json(json!({"userId": "u", "event": "  "})), status: 400, code: "invalid_event_name", field: Some("event") },
-        Case { name: "no identity at all", path: "/v1/track", key: Key::Write, headers: &[], body: Body::Json(json!({"event": "e"})), status: 400, code: "missing_identity", field: Some("userId") },
-        Case { name: "unknown type in a batch", path: "/v1/batch", key: Key::Write, headers: &[], body: Body::Json(json!({"batch": [{"type": "purchase", "userId": "u"}]})), status: 400, code: "unknown_type", field: Some("batch[0].type") },
-        Case { name: "batch that is not an array", path: "/v1/batch", key: Key::Write, headers: &[], body: Body::Json(json!({"batch": {"type": "track"}})), status: 400, code: "wrong_type", field: Some("batch") },
-        Case { name: "timestamp far in the future", path: "/v1/track", key: Key::Write, headers: &[], body: Body::Json(json!({"userId": "u", "event": "e", "timestamp": future})), status: 400, code: "timestamp_in_future", field: Some("timestamp") },
-        Case { name: "unparseable timestamp", path: "/v1/track", key: Key::Write, headers: &[], body: Body::Json(json!({"userId": "u", "event": "e", "timestamp": "next tuesday"})), status: 400, code: "invalid_timestamp", field: Some("timestamp") },
-        Case { name: "body over the size limit", path: "/v1/batch", key: Key::Write, headers: &[], body: Body::Raw(oversized), status: 413, code: "body_too_large", field: None },
-        Case { name: "gzip that inflates over the limit", path: "/v1/batch", key: Key::Write, headers: &[("content-encoding", "gzip")], body: Body::Raw(bomb), status: 413, code: "body_too_large", field: None },
-        Case { name: "bad gzip", path: "/v1/batch", key: Key::Write, headers: &[("content-encoding", "gzip")], body: Body::Raw(b"not gzip at all".to_vec()), status: 400, code: "bad_gzip", field: None },
-        Case { name: "unknown content encoding", path: "/v1/batch", key: Key::Write, headers: &[("content-encoding", "br")], body: Body::Json(json!({"batch": []})), status: 415, code: "unsupported_encoding", field: None },
-        Case { name: "unknown write key", path: "/v1/track", key: Key::Bogus, headers: &[], body: Body::Json(ok.clone()), status: 401, code: "unauthorized", field: None },
-        Case { name: "no key at all", path: "/v1/track", key: Key::None, headers: &[], body: Body::Json(ok.clone()), status: 401, code: "unauthorized", field: None },
-        Case { name: "an API key on the tracking API", path: "/v1/track", key: Key::Api, headers: &[], body: Body::Json(ok), status: 401, code: "unauthorized", field: None },
-        Case { name: "native batch without events", path: "/v1/events", key: Key::Write, headers: &[], body: Body::Json(json!({"items": []})), status: 400, code: "missing_field", field: Some("events") },
-        Case { name: "native identity of a bad type name", path: "/v1/events", key: Key::Write, headers: &[], body: Body::Json(json!({"events": [{"event": "e", "identities": {"Bad Type": "x"}}]})), status: 400, code: "invalid_identity", field: Some("events[0].identities.Bad Type") },
+        Case {
+            name: "malformed JSON",
+            path: "/v1/track",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Raw(b"{\"userId\": ".to_vec()),
+            status: 400,
+            code: "malformed_json",
+            field: None,
+        },
+        Case {
+            name: "empty body",
+            path: "/v1/track",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Raw(Vec::new()),
+            status: 400,
+            code: "empty_body",
+            field: None,
+        },
+        Case {
+            name: "properties of the wrong type",
+            path: "/v1/track",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"userId": "u", "event": "e", "properties": [1]})),
+            status: 400,
+            code: "wrong_type",
+            field: Some("properties"),
+        },
+        Case {
+            name: "userId of the wrong type",
+            path: "/v1/identify",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"userId": {"id": 1}})),
+            status: 400,
+            code: "wrong_type",
+            field: Some("userId"),
+        },
+        Case {
+            name: "missing event name",
+            path: "/v1/track",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"userId": "u"})),
+            status: 400,
+            code: "missing_field",
+            field: Some("event"),
+        },
+        Case {
+            name: "blank event name",
+            path: "/v1/track",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"userId": "u", "event": "  "})),
+            status: 400,
+            code: "invalid_event_name",
+            field: Some("event"),
+        },
+        Case {
+            name: "no identity at all",
+            path: "/v1/track",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"event": "e"})),
+            status: 400,
+            code: "missing_identity",
+            field: Some("userId"),
+        },
+        Case {
+            name: "unknown type in a batch",
+            path: "/v1/batch",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"batch": [{"type": "purchase", "userId": "u"}]})),
+            status: 400,
+            code: "unknown_type",
+            field: Some("batch[0].type"),
+        },
+        Case {
+            name: "batch that is not an array",
+            path: "/v1/batch",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"batch": {"type": "track"}})),
+            status: 400,
+            code: "wrong_type",
+            field: Some("batch"),
+        },
+        Case {
+            name: "timestamp far in the future",
+            path: "/v1/track",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"userId": "u", "event": "e", "timestamp": future})),
+            status: 400,
+            code: "timestamp_in_future",
+            field: Some("timestamp"),
+        },
+        Case {
+            name: "unparseable timestamp",
+            path: "/v1/track",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"userId": "u", "event": "e", "timestamp": "next tuesday"})),
+            status: 400,
+            code: "invalid_timestamp",
+            field: Some("timestamp"),
+        },
+        Case {
+            name: "body over the size limit",
+            path: "/v1/batch",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Raw(oversized),
+            status: 413,
+            code: "body_too_large",
+            field: None,
+        },
+        Case {
+            name: "gzip that inflates over the limit",
+            path: "/v1/batch",
+            key: Key::Write,
+            headers: &[("content-encoding", "gzip")],
+            body: Body::Raw(bomb),
+            status: 413,
+            code: "body_too_large",
+            field: None,
+        },
+        Case {
+            name: "bad gzip",
+            path: "/v1/batch",
+            key: Key::Write,
+            headers: &[("content-encoding", "gzip")],
+            body: Body::Raw(b"not gzip at all".to_vec()),
+            status: 400,
+            code: "bad_gzip",
+            field: None,
+        },
+        Case {
+            name: "unknown content encoding",
+            path: "/v1/batch",
+            key: Key::Write,
+            headers: &[("content-encoding", "br")],
+            body: Body::Json(json!({"batch": []})),
+            status: 415,
+            code: "unsupported_encoding",
+            field: None,
+        },
+        Case {
+            name: "unknown write key",
+            path: "/v1/track",
+            key: Key::Bogus,
+            headers: &[],
+            body: Body::Json(ok.clone()),
+            status: 401,
+            code: "unauthorized",
+            field: None,
+        },
+        Case {
+            name: "no key at all",
+            path: "/v1/track",
+            key: Key::None,
+            headers: &[],
+            body: Body::Json(ok.clone()),
+            status: 401,
+            code: "unauthorized",
+            field: None,
+        },
+        Case {
+            name: "an API key on the tracking API",
+            path: "/v1/track",
+            key: Key::Api,
+            headers: &[],
+            body: Body::Json(ok),
+            status: 401,
+            code: "unauthorized",
+            field: None,
+        },
+        Case {
+            name: "native batch without events",
+            path: "/v1/events",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"items": []})),
+            status: 400,
+            code: "missing_field",
+            field: Some("events"),
+        },
+        Case {
+            name: "native identity of a bad type name",
+            path: "/v1/events",
+            key: Key::Write,
+            headers: &[],
+            body: Body::Json(json!({"events": [{"event": "e", "identities": {"Bad Type": "x"}}]})),
+            status: 400,
+            code: "invalid_identity",
+            field: Some("events[0].identities.Bad Type"),
+        },
     ]
 }
 
@@ -60,7 +240,10 @@ fn cases() -> Vec<Case> {
 async fn each_bad_input_gets_a_clear_json_error() {
     let app = TestApp::spawn().await;
     for case in cases() {
-        let mut request = app.http.post(app.url(case.path)).header("content-type", "application/json");
+        let mut request = app
+            .http
+            .post(app.url(case.path))
+            .header("content-type", "application/json");
         request = match case.key {
             Key::Write => request.bearer_auth(&app.write_key),
             Key::Api => request.bearer_auth(&app.api_key),
@@ -79,7 +262,11 @@ async fn each_bad_input_gets_a_clear_json_error() {
         let body: Value = response.json().await.unwrap_or(Value::Null);
         assert_eq!(status, case.status, "{}: {body}", case.name);
         assert_eq!(body["error"]["code"], case.code, "{}: {body}", case.name);
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}: a message", case.name);
+        assert!(
+            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}: a message",
+            case.name
+        );
         match case.field {
             Some(field) => assert_eq!(body["error"]["field"], field, "{}: {body}", case.name),
             None => assert!(body["error"].get("field").is_none(), "{}: {body}", case.name),
@@ -106,7 +293,12 @@ async fn a_batch_keeps_its_valid_items_and_names_the_rejected_ones() {
         .as_array()
         .expect("rejected")
         .iter()
-        .map(|r| (r["index"].as_i64().expect("index"), r["field"].as_str().expect("field")))
+        .map(|r| {
+            (
+                r["index"].as_i64().expect("index"),
+                r["field"].as_str().expect("field"),
+            )
+        })
         .collect();
     assert_eq!(rejected, [(1, "batch[1].event"), (3, "batch[3].timestamp")]);
     app.profile_by("user_id:keep-1").await;
@@ -118,13 +310,25 @@ async fn a_batch_keeps_its_valid_items_and_names_the_rejected_ones() {
 #[tokio::test]
 async fn invalid_contacts_are_flagged_on_the_profile_not_used() {
     let app = TestApp::spawn().await;
-    let body = json!({"userId": "flagged", "traits": {"email": "not-an-email", "phone": "12345", "city": "成都"}});
+    let body =
+        json!({"userId": "flagged", "traits": {"email": "not-an-email", "phone": "12345", "city": "成都"}});
     assert_eq!(app.track("/v1/identify", &body).await.status(), 200);
     let profile = app.profile_by("user_id:flagged").await;
     assert_eq!(crate::helpers::identities(&profile), ["user_id:flagged"]);
-    let fields: Vec<&str> = profile["issues"].as_array().expect("issues").iter().map(|i| i["field"].as_str().expect("field")).collect();
+    let fields: Vec<&str> = profile["issues"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .map(|i| i["field"].as_str().expect("field"))
+        .collect();
     assert_eq!(fields, ["traits.email", "traits.phone"]);
-    assert_eq!(profile["issues"][0]["raw"], "not-an-email", "the raw value is kept for audit");
-    assert!(profile["traits"].get("email").is_none(), "an invalid email is not a usable trait");
+    assert_eq!(
+        profile["issues"][0]["raw"], "not-an-email",
+        "the raw value is kept for audit"
+    );
+    assert!(
+        profile["traits"].get("email").is_none(),
+        "an invalid email is not a usable trait"
+    );
     assert_eq!(profile["traits"]["city"], "成都");
 }

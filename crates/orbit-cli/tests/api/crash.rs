@@ -2,7 +2,7 @@
 //! stores none twice, even when the client retries the batch it never heard back on.
 
 use crate::helpers::TestApp;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -24,7 +24,12 @@ async fn killing_the_server_mid_ingest_loses_no_acknowledged_event() {
     let mut app = TestApp::spawn().await;
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let sender = {
-        let (http, url, key, acked) = (app.http.clone(), app.url("/v1/batch"), app.write_key.clone(), acked.clone());
+        let (http, url, key, acked) = (
+            app.http.clone(),
+            app.url("/v1/batch"),
+            app.write_key.clone(),
+            acked.clone(),
+        );
         tokio::spawn(async move {
             for n in 0.. {
                 let (ids, body) = batch(n);
@@ -53,13 +58,20 @@ async fn killing_the_server_mid_ingest_loses_no_acknowledged_event() {
 
     let mut counts: HashMap<String, usize> = HashMap::new();
     for user in 0..USERS {
-        let id = app.profile_by(&format!("user_id:user-{user}")).await["id"].as_str().expect("id").to_owned();
+        let id = app.profile_by(&format!("user_id:user-{user}")).await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
         let mut cursor = String::new();
         loop {
-            let (status, page) = app.get(&format!("/v1/profiles/{id}/events?limit=1000{cursor}")).await;
+            let (status, page) = app
+                .get(&format!("/v1/profiles/{id}/events?limit=1000{cursor}"))
+                .await;
             assert_eq!(status, 200);
             for event in page["data"].as_array().expect("data") {
-                *counts.entry(event["message_id"].as_str().expect("id").to_owned()).or_default() += 1;
+                *counts
+                    .entry(event["message_id"].as_str().expect("id").to_owned())
+                    .or_default() += 1;
             }
             match page["next_cursor"].as_str() {
                 Some(next) => cursor = format!("&cursor={next}"),

@@ -16,7 +16,11 @@ pub fn create_key(data_dir: &Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("orbit runs");
-    assert!(output.status.success(), "create-key failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "create-key failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
     stdout.lines().last().expect("a key line").trim().to_owned()
 }
@@ -42,7 +46,10 @@ impl TestApp {
             base: String::new(),
             write_key,
             api_key,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
             process: None,
         };
         app.start();
@@ -62,7 +69,10 @@ impl TestApp {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let line = lines.next().expect("a line").expect("readable");
-        let address = line.strip_prefix("orbit listening on ").expect("the listening line").to_owned();
+        let address = line
+            .strip_prefix("orbit listening on ")
+            .expect("the listening line")
+            .to_owned();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         self.base = address;
@@ -83,7 +93,11 @@ impl TestApp {
 
     async fn wait_healthy(&self) {
         wait_until("the server answers /health", || async {
-            self.http.get(self.url("/health")).send().await.is_ok_and(|r| r.status().is_success())
+            self.http
+                .get(self.url("/health"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
         })
         .await;
     }
@@ -91,8 +105,12 @@ impl TestApp {
     /// Waits until the engine has applied everything in the log.
     pub async fn settle(&self) {
         wait_until("the engine catches up with the log", || async {
-            let Ok(response) = self.http.get(self.url("/health")).send().await else { return false };
-            let Ok(health) = response.json::<Value>().await else { return false };
+            let Ok(response) = self.http.get(self.url("/health")).send().await else {
+                return false;
+            };
+            let Ok(health) = response.json::<Value>().await else {
+                return false;
+            };
             health["engine_applied"].as_i64() >= health["log_head"].as_i64()
         })
         .await;
@@ -100,12 +118,24 @@ impl TestApp {
 
     /// POSTs JSON to a tracking endpoint with the write key as a Bearer token.
     pub async fn track(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http.post(self.url(path)).bearer_auth(&self.write_key).json(body).send().await.expect("sent")
+        self.http
+            .post(self.url(path))
+            .bearer_auth(&self.write_key)
+            .json(body)
+            .send()
+            .await
+            .expect("sent")
     }
 
     /// GETs an API path with the admin key; returns status and JSON.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(self.url(path)).bearer_auth(&self.api_key).send().await.expect("sent");
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .expect("sent");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -113,7 +143,9 @@ impl TestApp {
     /// The profile holding an identity, after the engine settles.
     pub async fn profile_by(&self, identity: &str) -> Value {
         self.settle().await;
-        let (status, body) = self.get(&format!("/v1/profiles?identity={}", urlencode(identity))).await;
+        let (status, body) = self
+            .get(&format!("/v1/profiles?identity={}", urlencode(identity)))
+            .await;
         assert_eq!(status, 200, "profile for {identity}: {body}");
         body
     }
@@ -128,7 +160,9 @@ impl Drop for TestApp {
 pub fn urlencode(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -153,7 +187,13 @@ pub fn identities(profile: &Value) -> Vec<String> {
         .as_array()
         .expect("identities")
         .iter()
-        .map(|i| format!("{}:{}", i["type"].as_str().expect("type"), i["value"].as_str().expect("value")))
+        .map(|i| {
+            format!(
+                "{}:{}",
+                i["type"].as_str().expect("type"),
+                i["value"].as_str().expect("value")
+            )
+        })
         .collect();
     all.sort();
     all

@@ -1,6 +1,6 @@
 //! OneID through the API: the A/B/C example of the spec, merges and aliases.
 
-use crate::helpers::{identities, TestApp};
+use crate::helpers::{TestApp, identities};
 use serde_json::json;
 
 #[tokio::test]
@@ -17,10 +17,23 @@ async fn a_b_and_c_become_one_profile_with_every_identity() {
     let profile = app.profile_by("wechat_openid:o6_bmjrPTlm6_2sgVt7hMZOPfL2M").await;
     assert_eq!(
         identities(&profile),
-        ["device_id:ipad-7", "email:mei@example.com", "phone:+8613800138000", "wechat_openid:o6_bmjrPTlm6_2sgVt7hMZOPfL2M"]
+        [
+            "device_id:ipad-7",
+            "email:mei@example.com",
+            "phone:+8613800138000",
+            "wechat_openid:o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
+        ]
     );
-    for lookup in ["phone:+86 138 0013 8000", "email:MEI@example.com", "device_id:ipad-7"] {
-        assert_eq!(app.profile_by(lookup).await["id"], profile["id"], "{lookup} finds the same person");
+    for lookup in [
+        "phone:+86 138 0013 8000",
+        "email:MEI@example.com",
+        "device_id:ipad-7",
+    ] {
+        assert_eq!(
+            app.profile_by(lookup).await["id"],
+            profile["id"],
+            "{lookup} finds the same person"
+        );
     }
 }
 
@@ -39,13 +52,31 @@ async fn a_merged_away_id_still_finds_the_person() {
     assert_eq!(app.track("/v1/identify", &link).await.status(), 200);
     let merged = app.profile_by("user_id:member-1").await;
     assert_eq!(merged["id"], old["id"], "the older profile survives");
-    let (status, by_old_id) = app.get(&format!("/v1/profiles/{}", young["id"].as_str().expect("id"))).await;
+    let (status, by_old_id) = app
+        .get(&format!("/v1/profiles/{}", young["id"].as_str().expect("id")))
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(by_old_id["id"], old["id"], "the merged-away id resolves to the survivor");
-    let (_, export) = app.get(&format!("/v1/profiles/{}/export", old["id"].as_str().expect("id"))).await;
+    assert_eq!(
+        by_old_id["id"], old["id"],
+        "the merged-away id resolves to the survivor"
+    );
+    let (_, export) = app
+        .get(&format!(
+            "/v1/profiles/{}/export",
+            old["id"].as_str().expect("id")
+        ))
+        .await;
     assert_eq!(export["merges"][0]["merged"], young["id"]);
-    assert_eq!(export["merges"][0]["linked_by"], json!({"type": "anonymous_id", "value": "anon-1"}), "the merge records its reason");
-    assert_eq!(export["events"].as_array().expect("events").len(), 3, "the merged profile's events moved over");
+    assert_eq!(
+        export["merges"][0]["linked_by"],
+        json!({"type": "anonymous_id", "value": "anon-1"}),
+        "the merge records its reason"
+    );
+    assert_eq!(
+        export["events"].as_array().expect("events").len(),
+        3,
+        "the merged profile's events moved over"
+    );
 }
 
 #[tokio::test]
@@ -59,7 +90,12 @@ async fn a_second_user_id_on_a_shared_device_is_recorded_not_merged() {
     let dad = app.profile_by("user_id:dad").await;
     let mum = app.profile_by("user_id:mum").await;
     assert_ne!(dad["id"], mum["id"]);
-    let (_, export) = app.get(&format!("/v1/profiles/{}/export", mum["id"].as_str().expect("id"))).await;
+    let (_, export) = app
+        .get(&format!(
+            "/v1/profiles/{}/export",
+            mum["id"].as_str().expect("id")
+        ))
+        .await;
     let conflict = &export["identity_conflicts"][0]["conflict"];
     assert_eq!(conflict["reason"]["code"], "too_many_of_type");
     assert_eq!(conflict["identity"]["value"], "family-tablet");

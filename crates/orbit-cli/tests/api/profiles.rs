@@ -1,17 +1,25 @@
 //! The profile API: timelines, trait patches, erasure, export.
 
-use crate::helpers::{identities, TestApp};
-use serde_json::{json, Value};
+use crate::helpers::{TestApp, identities};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn timelines_page_newest_first_by_event_time() {
     let app = TestApp::spawn().await;
     let batch: Vec<Value> = (0..25)
-        .map(|n| json!({"type": "track", "userId": "paged", "event": "page_viewed", "messageId": format!("p{n}"),
-                        "timestamp": format!("2026-10-{:02}T08:00:00Z", n + 1)}))
+        .map(|n| {
+            json!({"type": "track", "userId": "paged", "event": "page_viewed", "messageId": format!("p{n}"),
+                        "timestamp": format!("2026-10-{:02}T08:00:00Z", n + 1)})
+        })
         .collect();
-    assert_eq!(app.track("/v1/batch", &json!({"batch": batch})).await.status(), 200);
-    let id = app.profile_by("user_id:paged").await["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        app.track("/v1/batch", &json!({"batch": batch})).await.status(),
+        200
+    );
+    let id = app.profile_by("user_id:paged").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -21,7 +29,13 @@ async fn timelines_page_newest_first_by_event_time() {
         };
         let (status, page) = app.get(&path).await;
         assert_eq!(status, 200, "{page}");
-        seen.extend(page["data"].as_array().expect("data").iter().map(|e| e["message_id"].as_str().expect("id").to_owned()));
+        seen.extend(
+            page["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .map(|e| e["message_id"].as_str().expect("id").to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
             None => break,
@@ -40,7 +54,10 @@ async fn patched_traits_are_stored_and_returned() {
     let app = TestApp::spawn().await;
     let identify = json!({"userId": "vip", "traits": {"tier": "silver", "city": "上海"}, "timestamp": "2026-11-01T00:00:00Z"});
     assert_eq!(app.track("/v1/identify", &identify).await.status(), 200);
-    let id = app.profile_by("user_id:vip").await["id"].as_str().expect("id").to_owned();
+    let id = app.profile_by("user_id:vip").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let response = app
         .http
         .patch(app.url(&format!("/v1/profiles/{id}/traits")))
@@ -51,9 +68,18 @@ async fn patched_traits_are_stored_and_returned() {
         .expect("sent");
     assert_eq!(response.status(), 200);
     let (_, profile) = app.get(&format!("/v1/profiles/{id}")).await;
-    assert_eq!(profile["traits"], json!({"tier": "gold", "points": 1200, "city": "上海"}));
-    let not_object =
-        app.http.patch(app.url(&format!("/v1/profiles/{id}/traits"))).bearer_auth(&app.api_key).json(&json!([1])).send().await.expect("sent");
+    assert_eq!(
+        profile["traits"],
+        json!({"tier": "gold", "points": 1200, "city": "上海"})
+    );
+    let not_object = app
+        .http
+        .patch(app.url(&format!("/v1/profiles/{id}/traits")))
+        .bearer_auth(&app.api_key)
+        .json(&json!([1]))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(not_object.status(), 400);
     let missing = app
         .http
@@ -73,13 +99,27 @@ async fn erasure_removes_the_person_and_in_flight_events_do_not_bring_them_back(
     let app = TestApp::spawn().await;
     let first = json!({"userId": "forget-me", "traits": {"email": "forget@example.com"}});
     assert_eq!(app.track("/v1/identify", &first).await.status(), 200);
-    let id = app.profile_by("user_id:forget-me").await["id"].as_str().expect("id").to_owned();
+    let id = app.profile_by("user_id:forget-me").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     // Acknowledged but perhaps not yet applied when the erasure arrives.
     let in_flight: Vec<Value> = (0..200)
         .map(|n| json!({"type": "track", "userId": "forget-me", "event": "page_viewed", "messageId": format!("f{n}")}))
         .collect();
-    assert_eq!(app.track("/v1/batch", &json!({"batch": in_flight})).await.status(), 200);
-    let erase = app.http.delete(app.url(&format!("/v1/profiles/{id}"))).bearer_auth(&app.api_key).send().await.expect("sent");
+    assert_eq!(
+        app.track("/v1/batch", &json!({"batch": in_flight}))
+            .await
+            .status(),
+        200
+    );
+    let erase = app
+        .http
+        .delete(app.url(&format!("/v1/profiles/{id}")))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(erase.status(), 200);
     app.settle().await;
     for path in [
@@ -91,7 +131,13 @@ async fn erasure_removes_the_person_and_in_flight_events_do_not_bring_them_back(
     ] {
         assert_eq!(app.get(&path).await.0, 404, "{path} is gone");
     }
-    let again = app.http.delete(app.url(&format!("/v1/profiles/{id}"))).bearer_auth(&app.api_key).send().await.expect("sent");
+    let again = app
+        .http
+        .delete(app.url(&format!("/v1/profiles/{id}")))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(again.status(), 404);
 }
 
@@ -105,10 +151,18 @@ async fn export_holds_everything_orbit_has_on_a_person() {
     assert_eq!(app.track("/v1/batch", &batch).await.status(), 200);
     let profile = app.profile_by("phone:13600136000").await;
     assert_eq!(identities(&profile), ["phone:+8613600136000", "user_id:exp"]);
-    let (status, export) = app.get(&format!("/v1/profiles/{}/export", profile["id"].as_str().expect("id"))).await;
+    let (status, export) = app
+        .get(&format!(
+            "/v1/profiles/{}/export",
+            profile["id"].as_str().expect("id")
+        ))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(export["profile"]["traits"]["name"], "张伟");
     assert_eq!(export["events"].as_array().expect("events").len(), 2);
     assert_eq!(export["events"][0]["properties"]["order_id"], "o-1");
-    assert!(export["trait_history"]["name"]["at"].is_string(), "each trait's time is exported");
+    assert!(
+        export["trait_history"]["name"]["at"].is_string(),
+        "each trait's time is exported"
+    );
 }

@@ -1,8 +1,8 @@
 //! Segment SDK payloads, byte for byte as the SDKs send them, and the Python SDK itself.
 
-use crate::helpers::{gzip, identities, TestApp};
+use crate::helpers::{TestApp, gzip, identities};
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::process::Command;
 
 /// The batch segment-analytics-python 2.x posts for track (anonymous) + identify + alias.
@@ -47,14 +47,31 @@ async fn python_sdk_gzip_batches_end_in_one_merged_profile() {
     let profile = app.profile_by("user_id:member-42").await;
     assert_eq!(
         identities(&profile),
-        ["anonymous_id:anon-42", "email:li.na@example.com", "phone:+8613900139000", "user_id:member-42"]
+        [
+            "anonymous_id:anon-42",
+            "email:li.na@example.com",
+            "phone:+8613900139000",
+            "user_id:member-42"
+        ]
     );
     assert_eq!(profile["traits"]["city"], "重庆");
-    assert_eq!(profile["traits"]["phone"], "+8613900139000", "traits keep the cleaned phone");
+    assert_eq!(
+        profile["traits"]["phone"], "+8613900139000",
+        "traits keep the cleaned phone"
+    );
     let id = profile["id"].as_str().expect("id");
     let (_, timeline) = app.get(&format!("/v1/profiles/{id}/events")).await;
-    let names: Vec<&str> = timeline["data"].as_array().expect("data").iter().map(|e| e["type"].as_str().expect("type")).collect();
-    assert_eq!(names, ["alias", "identify", "track"], "three events, newest first, each once");
+    let names: Vec<&str> = timeline["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|e| e["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(
+        names,
+        ["alias", "identify", "track"],
+        "three events, newest first, each once"
+    );
 }
 
 #[tokio::test]
@@ -75,9 +92,15 @@ async fn browser_sdks_send_text_plain_with_the_key_in_the_body() {
         .await
         .expect("sent");
     assert_eq!(response.status(), 200);
-    assert!(response.headers().contains_key("access-control-allow-origin"), "CORS is answered");
+    assert!(
+        response.headers().contains_key("access-control-allow-origin"),
+        "CORS is answered"
+    );
     let profile = app.profile_by("email:web@example.com").await;
-    assert_eq!(identities(&profile), ["anonymous_id:web-anon-1", "email:web@example.com"]);
+    assert_eq!(
+        identities(&profile),
+        ["anonymous_id:web-anon-1", "email:web@example.com"]
+    );
 }
 
 #[tokio::test]
@@ -117,25 +140,45 @@ if failures:
 
 #[tokio::test]
 async fn the_python_sdk_itself_talks_to_orbit() {
-    let available = Command::new("python3").args(["-c", "import segment.analytics"]).status().is_ok_and(|s| s.success());
+    let available = Command::new("python3")
+        .args(["-c", "import segment.analytics"])
+        .status()
+        .is_ok_and(|s| s.success());
     if !available {
-        assert!(std::env::var_os("CI").is_none(), "CI installs segment-analytics-python; it must be importable");
-        eprintln!("skipped: segment-analytics-python is not installed (pip install segment-analytics-python)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs segment-analytics-python; it must be importable"
+        );
+        eprintln!(
+            "skipped: segment-analytics-python is not installed (pip install segment-analytics-python)"
+        );
         return;
     }
     let app = TestApp::spawn().await;
     let base = app.base.clone();
     let key = app.write_key.clone();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3").args(["-c", PYTHON_SCRIPT, &key, &base]).output().expect("python runs")
+        Command::new("python3")
+            .args(["-c", PYTHON_SCRIPT, &key, &base])
+            .output()
+            .expect("python runs")
     })
     .await
     .expect("joined");
-    assert!(output.status.success(), "python SDK failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "python SDK failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let profile = app.profile_by("user_id:py-member").await;
     assert_eq!(
         identities(&profile),
-        ["anonymous_id:py-anon", "email:py.user@example.com", "phone:+8613700137000", "user_id:py-member"]
+        [
+            "anonymous_id:py-anon",
+            "email:py.user@example.com",
+            "phone:+8613700137000",
+            "user_id:py-member"
+        ]
     );
     assert_eq!(profile["traits"]["tier"], "gold");
     let id = profile["id"].as_str().expect("id");
