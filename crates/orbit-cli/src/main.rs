@@ -1,6 +1,7 @@
 //! The `orbit` binary: the composition root that wires storage, engine and server.
 
 mod admin;
+mod bench;
 mod config;
 mod data_dir;
 mod serve;
@@ -23,6 +24,9 @@ enum Command {
     /// Administrative tasks on a data directory (keys).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Measure throughput against a baseline from the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Admin(command) => admin::run(command).await,
+            Command::Bench(command) => bench::run(command).await,
         }
     });
     match result {

@@ -5,14 +5,17 @@ use crate::data_dir;
 use anyhow::Context;
 use clap::Args;
 use orbit_core::{Clock, SystemClock};
-use orbit_engine::{IngestWriter, ProfileEngine};
+use orbit_engine::{IngestWriter, ProfileEngine, ProfileEngineHandle};
+use orbit_server::auth::KeyHasher;
 use orbit_server::{AppState, ServerSettings};
+use orbit_store::Stores;
 use orbit_store_sqlite::Durability;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 use tracing_subscriber::EnvFilter;
 
 /// Options of `orbit serve`; each may also be set in `orbit.toml` or as `ORBIT_<NAME>`.
@@ -69,6 +72,33 @@ fn init_logging(config: &Config) {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::load(args.config.as_deref(), &args)?;
     init_logging(&config);
+    let running = start(&config, shutdown_signal()).await?;
+    // Tests and scripts read the bound address (port 0 picks one) from this line.
+    println!("orbit listening on http://{}", running.address);
+    running.server.await.context("the server task failed")??;
+    tracing::info!("orbit stopped");
+    Ok(())
+}
+
+/// A server started in this process.
+pub struct Running {
+    /// The address it listens on.
+    pub address: SocketAddr,
+    /// Its storage ports.
+    pub stores: Stores,
+    /// Its key hasher.
+    pub hasher: KeyHasher,
+    /// Its profile engine.
+    pub engine: ProfileEngineHandle,
+    /// The HTTP server; ends after `shutdown` resolves and requests drain.
+    pub server: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Opens the data directory, starts the writer, engine and HTTP server.
+pub async fn start(
+    config: &Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
     let durability = if config.durability == "normal" {
         Durability::Normal
     } else {
@@ -93,20 +123,32 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         default_region: config.region()?,
         max_future: jiff::SignedDuration::from_hours(i64::from(config.max_future_hours)),
     };
-    let state = AppState::new(stores, writer, engine, hasher, clock, settings);
+    let state = AppState::new(
+        stores.clone(),
+        writer,
+        engine.clone(),
+        hasher.clone(),
+        clock,
+        settings,
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %config.data_dir.display(), durability = %config.durability, "orbit is serving");
-    // Tests and scripts read the bound address (port 0 picks one) from this line.
-    println!("orbit listening on http://{address}");
-    axum::serve(listener, orbit_server::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
-    tracing::info!("orbit stopped");
-    Ok(())
+    let server = tokio::spawn(async move {
+        axum::serve(listener, orbit_server::router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")
+    });
+    Ok(Running {
+        address,
+        stores,
+        hasher,
+        engine,
+        server,
+    })
 }
 
 async fn shutdown_signal() {
