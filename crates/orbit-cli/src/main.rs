@@ -9,6 +9,11 @@ mod serve;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+// Ingestion allocates many small, short-lived values (parsed JSON, encoded rows);
+// mimalloc serves them markedly faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Orbit: marketing automation with a built-in customer data platform.
 #[derive(Debug, Parser)]
 #[command(name = "orbit", version, about, long_about = None)]

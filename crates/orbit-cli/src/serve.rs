@@ -5,7 +5,7 @@ use crate::data_dir;
 use anyhow::Context;
 use clap::Args;
 use orbit_core::{Clock, SystemClock};
-use orbit_engine::{IngestWriter, ProfileEngine, ProfileEngineHandle};
+use orbit_engine::IngestPipeline;
 use orbit_server::auth::KeyHasher;
 use orbit_server::{AppState, ServerSettings};
 use orbit_store::Stores;
@@ -56,7 +56,7 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
 }
 
-fn init_logging(config: &Config) {
+pub fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -88,13 +88,11 @@ pub struct Running {
     pub stores: Stores,
     /// Its key hasher.
     pub hasher: KeyHasher,
-    /// Its profile engine.
-    pub engine: ProfileEngineHandle,
     /// The HTTP server; ends after `shutdown` resolves and requests drain.
     pub server: JoinHandle<anyhow::Result<()>>,
 }
 
-/// Opens the data directory, starts the writer, engine and HTTP server.
+/// Opens the data directory, starts the ingest pipeline and the HTTP server.
 pub async fn start(
     config: &Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -108,12 +106,9 @@ pub async fn start(
     let stores = store.into_stores();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
-    let writer = IngestWriter::start(stores.events.clone())
+    let pipeline = IngestPipeline::start(stores.clone(), clock.clone())
         .await
-        .context("starting the ingest writer")?;
-    let engine = ProfileEngine::start(stores.clone(), clock.clone(), writer.appended())
-        .await
-        .context("starting the profile engine")?;
+        .context("starting the ingest pipeline")?;
     tokio::spawn(orbit_engine::maintenance::prune_message_ids_forever(
         stores.events.clone(),
         clock.clone(),
@@ -123,14 +118,7 @@ pub async fn start(
         default_region: config.region()?,
         max_future: jiff::SignedDuration::from_hours(i64::from(config.max_future_hours)),
     };
-    let state = AppState::new(
-        stores.clone(),
-        writer,
-        engine.clone(),
-        hasher.clone(),
-        clock,
-        settings,
-    );
+    let state = AppState::new(stores.clone(), pipeline, hasher.clone(), clock, settings);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -146,7 +134,6 @@ pub async fn start(
         address,
         stores,
         hasher,
-        engine,
         server,
     })
 }

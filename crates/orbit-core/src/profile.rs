@@ -50,20 +50,28 @@ impl Profile {
         (self.first_seen, self.id) < (other.first_seen, other.id)
     }
 
-    /// Records a data-quality issue, keeping the newest few and no duplicates.
-    pub fn flag(&mut self, issue: DataIssue) {
+    /// Records a data-quality issue, keeping the newest few and no duplicates; returns
+    /// whether it was new.
+    pub fn flag(&mut self, issue: DataIssue) -> bool {
         if self.issues.contains(&issue) {
-            return;
+            return false;
         }
         if self.issues.len() >= MAX_PROFILE_ISSUES {
             self.issues.remove(0);
         }
         self.issues.push(issue);
+        true
     }
 
-    /// Widens the seen window to include `at`.
-    pub fn touch(&mut self, at: Timestamp) {
+    /// Widens the seen window to include `at`; returns whether the change is worth
+    /// storing: `first_seen` moved (it decides merges), or `last_seen` entered a new
+    /// minute. Storing `last_seen` to the minute spares a profile write per event.
+    pub fn touch(&mut self, at: Timestamp) -> bool {
+        let minute = |t: Timestamp| t.as_second().div_euclid(60);
+        let earlier = at < self.first_seen;
+        let new_minute = at > self.last_seen && minute(at) != minute(self.last_seen);
         self.first_seen = self.first_seen.min(at);
         self.last_seen = self.last_seen.max(at);
+        earlier || new_minute
     }
 }

@@ -127,7 +127,11 @@ pub struct Resolution {
     pub profile: Option<ProfileId>,
     /// Whether that profile was created by this event.
     pub created: bool,
-    /// Identities newly linked, or moved by a merge, with their new profile.
+    /// Whether the profile changed in a way worth storing (identities, merges, a new
+    /// first-seen time or a new minute of last-seen time).
+    pub profile_changed: bool,
+    /// Identities whose state changed: newly linked, moved by a merge, or seen with a
+    /// new stronger identity.
     pub relinked: Vec<Identity>,
     /// Profiles merged, in order.
     pub merges: Vec<Merge>,
@@ -236,7 +240,7 @@ impl IdentityGraph {
             // Only identities that stopped linking: the event stays with where they are.
             resolution.profile = ordered.iter().find_map(|i| self.profile_of(i));
             if let Some(id) = resolution.profile {
-                self.touch(id, at);
+                resolution.profile_changed = self.touch(id, at);
             }
             return resolution;
         };
@@ -289,7 +293,9 @@ impl IdentityGraph {
                 state.seen_with.push(anchor.clone());
             }
         }
-        self.touch(target, at);
+        let touched = self.touch(target, at);
+        resolution.profile_changed =
+            touched || resolution.created || !resolution.merges.is_empty() || !resolution.relinked.is_empty();
         resolution.profile = Some(target);
         resolution
     }
@@ -312,13 +318,16 @@ impl IdentityGraph {
         changed
     }
 
-    /// Flags data-quality issues on a profile.
-    pub fn flag(&mut self, id: ProfileId, issues: &[DataIssue]) {
-        if let Some(profile) = self.profile_mut(id) {
-            for issue in issues {
-                profile.flag(issue.clone());
-            }
+    /// Flags data-quality issues on a profile; returns whether any was new.
+    pub fn flag(&mut self, id: ProfileId, issues: &[DataIssue]) -> bool {
+        let Some(profile) = self.profile_mut(id) else {
+            return false;
+        };
+        let mut changed = false;
+        for issue in issues {
+            changed |= profile.flag(issue.clone());
         }
+        changed
     }
 
     /// Removes a profile, its identities and its aliases; returns what was removed.
@@ -334,10 +343,8 @@ impl IdentityGraph {
         Some(profile)
     }
 
-    fn touch(&mut self, id: ProfileId, at: Timestamp) {
-        if let Some(p) = self.profiles.get_mut(&id) {
-            p.touch(at);
-        }
+    fn touch(&mut self, id: ProfileId, at: Timestamp) -> bool {
+        self.profiles.get_mut(&id).is_some_and(|p| p.touch(at))
     }
 
     /// Updates `seen_with` of weak identities and drops from linking those that are
@@ -371,10 +378,11 @@ impl IdentityGraph {
             };
             if let Some(anchor) = anchor.filter(|a| !state.shared && !state.seen_with.contains(a)) {
                 state.seen_with.push(anchor.clone());
+                // Its state changed: it must be stored.
+                resolution.relinked.push(identity.clone());
                 let same_kind = state.seen_with.iter().filter(|s| s.kind == anchor.kind).count();
                 if same_kind > limit as usize {
                     state.shared = true;
-                    resolution.relinked.push(identity.clone());
                     resolution.conflicts.push(Conflict {
                         identity: identity.clone(),
                         profile: state.profile,

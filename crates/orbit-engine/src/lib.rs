@@ -1,16 +1,16 @@
 //! Orbit's stateful runtime.
 //!
-//! - [`writer`]: the ingest writer, which appends events to the log with group commit
-//!   and acknowledges them only once durable;
-//! - [`profiles`]: the profile engine, which applies the log in order — identity
-//!   resolution, traits, merges — and commits its results with its checkpoint.
+//! - [`pipeline`]: the ingest pipeline, one task that owns writes to the event log and
+//!   the profiles. Each commit claims message ids, resolves identities (OneID), appends
+//!   the new events with their profiles and stores the profile changes in one
+//!   transaction, and only then acknowledges the requests it served (group commit).
+//! - [`maintenance`]: periodic upkeep.
 
 pub mod maintenance;
-pub mod profiles;
-pub mod writer;
+pub mod pipeline;
+mod resolver;
 
-pub use profiles::{ProfileEngine, ProfileEngineHandle};
-pub use writer::{IngestWriter, WriterClosed};
+pub use pipeline::{IngestPipeline, PipelineHandle};
 
 /// What went wrong inside the engine, as callers see it.
 #[derive(Debug, thiserror::Error)]

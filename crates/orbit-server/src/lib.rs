@@ -12,7 +12,7 @@ use auth::KeyHasher;
 use axum::Router;
 use jiff::SignedDuration;
 use orbit_core::Clock;
-use orbit_engine::{IngestWriter, ProfileEngineHandle};
+use orbit_engine::PipelineHandle;
 use orbit_store::{EventLog, KeyStore, ProfileStore, Stores, WorkspaceStore};
 use std::sync::Arc;
 use tower_http::cors::CorsLayer;
@@ -47,10 +47,8 @@ pub struct AppState {
     pub keys: Arc<dyn KeyStore>,
     /// Workspaces.
     pub workspaces: Arc<dyn WorkspaceStore>,
-    /// Appends events durably.
-    pub writer: IngestWriter,
-    /// The profile engine.
-    pub engine: ProfileEngineHandle,
+    /// Appends events and changes profiles, durably and in order.
+    pub pipeline: PipelineHandle,
     /// Hashes keys.
     pub hasher: KeyHasher,
     /// The injected clock.
@@ -63,8 +61,7 @@ impl AppState {
     /// State over a set of stores and the running engine parts.
     pub fn new(
         stores: Stores,
-        writer: IngestWriter,
-        engine: ProfileEngineHandle,
+        pipeline: PipelineHandle,
         hasher: KeyHasher,
         clock: Arc<dyn Clock>,
         settings: ServerSettings,
@@ -74,8 +71,7 @@ impl AppState {
             profiles: stores.profiles,
             keys: stores.keys,
             workspaces: stores.workspaces,
-            writer,
-            engine,
+            pipeline,
             hasher,
             clock,
             settings,

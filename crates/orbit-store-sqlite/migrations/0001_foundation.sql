@@ -8,30 +8,26 @@ CREATE TABLE workspaces (
 INSERT INTO workspaces (id, name, settings, created_at) VALUES ('default', 'Default', '{}', 0);
 
 -- The event log. AUTOINCREMENT so a position is never reused, even after erasure
--- deletes the newest events.
+-- deletes the newest events. The body holds the whole event; the columns beside it are
+-- what queries filter on.
 CREATE TABLE events (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace_id TEXT NOT NULL,
-    source_id    TEXT NOT NULL,
-    message_id   TEXT NOT NULL,
-    kind         TEXT NOT NULL,
     name         TEXT,
     ts           INTEGER NOT NULL,
-    received_at  INTEGER NOT NULL,
     profile_id   TEXT,
     body         TEXT NOT NULL
 );
 CREATE INDEX events_by_profile ON events (workspace_id, profile_id, ts DESC, seq DESC)
     WHERE profile_id IS NOT NULL;
 
--- Message ids seen, for de-duplication; pruned after the retention window.
+-- Message ids claimed, as 128-bit digests of (workspace, source, message id), in the
+-- order received. The store keeps them all in memory as the unique key (see ADR 0004);
+-- this table makes that key durable. Pruned after the retention window.
 CREATE TABLE message_ids (
-    workspace_id TEXT NOT NULL,
-    source_id    TEXT NOT NULL,
-    message_id   TEXT NOT NULL,
-    received_at  INTEGER NOT NULL,
-    PRIMARY KEY (workspace_id, source_id, message_id)
-) WITHOUT ROWID;
+    digest       BLOB NOT NULL,
+    received_at  INTEGER NOT NULL
+);
 CREATE INDEX message_ids_by_age ON message_ids (received_at);
 
 -- Profiles as documents: identities, traits (with their times), merged ids, issues.
@@ -86,13 +82,6 @@ CREATE TABLE identity_conflicts (
 );
 CREATE INDEX identity_conflicts_by_profile ON identity_conflicts (workspace_id, profile_id);
 CREATE INDEX identity_conflicts_by_other ON identity_conflicts (workspace_id, other_profile_id);
-
--- The last log position the engine applied.
-CREATE TABLE engine_checkpoint (
-    id       INTEGER PRIMARY KEY CHECK (id = 1),
-    position INTEGER NOT NULL
-);
-INSERT INTO engine_checkpoint (id, position) VALUES (1, 0);
 
 -- Write keys and API keys, as HMAC digests.
 CREATE TABLE api_keys (

@@ -1,19 +1,25 @@
 //! The event log on SQLite: multi-row inserts in one transaction per batch.
 
+use crate::message_ids::{self, Digest, MessageIdKey, digest};
+use crate::profiles::apply_changes;
 use crate::{SqliteStore, chunk_sizes, corrupt, not_written, placeholders, unknown};
 use async_trait::async_trait;
 use orbit_core::{NewEvent, ProfileId, WorkspaceId};
-use orbit_store::{AppendOutcome, EventLog, LogPosition, StoreError, StoredEvent, TimelineCursor};
+use orbit_store::{
+    EventLog, LogEntry, LogPosition, LogTransaction, StoreError, StoredEvent, TimelineCursor,
+    WorkspaceChanges,
+};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 const EVENT_COLUMNS: &str = "seq, profile_id, body";
 
 fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let position = LogPosition(row.try_get("seq").map_err(|e| corrupt("event position", e))?);
     let body: &str = row.try_get("body").map_err(|e| corrupt("event body", e))?;
-    let event: NewEvent = serde_json::from_str(body).map_err(|e| corrupt("event body", e))?;
+    let event = LogEntry::decode(body)?;
     let profile: Option<&str> = row
         .try_get("profile_id")
         .map_err(|e| corrupt("event profile", e))?;
@@ -28,110 +34,94 @@ fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     })
 }
 
+/// An open write transaction on the single writer connection.
+pub(crate) struct SqliteLogTransaction {
+    tx: Transaction<'static, Sqlite>,
+    key: Arc<MessageIdKey>,
+    claimed: Vec<Digest>,
+}
+
+impl SqliteLogTransaction {
+    pub(crate) async fn begin(store: &SqliteStore) -> Result<Self, StoreError> {
+        Ok(Self {
+            tx: store.begin_write().await?,
+            key: store.message_ids.clone(),
+            claimed: Vec::new(),
+        })
+    }
+}
+
 #[async_trait]
-impl EventLog for SqliteStore {
-    async fn append(&self, events: &[NewEvent]) -> Result<Vec<AppendOutcome>, StoreError> {
-        // Duplicates inside the batch are settled here; those against stored ids by the
-        // unique key of message_ids.
-        let mut seen = HashSet::with_capacity(events.len());
-        let candidates: Vec<usize> = (0..events.len())
-            .filter(|&i| {
-                let e = &events[i];
-                seen.insert((
-                    e.workspace_id.as_str(),
-                    e.source_id.as_str(),
-                    e.message_id.as_str(),
-                ))
-            })
-            .collect();
-        let bodies: Vec<String> = candidates
-            .iter()
-            .map(|&i| serde_json::to_string(&events[i]))
-            .collect::<Result<_, _>>()
-            .map_err(|e| StoreError::NotWritten(format!("encoding an event: {e}")))?;
-
-        let mut tx = self.writer.begin().await.map_err(not_written)?;
-        let mut fresh = HashSet::with_capacity(candidates.len());
-        let mut offset = 0;
-        for size in chunk_sizes(candidates.len()) {
-            let sql = format!(
-                "INSERT INTO message_ids (workspace_id, source_id, message_id, received_at) VALUES {} \
-                 ON CONFLICT DO NOTHING RETURNING source_id, workspace_id, message_id",
-                placeholders(size, 4)
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for &i in &candidates[offset..offset + size] {
-                let e = &events[i];
-                query = query
-                    .bind(e.workspace_id.as_str())
-                    .bind(e.source_id.as_str())
-                    .bind(e.message_id.as_str())
-                    .bind(e.received_at.as_millisecond());
+impl LogTransaction for SqliteLogTransaction {
+    async fn claim_message_ids(&mut self, events: &[&NewEvent]) -> Result<Vec<bool>, StoreError> {
+        let mut mine: HashSet<Digest> = self.claimed.iter().copied().collect();
+        let mut fresh = Vec::with_capacity(events.len());
+        let mut rows = Vec::with_capacity(events.len());
+        for event in events {
+            let d = digest(event);
+            let new = !self.key.contains(&d) && mine.insert(d);
+            if new {
+                rows.push((d, event.received_at.as_millisecond()));
             }
-            for row in query.fetch_all(&mut *tx).await.map_err(not_written)? {
-                let key: (String, String, String) = (
-                    row.try_get("workspace_id").map_err(not_written)?,
-                    row.try_get("source_id").map_err(not_written)?,
-                    row.try_get("message_id").map_err(not_written)?,
-                );
-                fresh.insert(key);
-            }
-            offset += size;
+            fresh.push(new);
         }
+        message_ids::insert(&mut self.tx, &rows).await?;
+        self.claimed.extend(rows.into_iter().map(|(d, _)| d));
+        Ok(fresh)
+    }
 
-        let to_store: Vec<(usize, &String)> = candidates
-            .iter()
-            .zip(&bodies)
-            .filter(|&(&i, _)| {
-                let e = &events[i];
-                fresh.contains(&(
-                    e.workspace_id.to_string(),
-                    e.source_id.to_string(),
-                    e.message_id.clone(),
-                ))
-            })
-            .map(|(&i, body)| (i, body))
-            .collect();
-        let mut outcomes = vec![AppendOutcome::Duplicate; events.len()];
+    async fn append(
+        &mut self,
+        entries: &[(&LogEntry, Option<ProfileId>)],
+    ) -> Result<Vec<LogPosition>, StoreError> {
+        let mut positions = Vec::with_capacity(entries.len());
         let mut offset = 0;
-        for size in chunk_sizes(to_store.len()) {
+        for size in chunk_sizes(entries.len()) {
             let sql = format!(
-                "INSERT INTO events (workspace_id, source_id, message_id, kind, name, ts, received_at, body) \
-                 VALUES {} RETURNING seq",
-                placeholders(size, 8)
+                "INSERT INTO events (workspace_id, name, ts, profile_id, body) VALUES {}",
+                placeholders(size, 5)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
-            let chunk = &to_store[offset..offset + size];
-            for &(i, body) in chunk {
-                let e = &events[i];
+            for (entry, profile) in &entries[offset..offset + size] {
+                let e = &entry.event;
                 query = query
                     .bind(e.workspace_id.as_str())
-                    .bind(e.source_id.as_str())
-                    .bind(e.message_id.as_str())
-                    .bind(e.kind.as_str())
                     .bind(e.name.as_ref().map(|n| n.as_str()))
                     .bind(e.timestamp.as_millisecond())
-                    .bind(e.received_at.as_millisecond())
-                    .bind(body.as_str());
+                    .bind(profile.map(|p| p.to_string()))
+                    .bind(entry.body.as_str());
             }
-            let mut positions: Vec<i64> = query
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(not_written)?
-                .iter()
-                .map(|row| row.try_get::<i64, _>("seq"))
-                .collect::<Result<_, _>>()
-                .map_err(not_written)?;
-            // One INSERT assigns increasing rowids in VALUES order; RETURNING's order is
-            // unspecified, so sort.
-            positions.sort_unstable();
-            for (&(i, _), seq) in chunk.iter().zip(positions) {
-                outcomes[i] = AppendOutcome::Appended(LogPosition(seq));
-            }
+            let done = query.execute(&mut *self.tx).await.map_err(not_written)?;
+            // One INSERT under the write lock takes consecutive positions (AUTOINCREMENT
+            // never reuses one), ending at the last inserted rowid.
+            let last = done.last_insert_rowid();
+            let first = last - size as i64 + 1;
+            positions.extend((first..=last).map(LogPosition));
             offset += size;
         }
-        tx.commit().await.map_err(unknown)?;
-        Ok(outcomes)
+        Ok(positions)
+    }
+
+    async fn apply(&mut self, changes: &WorkspaceChanges) -> Result<(), StoreError> {
+        apply_changes(&mut self.tx, changes).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        let Self { tx, key, claimed } = *self;
+        match tx.commit().await {
+            Ok(()) => {
+                key.extend(claimed);
+                Ok(())
+            }
+            Err(error) => Err(unknown(error)),
+        }
+    }
+}
+
+#[async_trait]
+impl EventLog for SqliteStore {
+    async fn begin(&self) -> Result<Box<dyn LogTransaction>, StoreError> {
+        Ok(Box::new(SqliteLogTransaction::begin(self).await?))
     }
 
     async fn read_after(&self, after: LogPosition, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
@@ -179,11 +169,6 @@ impl EventLog for SqliteStore {
     }
 
     async fn prune_message_ids(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM message_ids WHERE received_at < ?")
-            .bind(cutoff_ms)
-            .execute(&self.writer)
-            .await
-            .map_err(unknown)?;
-        Ok(done.rows_affected())
+        self.message_ids.prune(&self.writer, cutoff_ms).await
     }
 }

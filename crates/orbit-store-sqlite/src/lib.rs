@@ -5,12 +5,13 @@
 
 mod events;
 mod keys;
+mod message_ids;
 mod profiles;
 mod workspaces;
 
 use orbit_store::{StoreError, Stores};
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub enum Durability {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    checkpointer: SqlitePool,
+    message_ids: Arc<message_ids::MessageIdKey>,
 }
 
 impl SqliteStore {
@@ -48,7 +51,11 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-65536");
+            .pragma("cache_size", "-65536")
+            // Checkpoints run on their own connection (see `checkpoint_forever`), not
+            // inside the writer's commits, where they would stall ingestion.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", "268435456");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -63,10 +70,23 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await
             .map_err(not_written)?;
-        Ok(Self { writer, reader })
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(not_written)?;
+        let message_ids = Arc::new(message_ids::MessageIdKey::default());
+        message_ids.load(&writer).await?;
+        tokio::spawn(checkpoint_forever(checkpointer.clone()));
+        Ok(Self {
+            writer,
+            reader,
+            checkpointer,
+            message_ids,
+        })
     }
 
     /// Every port, backed by this store.
@@ -80,10 +100,51 @@ impl SqliteStore {
         }
     }
 
+    /// Starts a write transaction holding the write lock from its first statement.
+    ///
+    /// A deferred transaction that reads first and then writes cannot wait for the lock
+    /// (its snapshot may be stale by then) and fails with `SQLITE_BUSY` at once whenever
+    /// the checkpointer holds the lock; `BEGIN IMMEDIATE` waits for it instead.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(not_written)
+    }
+
     /// Closes the connections, waiting for them to finish.
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+        self.checkpointer.close().await;
+    }
+}
+
+/// Copies the WAL into the database file in the background.
+///
+/// A PASSIVE checkpoint never blocks the writer; once one has copied every frame, the
+/// next write starts the WAL over from its beginning. Under sustained writes that
+/// moment never comes, so when the WAL has grown past a few tens of megabytes a
+/// RESTART checkpoint follows the passive one: it only has to copy the frames written
+/// since, and blocks the writer for that long, then the WAL starts over.
+/// `journal_size_limit` trims the file after a restart.
+async fn checkpoint_forever(pool: SqlitePool) {
+    const RESTART_AFTER_PAGES: i64 = 8_192;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        let row: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await;
+        if let Ok((_, wal_pages, _)) = row
+            && wal_pages > RESTART_AFTER_PAGES
+        {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await;
+        }
     }
 }
 

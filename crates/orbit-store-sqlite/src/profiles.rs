@@ -6,8 +6,7 @@ use orbit_core::profile::Profile;
 use orbit_core::resolution::{Conflict, IdentityState, Merge};
 use orbit_core::{Identity, IdentityKind, ProfileId, WorkspaceId};
 use orbit_store::{
-    ConflictRecord, EngineCommit, LogPosition, MergeRecord, ProfileStore, StoreError, StoredProfile,
-    WorkspaceChanges,
+    ConflictRecord, LogPosition, MergeRecord, ProfileStore, StoreError, StoredProfile, WorkspaceChanges,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
@@ -30,25 +29,11 @@ struct StoredState {
     shared: bool,
 }
 
-async fn apply_changes(
+pub(crate) async fn apply_changes(
     tx: &mut Transaction<'static, Sqlite>,
     changes: &WorkspaceChanges,
 ) -> Result<(), StoreError> {
     let ws = changes.workspace_id.as_str();
-    let mut offset = 0;
-    for size in chunk_sizes(changes.event_profiles.len()) {
-        let sql = format!(
-            "UPDATE events SET profile_id = v.column2 FROM (VALUES {}) AS v WHERE events.seq = v.column1",
-            placeholders(size, 2)
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (position, profile) in &changes.event_profiles[offset..offset + size] {
-            query = query.bind(position.0).bind(profile.to_string());
-        }
-        query.execute(&mut **tx).await.map_err(not_written)?;
-        offset += size;
-    }
-
     for record in &changes.merges {
         let Merge {
             survivor,
@@ -88,14 +73,21 @@ async fn apply_changes(
         .map_err(not_written)?;
     }
 
-    for profile in &changes.profiles {
-        sqlx::query("INSERT OR REPLACE INTO profiles (workspace_id, id, body) VALUES (?, ?, ?)")
-            .bind(ws)
-            .bind(profile.id.to_string())
-            .bind(encode("a profile", profile)?)
-            .execute(&mut **tx)
-            .await
-            .map_err(not_written)?;
+    let mut offset = 0;
+    for size in chunk_sizes(changes.profiles.len()) {
+        let sql = format!(
+            "INSERT OR REPLACE INTO profiles (workspace_id, id, body) VALUES {}",
+            placeholders(size, 3)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for profile in &changes.profiles[offset..offset + size] {
+            query = query
+                .bind(ws)
+                .bind(profile.id.to_string())
+                .bind(encode("a profile", profile)?);
+        }
+        query.execute(&mut **tx).await.map_err(not_written)?;
+        offset += size;
     }
 
     let mut offset = 0;
@@ -175,13 +167,6 @@ async fn apply_changes(
                 .map_err(not_written)?;
         }
     }
-    for position in &changes.dropped_events {
-        sqlx::query("DELETE FROM events WHERE seq = ?")
-            .bind(position.0)
-            .execute(&mut **tx)
-            .await
-            .map_err(not_written)?;
-    }
     Ok(())
 }
 
@@ -191,25 +176,12 @@ fn parse_profile_id(raw: &str) -> Result<ProfileId, StoreError> {
 
 #[async_trait]
 impl ProfileStore for SqliteStore {
-    async fn commit(&self, commit: &EngineCommit) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await.map_err(not_written)?;
-        for changes in &commit.workspaces {
-            apply_changes(&mut tx, changes).await?;
+    async fn commit(&self, changes: &[WorkspaceChanges]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for workspace in changes {
+            apply_changes(&mut tx, workspace).await?;
         }
-        sqlx::query("UPDATE engine_checkpoint SET position = ? WHERE id = 1")
-            .bind(commit.checkpoint.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(not_written)?;
         tx.commit().await.map_err(unknown)
-    }
-
-    async fn checkpoint(&self) -> Result<LogPosition, StoreError> {
-        let position: i64 = sqlx::query_scalar("SELECT position FROM engine_checkpoint WHERE id = 1")
-            .fetch_one(&self.reader)
-            .await
-            .map_err(not_written)?;
-        Ok(LogPosition(position))
     }
 
     async fn load_profiles(

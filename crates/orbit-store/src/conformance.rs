@@ -8,8 +8,8 @@
 )]
 
 use crate::{
-    ApiKeyRecord, AppendOutcome, EngineCommit, KeyKind, LogPosition, MergeRecord, Scope, Stores,
-    TimelineCursor, WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
+    ApiKeyRecord, AppendOutcome, KeyKind, LogEntry, LogPosition, MergeRecord, Scope, Stores, TimelineCursor,
+    WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
 };
 use jiff::Timestamp;
 use orbit_core::profile::Profile;
@@ -27,6 +27,7 @@ macro_rules! store_conformance_tests {
     ($make:expr) => {
         $crate::store_conformance_tests!(@tests $make;
             appended_events_read_back_in_order,
+            a_transaction_appends_events_with_their_profiles_atomically,
             duplicate_message_ids_are_stored_once,
             same_message_id_in_another_source_is_not_a_duplicate,
             commits_make_profiles_findable_by_identity_and_alias,
@@ -57,8 +58,13 @@ fn at(secs: i64) -> Timestamp {
     Timestamp::from_second(1_767_225_600 + secs).unwrap()
 }
 
-/// An event for the suite: a track call from `source` with `message_id`.
-pub fn sample_event(source: &str, message_id: &str, secs: i64) -> NewEvent {
+/// An event for the suite, encoded for the log: a track call from `source` with
+/// `message_id`.
+pub fn sample_entry(source: &str, message_id: &str, secs: i64) -> LogEntry {
+    LogEntry::encode(sample_event(source, message_id, secs)).unwrap()
+}
+
+fn sample_event(source: &str, message_id: &str, secs: i64) -> NewEvent {
     NewEvent {
         workspace_id: ws(),
         source_id: SourceId::parse(source).unwrap(),
@@ -116,30 +122,28 @@ fn profile(seed: u128, identities: &[&str], secs: i64) -> (Profile, Vec<(Identit
     (p, states)
 }
 
-async fn commit_profile(
-    stores: &Stores,
-    p: &Profile,
-    states: Vec<(Identity, IdentityState)>,
-    events: &[LogPosition],
-) {
+async fn commit_profile(stores: &Stores, p: &Profile, states: Vec<(Identity, IdentityState)>) {
     let mut changes = WorkspaceChanges::new(ws());
     changes.profiles.push(p.clone());
     changes.identities = states;
-    changes.event_profiles = events.iter().map(|e| (*e, p.id)).collect();
-    let checkpoint = events.iter().max().copied().unwrap_or_default();
-    stores
-        .profiles
-        .commit(&EngineCommit {
-            checkpoint,
-            workspaces: vec![changes],
-        })
-        .await
-        .unwrap();
+    stores.profiles.commit(&[changes]).await.unwrap();
+}
+
+/// Appends events as the pipeline does: claimed, and attached to `profile`.
+async fn append_for(stores: &Stores, profile: ProfileId, entries: &[LogEntry]) -> Vec<LogPosition> {
+    let mut tx = stores.events.begin().await.unwrap();
+    let refs: Vec<&NewEvent> = entries.iter().map(|e| &e.event).collect();
+    assert!(tx.claim_message_ids(&refs).await.unwrap().iter().all(|f| *f));
+    let with_profile: Vec<(&LogEntry, Option<ProfileId>)> =
+        entries.iter().map(|e| (e, Some(profile))).collect();
+    let positions = tx.append(&with_profile).await.unwrap();
+    tx.commit().await.unwrap();
+    positions
 }
 
 /// The log hands events back in append order, after any position.
 pub async fn appended_events_read_back_in_order(stores: &Stores) {
-    let batch: Vec<NewEvent> = (0..5).map(|n| sample_event("web", &format!("m{n}"), n)).collect();
+    let batch: Vec<LogEntry> = (0..5).map(|n| sample_entry("web", &format!("m{n}"), n)).collect();
     let stored = positions(&stores.events.append(&batch).await.unwrap());
     assert_eq!(stored.len(), 5);
     assert!(stored.windows(2).all(|w| w[0] < w[1]), "positions increase");
@@ -147,14 +151,62 @@ pub async fn appended_events_read_back_in_order(stores: &Stores) {
     let read = stores.events.read_after(stored[1], 10).await.unwrap();
     let ids: Vec<&str> = read.iter().map(|e| e.event.message_id.as_str()).collect();
     assert_eq!(ids, ["m2", "m3", "m4"]);
-    assert_eq!(read[0].event, batch[2], "events round-trip unchanged");
+    assert_eq!(read[0].event, batch[2].event, "events round-trip unchanged");
+}
+
+/// Events appended with their profile are on its timeline once committed, and a
+/// transaction dropped without commit leaves nothing behind.
+pub async fn a_transaction_appends_events_with_their_profiles_atomically(stores: &Stores) {
+    let (p, states) = profile(1, &["user_id:u1"], 0);
+    let (first, second) = (sample_entry("web", "t1", 1), sample_entry("web", "t2", 2));
+    let mut tx = stores.events.begin().await.unwrap();
+    assert_eq!(
+        tx.claim_message_ids(&[&first.event, &second.event, &first.event])
+            .await
+            .unwrap(),
+        vec![true, true, false]
+    );
+    let positions = tx
+        .append(&[(&first, Some(p.id)), (&second, Some(p.id))])
+        .await
+        .unwrap();
+    assert!(positions[0] < positions[1]);
+    let mut changes = WorkspaceChanges::new(ws());
+    changes.profiles.push(p.clone());
+    changes.identities = states;
+    tx.apply(&changes).await.unwrap();
+    tx.commit().await.unwrap();
+    let timeline = stores.events.profile_events(&ws(), p.id, None, 10).await.unwrap();
+    assert_eq!(
+        timeline.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![positions[1], positions[0]]
+    );
+    assert_eq!(
+        stores.profiles.profile(&ws(), p.id).await.unwrap(),
+        Some(p.clone())
+    );
+
+    let abandoned = sample_entry("web", "t3", 3);
+    let mut tx = stores.events.begin().await.unwrap();
+    assert_eq!(
+        tx.claim_message_ids(&[&abandoned.event]).await.unwrap(),
+        vec![true]
+    );
+    tx.append(&[(&abandoned, Some(p.id))]).await.unwrap();
+    drop(tx);
+    assert_eq!(stores.events.read_after(positions[1], 10).await.unwrap(), vec![]);
+    let retried = stores.events.append(&[abandoned]).await.unwrap();
+    assert!(
+        matches!(retried[..], [AppendOutcome::Appended(_)]),
+        "a rolled-back claim is not a duplicate"
+    );
 }
 
 /// A resent message id, in the same batch or a later one, is stored once.
 pub async fn duplicate_message_ids_are_stored_once(stores: &Stores) {
     let first = stores
         .events
-        .append(&[sample_event("web", "dup", 0), sample_event("web", "dup", 0)])
+        .append(&[sample_entry("web", "dup", 0), sample_entry("web", "dup", 0)])
         .await
         .unwrap();
     assert!(matches!(
@@ -163,7 +215,7 @@ pub async fn duplicate_message_ids_are_stored_once(stores: &Stores) {
     ));
     let again = stores
         .events
-        .append(&[sample_event("web", "dup", 1)])
+        .append(&[sample_entry("web", "dup", 1)])
         .await
         .unwrap();
     assert_eq!(again, vec![AppendOutcome::Duplicate]);
@@ -180,7 +232,7 @@ pub async fn duplicate_message_ids_are_stored_once(stores: &Stores) {
     assert_eq!(
         stores
             .events
-            .append(&[sample_event("web", "dup", 2)])
+            .append(&[sample_entry("web", "dup", 2)])
             .await
             .unwrap(),
         vec![AppendOutcome::Duplicate]
@@ -191,7 +243,7 @@ pub async fn duplicate_message_ids_are_stored_once(stores: &Stores) {
 pub async fn same_message_id_in_another_source_is_not_a_duplicate(stores: &Stores) {
     let out = stores
         .events
-        .append(&[sample_event("web", "m", 0), sample_event("ios", "m", 0)])
+        .append(&[sample_entry("web", "m", 0), sample_entry("ios", "m", 0)])
         .await
         .unwrap();
     assert_eq!(positions(&out).len(), 2);
@@ -199,16 +251,8 @@ pub async fn same_message_id_in_another_source_is_not_a_duplicate(stores: &Store
 
 /// Committed profiles are found by id and by each identity.
 pub async fn commits_make_profiles_findable_by_identity_and_alias(stores: &Stores) {
-    let events = positions(
-        &stores
-            .events
-            .append(&[sample_event("web", "a", 0)])
-            .await
-            .unwrap(),
-    );
     let (p, states) = profile(1, &["user_id:u1", "email:a@example.com"], 0);
-    commit_profile(stores, &p, states, &events).await;
-    assert_eq!(stores.profiles.checkpoint().await.unwrap(), events[0]);
+    commit_profile(stores, &p, states).await;
     assert_eq!(
         stores.profiles.profile(&ws(), p.id).await.unwrap(),
         Some(p.clone())
@@ -236,17 +280,12 @@ pub async fn commits_make_profiles_findable_by_identity_and_alias(stores: &Store
 
 /// A merge re-points the merged profile's events and leaves its id as an alias.
 pub async fn merges_move_events_to_the_survivor(stores: &Stores) {
-    let events = positions(
-        &stores
-            .events
-            .append(&[sample_event("web", "a", 0), sample_event("web", "b", 1)])
-            .await
-            .unwrap(),
-    );
     let (old, old_states) = profile(1, &["user_id:u1"], 0);
     let (young, young_states) = profile(2, &["email:b@example.com"], 1);
-    commit_profile(stores, &old, old_states, &events[..1]).await;
-    commit_profile(stores, &young, young_states, &events[1..]).await;
+    commit_profile(stores, &old, old_states).await;
+    commit_profile(stores, &young, young_states).await;
+    let mut events = append_for(stores, old.id, &[sample_entry("web", "a", 0)]).await;
+    events.extend(append_for(stores, young.id, &[sample_entry("web", "b", 1)]).await);
 
     let mut survivor = old.clone();
     survivor.identities.extend(young.identities.clone());
@@ -277,14 +316,7 @@ pub async fn merges_move_events_to_the_survivor(stores: &Stores) {
         position: events[1],
         at_ms: 5,
     });
-    stores
-        .profiles
-        .commit(&EngineCommit {
-            checkpoint: events[1],
-            workspaces: vec![changes],
-        })
-        .await
-        .unwrap();
+    stores.profiles.commit(&[changes]).await.unwrap();
 
     assert_eq!(
         stores
@@ -308,27 +340,15 @@ pub async fn merges_move_events_to_the_survivor(stores: &Stores) {
 
 /// Erasure leaves no trace of the person: profile, identities, aliases, events.
 pub async fn erasure_removes_everything_about_a_person(stores: &Stores) {
-    let events = positions(
-        &stores
-            .events
-            .append(&[sample_event("web", "a", 0)])
-            .await
-            .unwrap(),
-    );
     let (mut p, states) = profile(1, &["user_id:u1"], 0);
     let alias = ProfileId::mint(at(0), 99);
     p.merged_ids.push(alias);
-    commit_profile(stores, &p, states, &events).await;
+    commit_profile(stores, &p, states).await;
+    append_for(stores, p.id, &[sample_entry("web", "a", 0)]).await;
+    append_for(stores, alias, &[sample_entry("web", "b", 0)]).await;
     let mut changes = WorkspaceChanges::new(ws());
     changes.erased.push(p.clone());
-    stores
-        .profiles
-        .commit(&EngineCommit {
-            checkpoint: events[0],
-            workspaces: vec![changes],
-        })
-        .await
-        .unwrap();
+    stores.profiles.commit(&[changes]).await.unwrap();
     assert_eq!(stores.profiles.profile(&ws(), p.id).await.unwrap(), None);
     assert_eq!(stores.profiles.profile(&ws(), alias).await.unwrap(), None);
     let u1 = Identity::parse_typed("user_id:u1").unwrap();
@@ -358,13 +378,13 @@ pub async fn erasure_removes_everything_about_a_person(stores: &Stores) {
 
 /// Timelines are newest first by event time and page with a cursor.
 pub async fn timelines_page_newest_first(stores: &Stores) {
-    let batch: Vec<NewEvent> = [30, 10, 20, 40]
+    let batch: Vec<LogEntry> = [30, 10, 20, 40]
         .iter()
-        .map(|s| sample_event("web", &format!("t{s}"), *s))
+        .map(|s| sample_entry("web", &format!("t{s}"), *s))
         .collect();
-    let events = positions(&stores.events.append(&batch).await.unwrap());
     let (p, states) = profile(1, &["user_id:u1"], 0);
-    commit_profile(stores, &p, states, &events).await;
+    commit_profile(stores, &p, states).await;
+    append_for(stores, p.id, &batch).await;
     let first = stores.events.profile_events(&ws(), p.id, None, 3).await.unwrap();
     let names: Vec<&str> = first.iter().map(|e| e.event.message_id.as_str()).collect();
     assert_eq!(names, ["t40", "t30", "t20"]);

@@ -1,6 +1,6 @@
 //! The event log: append-only, totally ordered, the source of truth.
 
-use crate::StoreError;
+use crate::{StoreError, WorkspaceChanges};
 use async_trait::async_trait;
 use orbit_core::{NewEvent, ProfileId, WorkspaceId};
 use serde::{Deserialize, Serialize};
@@ -39,16 +39,88 @@ pub struct StoredEvent {
     pub profile_id: Option<ProfileId>,
 }
 
+/// An event ready for the log, with its stored encoding.
+///
+/// Encoding happens where the event was parsed, in the request's own task, so the
+/// single writer only copies bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// The event.
+    pub event: NewEvent,
+    /// The event as stored: JSON.
+    pub body: String,
+}
+
+impl LogEntry {
+    /// Encodes an event for the log.
+    pub fn encode(event: NewEvent) -> Result<Self, StoreError> {
+        let body = serde_json::to_string(&event)
+            .map_err(|e| StoreError::NotWritten(format!("encoding an event: {e}")))?;
+        Ok(Self { event, body })
+    }
+
+    /// Decodes a stored body.
+    pub fn decode(body: &str) -> Result<NewEvent, StoreError> {
+        serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("event body: {e}")))
+    }
+}
+
+/// One atomic write to the log and the profiles derived from it.
+///
+/// The ingest pipeline claims message ids, appends the new events with the profile each
+/// resolved to, applies the profile changes, and commits: all of it is durable or none.
+/// Dropping the transaction without committing rolls it back.
+#[async_trait]
+pub trait LogTransaction: Send {
+    /// Claims the message ids of `events`; `true` for each one never seen before.
+    ///
+    /// # Contract
+    /// A message id is a (workspace, source, message id) triple, remembered for at least
+    /// [`crate::conformance::DEDUPE_WINDOW_DAYS`] days. Two equal ids within `events`:
+    /// the first is claimed, the second is not.
+    async fn claim_message_ids(&mut self, events: &[&NewEvent]) -> Result<Vec<bool>, StoreError>;
+
+    /// Appends events, each with the profile it belongs to; returns their positions.
+    async fn append(
+        &mut self,
+        entries: &[(&LogEntry, Option<ProfileId>)],
+    ) -> Result<Vec<LogPosition>, StoreError>;
+
+    /// Applies profile changes (see [`crate::ProfileStore::commit`] for what they mean).
+    async fn apply(&mut self, changes: &WorkspaceChanges) -> Result<(), StoreError>;
+
+    /// Makes everything durable.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
 /// The append-only event log.
 #[async_trait]
 pub trait EventLog: Send + Sync {
-    /// Appends a batch in one durable transaction; duplicates are stored once.
-    ///
-    /// # Contract
-    /// Returns only after the batch is durable (or certainly not written); outcomes are
-    /// in the order of `events`. Message ids are remembered for at least
-    /// [`crate::conformance::DEDUPE_WINDOW_DAYS`] days.
-    async fn append(&self, events: &[NewEvent]) -> Result<Vec<AppendOutcome>, StoreError>;
+    /// Starts an atomic write.
+    async fn begin(&self) -> Result<Box<dyn LogTransaction>, StoreError>;
+
+    /// Appends a batch with no profile attached, in one durable transaction;
+    /// duplicates are stored once. Outcomes are in the order of `events`.
+    async fn append(&self, entries: &[LogEntry]) -> Result<Vec<AppendOutcome>, StoreError> {
+        let mut tx = self.begin().await?;
+        let refs: Vec<&NewEvent> = entries.iter().map(|e| &e.event).collect();
+        let fresh = tx.claim_message_ids(&refs).await?;
+        let to_store: Vec<(&LogEntry, Option<ProfileId>)> = entries
+            .iter()
+            .zip(&fresh)
+            .filter(|(_, f)| **f)
+            .map(|(e, _)| (e, None))
+            .collect();
+        let mut positions = tx.append(&to_store).await?.into_iter();
+        tx.commit().await?;
+        Ok(fresh
+            .iter()
+            .map(|&f| match (f, f.then(|| positions.next()).flatten()) {
+                (true, Some(p)) => AppendOutcome::Appended(p),
+                _ => AppendOutcome::Duplicate,
+            })
+            .collect())
+    }
 
     /// Up to `limit` events after `after`, in log order.
     async fn read_after(&self, after: LogPosition, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;

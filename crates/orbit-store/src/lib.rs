@@ -11,11 +11,11 @@ mod profiles;
 mod workspaces;
 
 pub use error::StoreError;
-pub use events::{AppendOutcome, EventLog, LogPosition, StoredEvent, TimelineCursor};
-pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
-pub use profiles::{
-    ConflictRecord, EngineCommit, MergeRecord, ProfileStore, StoredProfile, WorkspaceChanges,
+pub use events::{
+    AppendOutcome, EventLog, LogEntry, LogPosition, LogTransaction, StoredEvent, TimelineCursor,
 };
+pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
+pub use profiles::{ConflictRecord, MergeRecord, ProfileStore, StoredProfile, WorkspaceChanges};
 pub use workspaces::{WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
 
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use std::sync::Arc;
 pub struct Stores {
     /// The append-only event log.
     pub events: Arc<dyn EventLog>,
-    /// Profiles, identities, merges and the engine's checkpoint.
+    /// Profiles, identities and merges.
     pub profiles: Arc<dyn ProfileStore>,
     /// Write keys and API keys.
     pub keys: Arc<dyn KeyStore>,

@@ -41,12 +41,8 @@ pub struct WorkspaceChanges {
     pub merges: Vec<MergeRecord>,
     /// Refused links.
     pub conflicts: Vec<ConflictRecord>,
-    /// The profile each newly resolved event belongs to.
-    pub event_profiles: Vec<(LogPosition, ProfileId)>,
     /// Profiles erased: their rows, identities, aliases and events go.
     pub erased: Vec<Profile>,
-    /// Events dropped unapplied (their profile was erased before they were applied).
-    pub dropped_events: Vec<LogPosition>,
 }
 
 impl WorkspaceChanges {
@@ -58,20 +54,9 @@ impl WorkspaceChanges {
             identities: Vec::new(),
             merges: Vec::new(),
             conflicts: Vec::new(),
-            event_profiles: Vec::new(),
             erased: Vec::new(),
-            dropped_events: Vec::new(),
         }
     }
-}
-
-/// One atomic step of the engine: changes across workspaces and the new checkpoint.
-#[derive(Debug, Clone, Default)]
-pub struct EngineCommit {
-    /// The last log position applied; the engine resumes after it.
-    pub checkpoint: LogPosition,
-    /// Changes per workspace.
-    pub workspaces: Vec<WorkspaceChanges>,
 }
 
 /// A profile with its identities' states, as the engine reloads it.
@@ -88,16 +73,15 @@ pub struct StoredProfile {
 /// Storage of profiles and the engine's progress.
 #[async_trait]
 pub trait ProfileStore: Send + Sync {
-    /// Applies one engine step atomically, checkpoint included.
+    /// Applies profile changes atomically.
     ///
     /// # Contract
-    /// Merges move the merged profile's events to the survivor and make its id an
-    /// alias; erasures remove the profile, its identities, aliases, merge and conflict
-    /// records and events. Either all of it is durable or none of it.
-    async fn commit(&self, commit: &EngineCommit) -> Result<(), StoreError>;
-
-    /// The last log position the engine applied.
-    async fn checkpoint(&self) -> Result<LogPosition, StoreError>;
+    /// Changes apply in this order: merges, profile and identity upserts, conflicts,
+    /// erasures. Merges move the merged profile's
+    /// events to the survivor and make its id an alias; erasures remove the profile,
+    /// its identities, aliases, merge and conflict records and events. Either all of
+    /// it is durable or none of it.
+    async fn commit(&self, changes: &[WorkspaceChanges]) -> Result<(), StoreError>;
 
     /// A page of stored profiles in (workspace, id) order, after `after`.
     async fn load_profiles(

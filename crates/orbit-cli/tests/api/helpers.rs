@@ -102,20 +102,6 @@ impl TestApp {
         .await;
     }
 
-    /// Waits until the engine has applied everything in the log.
-    pub async fn settle(&self) {
-        wait_until("the engine catches up with the log", || async {
-            let Ok(response) = self.http.get(self.url("/health")).send().await else {
-                return false;
-            };
-            let Ok(health) = response.json::<Value>().await else {
-                return false;
-            };
-            health["engine_applied"].as_i64() >= health["log_head"].as_i64()
-        })
-        .await;
-    }
-
     /// POSTs JSON to a tracking endpoint with the write key as a Bearer token.
     pub async fn track(&self, path: &str, body: &Value) -> reqwest::Response {
         self.http
@@ -140,9 +126,8 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// The profile holding an identity, after the engine settles.
+    /// The profile holding an identity.
     pub async fn profile_by(&self, identity: &str) -> Value {
-        self.settle().await;
         let (status, body) = self
             .get(&format!("/v1/profiles?identity={}", urlencode(identity)))
             .await;

@@ -121,7 +121,6 @@ async fn erasure_removes_the_person_and_in_flight_events_do_not_bring_them_back(
         .await
         .expect("sent");
     assert_eq!(erase.status(), 200);
-    app.settle().await;
     for path in [
         format!("/v1/profiles/{id}"),
         "/v1/profiles?identity=user_id:forget-me".to_owned(),

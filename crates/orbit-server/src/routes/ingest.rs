@@ -94,12 +94,7 @@ async fn store(state: &AppState, parsed: ParsedBatch) -> Result<Json<Value>, Api
     }
     let count = accepted.len();
     let events = accepted.into_iter().map(|(_, event)| event).collect();
-    let outcomes = state
-        .writer
-        .append(events)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(|e| ApiError::internal(&e))?;
+    let outcomes = state.pipeline.append(events).await?;
     let duplicates = outcomes
         .iter()
         .filter(|o| matches!(o, AppendOutcome::Duplicate))

@@ -180,14 +180,14 @@ pub async fn patch_traits(
         }
     };
     let profile = state
-        .engine
+        .pipeline
         .patch_traits(caller.workspace().clone(), id, traits)
         .await?;
     Ok(Json(profile_view(&profile)))
 }
 
-/// `DELETE /v1/profiles/{id}`: erases a person (PIPL/GDPR). Events already accepted
-/// for them are applied first and erased with them.
+/// `DELETE /v1/profiles/{id}`: erases a person (PIPL/GDPR). Events accepted for them
+/// before the call are erased with them.
 pub async fn erase_profile(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -195,8 +195,7 @@ pub async fn erase_profile(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::ProfilesWrite)?;
     let id = parse_id(&id)?;
-    let upto = state.writer.barrier().await.map_err(|e| ApiError::internal(&e))?;
-    let erased = state.engine.erase(caller.workspace().clone(), id, upto).await?;
+    let erased = state.pipeline.erase(caller.workspace().clone(), id).await?;
     Ok(Json(
         json!({"id": erased.id, "erased": true, "merged_ids": erased.merged_ids}),
     ))

@@ -1,0 +1,352 @@
+//! The ingest pipeline: one task owns the event log and the profiles.
+//!
+//! Requests queue in a channel. Each round takes everything queued so far: appends are
+//! grouped into one transaction (group commit, without any added delay: while one
+//! commit runs, the next one's requests accumulate), commands run in their place in the
+//! queue. A commit claims message ids (duplicates are acknowledged, not applied),
+//! resolves the new events' identities in order, appends them with their profiles,
+//! stores what changed, and only then answers. An answered request is durable and its
+//! profiles are up to date: reads after an acknowledgement see the events.
+
+use crate::EngineError;
+use crate::resolver::{Pending, Resolver};
+use orbit_core::event::JsonObject;
+use orbit_core::profile::Profile;
+use orbit_core::{Clock, NewEvent, ProfileId, WorkspaceId};
+use orbit_store::{AppendOutcome, LogEntry, LogPosition, StoreError, Stores, WorkspaceChanges};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Most events one commit takes.
+const MAX_EVENTS_PER_COMMIT: usize = 20_000;
+
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+enum Request {
+    Append {
+        entries: Vec<LogEntry>,
+        reply: Reply<Vec<AppendOutcome>>,
+    },
+    PatchTraits {
+        workspace: WorkspaceId,
+        profile: ProfileId,
+        traits: JsonObject,
+        reply: Reply<Profile>,
+    },
+    Erase {
+        workspace: WorkspaceId,
+        profile: ProfileId,
+        reply: Reply<Profile>,
+    },
+    ReloadSettings {
+        reply: Reply<()>,
+    },
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Append { entries, .. } => write!(f, "Append({} events)", entries.len()),
+            Self::PatchTraits { .. } => f.write_str("PatchTraits"),
+            Self::Erase { .. } => f.write_str("Erase"),
+            Self::ReloadSettings { .. } => f.write_str("ReloadSettings"),
+        }
+    }
+}
+
+/// A handle to the running pipeline; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct PipelineHandle {
+    requests: mpsc::Sender<Request>,
+    head: watch::Receiver<LogPosition>,
+}
+
+impl PipelineHandle {
+    /// Appends events; returns once they are durable and applied, one outcome per event.
+    ///
+    /// Events are encoded here, in the caller's task, so that the pipeline's single
+    /// writer spends its time on storage only.
+    pub async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<AppendOutcome>, EngineError> {
+        let entries = events
+            .into_iter()
+            .map(LogEntry::encode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Append { entries, reply }).await?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Sets traits on a profile as of now (latest-wins against older values).
+    pub async fn patch_traits(
+        &self,
+        workspace: WorkspaceId,
+        profile: ProfileId,
+        traits: JsonObject,
+    ) -> Result<Profile, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::PatchTraits {
+            workspace,
+            profile,
+            traits,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Erases a profile. Appends queued before this call are applied first, so events
+    /// already accepted for the person go with them and cannot bring them back.
+    pub async fn erase(&self, workspace: WorkspaceId, profile: ProfileId) -> Result<Profile, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Erase {
+            workspace,
+            profile,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Re-reads workspace settings (identity policy, trait rules) from storage.
+    pub async fn reload_settings(&self) -> Result<(), EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::ReloadSettings { reply }).await?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// The position of the newest durable event; changes as commits land.
+    pub fn head(&self) -> watch::Receiver<LogPosition> {
+        self.head.clone()
+    }
+
+    async fn send(&self, request: Request) -> Result<(), EngineError> {
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| EngineError::Stopped)
+    }
+}
+
+/// The pipeline's state and loop.
+pub struct IngestPipeline {
+    stores: Stores,
+    clock: Arc<dyn Clock>,
+    resolver: Resolver,
+    head: watch::Sender<LogPosition>,
+}
+
+impl IngestPipeline {
+    /// Loads every profile into memory and starts the pipeline task.
+    pub async fn start(stores: Stores, clock: Arc<dyn Clock>) -> Result<PipelineHandle, EngineError> {
+        let resolver = Resolver::load(&stores).await?;
+        let (head, head_rx) = watch::channel(stores.events.head().await?);
+        let (requests, inbox) = mpsc::channel(4_096);
+        tokio::spawn(
+            Self {
+                stores,
+                clock,
+                resolver,
+                head,
+            }
+            .run(inbox),
+        );
+        Ok(PipelineHandle {
+            requests,
+            head: head_rx,
+        })
+    }
+
+    async fn run(mut self, mut inbox: mpsc::Receiver<Request>) {
+        let mut round = Vec::new();
+        while let Some(first) = inbox.recv().await {
+            round.push(first);
+            let mut events = count_events(&round);
+            while events < MAX_EVENTS_PER_COMMIT {
+                let Ok(next) = inbox.try_recv() else { break };
+                events += count_events(std::slice::from_ref(&next));
+                round.push(next);
+            }
+            let mut appends = Vec::new();
+            for request in round.drain(..) {
+                match request {
+                    Request::Append { entries, reply } => appends.push((entries, reply)),
+                    command => {
+                        // Commands see every append queued before them.
+                        self.commit_appends(std::mem::take(&mut appends)).await;
+                        self.handle(command).await;
+                    }
+                }
+            }
+            self.commit_appends(appends).await;
+        }
+    }
+
+    async fn commit_appends(&mut self, appends: Vec<(Vec<LogEntry>, Reply<Vec<AppendOutcome>>)>) {
+        if appends.is_empty() {
+            return;
+        }
+        let (batches, replies): (Vec<Vec<LogEntry>>, Vec<_>) = appends.into_iter().unzip();
+        let events: Vec<&LogEntry> = batches.iter().flatten().collect();
+        match self.commit_events(&events).await {
+            Ok(outcomes) => {
+                let mut rest = outcomes.as_slice();
+                for (batch, reply) in batches.iter().zip(replies) {
+                    let (mine, others) = rest.split_at(batch.len().min(rest.len()));
+                    rest = others;
+                    let _ = reply.send(Ok(mine.to_vec()));
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, events = events.len(), "committing events failed");
+                let certain = error.certainly_not_written();
+                let message = error.to_string();
+                for reply in replies {
+                    let e = if certain {
+                        StoreError::NotWritten(message.clone())
+                    } else {
+                        StoreError::Unknown(message.clone())
+                    };
+                    let _ = reply.send(Err(EngineError::Store(e)));
+                }
+                self.reload().await;
+            }
+        }
+    }
+
+    async fn commit_events(&mut self, entries: &[&LogEntry]) -> Result<Vec<AppendOutcome>, StoreError> {
+        let mut tx = self.stores.events.begin().await?;
+        let events: Vec<&NewEvent> = entries.iter().map(|e| &e.event).collect();
+        let fresh = tx.claim_message_ids(&events).await?;
+        let now_ms = self.clock.now().as_millisecond();
+        let mut pending = Pending::default();
+        let mut to_store = Vec::with_capacity(entries.len());
+        for (entry, _) in entries.iter().zip(&fresh).filter(|(_, f)| **f) {
+            let profile = self
+                .resolver
+                .apply_event(&entry.event, to_store.len(), &mut pending, now_ms);
+            to_store.push((*entry, profile));
+        }
+        let positions = tx.append(&to_store).await?;
+        for changes in self.resolver.changes(pending, |index| positions[index]) {
+            tx.apply(&changes).await?;
+        }
+        tx.commit().await?;
+        if let Some(newest) = positions.last() {
+            self.head.send_replace(*newest);
+        }
+        let mut positions = positions.into_iter();
+        Ok(fresh
+            .iter()
+            .map(|&f| match f.then(|| positions.next()).flatten() {
+                Some(position) => AppendOutcome::Appended(position),
+                None => AppendOutcome::Duplicate,
+            })
+            .collect())
+    }
+
+    async fn handle(&mut self, request: Request) {
+        match request {
+            Request::Append { .. } => unreachable!("appends are grouped, not handled one by one"),
+            Request::PatchTraits {
+                workspace,
+                profile,
+                traits,
+                reply,
+            } => {
+                let result = self.patch_traits(workspace, profile, traits).await;
+                let failed = matches!(result, Err(EngineError::Store(_)));
+                let _ = reply.send(result);
+                if failed {
+                    self.reload().await;
+                }
+            }
+            Request::Erase {
+                workspace,
+                profile,
+                reply,
+            } => {
+                let result = self.erase(workspace, profile).await;
+                let failed = matches!(result, Err(EngineError::Store(_)));
+                let _ = reply.send(result);
+                if failed {
+                    self.reload().await;
+                }
+            }
+            Request::ReloadSettings { reply } => {
+                let _ = reply.send(
+                    self.resolver
+                        .load_settings(&self.stores)
+                        .await
+                        .map_err(EngineError::from),
+                );
+            }
+        }
+    }
+
+    async fn patch_traits(
+        &mut self,
+        workspace: WorkspaceId,
+        profile: ProfileId,
+        traits: JsonObject,
+    ) -> Result<Profile, EngineError> {
+        let now = self.clock.now();
+        let state = self.resolver.workspace(&workspace);
+        let id = state
+            .graph
+            .canonical(profile)
+            .ok_or(EngineError::ProfileNotFound)?;
+        state
+            .graph
+            .observe_traits(id, &traits, now, &state.settings.trait_rules);
+        let updated = state
+            .graph
+            .profile(id)
+            .cloned()
+            .ok_or(EngineError::ProfileNotFound)?;
+        let mut changes = WorkspaceChanges::new(workspace);
+        changes.profiles.push(updated.clone());
+        self.stores.profiles.commit(&[changes]).await?;
+        Ok(updated)
+    }
+
+    async fn erase(&mut self, workspace: WorkspaceId, profile: ProfileId) -> Result<Profile, EngineError> {
+        let erased = self
+            .resolver
+            .workspace(&workspace)
+            .graph
+            .erase(profile)
+            .ok_or(EngineError::ProfileNotFound)?;
+        let mut changes = WorkspaceChanges::new(workspace);
+        changes.erased.push(erased.clone());
+        self.stores.profiles.commit(&[changes]).await?;
+        tracing::info!(profile.id = %erased.id, "profile erased");
+        Ok(erased)
+    }
+
+    /// After a failed write the in-memory graphs may be ahead of storage: reload them.
+    async fn reload(&mut self) {
+        for attempt in 1..=10u64 {
+            match Resolver::load(&self.stores).await {
+                Ok(resolver) => {
+                    self.resolver = resolver;
+                    return;
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, attempt, "reloading profiles failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+            }
+        }
+        tracing::error!("profiles could not be reloaded; the pipeline keeps its in-memory state");
+    }
+}
+
+fn count_events(requests: &[Request]) -> usize {
+    requests
+        .iter()
+        .map(|r| match r {
+            Request::Append { entries, .. } => entries.len(),
+            _ => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,227 @@
+//! The in-memory side of the pipeline: every workspace's identity graph, and the
+//! changes one commit must store.
+
+use orbit_core::event::JsonObject;
+use orbit_core::resolution::{IdentityGraph, Resolution};
+use orbit_core::{EventKind, Identity, IdentityKind, NewEvent, ProfileId, WorkspaceId};
+use orbit_store::{
+    ConflictRecord, LogPosition, MergeRecord, StoreError, Stores, WorkspaceChanges, WorkspaceSettings,
+};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Profiles loaded per page at start-up.
+const PROFILES_PER_PAGE: u32 = 5_000;
+
+/// One workspace's settings and identity graph.
+pub(crate) struct WorkspaceState {
+    pub settings: WorkspaceSettings,
+    pub graph: IdentityGraph,
+}
+
+/// Every workspace's state.
+#[derive(Default)]
+pub(crate) struct Resolver {
+    workspaces: HashMap<WorkspaceId, WorkspaceState>,
+}
+
+/// What one commit must store for one workspace.
+#[derive(Default)]
+pub(crate) struct PendingWorkspace {
+    pub profiles: HashSet<ProfileId>,
+    pub identities: HashSet<Identity>,
+    pub merges: Vec<MergeRecord>,
+    pub conflicts: Vec<ConflictRecord>,
+}
+
+/// What one commit must store, per workspace.
+#[derive(Default)]
+pub(crate) struct Pending {
+    pub workspaces: HashMap<WorkspaceId, PendingWorkspace>,
+}
+
+impl Resolver {
+    /// Loads settings and every stored profile.
+    pub async fn load(stores: &Stores) -> Result<Self, StoreError> {
+        let mut resolver = Self::default();
+        resolver.load_settings(stores).await?;
+        let mut after = None;
+        let mut loaded = 0usize;
+        loop {
+            let page = stores
+                .profiles
+                .load_profiles(after.clone(), PROFILES_PER_PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.workspace_id.clone(), last.profile.id));
+            loaded += page.len();
+            for stored in page {
+                resolver
+                    .workspace(&stored.workspace_id)
+                    .graph
+                    .restore_profile(stored.profile, stored.identities);
+            }
+            if loaded.is_multiple_of(PROFILES_PER_PAGE as usize * 20) {
+                tracing::info!(profiles = loaded, "loading profiles");
+            }
+        }
+        tracing::info!(profiles = loaded, "profiles loaded");
+        Ok(resolver)
+    }
+
+    /// Re-reads every workspace's settings.
+    pub async fn load_settings(&mut self, stores: &Stores) -> Result<(), StoreError> {
+        for record in stores.workspaces.list_workspaces().await? {
+            self.workspace(&record.id).settings = record.settings;
+        }
+        Ok(())
+    }
+
+    pub fn workspace(&mut self, id: &WorkspaceId) -> &mut WorkspaceState {
+        self.workspaces
+            .entry(id.clone())
+            .or_insert_with(|| WorkspaceState {
+                settings: WorkspaceSettings::default(),
+                graph: IdentityGraph::default(),
+            })
+    }
+
+    /// Resolves one new event, the `index`th of its commit, and applies its traits;
+    /// returns its profile.
+    pub fn apply_event(
+        &mut self,
+        event: &NewEvent,
+        index: usize,
+        pending: &mut Pending,
+        now_ms: i64,
+    ) -> Option<ProfileId> {
+        let state = self.workspace(&event.workspace_id);
+        let mut identities = event.identities.clone();
+        if let Some(previous) = alias_identity(event, &state.graph) {
+            identities.push(previous);
+        }
+        let mut mint = || ProfileId::mint(event.received_at, uuid::Uuid::new_v4().as_u128());
+        let resolution = state.graph.resolve(
+            &identities,
+            event.timestamp,
+            &state.settings.identity_policy,
+            &state.settings.trait_rules,
+            &mut mint,
+        );
+        let profile = resolution.profile?;
+        let mut changed = resolution.profile_changed;
+        if event.kind == EventKind::Identify {
+            let traits = person_traits(event);
+            changed |=
+                state
+                    .graph
+                    .observe_traits(profile, &traits, event.timestamp, &state.settings.trait_rules);
+        }
+        changed |= state.graph.flag(profile, &event.issues);
+        let dirty = pending.workspaces.entry(event.workspace_id.clone()).or_default();
+        note_resolution(dirty, &resolution, index, now_ms);
+        if changed {
+            dirty.profiles.insert(profile);
+        }
+        Some(profile)
+    }
+
+    /// The changes to store for `pending`, as they stand in memory now.
+    pub fn changes(
+        &self,
+        pending: Pending,
+        position: impl Fn(usize) -> LogPosition,
+    ) -> Vec<WorkspaceChanges> {
+        let mut all = Vec::with_capacity(pending.workspaces.len());
+        for (workspace_id, dirty) in pending.workspaces {
+            let Some(state) = self.workspaces.get(&workspace_id) else {
+                continue;
+            };
+            let mut changes = WorkspaceChanges::new(workspace_id);
+            // Profiles merged away since they were marked are gone from the graph.
+            changes.profiles = dirty
+                .profiles
+                .iter()
+                .filter_map(|id| state.graph.profile(*id))
+                .cloned()
+                .collect();
+            changes.profiles.sort_by_key(|p| p.id);
+            changes.profiles.dedup_by_key(|p| p.id);
+            changes.identities = dirty
+                .identities
+                .into_iter()
+                .filter_map(|i| state.graph.identity_state(&i).cloned().map(|s| (i, s)))
+                .collect();
+            changes.merges = dirty.merges;
+            changes.conflicts = dirty.conflicts;
+            for record in &mut changes.merges {
+                record.position = position(record.position.0 as usize);
+            }
+            for record in &mut changes.conflicts {
+                record.position = position(record.position.0 as usize);
+            }
+            all.push(changes);
+        }
+        all
+    }
+}
+
+/// Records what a resolution changed. Positions are not known until the events are
+/// appended, so the event's index in the commit stands in for now.
+fn note_resolution(dirty: &mut PendingWorkspace, resolution: &Resolution, index: usize, now_ms: i64) {
+    let stand_in = LogPosition(index as i64);
+    dirty.identities.extend(resolution.relinked.iter().cloned());
+    for merge in &resolution.merges {
+        dirty.profiles.insert(merge.survivor);
+        dirty.merges.push(MergeRecord {
+            merge: merge.clone(),
+            position: stand_in,
+            at_ms: now_ms,
+        });
+    }
+    for conflict in &resolution.conflicts {
+        dirty.conflicts.push(ConflictRecord {
+            conflict: conflict.clone(),
+            position: stand_in,
+            at_ms: now_ms,
+        });
+    }
+}
+
+/// The identity an alias call's `previousId` names: a known user id, else an anonymous id.
+fn alias_identity(event: &NewEvent, graph: &IdentityGraph) -> Option<Identity> {
+    let previous = event.previous_id.as_deref()?;
+    let as_user = Identity::new(IdentityKind::UserId, previous).ok()?;
+    if graph.profile_of(&as_user).is_some() {
+        return Some(as_user);
+    }
+    Identity::new(IdentityKind::AnonymousId, previous).ok()
+}
+
+/// Identify traits as stored: contact traits in their cleaned form, invalid ones left
+/// out (they are flagged on the profile instead).
+fn person_traits(event: &NewEvent) -> JsonObject {
+    let mut traits = event.traits.clone();
+    let cleaned: BTreeMap<&str, &str> = event
+        .identities
+        .iter()
+        .filter_map(|i| match i.kind {
+            IdentityKind::Email => Some(("email", i.value.as_str())),
+            IdentityKind::Phone => Some(("phone", i.value.as_str())),
+            _ => None,
+        })
+        .collect();
+    for key in ["email", "phone"] {
+        if traits.contains_key(key) {
+            match cleaned.get(key) {
+                Some(value) => {
+                    traits.insert(key.to_owned(), Value::String((*value).to_owned()));
+                }
+                None => {
+                    traits.remove(key);
+                }
+            }
+        }
+    }
+    traits
+}
