@@ -9,6 +9,33 @@ use std::path::Path;
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "orbit.db";
 const SECRET_FILE: &str = "secret.key";
+const LOCK_FILE: &str = "orbit.lock";
+
+/// Takes the data directory's exclusive lock, held as long as the returned file is open.
+///
+/// One process at a time may run the ingest pipeline on a data directory: it keeps the
+/// identity graphs and the message-id key in memory, and a second writer would make
+/// both wrong. The operating system releases the lock when the process ends, however
+/// it ends.
+pub fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "the data directory {} is in use by another orbit process (a running server?); \
+             stop it first, or send the data to that server over HTTP",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
 
 /// Opens (creating when needed) the data directory's store and key hasher.
 pub async fn open(dir: &Path, durability: Durability) -> anyhow::Result<(SqliteStore, KeyHasher)> {

@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod config;
 mod data_dir;
+mod import;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,9 @@ enum Command {
     /// Administrative tasks on a data directory (keys).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Import events or profiles from a JSONL or CSV file into a data directory.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Measure throughput against a baseline from the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Admin(command) => admin::run(command).await,
+            Command::Import(command) => import::run(command).await,
             Command::Bench(command) => bench::run(command).await,
         }
     });

@@ -75,7 +75,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let running = start(&config, shutdown_signal()).await?;
     // Tests and scripts read the bound address (port 0 picks one) from this line.
     println!("orbit listening on http://{}", running.address);
-    running.server.await.context("the server task failed")??;
+    let Running { server, lock, .. } = running;
+    server.await.context("the server task failed")??;
+    drop(lock);
     tracing::info!("orbit stopped");
     Ok(())
 }
@@ -90,6 +92,8 @@ pub struct Running {
     pub hasher: KeyHasher,
     /// The HTTP server; ends after `shutdown` resolves and requests drain.
     pub server: JoinHandle<anyhow::Result<()>>,
+    /// The data directory's lock, released when this is dropped.
+    pub lock: std::fs::File,
 }
 
 /// Opens the data directory, starts the ingest pipeline and the HTTP server.
@@ -102,6 +106,7 @@ pub async fn start(
     } else {
         Durability::Full
     };
+    let lock = data_dir::lock(&config.data_dir)?;
     let (store, hasher) = data_dir::open(&config.data_dir, durability).await?;
     let stores = store.into_stores();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -135,6 +140,7 @@ pub async fn start(
         stores,
         hasher,
         server,
+        lock,
     })
 }
 

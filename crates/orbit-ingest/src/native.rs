@@ -49,13 +49,21 @@ pub fn parse_batch(body: &Value, ctx: &IngestContext) -> Result<ParsedBatch, Bod
         let result = item
             .as_object()
             .ok_or_else(|| FieldError::new("", "wrong_type", "each event must be an object"))
-            .and_then(|msg| parse_event(msg, sent_at, ctx));
+            .and_then(|msg| parse_item(msg, sent_at, ctx));
         parsed.push(index, &format!("events[{index}]"), result);
     }
     Ok(parsed)
 }
 
-fn parse_event(
+/// Parses one event of the native format on its own (as `orbit import` reads them).
+pub fn parse_event(item: &Value, ctx: &IngestContext) -> Result<orbit_core::NewEvent, FieldError> {
+    let msg = item
+        .as_object()
+        .ok_or_else(|| FieldError::new("", "wrong_type", "each event must be an object"))?;
+    parse_item(msg, None, ctx)
+}
+
+fn parse_item(
     msg: &Map<String, Value>,
     batch_sent_at: Option<jiff::Timestamp>,
     ctx: &IngestContext,

@@ -3,6 +3,7 @@
 mod bad_input;
 mod crash;
 mod helpers;
+mod import;
 mod keys;
 mod oneid;
 mod profiles;

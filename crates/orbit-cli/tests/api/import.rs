@@ -1,0 +1,111 @@
+//! `orbit import`: files into a data directory, read back through the API.
+
+use crate::helpers::{BIN, TestApp};
+use std::process::{Command, Output};
+
+fn import(app: &TestApp, what: &str, file: &std::path::Path) -> Output {
+    Command::new(BIN)
+        .args(["import", what])
+        .arg(file)
+        .arg("--data-dir")
+        .arg(app.dir.path())
+        .output()
+        .expect("orbit runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn imports_profiles_and_events_and_reports_rejected_lines() {
+    let mut app = TestApp::spawn().await;
+    let profiles = app.dir.path().join("members.csv");
+    std::fs::write(
+        &profiles,
+        "user_id,phone,email,city,points,traits.tier\n\
+         m-1,138 0013 8000,Li@Example.com,重庆,120,gold\n\
+         m-2,13900139000,wang@example.com,成都,80,silver\n\
+         m-3,13700137000,上海,5\n\
+         m-4,13600136000,not-an-email,上海,5,\n",
+    )
+    .expect("written");
+
+    // The running server holds the data directory.
+    let refused = import(&app, "profiles", &profiles);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    app.kill();
+    let done = import(&app, "profiles", &profiles);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let summary = stdout(&done);
+    assert!(summary.contains("3 stored"), "{summary}");
+    assert!(
+        summary.contains("1 rejected"),
+        "a row with too few fields is refused: {summary}"
+    );
+    assert!(
+        summary.contains("line 4"),
+        "the short row is named by its line: {summary}"
+    );
+
+    let events = app.dir.path().join("orders.jsonl");
+    std::fs::write(
+        &events,
+        [
+            r#"{"event": "order_paid", "user_id": "m-1", "timestamp": "2026-11-01T10:00:00+08:00", "properties": {"order_id": "o-1", "amount": 59.9}}"#,
+            r#"{"event": "order_paid", "user_id": "m-2", "properties": {"order_id": "o-2", "amount": 18}}"#,
+            r#"{"event": "order_paid", "user_id": "m-1", "timestamp": "not a time"}"#,
+            r#"{"event": "order_paid", "user_id": "m-1"#,
+            "",
+            r#"{"type": "launch", "user_id": "m-2"}"#,
+        ]
+        .join("\n"),
+    )
+    .expect("written");
+    let done = import(&app, "events", &events);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let summary = stdout(&done);
+    assert!(
+        summary.contains("2 stored, 0 duplicates, 3 rejected"),
+        "{summary}"
+    );
+    for expected in ["line 3: timestamp", "line 4:", "line 6: type"] {
+        assert!(summary.contains(expected), "{expected:?} in {summary}");
+    }
+    // Lines without a message id are named by their content: a second run stores nothing.
+    let again = stdout(&import(&app, "events", &events));
+    assert!(again.contains("0 stored, 2 duplicates"), "{again}");
+
+    app.start();
+    let li = app.profile_by("phone:+8613800138000").await;
+    assert_eq!(li["traits"]["email"], "li@example.com");
+    assert_eq!(li["traits"]["points"], 120);
+    assert_eq!(li["traits"]["tier"], "gold");
+    let id = li["id"].as_str().expect("id");
+    let (status, timeline) = app.get(&format!("/v1/profiles/{id}/events")).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = timeline["data"]
+        .as_array()
+        .expect("a page of events")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["order_paid"],
+        "the order joined the imported member: {timeline}"
+    );
+    let wang = app.profile_by("email:wang@example.com").await;
+    assert_eq!(wang["traits"]["city"], "成都");
+    let flagged = app.profile_by("user_id:m-4").await;
+    assert_eq!(
+        flagged["issues"][0]["field"], "traits.email",
+        "an invalid email is flagged: {flagged}"
+    );
+}
