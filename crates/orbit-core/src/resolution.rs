@@ -42,6 +42,7 @@ pub struct IdentityRule {
 
 /// The identity rules of a workspace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct IdentityPolicy {
     /// Rules by identity type name.
     pub rules: HashMap<IdentityKind, IdentityRule>,

@@ -8,3 +8,4 @@ mod keys;
 mod oneid;
 mod profiles;
 mod segment_sdk;
+mod settings;

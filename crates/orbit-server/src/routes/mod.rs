@@ -4,6 +4,7 @@ mod health;
 mod ingest;
 mod keys;
 mod profiles;
+mod settings;
 
 use crate::AppState;
 use axum::Router;
@@ -31,4 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/profiles/{id}/export", get(profiles::export))
         .route("/v1/keys", post(keys::create_key).get(keys::list_keys))
         .route("/v1/keys/{id}", delete(keys::revoke_key))
+        .route(
+            "/v1/settings",
+            get(settings::get_settings).put(settings::put_settings),
+        )
 }

@@ -1,0 +1,75 @@
+//! Workspace settings: identity priorities and guard rails, trait merge rules.
+
+use crate::AppState;
+use crate::auth::ApiCaller;
+use crate::body::read_json;
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use orbit_store::{Scope, WorkspaceRecord, WorkspaceSettings};
+
+async fn current(state: &AppState, caller: &ApiCaller) -> Result<WorkspaceRecord, ApiError> {
+    state
+        .workspaces
+        .workspace(caller.workspace())
+        .await?
+        .ok_or_else(|| ApiError::not_found("workspace"))
+}
+
+/// `GET /v1/settings`: the workspace's settings, defaults filled in.
+pub async fn get_settings(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<WorkspaceSettings>, ApiError> {
+    caller.require(Scope::Admin)?;
+    Ok(Json(current(&state, &caller).await?.settings))
+}
+
+/// `PUT /v1/settings`: replaces the settings; they apply to events from now on.
+pub async fn put_settings(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<WorkspaceSettings>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let value = read_json(&headers, body).await?;
+    let settings: WorkspaceSettings = serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        ApiError::bad_request("invalid_settings", field, e.into_inner().to_string())
+    })?;
+    validate(&settings)?;
+    let mut record = current(&state, &caller).await?;
+    record.settings = settings;
+    state.workspaces.save_workspace(&record).await?;
+    state.pipeline.reload_settings().await?;
+    Ok(Json(record.settings))
+}
+
+fn validate(settings: &WorkspaceSettings) -> Result<(), ApiError> {
+    let policy = &settings.identity_policy;
+    let named = policy
+        .rules
+        .iter()
+        .map(|(kind, rule)| (format!("identity_policy.rules.{}", kind.as_str()), rule));
+    for (path, rule) in named.chain([("identity_policy.default_rule".to_owned(), &policy.default_rule)]) {
+        if rule.max_per_profile == Some(0) {
+            return Err(ApiError::bad_request(
+                "invalid_settings",
+                format!("{path}.max_per_profile"),
+                "must be at least 1 (leave it out for no limit)",
+            ));
+        }
+        if rule.max_linked == Some(0) {
+            return Err(ApiError::bad_request(
+                "invalid_settings",
+                format!("{path}.max_linked"),
+                "must be at least 1 (leave it out for no limit)",
+            ));
+        }
+    }
+    Ok(())
+}
