@@ -75,3 +75,27 @@ impl Profile {
         earlier || new_minute
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_767_225_600 + secs).expect("a valid time")
+    }
+
+    #[test]
+    fn touch_widens_the_window_and_asks_for_a_write_only_when_it_matters() {
+        let mut p = Profile::new(ProfileId::mint(at(0), 1), at(120));
+        assert!(!p.touch(at(150)), "the same minute needs no write");
+        assert_eq!(p.last_seen, at(150), "but the value moves in memory");
+        assert!(p.touch(at(185)), "a new minute of last_seen is stored");
+        assert!(
+            !p.touch(at(130)),
+            "an older event inside the window changes nothing"
+        );
+        assert_eq!((p.first_seen, p.last_seen), (at(120), at(185)));
+        assert!(p.touch(at(119)), "an earlier first_seen decides merges: stored");
+        assert_eq!(p.first_seen, at(119));
+    }
+}
