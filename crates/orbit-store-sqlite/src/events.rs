@@ -10,7 +10,7 @@ use orbit_store::{
     WorkspaceChanges,
 };
 use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -39,6 +39,7 @@ pub(crate) struct SqliteLogTransaction {
     tx: Transaction<'static, Sqlite>,
     key: Arc<MessageIdKey>,
     claimed: Vec<Digest>,
+    writer: SqlitePool,
 }
 
 impl SqliteLogTransaction {
@@ -47,6 +48,7 @@ impl SqliteLogTransaction {
             tx: store.begin_write().await?,
             key: store.message_ids.clone(),
             claimed: Vec::new(),
+            writer: store.writer.clone(),
         })
     }
 }
@@ -107,13 +109,26 @@ impl LogTransaction for SqliteLogTransaction {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let Self { tx, key, claimed } = *self;
+        let Self {
+            tx,
+            key,
+            claimed,
+            writer,
+        } = *self;
         match tx.commit().await {
             Ok(()) => {
                 key.extend(claimed);
                 Ok(())
             }
-            Err(error) => Err(unknown(error)),
+            Err(error) => {
+                // The commit may have landed even though it reported failure: the table,
+                // not this transaction, says which ids are now claimed, so that a retry
+                // of those events is recognised as a duplicate.
+                if let Err(reload) = key.load(&writer).await {
+                    tracing::error!(error = %reload, "reloading message ids after a failed commit");
+                }
+                Err(unknown(error))
+            }
         }
     }
 }

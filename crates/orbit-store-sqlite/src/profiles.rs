@@ -10,6 +10,7 @@ use orbit_store::{
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use std::collections::HashMap;
 
 fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::NotWritten(format!("encoding {what}: {e}")))
@@ -202,41 +203,64 @@ impl ProfileStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(not_written)?;
-        let mut loaded = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let workspace: &str = row.try_get("workspace_id").map_err(|e| corrupt("profile", e))?;
-            let workspace_id = WorkspaceId::parse(workspace).map_err(|e| corrupt("workspace id", e))?;
-            let profile = decode_profile(row)?;
-            let states = sqlx::query(
-                "SELECT kind, value, state FROM identities WHERE workspace_id = ? AND profile_id = ?",
-            )
-            .bind(workspace)
-            .bind(profile.id.to_string())
-            .fetch_all(&self.reader)
-            .await
-            .map_err(not_written)?;
-            let mut identities = Vec::with_capacity(states.len());
-            for s in &states {
-                let kind: &str = s.try_get("kind").map_err(|e| corrupt("identity", e))?;
-                let value: String = s.try_get("value").map_err(|e| corrupt("identity", e))?;
-                let kind = IdentityKind::parse(kind).map_err(|e| corrupt("identity kind", e))?;
-                let extra: Option<&str> = s.try_get("state").map_err(|e| corrupt("identity", e))?;
-                let extra: StoredState = match extra {
-                    Some(json) => serde_json::from_str(json).map_err(|e| corrupt("identity state", e))?,
-                    None => StoredState {
-                        seen_with: Vec::new(),
-                        shared: false,
+        // One query for the whole page's identities rather than one per profile.
+        let page_end = rows
+            .last()
+            .map(|row| -> Result<(String, String), StoreError> {
+                Ok((
+                    row.try_get("workspace_id").map_err(|e| corrupt("profile", e))?,
+                    row.try_get("id").map_err(|e| corrupt("profile", e))?,
+                ))
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let identity_rows = sqlx::query(
+            "SELECT workspace_id, profile_id, kind, value, state FROM identities \
+             WHERE (workspace_id, profile_id) > (?, ?) AND (workspace_id, profile_id) <= (?, ?)",
+        )
+        .bind(&ws)
+        .bind(&id)
+        .bind(&page_end.0)
+        .bind(&page_end.1)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(not_written)?;
+        let mut states: HashMap<(String, String), Vec<(Identity, IdentityState)>> = HashMap::new();
+        for s in &identity_rows {
+            let get = |col: &str| s.try_get::<String, _>(col).map_err(|e| corrupt("identity", e));
+            let profile = parse_profile_id(&get("profile_id")?)?;
+            let kind = IdentityKind::parse(&get("kind")?).map_err(|e| corrupt("identity kind", e))?;
+            let extra: Option<&str> = s.try_get("state").map_err(|e| corrupt("identity", e))?;
+            let extra: StoredState = match extra {
+                Some(json) => serde_json::from_str(json).map_err(|e| corrupt("identity state", e))?,
+                None => StoredState {
+                    seen_with: Vec::new(),
+                    shared: false,
+                },
+            };
+            states
+                .entry((get("workspace_id")?, profile.to_string()))
+                .or_default()
+                .push((
+                    Identity {
+                        kind,
+                        value: get("value")?,
                     },
-                };
-                identities.push((
-                    Identity { kind, value },
                     IdentityState {
-                        profile: profile.id,
+                        profile,
                         seen_with: extra.seen_with,
                         shared: extra.shared,
                     },
                 ));
-            }
+        }
+        let mut loaded = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let workspace: String = row.try_get("workspace_id").map_err(|e| corrupt("profile", e))?;
+            let workspace_id = WorkspaceId::parse(&workspace).map_err(|e| corrupt("workspace id", e))?;
+            let profile = decode_profile(row)?;
+            let identities = states
+                .remove(&(workspace, profile.id.to_string()))
+                .unwrap_or_default();
             loaded.push(StoredProfile {
                 workspace_id,
                 profile,

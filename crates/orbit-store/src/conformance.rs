@@ -32,6 +32,7 @@ macro_rules! store_conformance_tests {
             same_message_id_in_another_source_is_not_a_duplicate,
             commits_make_profiles_findable_by_identity_and_alias,
             merges_move_events_to_the_survivor,
+            profiles_load_in_pages_with_their_own_identities,
             erasure_removes_everything_about_a_person,
             timelines_page_newest_first,
             keys_are_found_by_digest_until_revoked,
@@ -276,6 +277,35 @@ pub async fn commits_make_profiles_findable_by_identity_and_alias(stores: &Store
     let loaded = stores.profiles.load_profiles(None, 10).await.unwrap();
     assert_eq!(loaded.len(), 1);
     assert_eq!(loaded[0].identities.len(), 2);
+}
+
+/// Start-up loads profiles page by page, each with exactly its identities.
+pub async fn profiles_load_in_pages_with_their_own_identities(stores: &Stores) {
+    let people = [
+        profile(1, &["user_id:u1", "email:a@example.com"], 0),
+        profile(2, &["user_id:u2"], 1),
+        profile(3, &["user_id:u3", "phone:+8613800138000", "device_id:d3"], 2),
+    ];
+    for (p, states) in &people {
+        commit_profile(stores, p, states.clone()).await;
+    }
+    let mut after = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = stores.profiles.load_profiles(after.clone(), 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.workspace_id.clone(), last.profile.id));
+        seen.extend(page);
+    }
+    assert_eq!(seen.len(), 3);
+    for ((p, states), loaded) in people.iter().zip(&seen) {
+        assert_eq!(&loaded.profile, p);
+        let mut got = loaded.identities.clone();
+        got.sort_by(|a, b| a.0.value.cmp(&b.0.value));
+        let mut want = states.clone();
+        want.sort_by(|a, b| a.0.value.cmp(&b.0.value));
+        assert_eq!(got, want, "identities of {}", p.id);
+    }
 }
 
 /// A merge re-points the merged profile's events and leaves its id as an alias.
