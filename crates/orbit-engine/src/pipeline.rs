@@ -234,14 +234,7 @@ impl IngestPipeline {
         if let Some(newest) = positions.last() {
             self.head.send_replace(*newest);
         }
-        let mut positions = positions.into_iter();
-        Ok(fresh
-            .iter()
-            .map(|&f| match f.then(|| positions.next()).flatten() {
-                Some(position) => AppendOutcome::Appended(position),
-                None => AppendOutcome::Duplicate,
-            })
-            .collect())
+        Ok(AppendOutcome::from_claims(&fresh, positions))
     }
 
     async fn handle(&mut self, request: Request) {

@@ -12,6 +12,7 @@ pub mod segment;
 use jiff::{SignedDuration, Timestamp};
 use orbit_core::{NewEvent, SourceId, WorkspaceId};
 use serde::Serialize;
+use serde_json::Value;
 
 /// Largest request body accepted, after gzip decompression (4 MiB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -124,6 +125,44 @@ impl ParsedBatch {
             }
         }
     }
+}
+
+/// A batch body's object and its array of items under `key`, within the batch limit.
+pub(crate) fn batch_items<'a>(
+    body: &'a Value,
+    key: &str,
+) -> Result<(&'a serde_json::Map<String, Value>, &'a [Value]), BodyError> {
+    let root = body
+        .as_object()
+        .ok_or_else(|| BodyError::new("", "wrong_type", "the body must be a JSON object"))?;
+    let items = match root.get(key) {
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(BodyError::new(
+                key,
+                "wrong_type",
+                format!("{key} must be an array"),
+            ));
+        }
+        None => {
+            return Err(BodyError::new(
+                key,
+                "missing_field",
+                format!("the body needs a {key} array"),
+            ));
+        }
+    };
+    if items.len() > MAX_BATCH_EVENTS {
+        return Err(BodyError::new(
+            key,
+            "batch_too_large",
+            format!(
+                "a batch holds at most {MAX_BATCH_EVENTS} events, this one {}",
+                items.len()
+            ),
+        ));
+    }
+    Ok((root, items))
 }
 
 /// Parses a request body as JSON, whatever its declared content type, within the depth limit.

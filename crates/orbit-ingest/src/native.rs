@@ -12,37 +12,14 @@
 
 use crate::fields::{opt_id, opt_object, opt_string, opt_timestamp};
 use crate::normalise::{Draft, finish};
-use crate::{BodyError, FieldError, IngestContext, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, ParsedBatch};
+use crate::{BodyError, FieldError, IngestContext, MAX_EVENT_BYTES, ParsedBatch};
 use orbit_core::event::{DataIssue, clean_identity};
 use orbit_core::{EventKind, IdentityKind};
 use serde_json::{Map, Value};
 
 /// Parses a native batch body.
 pub fn parse_batch(body: &Value, ctx: &IngestContext) -> Result<ParsedBatch, BodyError> {
-    let root = body
-        .as_object()
-        .ok_or_else(|| BodyError::new("", "wrong_type", "the body must be a JSON object"))?;
-    let items = match root.get("events") {
-        Some(Value::Array(items)) => items,
-        Some(_) => return Err(BodyError::new("events", "wrong_type", "events must be an array")),
-        None => {
-            return Err(BodyError::new(
-                "events",
-                "missing_field",
-                "the body needs an events array",
-            ));
-        }
-    };
-    if items.len() > MAX_BATCH_EVENTS {
-        return Err(BodyError::new(
-            "events",
-            "batch_too_large",
-            format!(
-                "a batch holds at most {MAX_BATCH_EVENTS} events, this one {}",
-                items.len()
-            ),
-        ));
-    }
+    let (root, items) = crate::batch_items(body, "events")?;
     let sent_at = opt_timestamp(root, "sent_at").map_err(|e| BodyError::new("sent_at", e.code, e.message))?;
     let mut parsed = ParsedBatch::default();
     for (index, item) in items.iter().enumerate() {

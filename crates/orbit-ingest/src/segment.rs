@@ -6,7 +6,7 @@
 
 use crate::fields::{opt_id, opt_object, opt_string, opt_timestamp};
 use crate::normalise::{Draft, finish};
-use crate::{BodyError, FieldError, IngestContext, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, ParsedBatch};
+use crate::{BodyError, FieldError, IngestContext, MAX_EVENT_BYTES, ParsedBatch};
 use orbit_core::EventKind;
 use serde_json::{Map, Value};
 
@@ -24,30 +24,7 @@ pub fn body_write_key(body: &Value) -> Option<&str> {
 
 /// Parses a `/v1/batch` body.
 pub fn parse_batch(body: &Value, ctx: &IngestContext) -> Result<ParsedBatch, BodyError> {
-    let root = body
-        .as_object()
-        .ok_or_else(|| BodyError::new("", "wrong_type", "the body must be a JSON object"))?;
-    let items = match root.get("batch") {
-        Some(Value::Array(items)) => items,
-        Some(_) => return Err(BodyError::new("batch", "wrong_type", "batch must be an array")),
-        None => {
-            return Err(BodyError::new(
-                "batch",
-                "missing_field",
-                "the body needs a batch array",
-            ));
-        }
-    };
-    if items.len() > MAX_BATCH_EVENTS {
-        return Err(BodyError::new(
-            "batch",
-            "batch_too_large",
-            format!(
-                "a batch holds at most {MAX_BATCH_EVENTS} events, this one {}",
-                items.len()
-            ),
-        ));
-    }
+    let (root, items) = crate::batch_items(body, "batch")?;
     let sent_at = opt_timestamp(root, "sentAt").map_err(|e| BodyError::new("sentAt", e.code, e.message))?;
     let shared_context =
         opt_object(root, "context").map_err(|e| BodyError::new("context", e.code, e.message))?;

@@ -19,6 +19,21 @@ pub enum AppendOutcome {
     Duplicate,
 }
 
+impl AppendOutcome {
+    /// One outcome per event of a commit: `claimed` says which events were new, and
+    /// `positions` are where the new ones were stored, in order.
+    pub fn from_claims(claimed: &[bool], positions: Vec<LogPosition>) -> Vec<Self> {
+        let mut positions = positions.into_iter();
+        claimed
+            .iter()
+            .map(|&new| match new.then(|| positions.next()).flatten() {
+                Some(position) => Self::Appended(position),
+                None => Self::Duplicate,
+            })
+            .collect()
+    }
+}
+
 /// Where a page of a profile's timeline ends: the last event's time and position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TimelineCursor {
@@ -98,29 +113,6 @@ pub trait LogTransaction: Send {
 pub trait EventLog: Send + Sync {
     /// Starts an atomic write.
     async fn begin(&self) -> Result<Box<dyn LogTransaction>, StoreError>;
-
-    /// Appends a batch with no profile attached, in one durable transaction;
-    /// duplicates are stored once. Outcomes are in the order of `events`.
-    async fn append(&self, entries: &[LogEntry]) -> Result<Vec<AppendOutcome>, StoreError> {
-        let mut tx = self.begin().await?;
-        let refs: Vec<&NewEvent> = entries.iter().map(|e| &e.event).collect();
-        let fresh = tx.claim_message_ids(&refs).await?;
-        let to_store: Vec<(&LogEntry, Option<ProfileId>)> = entries
-            .iter()
-            .zip(&fresh)
-            .filter(|(_, f)| **f)
-            .map(|(e, _)| (e, None))
-            .collect();
-        let mut positions = tx.append(&to_store).await?.into_iter();
-        tx.commit().await?;
-        Ok(fresh
-            .iter()
-            .map(|&f| match (f, f.then(|| positions.next()).flatten()) {
-                (true, Some(p)) => AppendOutcome::Appended(p),
-                _ => AppendOutcome::Duplicate,
-            })
-            .collect())
-    }
 
     /// Up to `limit` events after `after`, in log order.
     async fn read_after(&self, after: LogPosition, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;

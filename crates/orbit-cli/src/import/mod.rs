@@ -225,10 +225,13 @@ impl Importer<'_> {
             .collect();
         let mut row = csv::StringRecord::new();
         loop {
-            let line = csv.position().line() + 1;
+            // Where the next record starts, for errors that come before it is read.
+            let line = csv.position().line();
             match csv.read_record(&mut row) {
                 Ok(false) => return Ok(()),
                 Ok(true) => {
+                    // A quoted field may span lines: a record is named by its first line.
+                    let line = row.position().map_or(line, csv::Position::line);
                     let digest_input = row.as_slice().as_bytes().to_vec();
                     let record =
                         records::csv_row(self.kind, &headers, &row).map_err(|e| problem("invalid_column", e));
@@ -237,6 +240,7 @@ impl Importer<'_> {
                 // A malformed row (wrong number of fields, bad UTF-8) is one rejected line.
                 Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
                     let line = e.position().map_or(line, csv::Position::line);
+                    self.tally.read += 1;
                     self.reject(line, problem("invalid_csv", e.to_string()))?;
                 }
                 Err(e) => return Err(e).context("reading the file"),
