@@ -63,16 +63,15 @@ impl Profile {
         true
     }
 
-    /// Widens the seen window to include `at`; returns whether the change is worth
-    /// storing: `first_seen` moved (it decides merges), or `last_seen` entered a new
-    /// minute. Storing `last_seen` to the minute spares a profile write per event.
+    /// Widens the seen window to include `at`; returns whether the change must be
+    /// stored: only an earlier `first_seen` (it decides merges). `last_seen` is the
+    /// newest event on the profile's timeline, which the engine rebuilds from the log,
+    /// so a profile is not rewritten for every event.
     pub fn touch(&mut self, at: Timestamp) -> bool {
-        let minute = |t: Timestamp| t.as_second().div_euclid(60);
         let earlier = at < self.first_seen;
-        let new_minute = at > self.last_seen && minute(at) != minute(self.last_seen);
         self.first_seen = self.first_seen.min(at);
         self.last_seen = self.last_seen.max(at);
-        earlier || new_minute
+        earlier
     }
 }
 
@@ -87,14 +86,14 @@ mod tests {
     #[test]
     fn touch_widens_the_window_and_asks_for_a_write_only_when_it_matters() {
         let mut p = Profile::new(ProfileId::mint(at(0), 1), at(120));
-        assert!(!p.touch(at(150)), "the same minute needs no write");
+        assert!(!p.touch(at(150)), "a later event needs no write");
         assert_eq!(p.last_seen, at(150), "but the value moves in memory");
-        assert!(p.touch(at(185)), "a new minute of last_seen is stored");
+        assert!(!p.touch(at(3_600)), "nor one an hour later");
         assert!(
             !p.touch(at(130)),
             "an older event inside the window changes nothing"
         );
-        assert_eq!((p.first_seen, p.last_seen), (at(120), at(185)));
+        assert_eq!((p.first_seen, p.last_seen), (at(120), at(3_600)));
         assert!(p.touch(at(119)), "an earlier first_seen decides merges: stored");
         assert_eq!(p.first_seen, at(119));
     }

@@ -162,15 +162,17 @@ pub struct IdentityGraph {
 }
 
 impl IdentityGraph {
-    /// Loads a stored profile with its identities' states.
-    pub fn restore_profile(&mut self, profile: Profile, states: Vec<(Identity, IdentityState)>) {
+    /// Loads a stored profile.
+    pub fn restore_profile(&mut self, profile: Profile) {
         for merged in &profile.merged_ids {
             self.aliases.insert(*merged, profile.id);
         }
-        for (identity, state) in states {
-            self.identities.insert(identity, state);
-        }
         self.profiles.insert(profile.id, profile);
+    }
+
+    /// Loads a stored identity's state.
+    pub fn restore_identity(&mut self, identity: Identity, state: IdentityState) {
+        self.identities.insert(identity, state);
     }
 
     /// The live profile `id` resolves to, following merges.

@@ -4,13 +4,16 @@
 //!   the profiles. Each commit claims message ids, resolves identities (OneID), appends
 //!   the new events with their profiles and stores the profile changes in one
 //!   transaction, and only then acknowledges the requests it served (group commit).
+//! - [`timeline`]: every profile's events by time, kept in memory.
 //! - [`maintenance`]: periodic upkeep.
 
 pub mod maintenance;
 pub mod pipeline;
 mod resolver;
+pub mod timeline;
 
 pub use pipeline::{IngestPipeline, PipelineHandle};
+pub use timeline::TimelineCursor;
 
 /// What went wrong inside the engine, as callers see it.
 #[derive(Debug, thiserror::Error)]

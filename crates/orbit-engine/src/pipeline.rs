@@ -10,11 +10,12 @@
 
 use crate::EngineError;
 use crate::resolver::{Pending, Resolver};
+use crate::timeline::{TimelineCursor, Timelines};
 use orbit_core::event::JsonObject;
 use orbit_core::profile::Profile;
 use orbit_core::{Clock, NewEvent, ProfileId, WorkspaceId};
 use orbit_store::{AppendOutcome, LogEntry, LogPosition, StoreError, Stores, WorkspaceChanges};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most events one commit takes.
@@ -59,6 +60,16 @@ impl std::fmt::Debug for Request {
 pub struct PipelineHandle {
     requests: mpsc::Sender<Request>,
     head: watch::Receiver<LogPosition>,
+    timelines: Arc<RwLock<Timelines>>,
+}
+
+fn read(timelines: &RwLock<Timelines>) -> RwLockReadGuard<'_, Timelines> {
+    // Timelines are updated whole under the lock: a panic elsewhere leaves them usable.
+    timelines.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write(timelines: &RwLock<Timelines>) -> RwLockWriteGuard<'_, Timelines> {
+    timelines.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl PipelineHandle {
@@ -119,6 +130,28 @@ impl PipelineHandle {
         self.head.clone()
     }
 
+    /// A page of a live profile's committed events, newest first, strictly older than
+    /// `after` when given.
+    pub fn timeline_page(
+        &self,
+        workspace: &WorkspaceId,
+        profile: ProfileId,
+        after: Option<TimelineCursor>,
+        limit: usize,
+    ) -> Vec<TimelineCursor> {
+        read(&self.timelines).page(workspace, profile, after, limit)
+    }
+
+    /// The positions of all of a live profile's committed events, oldest first.
+    pub fn timeline_positions(&self, workspace: &WorkspaceId, profile: ProfileId) -> Vec<LogPosition> {
+        read(&self.timelines).positions(workspace, profile)
+    }
+
+    /// The time of a live profile's newest committed event, epoch milliseconds.
+    pub fn last_seen_ms(&self, workspace: &WorkspaceId, profile: ProfileId) -> Option<i64> {
+        read(&self.timelines).last_seen_ms(workspace, profile)
+    }
+
     async fn send(&self, request: Request) -> Result<(), EngineError> {
         self.requests
             .send(request)
@@ -132,13 +165,15 @@ pub struct IngestPipeline {
     stores: Stores,
     clock: Arc<dyn Clock>,
     resolver: Resolver,
+    timelines: Arc<RwLock<Timelines>>,
     head: watch::Sender<LogPosition>,
 }
 
 impl IngestPipeline {
-    /// Loads every profile into memory and starts the pipeline task.
+    /// Loads every profile and timeline into memory and starts the pipeline task.
     pub async fn start(stores: Stores, clock: Arc<dyn Clock>) -> Result<PipelineHandle, EngineError> {
-        let resolver = Resolver::load(&stores).await?;
+        let (resolver, timelines) = Resolver::load(&stores).await?;
+        let timelines = Arc::new(RwLock::new(timelines));
         let (head, head_rx) = watch::channel(stores.events.head().await?);
         let (requests, inbox) = mpsc::channel(4_096);
         tokio::spawn(
@@ -146,6 +181,7 @@ impl IngestPipeline {
                 stores,
                 clock,
                 resolver,
+                timelines: timelines.clone(),
                 head,
             }
             .run(inbox),
@@ -153,6 +189,7 @@ impl IngestPipeline {
         Ok(PipelineHandle {
             requests,
             head: head_rx,
+            timelines,
         })
     }
 
@@ -227,10 +264,32 @@ impl IngestPipeline {
             to_store.push((*entry, profile));
         }
         let positions = tx.append(&to_store).await?;
-        for changes in self.resolver.changes(pending, |index| positions[index]) {
-            tx.apply(&changes).await?;
+        let changes = self.resolver.changes(pending, |index| positions[index]);
+        for workspace in &changes {
+            tx.apply(workspace).await?;
         }
         tx.commit().await?;
+        {
+            let mut timelines = write(&self.timelines);
+            for ((entry, profile), position) in to_store.iter().zip(&positions) {
+                if let Some(profile) = profile {
+                    let at = TimelineCursor {
+                        timestamp_ms: entry.event.timestamp.as_millisecond(),
+                        position: *position,
+                    };
+                    timelines.record(&entry.event.workspace_id, *profile, at);
+                }
+            }
+            for workspace in &changes {
+                for record in &workspace.merges {
+                    timelines.merge(
+                        &workspace.workspace_id,
+                        record.merge.survivor,
+                        record.merge.merged,
+                    );
+                }
+            }
+        }
         if let Some(newest) = positions.last() {
             self.head.send_replace(*newest);
         }
@@ -309,19 +368,23 @@ impl IngestPipeline {
             .graph
             .erase(profile)
             .ok_or(EngineError::ProfileNotFound)?;
-        let mut changes = WorkspaceChanges::new(workspace);
+        let mut changes = WorkspaceChanges::new(workspace.clone());
         changes.erased.push(erased.clone());
+        changes.erased_events = read(&self.timelines).positions(&workspace, erased.id);
         self.stores.profiles.commit(&[changes]).await?;
+        write(&self.timelines).remove(&workspace, erased.id);
         tracing::info!(profile.id = %erased.id, "profile erased");
         Ok(erased)
     }
 
-    /// After a failed write the in-memory graphs may be ahead of storage: reload them.
+    /// After a failed write the in-memory graphs may be ahead of storage, and a commit
+    /// of unknown outcome may have landed unseen by the timelines: reload both.
     async fn reload(&mut self) {
         for attempt in 1..=10u64 {
             match Resolver::load(&self.stores).await {
-                Ok(resolver) => {
+                Ok((resolver, timelines)) => {
                     self.resolver = resolver;
+                    *write(&self.timelines) = timelines;
                     return;
                 }
                 Err(error) => {

@@ -1,6 +1,7 @@
 //! The in-memory side of the pipeline: every workspace's identity graph, and the
 //! changes one commit must store.
 
+use crate::timeline::{TimelineCursor, Timelines};
 use orbit_core::event::JsonObject;
 use orbit_core::resolution::{IdentityGraph, Resolution};
 use orbit_core::{EventKind, Identity, IdentityKind, NewEvent, ProfileId, WorkspaceId};
@@ -10,8 +11,11 @@ use orbit_store::{
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Profiles loaded per page at start-up.
+/// Profiles or identities loaded per page at start-up.
 const PROFILES_PER_PAGE: u32 = 5_000;
+
+/// Event placements read per page when timelines are rebuilt.
+const PLACEMENTS_PER_PAGE: u32 = 50_000;
 
 /// One workspace's settings and identity graph.
 pub(crate) struct WorkspaceState {
@@ -41,8 +45,15 @@ pub(crate) struct Pending {
 }
 
 impl Resolver {
-    /// Loads settings and every stored profile.
-    pub async fn load(stores: &Stores) -> Result<Self, StoreError> {
+    /// Loads settings, every stored profile and identity, and rebuilds every profile's
+    /// timeline from the log.
+    pub async fn load(stores: &Stores) -> Result<(Self, Timelines), StoreError> {
+        let mut resolver = Self::load_profiles(stores).await?;
+        let timelines = resolver.rebuild_timelines(stores).await?;
+        Ok((resolver, timelines))
+    }
+
+    async fn load_profiles(stores: &Stores) -> Result<Self, StoreError> {
         let mut resolver = Self::default();
         resolver.load_settings(stores).await?;
         let mut after = None;
@@ -59,14 +70,77 @@ impl Resolver {
                 resolver
                     .workspace(&stored.workspace_id)
                     .graph
-                    .restore_profile(stored.profile, stored.identities);
+                    .restore_profile(stored.profile);
             }
             if loaded.is_multiple_of(PROFILES_PER_PAGE as usize * 20) {
                 tracing::info!(profiles = loaded, "loading profiles");
             }
         }
-        tracing::info!(profiles = loaded, "profiles loaded");
+        let mut after = None;
+        let mut identities = 0usize;
+        loop {
+            let page = stores
+                .profiles
+                .load_identities(after.take(), PROFILES_PER_PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.workspace_id.clone(), last.identity.clone()));
+            identities += page.len();
+            for stored in page {
+                resolver
+                    .workspace(&stored.workspace_id)
+                    .graph
+                    .restore_identity(stored.identity, stored.state);
+            }
+        }
+        tracing::info!(profiles = loaded, identities, "profiles loaded");
         Ok(resolver)
+    }
+
+    /// Reads where every event sits and puts it on its live profile's timeline; a
+    /// profile's `last_seen` is its newest event (the stored one is not kept current).
+    async fn rebuild_timelines(&mut self, stores: &Stores) -> Result<Timelines, StoreError> {
+        let mut timelines = Timelines::default();
+        let mut after = LogPosition(0);
+        let (mut unplaced, mut pages) = (0usize, 0usize);
+        loop {
+            let page = stores.events.placements(after, PLACEMENTS_PER_PAGE).await?;
+            pages += 1;
+            let Some(last) = page.last() else { break };
+            after = last.position;
+            for placement in page {
+                let Some(recorded) = placement.profile_id else {
+                    continue;
+                };
+                let graph = &mut self.workspace(&placement.workspace_id).graph;
+                let Some(profile) = graph.canonical(recorded) else {
+                    unplaced += 1;
+                    continue;
+                };
+                timelines.record(
+                    &placement.workspace_id,
+                    profile,
+                    TimelineCursor {
+                        timestamp_ms: placement.timestamp_ms,
+                        position: placement.position,
+                    },
+                );
+                if let (Some(p), Ok(at)) = (
+                    graph.profile_mut(profile),
+                    jiff::Timestamp::from_millisecond(placement.timestamp_ms),
+                ) {
+                    p.last_seen = p.last_seen.max(at);
+                }
+            }
+            if pages.is_multiple_of(20) {
+                tracing::info!(events = timelines.event_count(), "rebuilding timelines");
+            }
+        }
+        if unplaced > 0 {
+            tracing::warn!(events = unplaced, "events of profiles that no longer exist");
+        }
+        tracing::info!(events = timelines.event_count(), "timelines rebuilt");
+        Ok(timelines)
     }
 
     /// Re-reads every workspace's settings.

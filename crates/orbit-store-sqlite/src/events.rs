@@ -6,15 +6,12 @@ use crate::{SqliteStore, chunk_sizes, corrupt, not_written, placeholders, unknow
 use async_trait::async_trait;
 use orbit_core::{NewEvent, ProfileId, WorkspaceId};
 use orbit_store::{
-    EventLog, LogEntry, LogPosition, LogTransaction, StoreError, StoredEvent, TimelineCursor,
-    WorkspaceChanges,
+    EventLog, LogEntry, LogPosition, LogTransaction, Placement, StoreError, StoredEvent, WorkspaceChanges,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-
-const EVENT_COLUMNS: &str = "seq, profile_id, body";
 
 fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let position = LogPosition(row.try_get("seq").map_err(|e| corrupt("event position", e))?);
@@ -158,29 +155,55 @@ impl EventLog for SqliteStore {
         Ok(LogPosition(seq.unwrap_or(0)))
     }
 
-    async fn profile_events(
-        &self,
-        workspace: &WorkspaceId,
-        profile: ProfileId,
-        after: Option<TimelineCursor>,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let (ts, seq) = after.map_or((i64::MAX, i64::MAX), |c| (c.timestamp_ms, c.position.0));
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = ? AND profile_id = ? \
-             AND (ts < ? OR (ts = ? AND seq < ?)) ORDER BY ts DESC, seq DESC LIMIT ?"
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(workspace.as_str())
-            .bind(profile.to_string())
-            .bind(ts)
-            .bind(ts)
-            .bind(seq)
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await
-            .map_err(not_written)?;
-        rows.iter().map(decode_event).collect()
+    async fn events_at(&self, positions: &[LogPosition]) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut found: HashMap<LogPosition, StoredEvent> = HashMap::with_capacity(positions.len());
+        let mut offset = 0;
+        for size in chunk_sizes(positions.len()) {
+            let sql = format!(
+                "SELECT seq, profile_id, body FROM events WHERE seq IN ({})",
+                vec!["?"; size].join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for position in &positions[offset..offset + size] {
+                query = query.bind(position.0);
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(not_written)? {
+                let event = decode_event(&row)?;
+                found.insert(event.position, event);
+            }
+            offset += size;
+        }
+        Ok(positions.iter().filter_map(|p| found.remove(p)).collect())
+    }
+
+    async fn placements(&self, after: LogPosition, limit: u32) -> Result<Vec<Placement>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, workspace_id, profile_id, ts FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(not_written)?;
+        rows.iter()
+            .map(|row| {
+                let workspace: &str = row
+                    .try_get("workspace_id")
+                    .map_err(|e| corrupt("event workspace", e))?;
+                let profile: Option<&str> = row
+                    .try_get("profile_id")
+                    .map_err(|e| corrupt("event profile", e))?;
+                Ok(Placement {
+                    position: LogPosition(row.try_get("seq").map_err(|e| corrupt("event position", e))?),
+                    workspace_id: WorkspaceId::parse(workspace).map_err(|e| corrupt("event workspace", e))?,
+                    profile_id: profile
+                        .map(ProfileId::parse)
+                        .transpose()
+                        .map_err(|e| corrupt("event profile", e))?,
+                    timestamp_ms: row.try_get("ts").map_err(|e| corrupt("event time", e))?,
+                })
+            })
+            .collect()
     }
 
     async fn prune_message_ids(&self, cutoff_ms: i64) -> Result<u64, StoreError> {

@@ -6,11 +6,11 @@ use orbit_core::profile::Profile;
 use orbit_core::resolution::{Conflict, IdentityState, Merge};
 use orbit_core::{Identity, IdentityKind, ProfileId, WorkspaceId};
 use orbit_store::{
-    ConflictRecord, LogPosition, MergeRecord, ProfileStore, StoreError, StoredProfile, WorkspaceChanges,
+    ConflictRecord, LogPosition, MergeRecord, ProfileStore, StoreError, StoredIdentity, StoredProfile,
+    WorkspaceChanges,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
-use std::collections::HashMap;
 
 fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::NotWritten(format!("encoding {what}: {e}")))
@@ -44,7 +44,6 @@ pub(crate) async fn apply_changes(
         let (survivor, merged) = (survivor.to_string(), merged.to_string());
         // ?1 workspace, ?2 survivor, ?3 merged.
         for sql in [
-            "UPDATE events SET profile_id = ?2 WHERE workspace_id = ?1 AND profile_id = ?3",
             "DELETE FROM profiles WHERE workspace_id = ?1 AND id = ?3",
             "UPDATE profile_aliases SET survivor_id = ?2 WHERE workspace_id = ?1 AND survivor_id = ?3",
             "INSERT OR REPLACE INTO profile_aliases (workspace_id, survivor_id, merged_id) VALUES (?1, ?2, ?3)",
@@ -145,9 +144,7 @@ pub(crate) async fn apply_changes(
     for profile in &changes.erased {
         let id = profile.id.to_string();
         for sql in [
-            "DELETE FROM events WHERE workspace_id = ?1 AND profile_id = ?2",
             "DELETE FROM profiles WHERE workspace_id = ?1 AND id = ?2",
-            "DELETE FROM identities WHERE workspace_id = ?1 AND profile_id = ?2",
             "DELETE FROM profile_aliases WHERE workspace_id = ?1 AND survivor_id = ?2",
             "DELETE FROM profile_merges WHERE workspace_id = ?1 AND root_id = ?2",
             "DELETE FROM identity_conflicts WHERE workspace_id = ?1 AND (profile_id = ?2 OR other_profile_id = ?2)",
@@ -159,14 +156,32 @@ pub(crate) async fn apply_changes(
                 .await
                 .map_err(not_written)?;
         }
-        for merged in &profile.merged_ids {
-            sqlx::query("DELETE FROM events WHERE workspace_id = ? AND profile_id = ?")
-                .bind(ws)
-                .bind(merged.to_string())
-                .execute(&mut **tx)
-                .await
-                .map_err(not_written)?;
+        // The profile lists every identity linked to it.
+        for identity in &profile.identities {
+            sqlx::query(
+                "DELETE FROM identities WHERE workspace_id = ? AND kind = ? AND value = ? AND profile_id = ?",
+            )
+            .bind(ws)
+            .bind(identity.kind.as_str())
+            .bind(identity.value.as_str())
+            .bind(&id)
+            .execute(&mut **tx)
+            .await
+            .map_err(not_written)?;
         }
+    }
+    let mut offset = 0;
+    for size in chunk_sizes(changes.erased_events.len()) {
+        let sql = format!(
+            "DELETE FROM events WHERE workspace_id = ? AND seq IN ({})",
+            vec!["?"; size].join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ws);
+        for position in &changes.erased_events[offset..offset + size] {
+            query = query.bind(position.0);
+        }
+        query.execute(&mut **tx).await.map_err(not_written)?;
+        offset += size;
     }
     Ok(())
 }
@@ -203,71 +218,62 @@ impl ProfileStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(not_written)?;
-        // One query for the whole page's identities rather than one per profile.
-        let page_end = rows
-            .last()
-            .map(|row| -> Result<(String, String), StoreError> {
-                Ok((
-                    row.try_get("workspace_id").map_err(|e| corrupt("profile", e))?,
-                    row.try_get("id").map_err(|e| corrupt("profile", e))?,
-                ))
+        rows.iter()
+            .map(|row| {
+                let workspace: &str = row.try_get("workspace_id").map_err(|e| corrupt("profile", e))?;
+                Ok(StoredProfile {
+                    workspace_id: WorkspaceId::parse(workspace).map_err(|e| corrupt("workspace id", e))?,
+                    profile: decode_profile(row)?,
+                })
             })
-            .transpose()?
-            .unwrap_or_default();
-        let identity_rows = sqlx::query(
-            "SELECT workspace_id, profile_id, kind, value, state FROM identities \
-             WHERE (workspace_id, profile_id) > (?, ?) AND (workspace_id, profile_id) <= (?, ?)",
+            .collect()
+    }
+
+    async fn load_identities(
+        &self,
+        after: Option<(WorkspaceId, Identity)>,
+        limit: u32,
+    ) -> Result<Vec<StoredIdentity>, StoreError> {
+        let (ws, kind, value) = after.map_or((String::new(), String::new(), String::new()), |(w, i)| {
+            (w.to_string(), i.kind.as_str().to_owned(), i.value)
+        });
+        let rows = sqlx::query(
+            "SELECT workspace_id, kind, value, profile_id, state FROM identities \
+             WHERE (workspace_id, kind, value) > (?, ?, ?) ORDER BY workspace_id, kind, value LIMIT ?",
         )
         .bind(&ws)
-        .bind(&id)
-        .bind(&page_end.0)
-        .bind(&page_end.1)
+        .bind(&kind)
+        .bind(&value)
+        .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await
         .map_err(not_written)?;
-        let mut states: HashMap<(String, String), Vec<(Identity, IdentityState)>> = HashMap::new();
-        for s in &identity_rows {
-            let get = |col: &str| s.try_get::<String, _>(col).map_err(|e| corrupt("identity", e));
-            let profile = parse_profile_id(&get("profile_id")?)?;
-            let kind = IdentityKind::parse(&get("kind")?).map_err(|e| corrupt("identity kind", e))?;
-            let extra: Option<&str> = s.try_get("state").map_err(|e| corrupt("identity", e))?;
-            let extra: StoredState = match extra {
-                Some(json) => serde_json::from_str(json).map_err(|e| corrupt("identity state", e))?,
-                None => StoredState {
-                    seen_with: Vec::new(),
-                    shared: false,
-                },
-            };
-            states
-                .entry((get("workspace_id")?, profile.to_string()))
-                .or_default()
-                .push((
-                    Identity {
-                        kind,
-                        value: get("value")?,
+        rows.iter()
+            .map(|row| {
+                let get = |col: &str| row.try_get::<&str, _>(col).map_err(|e| corrupt("identity", e));
+                let extra: Option<&str> = row.try_get("state").map_err(|e| corrupt("identity", e))?;
+                let extra: StoredState = match extra {
+                    Some(json) => serde_json::from_str(json).map_err(|e| corrupt("identity state", e))?,
+                    None => StoredState {
+                        seen_with: Vec::new(),
+                        shared: false,
                     },
-                    IdentityState {
-                        profile,
+                };
+                Ok(StoredIdentity {
+                    workspace_id: WorkspaceId::parse(get("workspace_id")?)
+                        .map_err(|e| corrupt("workspace id", e))?,
+                    identity: Identity {
+                        kind: IdentityKind::parse(get("kind")?).map_err(|e| corrupt("identity kind", e))?,
+                        value: get("value")?.to_owned(),
+                    },
+                    state: IdentityState {
+                        profile: parse_profile_id(get("profile_id")?)?,
                         seen_with: extra.seen_with,
                         shared: extra.shared,
                     },
-                ));
-        }
-        let mut loaded = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let workspace: String = row.try_get("workspace_id").map_err(|e| corrupt("profile", e))?;
-            let workspace_id = WorkspaceId::parse(&workspace).map_err(|e| corrupt("workspace id", e))?;
-            let profile = decode_profile(row)?;
-            let identities = states
-                .remove(&(workspace, profile.id.to_string()))
-                .unwrap_or_default();
-            loaded.push(StoredProfile {
-                workspace_id,
-                profile,
-                identities,
-            });
-        }
-        Ok(loaded)
+                })
+            })
+            .collect()
     }
 
     async fn profile(&self, workspace: &WorkspaceId, id: ProfileId) -> Result<Option<Profile>, StoreError> {

@@ -8,8 +8,8 @@
 )]
 
 use crate::{
-    ApiKeyRecord, AppendOutcome, KeyKind, LogEntry, LogPosition, MergeRecord, Scope, Stores, TimelineCursor,
-    WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
+    ApiKeyRecord, AppendOutcome, KeyKind, LogEntry, LogPosition, MergeRecord, Placement, Scope,
+    StoredIdentity, Stores, WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
 };
 use jiff::Timestamp;
 use orbit_core::profile::Profile;
@@ -31,10 +31,10 @@ macro_rules! store_conformance_tests {
             duplicate_message_ids_are_stored_once,
             same_message_id_in_another_source_is_not_a_duplicate,
             commits_make_profiles_findable_by_identity_and_alias,
-            merges_move_events_to_the_survivor,
-            profiles_load_in_pages_with_their_own_identities,
+            merges_leave_the_merged_id_as_an_alias,
+            profiles_and_identities_load_in_pages,
             erasure_removes_everything_about_a_person,
-            timelines_page_newest_first,
+            events_are_read_back_by_position,
             keys_are_found_by_digest_until_revoked,
             workspaces_round_trip_with_settings,
             the_default_workspace_exists,
@@ -197,10 +197,23 @@ pub async fn a_transaction_appends_events_with_their_profiles_atomically(stores:
     changes.identities = states;
     tx.apply(&changes).await.unwrap();
     tx.commit().await.unwrap();
-    let timeline = stores.events.profile_events(&ws(), p.id, None, 10).await.unwrap();
+    let placed = stores.events.placements(LogPosition(0), 10).await.unwrap();
     assert_eq!(
-        timeline.iter().map(|e| e.position).collect::<Vec<_>>(),
-        vec![positions[1], positions[0]]
+        placed,
+        vec![
+            Placement {
+                position: positions[0],
+                workspace_id: ws(),
+                profile_id: Some(p.id),
+                timestamp_ms: at(1).as_millisecond(),
+            },
+            Placement {
+                position: positions[1],
+                workspace_id: ws(),
+                profile_id: Some(p.id),
+                timestamp_ms: at(2).as_millisecond(),
+            },
+        ]
     );
     assert_eq!(
         stores.profiles.profile(&ws(), p.id).await.unwrap(),
@@ -294,11 +307,11 @@ pub async fn commits_make_profiles_findable_by_identity_and_alias(stores: &Store
     );
     let loaded = stores.profiles.load_profiles(None, 10).await.unwrap();
     assert_eq!(loaded.len(), 1);
-    assert_eq!(loaded[0].identities.len(), 2);
+    assert_eq!(stores.profiles.load_identities(None, 10).await.unwrap().len(), 2);
 }
 
-/// Start-up loads profiles page by page, each with exactly its identities.
-pub async fn profiles_load_in_pages_with_their_own_identities(stores: &Stores) {
+/// Start-up loads profiles and identities page by page, each exactly once.
+pub async fn profiles_and_identities_load_in_pages(stores: &Stores) {
     let people = [
         profile(1, &["user_id:u1", "email:a@example.com"], 0),
         profile(2, &["user_id:u2"], 1),
@@ -315,19 +328,33 @@ pub async fn profiles_load_in_pages_with_their_own_identities(stores: &Stores) {
         after = Some((last.workspace_id.clone(), last.profile.id));
         seen.extend(page);
     }
-    assert_eq!(seen.len(), 3);
-    for ((p, states), loaded) in people.iter().zip(&seen) {
-        assert_eq!(&loaded.profile, p);
-        let mut got = loaded.identities.clone();
-        got.sort_by(|a, b| a.0.value.cmp(&b.0.value));
-        let mut want = states.clone();
-        want.sort_by(|a, b| a.0.value.cmp(&b.0.value));
-        assert_eq!(got, want, "identities of {}", p.id);
+    assert_eq!(
+        seen.iter().map(|s| &s.profile).collect::<Vec<_>>(),
+        people.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+
+    let mut after = None;
+    let mut identities: Vec<StoredIdentity> = Vec::new();
+    loop {
+        let page = stores.profiles.load_identities(after.clone(), 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.workspace_id.clone(), last.identity.clone()));
+        identities.extend(page);
     }
+    let mut got: Vec<(Identity, IdentityState)> = identities
+        .into_iter()
+        .inspect(|s| assert_eq!(s.workspace_id, ws()))
+        .map(|s| (s.identity, s.state))
+        .collect();
+    got.sort_by(|a, b| a.0.value.cmp(&b.0.value));
+    let mut want: Vec<(Identity, IdentityState)> = people.iter().flat_map(|(_, s)| s.clone()).collect();
+    want.sort_by(|a, b| a.0.value.cmp(&b.0.value));
+    assert_eq!(got, want);
 }
 
-/// A merge re-points the merged profile's events and leaves its id as an alias.
-pub async fn merges_move_events_to_the_survivor(stores: &Stores) {
+/// A merge leaves the merged id as an alias of the survivor; events keep the profile
+/// id they were appended with, for readers to resolve.
+pub async fn merges_leave_the_merged_id_as_an_alias(stores: &Stores) {
     let (old, old_states) = profile(1, &["user_id:u1"], 0);
     let (young, young_states) = profile(2, &["email:b@example.com"], 1);
     commit_profile(stores, &old, old_states).await;
@@ -367,21 +394,24 @@ pub async fn merges_move_events_to_the_survivor(stores: &Stores) {
     stores.profiles.commit(&[changes]).await.unwrap();
 
     assert_eq!(
+        stores.profiles.profile(&ws(), young.id).await.unwrap(),
+        Some(survivor.clone())
+    );
+    let b = Identity::parse_typed("email:b@example.com").unwrap();
+    assert_eq!(
         stores
             .profiles
-            .profile(&ws(), young.id)
+            .profile_by_identity(&ws(), &b)
             .await
             .unwrap()
             .map(|p| p.id),
         Some(old.id)
     );
-    let timeline = stores
-        .events
-        .profile_events(&ws(), old.id, None, 10)
-        .await
-        .unwrap();
-    assert_eq!(timeline.len(), 2, "both events now belong to the survivor");
-    assert!(timeline.iter().all(|e| e.profile_id == Some(old.id)));
+    let placed = stores.events.placements(LogPosition(0), 10).await.unwrap();
+    assert_eq!(
+        placed.iter().map(|p| p.profile_id).collect::<Vec<_>>(),
+        vec![Some(old.id), Some(young.id)]
+    );
     let merges = stores.profiles.merges(&ws(), old.id).await.unwrap();
     assert_eq!(merges.iter().map(|m| &m.merge).collect::<Vec<_>>(), vec![&merge]);
 }
@@ -392,10 +422,14 @@ pub async fn erasure_removes_everything_about_a_person(stores: &Stores) {
     let alias = ProfileId::mint(at(0), 99);
     p.merged_ids.push(alias);
     commit_profile(stores, &p, states).await;
-    append_for(stores, p.id, &[sample_entry("web", "a", 0)]).await;
-    append_for(stores, alias, &[sample_entry("web", "b", 0)]).await;
+    let mut events = append_for(stores, p.id, &[sample_entry("web", "a", 0)]).await;
+    events.extend(append_for(stores, alias, &[sample_entry("web", "b", 0)]).await);
+    let kept = append_unassigned(stores, &[sample_entry("web", "c", 0)])
+        .await
+        .unwrap();
     let mut changes = WorkspaceChanges::new(ws());
     changes.erased.push(p.clone());
+    changes.erased_events = events.clone();
     stores.profiles.commit(&[changes]).await.unwrap();
     assert_eq!(stores.profiles.profile(&ws(), p.id).await.unwrap(), None);
     assert_eq!(stores.profiles.profile(&ws(), alias).await.unwrap(), None);
@@ -404,54 +438,50 @@ pub async fn erasure_removes_everything_about_a_person(stores: &Stores) {
         stores.profiles.profile_by_identity(&ws(), &u1).await.unwrap(),
         None
     );
-    assert!(
-        stores
-            .events
-            .profile_events(&ws(), p.id, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
+    assert!(stores.events.events_at(&events).await.unwrap().is_empty());
+    assert_eq!(
         stores
             .events
             .read_after(LogPosition(0), 10)
             .await
             .unwrap()
-            .is_empty(),
-        "the events are gone from the log"
+            .iter()
+            .map(|e| e.position)
+            .collect::<Vec<_>>(),
+        positions(&kept),
+        "the person's events are gone from the log, others stay"
     );
     assert!(stores.profiles.load_profiles(None, 10).await.unwrap().is_empty());
+    assert!(
+        stores
+            .profiles
+            .load_identities(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
-/// Timelines are newest first by event time and page with a cursor.
-pub async fn timelines_page_newest_first(stores: &Stores) {
-    let batch: Vec<LogEntry> = [30, 10, 20, 40]
+/// Events come back by position in the order asked for; erased positions are skipped.
+pub async fn events_are_read_back_by_position(stores: &Stores) {
+    let batch: Vec<LogEntry> = [30, 10, 20]
         .iter()
         .map(|s| sample_entry("web", &format!("t{s}"), *s))
         .collect();
-    let (p, states) = profile(1, &["user_id:u1"], 0);
-    commit_profile(stores, &p, states).await;
-    append_for(stores, p.id, &batch).await;
-    let first = stores.events.profile_events(&ws(), p.id, None, 3).await.unwrap();
-    let names: Vec<&str> = first.iter().map(|e| e.event.message_id.as_str()).collect();
-    assert_eq!(names, ["t40", "t30", "t20"]);
-    let last = first.last().unwrap();
-    let cursor = TimelineCursor {
-        timestamp_ms: last.event.timestamp.as_millisecond(),
-        position: last.position,
-    };
-    let rest = stores
+    let stored = positions(&append_unassigned(stores, &batch).await.unwrap());
+    let missing = LogPosition(stored[2].0 + 100);
+    let read = stores
         .events
-        .profile_events(&ws(), p.id, Some(cursor), 3)
+        .events_at(&[stored[2], missing, stored[0]])
         .await
         .unwrap();
     assert_eq!(
-        rest.iter()
-            .map(|e| e.event.message_id.as_str())
+        read.iter()
+            .map(|e| (e.position, e.event.message_id.as_str()))
             .collect::<Vec<_>>(),
-        ["t10"]
+        [(stored[2], "t20"), (stored[0], "t30")]
     );
+    assert_eq!(read[0].event, batch[2].event);
 }
 
 /// Keys are looked up by digest and stop working once revoked.

@@ -34,13 +34,19 @@ impl AppendOutcome {
     }
 }
 
-/// Where a page of a profile's timeline ends: the last event's time and position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct TimelineCursor {
+/// Where an event sits: its position, workspace, profile and time, without its body.
+///
+/// The engine rebuilds its per-profile timelines from these at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// Its position in the log.
+    pub position: LogPosition,
+    /// Its workspace.
+    pub workspace_id: WorkspaceId,
+    /// The profile it was appended for; possibly an id merged away since.
+    pub profile_id: Option<ProfileId>,
     /// The event time in epoch milliseconds.
     pub timestamp_ms: i64,
-    /// The log position, which orders events of the same millisecond.
-    pub position: LogPosition,
 }
 
 /// An event as read back from the log.
@@ -120,14 +126,12 @@ pub trait EventLog: Send + Sync {
     /// The position of the last appended event (0 when empty).
     async fn head(&self) -> Result<LogPosition, StoreError>;
 
-    /// A profile's events, newest first by event time, strictly after `after` in that order.
-    async fn profile_events(
-        &self,
-        workspace: &WorkspaceId,
-        profile: ProfileId,
-        after: Option<TimelineCursor>,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The events at `positions`, in the order given; positions not in the log (erased)
+    /// are left out.
+    async fn events_at(&self, positions: &[LogPosition]) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Up to `limit` placements after `after`, in log order.
+    async fn placements(&self, after: LogPosition, limit: u32) -> Result<Vec<Placement>, StoreError>;
 
     /// Forgets message ids received before `cutoff_ms` (epoch milliseconds).
     async fn prune_message_ids(&self, cutoff_ms: i64) -> Result<u64, StoreError>;

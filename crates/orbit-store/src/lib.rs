@@ -11,11 +11,11 @@ mod profiles;
 mod workspaces;
 
 pub use error::StoreError;
-pub use events::{
-    AppendOutcome, EventLog, LogEntry, LogPosition, LogTransaction, StoredEvent, TimelineCursor,
-};
+pub use events::{AppendOutcome, EventLog, LogEntry, LogPosition, LogTransaction, Placement, StoredEvent};
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
-pub use profiles::{ConflictRecord, MergeRecord, ProfileStore, StoredProfile, WorkspaceChanges};
+pub use profiles::{
+    ConflictRecord, MergeRecord, ProfileStore, StoredIdentity, StoredProfile, WorkspaceChanges,
+};
 pub use workspaces::{WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
 
 use std::sync::Arc;

@@ -41,8 +41,11 @@ pub struct WorkspaceChanges {
     pub merges: Vec<MergeRecord>,
     /// Refused links.
     pub conflicts: Vec<ConflictRecord>,
-    /// Profiles erased: their rows, identities, aliases and events go.
+    /// Profiles erased: their rows, identities, aliases and records go.
     pub erased: Vec<Profile>,
+    /// Events erased with them: the store keeps no index of events by profile, the
+    /// engine's timelines know their positions.
+    pub erased_events: Vec<LogPosition>,
 }
 
 impl WorkspaceChanges {
@@ -55,19 +58,29 @@ impl WorkspaceChanges {
             merges: Vec::new(),
             conflicts: Vec::new(),
             erased: Vec::new(),
+            erased_events: Vec::new(),
         }
     }
 }
 
-/// A profile with its identities' states, as the engine reloads it.
+/// A profile as the engine reloads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredProfile {
     /// The workspace.
     pub workspace_id: WorkspaceId,
     /// The profile.
     pub profile: Profile,
-    /// Its identities with their states.
-    pub identities: Vec<(Identity, IdentityState)>,
+}
+
+/// An identity with its state, as the engine reloads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredIdentity {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The identity.
+    pub identity: Identity,
+    /// Its profile and linking state.
+    pub state: IdentityState,
 }
 
 /// Storage of profiles and the engine's progress.
@@ -77,10 +90,10 @@ pub trait ProfileStore: Send + Sync {
     ///
     /// # Contract
     /// Changes apply in this order: merges, profile and identity upserts, conflicts,
-    /// erasures. Merges move the merged profile's
-    /// events to the survivor and make its id an alias; erasures remove the profile,
-    /// its identities, aliases, merge and conflict records and events. Either all of
-    /// it is durable or none of it.
+    /// erasures. Merges make the merged id an alias of the survivor (events keep the
+    /// profile id they were appended with; readers resolve it through the alias);
+    /// erasures remove the profile, its identities, aliases, merge and conflict
+    /// records, and the events listed. Either all of it is durable or none of it.
     async fn commit(&self, changes: &[WorkspaceChanges]) -> Result<(), StoreError>;
 
     /// A page of stored profiles in (workspace, id) order, after `after`.
@@ -89,6 +102,13 @@ pub trait ProfileStore: Send + Sync {
         after: Option<(WorkspaceId, ProfileId)>,
         limit: u32,
     ) -> Result<Vec<StoredProfile>, StoreError>;
+
+    /// A page of stored identities in (workspace, kind, value) order, after `after`.
+    async fn load_identities(
+        &self,
+        after: Option<(WorkspaceId, Identity)>,
+        limit: u32,
+    ) -> Result<Vec<StoredIdentity>, StoreError>;
 
     /// A live profile by its id or by the id of a profile merged into it.
     async fn profile(&self, workspace: &WorkspaceId, id: ProfileId) -> Result<Option<Profile>, StoreError>;

@@ -39,7 +39,7 @@ async fn a_b_and_c_become_one_profile_with_every_identity() {
 
 #[tokio::test]
 async fn a_merged_away_id_still_finds_the_person() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
     let first = json!({"type": "track", "event": "app_installed", "anonymousId": "anon-1", "timestamp": "2026-11-20T08:00:00Z"});
     assert_eq!(app.track("/v1/track", &first).await.status(), 200);
     let second = json!({"type": "identify", "userId": "member-1", "timestamp": "2026-11-21T08:00:00Z"});
@@ -77,6 +77,32 @@ async fn a_merged_away_id_still_finds_the_person() {
         3,
         "the merged profile's events moved over"
     );
+
+    // After a restart the timelines are rebuilt from the log: events appended for the
+    // merged-away id are still on the survivor, and last_seen is the newest of them.
+    let before = app
+        .get(&format!(
+            "/v1/profiles/{}/events",
+            old["id"].as_str().expect("id")
+        ))
+        .await
+        .1;
+    app.kill();
+    app.start();
+    let (status, after) = app
+        .get(&format!(
+            "/v1/profiles/{}/events",
+            young["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(after["data"], before["data"]);
+    assert_eq!(after["data"].as_array().expect("data").len(), 3);
+    let survivor = app.profile_by("user_id:member-1").await;
+    assert_eq!(survivor["id"], old["id"]);
+    assert_eq!(survivor["first_seen"], "2026-11-20T08:00:00Z");
+    assert_eq!(survivor["last_seen"], merged["last_seen"]);
+    assert_ne!(survivor["last_seen"], survivor["first_seen"]);
 }
 
 #[tokio::test]

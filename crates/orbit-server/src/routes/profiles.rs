@@ -11,7 +11,8 @@ use axum::http::HeaderMap;
 use orbit_core::event::clean_identity;
 use orbit_core::profile::Profile;
 use orbit_core::{Identity, ProfileId};
-use orbit_store::{LogPosition, Scope, StoredEvent, TimelineCursor};
+use orbit_engine::TimelineCursor;
+use orbit_store::{LogPosition, Scope, StoredEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -53,13 +54,27 @@ pub fn event_view(stored: &StoredEvent) -> Value {
     })
 }
 
+/// A stored profile brought up to date: the store does not keep `last_seen` current,
+/// the profile's timeline knows it.
+fn current(state: &AppState, caller: &ApiCaller, mut profile: Profile) -> Profile {
+    let newest = state
+        .pipeline
+        .last_seen_ms(caller.workspace(), profile.id)
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+    if let Some(newest) = newest {
+        profile.last_seen = profile.last_seen.max(newest);
+    }
+    profile
+}
+
 async fn load(state: &AppState, caller: &ApiCaller, id: &str) -> Result<Profile, ApiError> {
     let id = parse_id(id)?;
-    state
+    let profile = state
         .profiles
         .profile(caller.workspace(), id)
         .await?
-        .ok_or_else(|| ApiError::not_found("profile"))
+        .ok_or_else(|| ApiError::not_found("profile"))?;
+    Ok(current(state, caller, profile))
 }
 
 /// `GET /v1/profiles/{id}`: a profile by its id or a merged-away id.
@@ -98,7 +113,7 @@ pub async fn find_by_identity(
         .profile_by_identity(caller.workspace(), &identity)
         .await?
         .ok_or_else(|| ApiError::not_found("profile"))?;
-    Ok(Json(profile_view(&profile)))
+    Ok(Json(profile_view(&current(&state, &caller, profile))))
 }
 
 /// The query of a timeline page.
@@ -141,15 +156,15 @@ pub async fn timeline(
     }
     let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let profile = load(&state, &caller, &id).await?;
-    let events = state
-        .events
-        .profile_events(caller.workspace(), profile.id, cursor, limit)
-        .await?;
-    let next_cursor = (events.len() == limit as usize)
+    let page = state
+        .pipeline
+        .timeline_page(caller.workspace(), profile.id, cursor, limit as usize);
+    let positions: Vec<LogPosition> = page.iter().map(|e| e.position).collect();
+    let events = state.events.events_at(&positions).await?;
+    let next_cursor = (page.len() == limit as usize)
         .then(|| {
-            events
-                .last()
-                .map(|e| format!("{}_{}", e.event.timestamp.as_millisecond(), e.position.0))
+            page.last()
+                .map(|e| format!("{}_{}", e.timestamp_ms, e.position.0))
         })
         .flatten();
     Ok(Json(json!({
@@ -210,22 +225,10 @@ pub async fn export(
     caller.require(Scope::ProfilesRead)?;
     let profile = load(&state, &caller, &id).await?;
     let mut events = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = state
-            .events
-            .profile_events(caller.workspace(), profile.id, cursor, MAX_PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        cursor = Some(TimelineCursor {
-            timestamp_ms: last.event.timestamp.as_millisecond(),
-            position: last.position,
-        });
-        let full = page.len() == MAX_PAGE as usize;
-        events.extend(page.iter().map(event_view));
-        if !full {
-            break;
-        }
+    let mut positions = state.pipeline.timeline_positions(caller.workspace(), profile.id);
+    positions.reverse();
+    for page in positions.chunks(MAX_PAGE as usize) {
+        events.extend(state.events.events_at(page).await?.iter().map(event_view));
     }
     let merges = state.profiles.merges(caller.workspace(), profile.id).await?;
     let conflicts = state.profiles.conflicts(caller.workspace(), profile.id).await?;
