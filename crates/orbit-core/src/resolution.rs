@@ -162,17 +162,39 @@ pub struct IdentityGraph {
 }
 
 impl IdentityGraph {
-    /// Loads a stored profile.
-    pub fn restore_profile(&mut self, profile: Profile) {
+    /// Loads a stored profile with its identities; `linking` holds the states of those
+    /// with more to remember than their profile (see [`IdentityGraph::linking`]).
+    pub fn restore_profile(&mut self, profile: Profile, linking: Vec<(Identity, IdentityState)>) {
         for merged in &profile.merged_ids {
             self.aliases.insert(*merged, profile.id);
+        }
+        for identity in &profile.identities {
+            self.identities.insert(
+                identity.clone(),
+                IdentityState {
+                    profile: profile.id,
+                    seen_with: Vec::new(),
+                    shared: false,
+                },
+            );
+        }
+        for (identity, state) in linking {
+            self.identities.insert(identity, state);
         }
         self.profiles.insert(profile.id, profile);
     }
 
-    /// Loads a stored identity's state.
-    pub fn restore_identity(&mut self, identity: Identity, state: IdentityState) {
-        self.identities.insert(identity, state);
+    /// The states of a profile's identities that were seen with other people or found
+    /// shared: what must be stored beside the profile to restore it.
+    pub fn linking(&self, profile: &Profile) -> Vec<(Identity, IdentityState)> {
+        profile
+            .identities
+            .iter()
+            .filter_map(|i| {
+                let state = self.identities.get(i)?;
+                (state.shared || !state.seen_with.is_empty()).then(|| (i.clone(), state.clone()))
+            })
+            .collect()
     }
 
     /// The live profile `id` resolves to, following merges.

@@ -13,8 +13,10 @@ use crate::resolver::{Pending, Resolver};
 use crate::timeline::{TimelineCursor, Timelines};
 use orbit_core::event::JsonObject;
 use orbit_core::profile::Profile;
-use orbit_core::{Clock, NewEvent, ProfileId, WorkspaceId};
-use orbit_store::{AppendOutcome, LogEntry, LogPosition, StoreError, Stores, WorkspaceChanges};
+use orbit_core::{Clock, Identity, NewEvent, ProfileId, WorkspaceId};
+use orbit_store::{
+    AppendOutcome, LogEntry, LogPosition, ProfileRecord, StoreError, Stores, WorkspaceChanges,
+};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -60,16 +62,17 @@ impl std::fmt::Debug for Request {
 pub struct PipelineHandle {
     requests: mpsc::Sender<Request>,
     head: watch::Receiver<LogPosition>,
+    resolver: Arc<RwLock<Resolver>>,
     timelines: Arc<RwLock<Timelines>>,
 }
 
-fn read(timelines: &RwLock<Timelines>) -> RwLockReadGuard<'_, Timelines> {
-    // Timelines are updated whole under the lock: a panic elsewhere leaves them usable.
-    timelines.read().unwrap_or_else(PoisonError::into_inner)
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    // Both are changed whole under the lock, never left half-updated by a panic.
+    lock.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn write(timelines: &RwLock<Timelines>) -> RwLockWriteGuard<'_, Timelines> {
-    timelines.write().unwrap_or_else(PoisonError::into_inner)
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl PipelineHandle {
@@ -130,6 +133,23 @@ impl PipelineHandle {
         self.head.clone()
     }
 
+    /// A profile by its id or the id of a profile merged into it, from memory.
+    ///
+    /// Profiles are read as the pipeline holds them: an acknowledged event is always
+    /// reflected, and one whose commit is under way may already be.
+    pub fn profile(&self, workspace: &WorkspaceId, id: ProfileId) -> Option<Profile> {
+        read(&self.resolver)
+            .get(workspace)
+            .and_then(|state| state.graph.profile(id).cloned())
+    }
+
+    /// The profile holding an identity, from memory.
+    pub fn profile_by_identity(&self, workspace: &WorkspaceId, identity: &Identity) -> Option<Profile> {
+        let resolver = read(&self.resolver);
+        let graph = &resolver.get(workspace)?.graph;
+        graph.profile(graph.profile_of(identity)?).cloned()
+    }
+
     /// A page of a live profile's committed events, newest first, strictly older than
     /// `after` when given.
     pub fn timeline_page(
@@ -147,11 +167,6 @@ impl PipelineHandle {
         read(&self.timelines).positions(workspace, profile)
     }
 
-    /// The time of a live profile's newest committed event, epoch milliseconds.
-    pub fn last_seen_ms(&self, workspace: &WorkspaceId, profile: ProfileId) -> Option<i64> {
-        read(&self.timelines).last_seen_ms(workspace, profile)
-    }
-
     async fn send(&self, request: Request) -> Result<(), EngineError> {
         self.requests
             .send(request)
@@ -164,7 +179,7 @@ impl PipelineHandle {
 pub struct IngestPipeline {
     stores: Stores,
     clock: Arc<dyn Clock>,
-    resolver: Resolver,
+    resolver: Arc<RwLock<Resolver>>,
     timelines: Arc<RwLock<Timelines>>,
     head: watch::Sender<LogPosition>,
 }
@@ -173,14 +188,14 @@ impl IngestPipeline {
     /// Loads every profile and timeline into memory and starts the pipeline task.
     pub async fn start(stores: Stores, clock: Arc<dyn Clock>) -> Result<PipelineHandle, EngineError> {
         let (resolver, timelines) = Resolver::load(&stores).await?;
-        let timelines = Arc::new(RwLock::new(timelines));
+        let (resolver, timelines) = (Arc::new(RwLock::new(resolver)), Arc::new(RwLock::new(timelines)));
         let (head, head_rx) = watch::channel(stores.events.head().await?);
         let (requests, inbox) = mpsc::channel(4_096);
         tokio::spawn(
             Self {
                 stores,
                 clock,
-                resolver,
+                resolver: resolver.clone(),
                 timelines: timelines.clone(),
                 head,
             }
@@ -189,6 +204,7 @@ impl IngestPipeline {
         Ok(PipelineHandle {
             requests,
             head: head_rx,
+            resolver,
             timelines,
         })
     }
@@ -257,14 +273,15 @@ impl IngestPipeline {
         let now_ms = self.clock.now().as_millisecond();
         let mut pending = Pending::default();
         let mut to_store = Vec::with_capacity(entries.len());
-        for (entry, _) in entries.iter().zip(&fresh).filter(|(_, f)| **f) {
-            let profile = self
-                .resolver
-                .apply_event(&entry.event, to_store.len(), &mut pending, now_ms);
-            to_store.push((*entry, profile));
+        {
+            let mut resolver = write(&self.resolver);
+            for (entry, _) in entries.iter().zip(&fresh).filter(|(_, f)| **f) {
+                let profile = resolver.apply_event(&entry.event, to_store.len(), &mut pending, now_ms);
+                to_store.push((*entry, profile));
+            }
         }
         let positions = tx.append(&to_store).await?;
-        let changes = self.resolver.changes(pending, |index| positions[index]);
+        let changes = read(&self.resolver).changes(pending, |index| positions[index]);
         for workspace in &changes {
             tx.apply(workspace).await?;
         }
@@ -325,12 +342,14 @@ impl IngestPipeline {
                 }
             }
             Request::ReloadSettings { reply } => {
-                let _ = reply.send(
-                    self.resolver
-                        .load_settings(&self.stores)
-                        .await
-                        .map_err(EngineError::from),
-                );
+                let result = self.stores.workspaces.list_workspaces().await;
+                let _ = reply.send(match result {
+                    Ok(workspaces) => {
+                        write(&self.resolver).use_settings(workspaces);
+                        Ok(())
+                    }
+                    Err(error) => Err(error.into()),
+                });
             }
         }
     }
@@ -342,28 +361,31 @@ impl IngestPipeline {
         traits: JsonObject,
     ) -> Result<Profile, EngineError> {
         let now = self.clock.now();
-        let state = self.resolver.workspace(&workspace);
-        let id = state
-            .graph
-            .canonical(profile)
-            .ok_or(EngineError::ProfileNotFound)?;
-        state
-            .graph
-            .observe_traits(id, &traits, now, &state.settings.trait_rules);
-        let updated = state
-            .graph
-            .profile(id)
-            .cloned()
-            .ok_or(EngineError::ProfileNotFound)?;
+        let record = {
+            let mut resolver = write(&self.resolver);
+            let state = resolver.workspace(&workspace);
+            let id = state
+                .graph
+                .canonical(profile)
+                .ok_or(EngineError::ProfileNotFound)?;
+            state
+                .graph
+                .observe_traits(id, &traits, now, &state.settings.trait_rules);
+            let updated = state.graph.profile(id).ok_or(EngineError::ProfileNotFound)?;
+            ProfileRecord {
+                profile: updated.clone(),
+                linking: state.graph.linking(updated),
+            }
+        };
+        let updated = record.profile.clone();
         let mut changes = WorkspaceChanges::new(workspace);
-        changes.profiles.push(updated.clone());
+        changes.profiles.push(record);
         self.stores.profiles.commit(&[changes]).await?;
         Ok(updated)
     }
 
     async fn erase(&mut self, workspace: WorkspaceId, profile: ProfileId) -> Result<Profile, EngineError> {
-        let erased = self
-            .resolver
+        let erased = write(&self.resolver)
             .workspace(&workspace)
             .graph
             .erase(profile)
@@ -383,7 +405,7 @@ impl IngestPipeline {
         for attempt in 1..=10u64 {
             match Resolver::load(&self.stores).await {
                 Ok((resolver, timelines)) => {
-                    self.resolver = resolver;
+                    *write(&self.resolver) = resolver;
                     *write(&self.timelines) = timelines;
                     return;
                 }

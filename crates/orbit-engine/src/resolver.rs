@@ -6,7 +6,8 @@ use orbit_core::event::JsonObject;
 use orbit_core::resolution::{IdentityGraph, Resolution};
 use orbit_core::{EventKind, Identity, IdentityKind, NewEvent, ProfileId, WorkspaceId};
 use orbit_store::{
-    ConflictRecord, LogPosition, MergeRecord, StoreError, Stores, WorkspaceChanges, WorkspaceSettings,
+    ConflictRecord, LogPosition, MergeRecord, ProfileRecord, StoreError, Stores, WorkspaceChanges,
+    WorkspaceRecord, WorkspaceSettings,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -27,6 +28,15 @@ pub(crate) struct WorkspaceState {
 #[derive(Default)]
 pub(crate) struct Resolver {
     workspaces: HashMap<WorkspaceId, WorkspaceState>,
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the profiles themselves: there may be millions.
+        f.debug_struct("Resolver")
+            .field("workspaces", &self.workspaces.len())
+            .finish()
+    }
 }
 
 /// What one commit must store for one workspace.
@@ -64,36 +74,19 @@ impl Resolver {
                 .load_profiles(after.clone(), PROFILES_PER_PAGE)
                 .await?;
             let Some(last) = page.last() else { break };
-            after = Some((last.workspace_id.clone(), last.profile.id));
+            after = Some((last.workspace_id.clone(), last.record.profile.id));
             loaded += page.len();
             for stored in page {
                 resolver
                     .workspace(&stored.workspace_id)
                     .graph
-                    .restore_profile(stored.profile);
+                    .restore_profile(stored.record.profile, stored.record.linking);
             }
             if loaded.is_multiple_of(PROFILES_PER_PAGE as usize * 20) {
                 tracing::info!(profiles = loaded, "loading profiles");
             }
         }
-        let mut after = None;
-        let mut identities = 0usize;
-        loop {
-            let page = stores
-                .profiles
-                .load_identities(after.take(), PROFILES_PER_PAGE)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.workspace_id.clone(), last.identity.clone()));
-            identities += page.len();
-            for stored in page {
-                resolver
-                    .workspace(&stored.workspace_id)
-                    .graph
-                    .restore_identity(stored.identity, stored.state);
-            }
-        }
-        tracing::info!(profiles = loaded, identities, "profiles loaded");
+        tracing::info!(profiles = loaded, "profiles loaded");
         Ok(resolver)
     }
 
@@ -145,10 +138,21 @@ impl Resolver {
 
     /// Re-reads every workspace's settings.
     pub async fn load_settings(&mut self, stores: &Stores) -> Result<(), StoreError> {
-        for record in stores.workspaces.list_workspaces().await? {
+        let workspaces = stores.workspaces.list_workspaces().await?;
+        self.use_settings(workspaces);
+        Ok(())
+    }
+
+    /// Puts workspace settings into effect.
+    pub fn use_settings(&mut self, workspaces: Vec<WorkspaceRecord>) {
+        for record in workspaces {
             self.workspace(&record.id).settings = record.settings;
         }
-        Ok(())
+    }
+
+    /// A workspace's state, if it has any.
+    pub fn get(&self, id: &WorkspaceId) -> Option<&WorkspaceState> {
+        self.workspaces.get(id)
     }
 
     pub fn workspace(&mut self, id: &WorkspaceId) -> &mut WorkspaceState {
@@ -212,19 +216,24 @@ impl Resolver {
                 continue;
             };
             let mut changes = WorkspaceChanges::new(workspace_id);
-            // Profiles merged away since they were marked are gone from the graph.
-            changes.profiles = dirty
-                .profiles
-                .iter()
-                .filter_map(|id| state.graph.profile(*id))
-                .cloned()
-                .collect();
-            changes.profiles.sort_by_key(|p| p.id);
-            changes.profiles.dedup_by_key(|p| p.id);
-            changes.identities = dirty
+            // A profile document carries its identities' states: a changed identity
+            // rewrites the profile that now holds it.
+            let mut ids: Vec<ProfileId> = dirty
                 .identities
+                .iter()
+                .filter_map(|i| state.graph.profile_of(i))
+                .chain(dirty.profiles.iter().copied())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            // Profiles merged away since they were marked are gone from the graph.
+            changes.profiles = ids
                 .into_iter()
-                .filter_map(|i| state.graph.identity_state(&i).cloned().map(|s| (i, s)))
+                .filter_map(|id| state.graph.profile(id).filter(|p| p.id == id))
+                .map(|p| ProfileRecord {
+                    profile: p.clone(),
+                    linking: state.graph.linking(p),
+                })
                 .collect();
             changes.merges = dirty.merges;
             changes.conflicts = dirty.conflicts;

@@ -97,14 +97,6 @@ impl Timelines {
         timeline[..end].iter().rev().take(limit).copied().collect()
     }
 
-    /// The time of a profile's newest event, epoch milliseconds.
-    pub fn last_seen_ms(&self, workspace: &WorkspaceId, profile: ProfileId) -> Option<i64> {
-        self.timeline(workspace, profile)
-            .iter()
-            .map(|e| e.timestamp_ms)
-            .max()
-    }
-
     /// How many events every timeline holds together.
     pub fn event_count(&self) -> usize {
         self.workspaces
@@ -154,7 +146,6 @@ mod tests {
             vec![entry(20, 3), entry(10, 2)],
             "a re-recorded event is kept once"
         );
-        assert_eq!(t.last_seen_ms(&ws, p), Some(40));
         assert!(
             t.page(&WorkspaceId::parse("other").expect("a valid id"), p, None, 10)
                 .is_empty()

@@ -4,9 +4,9 @@ use crate::{SqliteStore, chunk_sizes, corrupt, not_written, placeholders, unknow
 use async_trait::async_trait;
 use orbit_core::profile::Profile;
 use orbit_core::resolution::{Conflict, IdentityState, Merge};
-use orbit_core::{Identity, IdentityKind, ProfileId, WorkspaceId};
+use orbit_core::{Identity, ProfileId, WorkspaceId};
 use orbit_store::{
-    ConflictRecord, LogPosition, MergeRecord, ProfileStore, StoreError, StoredIdentity, StoredProfile,
+    ConflictRecord, LogPosition, MergeRecord, ProfileRecord, ProfileStore, StoreError, StoredProfile,
     WorkspaceChanges,
 };
 use sqlx::sqlite::SqliteRow;
@@ -16,18 +16,70 @@ fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreErr
     serde_json::to_string(value).map_err(|e| StoreError::NotWritten(format!("encoding {what}: {e}")))
 }
 
-fn decode_profile(row: &SqliteRow) -> Result<Profile, StoreError> {
-    let body: &str = row.try_get("body").map_err(|e| corrupt("profile", e))?;
-    serde_json::from_str(body).map_err(|e| corrupt("profile", e))
+/// A profile document: the profile's own fields, and `linking` beside them.
+#[derive(serde::Serialize)]
+struct ProfileDocRef<'a> {
+    #[serde(flatten)]
+    profile: &'a Profile,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    linking: Vec<LinkingDoc>,
 }
 
-/// The part of an identity's state stored beside its profile id.
+#[derive(serde::Deserialize)]
+struct ProfileDoc {
+    #[serde(flatten)]
+    profile: Profile,
+    #[serde(default)]
+    linking: Vec<LinkingDoc>,
+}
+
+/// An identity's state beyond belonging to the profile.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct StoredState {
+struct LinkingDoc {
+    identity: Identity,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     seen_with: Vec<Identity>,
     #[serde(default)]
     shared: bool,
+}
+
+fn encode_record(record: &ProfileRecord) -> Result<String, StoreError> {
+    let doc = ProfileDocRef {
+        profile: &record.profile,
+        linking: record
+            .linking
+            .iter()
+            .map(|(identity, state)| LinkingDoc {
+                identity: identity.clone(),
+                seen_with: state.seen_with.clone(),
+                shared: state.shared,
+            })
+            .collect(),
+    };
+    encode("a profile", &doc)
+}
+
+fn decode_record(row: &SqliteRow) -> Result<ProfileRecord, StoreError> {
+    let body: &str = row.try_get("body").map_err(|e| corrupt("profile", e))?;
+    let doc: ProfileDoc = serde_json::from_str(body).map_err(|e| corrupt("profile", e))?;
+    let id = doc.profile.id;
+    Ok(ProfileRecord {
+        profile: doc.profile,
+        linking: doc
+            .linking
+            .into_iter()
+            .map(|l| {
+                (
+                    l.identity,
+                    IdentityState {
+                        profile: id,
+                        seen_with: l.seen_with,
+                        shared: l.shared,
+                    },
+                )
+            })
+            .collect(),
+    })
 }
 
 pub(crate) async fn apply_changes(
@@ -80,41 +132,11 @@ pub(crate) async fn apply_changes(
             placeholders(size, 3)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for profile in &changes.profiles[offset..offset + size] {
+        for record in &changes.profiles[offset..offset + size] {
             query = query
                 .bind(ws)
-                .bind(profile.id.to_string())
-                .bind(encode("a profile", profile)?);
-        }
-        query.execute(&mut **tx).await.map_err(not_written)?;
-        offset += size;
-    }
-
-    let mut offset = 0;
-    for size in chunk_sizes(changes.identities.len()) {
-        let sql = format!(
-            "INSERT OR REPLACE INTO identities (workspace_id, kind, value, profile_id, state) VALUES {}",
-            placeholders(size, 5)
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (identity, state) in &changes.identities[offset..offset + size] {
-            let extra = (!state.seen_with.is_empty() || state.shared)
-                .then(|| {
-                    encode(
-                        "an identity state",
-                        &StoredState {
-                            seen_with: state.seen_with.clone(),
-                            shared: state.shared,
-                        },
-                    )
-                })
-                .transpose()?;
-            query = query
-                .bind(ws)
-                .bind(identity.kind.as_str())
-                .bind(identity.value.as_str())
-                .bind(state.profile.to_string())
-                .bind(extra);
+                .bind(record.profile.id.to_string())
+                .bind(encode_record(record)?);
         }
         query.execute(&mut **tx).await.map_err(not_written)?;
         offset += size;
@@ -155,19 +177,6 @@ pub(crate) async fn apply_changes(
                 .execute(&mut **tx)
                 .await
                 .map_err(not_written)?;
-        }
-        // The profile lists every identity linked to it.
-        for identity in &profile.identities {
-            sqlx::query(
-                "DELETE FROM identities WHERE workspace_id = ? AND kind = ? AND value = ? AND profile_id = ?",
-            )
-            .bind(ws)
-            .bind(identity.kind.as_str())
-            .bind(identity.value.as_str())
-            .bind(&id)
-            .execute(&mut **tx)
-            .await
-            .map_err(not_written)?;
         }
     }
     let mut offset = 0;
@@ -223,54 +232,7 @@ impl ProfileStore for SqliteStore {
                 let workspace: &str = row.try_get("workspace_id").map_err(|e| corrupt("profile", e))?;
                 Ok(StoredProfile {
                     workspace_id: WorkspaceId::parse(workspace).map_err(|e| corrupt("workspace id", e))?,
-                    profile: decode_profile(row)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn load_identities(
-        &self,
-        after: Option<(WorkspaceId, Identity)>,
-        limit: u32,
-    ) -> Result<Vec<StoredIdentity>, StoreError> {
-        let (ws, kind, value) = after.map_or((String::new(), String::new(), String::new()), |(w, i)| {
-            (w.to_string(), i.kind.as_str().to_owned(), i.value)
-        });
-        let rows = sqlx::query(
-            "SELECT workspace_id, kind, value, profile_id, state FROM identities \
-             WHERE (workspace_id, kind, value) > (?, ?, ?) ORDER BY workspace_id, kind, value LIMIT ?",
-        )
-        .bind(&ws)
-        .bind(&kind)
-        .bind(&value)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(not_written)?;
-        rows.iter()
-            .map(|row| {
-                let get = |col: &str| row.try_get::<&str, _>(col).map_err(|e| corrupt("identity", e));
-                let extra: Option<&str> = row.try_get("state").map_err(|e| corrupt("identity", e))?;
-                let extra: StoredState = match extra {
-                    Some(json) => serde_json::from_str(json).map_err(|e| corrupt("identity state", e))?,
-                    None => StoredState {
-                        seen_with: Vec::new(),
-                        shared: false,
-                    },
-                };
-                Ok(StoredIdentity {
-                    workspace_id: WorkspaceId::parse(get("workspace_id")?)
-                        .map_err(|e| corrupt("workspace id", e))?,
-                    identity: Identity {
-                        kind: IdentityKind::parse(get("kind")?).map_err(|e| corrupt("identity kind", e))?,
-                        value: get("value")?.to_owned(),
-                    },
-                    state: IdentityState {
-                        profile: parse_profile_id(get("profile_id")?)?,
-                        seen_with: extra.seen_with,
-                        shared: extra.shared,
-                    },
+                    record: decode_record(row)?,
                 })
             })
             .collect()
@@ -286,25 +248,7 @@ impl ProfileStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(not_written)?;
-        row.as_ref().map(decode_profile).transpose()
-    }
-
-    async fn profile_by_identity(
-        &self,
-        workspace: &WorkspaceId,
-        identity: &Identity,
-    ) -> Result<Option<Profile>, StoreError> {
-        let row = sqlx::query(
-            "SELECT p.body FROM identities i JOIN profiles p ON p.workspace_id = i.workspace_id AND p.id = i.profile_id \
-             WHERE i.workspace_id = ? AND i.kind = ? AND i.value = ?",
-        )
-        .bind(workspace.as_str())
-        .bind(identity.kind.as_str())
-        .bind(identity.value.as_str())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(not_written)?;
-        row.as_ref().map(decode_profile).transpose()
+        Ok(row.as_ref().map(decode_record).transpose()?.map(|r| r.profile))
     }
 
     async fn merges(&self, workspace: &WorkspaceId, id: ProfileId) -> Result<Vec<MergeRecord>, StoreError> {

@@ -8,8 +8,8 @@
 )]
 
 use crate::{
-    ApiKeyRecord, AppendOutcome, KeyKind, LogEntry, LogPosition, MergeRecord, Placement, Scope,
-    StoredIdentity, Stores, WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
+    ApiKeyRecord, AppendOutcome, KeyKind, LogEntry, LogPosition, MergeRecord, Placement, ProfileRecord,
+    Scope, Stores, WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
 };
 use jiff::Timestamp;
 use orbit_core::profile::Profile;
@@ -30,9 +30,9 @@ macro_rules! store_conformance_tests {
             a_transaction_appends_events_with_their_profiles_atomically,
             duplicate_message_ids_are_stored_once,
             same_message_id_in_another_source_is_not_a_duplicate,
-            commits_make_profiles_findable_by_identity_and_alias,
+            committed_profiles_read_back_with_their_linking_states,
             merges_leave_the_merged_id_as_an_alias,
-            profiles_and_identities_load_in_pages,
+            profiles_load_in_pages,
             erasure_removes_everything_about_a_person,
             events_are_read_back_by_position,
             keys_are_found_by_digest_until_revoked,
@@ -99,34 +99,19 @@ fn positions(outcomes: &[AppendOutcome]) -> Vec<LogPosition> {
         .collect()
 }
 
-fn profile(seed: u128, identities: &[&str], secs: i64) -> (Profile, Vec<(Identity, IdentityState)>) {
+fn profile(seed: u128, identities: &[&str], secs: i64) -> ProfileRecord {
     let id = ProfileId::mint(at(secs), seed);
     let mut p = Profile::new(id, at(secs));
     p.identities = identities
         .iter()
         .map(|i| Identity::parse_typed(i).unwrap())
         .collect();
-    let states = p
-        .identities
-        .iter()
-        .map(|i| {
-            (
-                i.clone(),
-                IdentityState {
-                    profile: id,
-                    seen_with: Vec::new(),
-                    shared: false,
-                },
-            )
-        })
-        .collect();
-    (p, states)
+    ProfileRecord::plain(p)
 }
 
-async fn commit_profile(stores: &Stores, p: &Profile, states: Vec<(Identity, IdentityState)>) {
+async fn commit_profile(stores: &Stores, record: &ProfileRecord) {
     let mut changes = WorkspaceChanges::new(ws());
-    changes.profiles.push(p.clone());
-    changes.identities = states;
+    changes.profiles.push(record.clone());
     stores.profiles.commit(&[changes]).await.unwrap();
 }
 
@@ -178,7 +163,8 @@ pub async fn appended_events_read_back_in_order(stores: &Stores) {
 /// Events appended with their profile are on its timeline once committed, and a
 /// transaction dropped without commit leaves nothing behind.
 pub async fn a_transaction_appends_events_with_their_profiles_atomically(stores: &Stores) {
-    let (p, states) = profile(1, &["user_id:u1"], 0);
+    let record = profile(1, &["user_id:u1"], 0);
+    let p = record.profile.clone();
     let (first, second) = (sample_entry("web", "t1", 1), sample_entry("web", "t2", 2));
     let mut tx = stores.events.begin().await.unwrap();
     assert_eq!(
@@ -193,8 +179,7 @@ pub async fn a_transaction_appends_events_with_their_profiles_atomically(stores:
         .unwrap();
     assert!(positions[0] < positions[1]);
     let mut changes = WorkspaceChanges::new(ws());
-    changes.profiles.push(p.clone());
-    changes.identities = states;
+    changes.profiles.push(record);
     tx.apply(&changes).await.unwrap();
     tx.commit().await.unwrap();
     let placed = stores.events.placements(LogPosition(0), 10).await.unwrap();
@@ -281,84 +266,67 @@ pub async fn same_message_id_in_another_source_is_not_a_duplicate(stores: &Store
     assert_eq!(positions(&out).len(), 2);
 }
 
-/// Committed profiles are found by id and by each identity.
-pub async fn commits_make_profiles_findable_by_identity_and_alias(stores: &Stores) {
-    let (p, states) = profile(1, &["user_id:u1", "email:a@example.com"], 0);
-    commit_profile(stores, &p, states).await;
+/// A committed profile reads back by id with its identities and their linking
+/// states, and only in its own workspace.
+pub async fn committed_profiles_read_back_with_their_linking_states(stores: &Stores) {
+    let mut record = profile(1, &["user_id:u1", "email:a@example.com", "device_id:d1"], 0);
+    let id = record.profile.id;
+    record.linking.push((
+        Identity::parse_typed("device_id:d1").unwrap(),
+        IdentityState {
+            profile: id,
+            seen_with: vec![Identity::parse_typed("user_id:u1").unwrap()],
+            shared: true,
+        },
+    ));
+    commit_profile(stores, &record).await;
     assert_eq!(
-        stores.profiles.profile(&ws(), p.id).await.unwrap(),
-        Some(p.clone())
-    );
-    let by_email = Identity::parse_typed("email:a@example.com").unwrap();
-    assert_eq!(
-        stores
-            .profiles
-            .profile_by_identity(&ws(), &by_email)
-            .await
-            .unwrap()
-            .map(|x| x.id),
-        Some(p.id)
+        stores.profiles.profile(&ws(), id).await.unwrap(),
+        Some(record.profile.clone())
     );
     let other_ws = WorkspaceId::parse("other").unwrap();
     assert_eq!(
-        stores.profiles.profile(&other_ws, p.id).await.unwrap(),
+        stores.profiles.profile(&other_ws, id).await.unwrap(),
         None,
         "workspaces are isolated"
     );
     let loaded = stores.profiles.load_profiles(None, 10).await.unwrap();
     assert_eq!(loaded.len(), 1);
-    assert_eq!(stores.profiles.load_identities(None, 10).await.unwrap().len(), 2);
+    assert_eq!(loaded[0].workspace_id, ws());
+    assert_eq!(loaded[0].record, record);
 }
 
-/// Start-up loads profiles and identities page by page, each exactly once.
-pub async fn profiles_and_identities_load_in_pages(stores: &Stores) {
+/// Start-up loads profiles page by page, each exactly once, in id order.
+pub async fn profiles_load_in_pages(stores: &Stores) {
     let people = [
         profile(1, &["user_id:u1", "email:a@example.com"], 0),
         profile(2, &["user_id:u2"], 1),
         profile(3, &["user_id:u3", "phone:+8613800138000", "device_id:d3"], 2),
     ];
-    for (p, states) in &people {
-        commit_profile(stores, p, states.clone()).await;
+    for record in &people {
+        commit_profile(stores, record).await;
     }
     let mut after = None;
     let mut seen = Vec::new();
     loop {
         let page = stores.profiles.load_profiles(after.clone(), 2).await.unwrap();
+        assert!(page.len() <= 2);
         let Some(last) = page.last() else { break };
-        after = Some((last.workspace_id.clone(), last.profile.id));
-        seen.extend(page);
+        after = Some((last.workspace_id.clone(), last.record.profile.id));
+        seen.extend(page.into_iter().map(|s| s.record));
     }
-    assert_eq!(
-        seen.iter().map(|s| &s.profile).collect::<Vec<_>>(),
-        people.iter().map(|(p, _)| p).collect::<Vec<_>>()
-    );
-
-    let mut after = None;
-    let mut identities: Vec<StoredIdentity> = Vec::new();
-    loop {
-        let page = stores.profiles.load_identities(after.clone(), 2).await.unwrap();
-        let Some(last) = page.last() else { break };
-        after = Some((last.workspace_id.clone(), last.identity.clone()));
-        identities.extend(page);
-    }
-    let mut got: Vec<(Identity, IdentityState)> = identities
-        .into_iter()
-        .inspect(|s| assert_eq!(s.workspace_id, ws()))
-        .map(|s| (s.identity, s.state))
-        .collect();
-    got.sort_by(|a, b| a.0.value.cmp(&b.0.value));
-    let mut want: Vec<(Identity, IdentityState)> = people.iter().flat_map(|(_, s)| s.clone()).collect();
-    want.sort_by(|a, b| a.0.value.cmp(&b.0.value));
-    assert_eq!(got, want);
+    assert_eq!(seen, people);
 }
 
 /// A merge leaves the merged id as an alias of the survivor; events keep the profile
 /// id they were appended with, for readers to resolve.
 pub async fn merges_leave_the_merged_id_as_an_alias(stores: &Stores) {
-    let (old, old_states) = profile(1, &["user_id:u1"], 0);
-    let (young, young_states) = profile(2, &["email:b@example.com"], 1);
-    commit_profile(stores, &old, old_states).await;
-    commit_profile(stores, &young, young_states).await;
+    let (old, young) = (
+        profile(1, &["user_id:u1"], 0).profile,
+        profile(2, &["email:b@example.com"], 1).profile,
+    );
+    commit_profile(stores, &ProfileRecord::plain(old.clone())).await;
+    commit_profile(stores, &ProfileRecord::plain(young.clone())).await;
     let mut events = append_for(stores, old.id, &[sample_entry("web", "a", 0)]).await;
     events.extend(append_for(stores, young.id, &[sample_entry("web", "b", 1)]).await);
 
@@ -366,21 +334,7 @@ pub async fn merges_leave_the_merged_id_as_an_alias(stores: &Stores) {
     survivor.identities.extend(young.identities.clone());
     survivor.merged_ids.push(young.id);
     let mut changes = WorkspaceChanges::new(ws());
-    changes.profiles.push(survivor.clone());
-    changes.identities = survivor
-        .identities
-        .iter()
-        .map(|i| {
-            (
-                i.clone(),
-                IdentityState {
-                    profile: old.id,
-                    seen_with: Vec::new(),
-                    shared: false,
-                },
-            )
-        })
-        .collect();
+    changes.profiles.push(ProfileRecord::plain(survivor.clone()));
     let merge = Merge {
         survivor: old.id,
         merged: young.id,
@@ -397,15 +351,17 @@ pub async fn merges_leave_the_merged_id_as_an_alias(stores: &Stores) {
         stores.profiles.profile(&ws(), young.id).await.unwrap(),
         Some(survivor.clone())
     );
-    let b = Identity::parse_typed("email:b@example.com").unwrap();
     assert_eq!(
         stores
             .profiles
-            .profile_by_identity(&ws(), &b)
+            .load_profiles(None, 10)
             .await
             .unwrap()
-            .map(|p| p.id),
-        Some(old.id)
+            .into_iter()
+            .map(|s| s.record.profile)
+            .collect::<Vec<_>>(),
+        vec![survivor],
+        "the merged profile's document is gone"
     );
     let placed = stores.events.placements(LogPosition(0), 10).await.unwrap();
     assert_eq!(
@@ -418,10 +374,11 @@ pub async fn merges_leave_the_merged_id_as_an_alias(stores: &Stores) {
 
 /// Erasure leaves no trace of the person: profile, identities, aliases, events.
 pub async fn erasure_removes_everything_about_a_person(stores: &Stores) {
-    let (mut p, states) = profile(1, &["user_id:u1"], 0);
+    let mut record = profile(1, &["user_id:u1"], 0);
     let alias = ProfileId::mint(at(0), 99);
-    p.merged_ids.push(alias);
-    commit_profile(stores, &p, states).await;
+    record.profile.merged_ids.push(alias);
+    commit_profile(stores, &record).await;
+    let p = record.profile;
     let mut events = append_for(stores, p.id, &[sample_entry("web", "a", 0)]).await;
     events.extend(append_for(stores, alias, &[sample_entry("web", "b", 0)]).await);
     let kept = append_unassigned(stores, &[sample_entry("web", "c", 0)])
@@ -433,11 +390,6 @@ pub async fn erasure_removes_everything_about_a_person(stores: &Stores) {
     stores.profiles.commit(&[changes]).await.unwrap();
     assert_eq!(stores.profiles.profile(&ws(), p.id).await.unwrap(), None);
     assert_eq!(stores.profiles.profile(&ws(), alias).await.unwrap(), None);
-    let u1 = Identity::parse_typed("user_id:u1").unwrap();
-    assert_eq!(
-        stores.profiles.profile_by_identity(&ws(), &u1).await.unwrap(),
-        None
-    );
     assert!(stores.events.events_at(&events).await.unwrap().is_empty());
     assert_eq!(
         stores
@@ -452,14 +404,6 @@ pub async fn erasure_removes_everything_about_a_person(stores: &Stores) {
         "the person's events are gone from the log, others stay"
     );
     assert!(stores.profiles.load_profiles(None, 10).await.unwrap().is_empty());
-    assert!(
-        stores
-            .profiles
-            .load_identities(None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
 }
 
 /// Events come back by position in the order asked for; erased positions are skipped.

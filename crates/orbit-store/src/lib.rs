@@ -14,7 +14,7 @@ pub use error::StoreError;
 pub use events::{AppendOutcome, EventLog, LogEntry, LogPosition, LogTransaction, Placement, StoredEvent};
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use profiles::{
-    ConflictRecord, MergeRecord, ProfileStore, StoredIdentity, StoredProfile, WorkspaceChanges,
+    ConflictRecord, MergeRecord, ProfileRecord, ProfileStore, StoredProfile, WorkspaceChanges,
 };
 pub use workspaces::{WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
 

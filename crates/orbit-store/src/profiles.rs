@@ -34,9 +34,7 @@ pub struct WorkspaceChanges {
     /// The workspace.
     pub workspace_id: WorkspaceId,
     /// Profiles created or changed, in their full new state.
-    pub profiles: Vec<Profile>,
-    /// Identities whose state changed.
-    pub identities: Vec<(Identity, IdentityState)>,
+    pub profiles: Vec<ProfileRecord>,
     /// Merges, in the order they happened.
     pub merges: Vec<MergeRecord>,
     /// Refused links.
@@ -54,11 +52,31 @@ impl WorkspaceChanges {
         Self {
             workspace_id,
             profiles: Vec::new(),
-            identities: Vec::new(),
             merges: Vec::new(),
             conflicts: Vec::new(),
             erased: Vec::new(),
             erased_events: Vec::new(),
+        }
+    }
+}
+
+/// A profile as stored: the profile, and the linking state of those of its identities
+/// that have more than their profile to remember.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileRecord {
+    /// The profile, with every identity linked to it.
+    pub profile: Profile,
+    /// States of its identities seen with other people or found shared; every other
+    /// identity of the profile simply belongs to it.
+    pub linking: Vec<(Identity, IdentityState)>,
+}
+
+impl ProfileRecord {
+    /// A profile whose identities have no linking state.
+    pub fn plain(profile: Profile) -> Self {
+        Self {
+            profile,
+            linking: Vec::new(),
         }
     }
 }
@@ -68,19 +86,8 @@ impl WorkspaceChanges {
 pub struct StoredProfile {
     /// The workspace.
     pub workspace_id: WorkspaceId,
-    /// The profile.
-    pub profile: Profile,
-}
-
-/// An identity with its state, as the engine reloads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredIdentity {
-    /// The workspace.
-    pub workspace_id: WorkspaceId,
-    /// The identity.
-    pub identity: Identity,
-    /// Its profile and linking state.
-    pub state: IdentityState,
+    /// The profile and its identities' states.
+    pub record: ProfileRecord,
 }
 
 /// Storage of profiles and the engine's progress.
@@ -89,8 +96,8 @@ pub trait ProfileStore: Send + Sync {
     /// Applies profile changes atomically.
     ///
     /// # Contract
-    /// Changes apply in this order: merges, profile and identity upserts, conflicts,
-    /// erasures. Merges make the merged id an alias of the survivor (events keep the
+    /// Changes apply in this order: merges, profile upserts (a profile carries its
+    /// identities), conflicts, erasures. Merges make the merged id an alias of the survivor (events keep the
     /// profile id they were appended with; readers resolve it through the alias);
     /// erasures remove the profile, its identities, aliases, merge and conflict
     /// records, and the events listed. Either all of it is durable or none of it.
@@ -103,22 +110,8 @@ pub trait ProfileStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<StoredProfile>, StoreError>;
 
-    /// A page of stored identities in (workspace, kind, value) order, after `after`.
-    async fn load_identities(
-        &self,
-        after: Option<(WorkspaceId, Identity)>,
-        limit: u32,
-    ) -> Result<Vec<StoredIdentity>, StoreError>;
-
     /// A live profile by its id or by the id of a profile merged into it.
     async fn profile(&self, workspace: &WorkspaceId, id: ProfileId) -> Result<Option<Profile>, StoreError>;
-
-    /// The live profile holding an identity.
-    async fn profile_by_identity(
-        &self,
-        workspace: &WorkspaceId,
-        identity: &Identity,
-    ) -> Result<Option<Profile>, StoreError>;
 
     /// The merges that formed a profile.
     async fn merges(&self, workspace: &WorkspaceId, id: ProfileId) -> Result<Vec<MergeRecord>, StoreError>;

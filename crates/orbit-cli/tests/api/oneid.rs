@@ -126,3 +126,29 @@ async fn a_second_user_id_on_a_shared_device_is_recorded_not_merged() {
     assert_eq!(conflict["reason"]["code"], "too_many_of_type");
     assert_eq!(conflict["identity"]["value"], "family-tablet");
 }
+
+#[tokio::test]
+async fn a_device_shared_by_many_people_stops_linking_also_after_a_restart() {
+    let mut app = TestApp::spawn().await;
+    // device_id links at most 3 people by default; a fourth makes the kiosk shared.
+    let batch: Vec<_> = (1..=4)
+        .map(|n| json!({"type": "identify", "userId": format!("member-{n}"), "context": {"device": {"id": "kiosk-1"}}}))
+        .collect();
+    assert_eq!(app.track("/v1/batch", &json!({"batch": batch})).await.status(), 200);
+    let first = app.profile_by("user_id:member-1").await;
+    assert_eq!(app.profile_by("device_id:kiosk-1").await["id"], first["id"]);
+
+    app.kill();
+    app.start();
+    // A new visitor on the kiosk would join member-1 if the device still linked.
+    let visit = json!({"type": "track", "event": "page_viewed", "anonymousId": "anon-z",
+                       "context": {"device": {"id": "kiosk-1"}}});
+    assert_eq!(app.track("/v1/track", &visit).await.status(), 200);
+    let visitor = app.profile_by("anonymous_id:anon-z").await;
+    assert_ne!(visitor["id"], first["id"], "a shared device links no one");
+    assert_eq!(identities(&visitor), ["anonymous_id:anon-z"]);
+    assert_eq!(
+        identities(&app.profile_by("user_id:member-1").await),
+        ["device_id:kiosk-1", "user_id:member-1"]
+    );
+}

@@ -54,27 +54,12 @@ pub fn event_view(stored: &StoredEvent) -> Value {
     })
 }
 
-/// A stored profile brought up to date: the store does not keep `last_seen` current,
-/// the profile's timeline knows it.
-fn current(state: &AppState, caller: &ApiCaller, mut profile: Profile) -> Profile {
-    let newest = state
+/// A profile by id, from the engine's memory: every acknowledged event is reflected.
+fn load(state: &AppState, caller: &ApiCaller, id: &str) -> Result<Profile, ApiError> {
+    state
         .pipeline
-        .last_seen_ms(caller.workspace(), profile.id)
-        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
-    if let Some(newest) = newest {
-        profile.last_seen = profile.last_seen.max(newest);
-    }
-    profile
-}
-
-async fn load(state: &AppState, caller: &ApiCaller, id: &str) -> Result<Profile, ApiError> {
-    let id = parse_id(id)?;
-    let profile = state
-        .profiles
-        .profile(caller.workspace(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("profile"))?;
-    Ok(current(state, caller, profile))
+        .profile(caller.workspace(), parse_id(id)?)
+        .ok_or_else(|| ApiError::not_found("profile"))
 }
 
 /// `GET /v1/profiles/{id}`: a profile by its id or a merged-away id.
@@ -84,7 +69,7 @@ pub async fn get_profile(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::ProfilesRead)?;
-    Ok(Json(profile_view(&load(&state, &caller, &id).await?)))
+    Ok(Json(profile_view(&load(&state, &caller, &id)?)))
 }
 
 /// The query of an identity look-up.
@@ -109,11 +94,10 @@ pub async fn find_by_identity(
     let identity = clean_identity(parsed.kind, &parsed.value, state.settings.default_region)
         .map_err(|e| ApiError::bad_request("invalid_identity", "identity", e))?;
     let profile = state
-        .profiles
+        .pipeline
         .profile_by_identity(caller.workspace(), &identity)
-        .await?
         .ok_or_else(|| ApiError::not_found("profile"))?;
-    Ok(Json(profile_view(&current(&state, &caller, profile))))
+    Ok(Json(profile_view(&profile)))
 }
 
 /// The query of a timeline page.
@@ -155,7 +139,7 @@ pub async fn timeline(
         ));
     }
     let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let profile = load(&state, &caller, &id).await?;
+    let profile = load(&state, &caller, &id)?;
     let page = state
         .pipeline
         .timeline_page(caller.workspace(), profile.id, cursor, limit as usize);
@@ -223,7 +207,7 @@ pub async fn export(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::ProfilesRead)?;
-    let profile = load(&state, &caller, &id).await?;
+    let profile = load(&state, &caller, &id)?;
     let mut events = Vec::new();
     let mut positions = state.pipeline.timeline_positions(caller.workspace(), profile.id);
     positions.reverse();
