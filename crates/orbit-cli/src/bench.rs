@@ -269,6 +269,24 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         db_bytes as f64 / total as f64
     );
     let _ = stop.send(());
+    let serve::Running { server, lock, .. } = running;
+    server.await??;
+    drop(lock);
+
+    // Start-up on what was just written: profiles loaded, timelines rebuilt from the log.
+    let started = Instant::now();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = serve::start(&config, async move {
+        let _ = stopped.await;
+    })
+    .await?;
+    let restart = started.elapsed();
+    println!(
+        "  restart   profiles loaded, timelines rebuilt:     {:>10.0} events/s  ({:.2} s)",
+        rate(total, restart),
+        restart.as_secs_f64()
+    );
+    let _ = stop.send(());
     running.server.await??;
     Ok(())
 }

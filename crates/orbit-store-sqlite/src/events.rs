@@ -178,7 +178,8 @@ impl EventLog for SqliteStore {
 
     async fn placements(&self, after: LogPosition, limit: u32) -> Result<Vec<Placement>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, workspace_id, profile_id, ts FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, workspace_id, profile_id, ts FROM events INDEXED BY events_placement \
+             WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(after.0)
         .bind(i64::from(limit))

@@ -134,7 +134,10 @@ async fn a_device_shared_by_many_people_stops_linking_also_after_a_restart() {
     let batch: Vec<_> = (1..=4)
         .map(|n| json!({"type": "identify", "userId": format!("member-{n}"), "context": {"device": {"id": "kiosk-1"}}}))
         .collect();
-    assert_eq!(app.track("/v1/batch", &json!({"batch": batch})).await.status(), 200);
+    assert_eq!(
+        app.track("/v1/batch", &json!({"batch": batch})).await.status(),
+        200
+    );
     let first = app.profile_by("user_id:member-1").await;
     assert_eq!(app.profile_by("device_id:kiosk-1").await["id"], first["id"]);
 
