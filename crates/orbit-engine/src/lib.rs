@@ -6,8 +6,10 @@
 //!   transaction, and only then acknowledges the requests it served (group commit).
 //! - [`timeline`]: every profile's events by time, kept in memory.
 //! - [`maintenance`]: periodic upkeep.
+//! - [`metrics`]: what the engine reports to Prometheus.
 
 pub mod maintenance;
+pub mod metrics;
 pub mod pipeline;
 mod resolver;
 pub mod timeline;

@@ -240,7 +240,11 @@ impl IngestPipeline {
         }
         let (batches, replies): (Vec<Vec<LogEntry>>, Vec<_>) = appends.into_iter().unzip();
         let events: Vec<&LogEntry> = batches.iter().flatten().collect();
-        match self.commit_events(&events).await {
+        let started = std::time::Instant::now();
+        let result = self.commit_events(&events).await;
+        metrics::histogram!("orbit_ingest_commit_duration_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("orbit_ingest_commit_events").record(events.len() as f64);
+        match result {
             Ok(outcomes) => {
                 let mut rest = outcomes.as_slice();
                 for (batch, reply) in batches.iter().zip(replies) {
@@ -250,6 +254,7 @@ impl IngestPipeline {
                 }
             }
             Err(error) => {
+                metrics::counter!("orbit_ingest_commit_failures_total").increment(1);
                 tracing::error!(error = %error, events = events.len(), "committing events failed");
                 let certain = error.certainly_not_written();
                 let message = error.to_string();
@@ -306,10 +311,13 @@ impl IngestPipeline {
                     );
                 }
             }
+            metrics::gauge!("orbit_timeline_events").set(timelines.event_count() as f64);
         }
         if let Some(newest) = positions.last() {
             self.head.send_replace(*newest);
+            metrics::gauge!("orbit_log_head_position").set(newest.0 as f64);
         }
+        metrics::gauge!("orbit_profiles").set(read(&self.resolver).profile_count() as f64);
         Ok(AppendOutcome::from_claims(&fresh, positions))
     }
 
@@ -394,7 +402,12 @@ impl IngestPipeline {
         changes.erased.push(erased.clone());
         changes.erased_events = read(&self.timelines).positions(&workspace, erased.id);
         self.stores.profiles.commit(&[changes]).await?;
-        write(&self.timelines).remove(&workspace, erased.id);
+        {
+            let mut timelines = write(&self.timelines);
+            timelines.remove(&workspace, erased.id);
+            metrics::gauge!("orbit_timeline_events").set(timelines.event_count() as f64);
+        }
+        metrics::gauge!("orbit_profiles").set(read(&self.resolver).profile_count() as f64);
         tracing::info!(profile.id = %erased.id, "profile erased");
         Ok(erased)
     }

@@ -150,6 +150,11 @@ impl Resolver {
         }
     }
 
+    /// How many live profiles every workspace holds together.
+    pub fn profile_count(&self) -> usize {
+        self.workspaces.values().map(|w| w.graph.profile_count()).sum()
+    }
+
     /// A workspace's state, if it has any.
     pub fn get(&self, id: &WorkspaceId) -> Option<&WorkspaceState> {
         self.workspaces.get(id)

@@ -22,6 +22,7 @@ pub struct TimelineCursor {
 #[derive(Debug, Default)]
 pub struct Timelines {
     workspaces: HashMap<WorkspaceId, HashMap<ProfileId, Vec<TimelineCursor>>>,
+    events: usize,
 }
 
 impl Timelines {
@@ -36,10 +37,12 @@ impl Timelines {
         // Events mostly arrive in time order: appending is the common case.
         if timeline.last().is_none_or(|last| *last < entry) {
             timeline.push(entry);
+            self.events += 1;
         } else {
             let at = timeline.partition_point(|e| *e < entry);
             if timeline.get(at) != Some(&entry) {
                 timeline.insert(at, entry);
+                self.events += 1;
             }
         }
     }
@@ -69,11 +72,14 @@ impl Timelines {
 
     /// Removes a profile's timeline; returns the positions it held.
     pub fn remove(&mut self, workspace: &WorkspaceId, profile: ProfileId) -> Vec<LogPosition> {
-        self.workspaces
+        let removed: Vec<LogPosition> = self
+            .workspaces
             .get_mut(workspace)
             .and_then(|profiles| profiles.remove(&profile))
             .map(|timeline| timeline.iter().map(|e| e.position).collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        self.events -= removed.len();
+        removed
     }
 
     /// The positions of every event on a profile's timeline, oldest first.
@@ -99,11 +105,7 @@ impl Timelines {
 
     /// How many events every timeline holds together.
     pub fn event_count(&self) -> usize {
-        self.workspaces
-            .values()
-            .flat_map(|profiles| profiles.values())
-            .map(Vec::len)
-            .sum()
+        self.events
     }
 
     fn timeline(&self, workspace: &WorkspaceId, profile: ProfileId) -> &[TimelineCursor] {

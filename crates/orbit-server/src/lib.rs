@@ -1,4 +1,5 @@
-//! Orbit's HTTP API: ingestion (Segment-compatible and native), profiles, keys.
+//! Orbit's HTTP API: ingestion (Segment-compatible and native), profiles, keys,
+//! settings, health and metrics.
 //!
 //! Handlers are thin: they authenticate, parse, call the engine or a store, and map
 //! the result; every error leaves through [`error::ApiError`].
@@ -6,6 +7,7 @@
 pub mod auth;
 mod body;
 pub mod error;
+pub mod metrics;
 mod routes;
 
 use auth::KeyHasher;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// HTTP settings.
     pub settings: ServerSettings,
+    /// Renders the process's metrics.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl AppState {
@@ -75,6 +79,7 @@ impl AppState {
             hasher,
             clock,
             settings,
+            metrics: metrics::handle(),
         }
     }
 }
@@ -90,6 +95,7 @@ pub fn router(state: AppState) -> Router {
     // Tracking SDKs post from any web origin; credentials are keys, not cookies.
     let cors = CorsLayer::very_permissive().max_age(std::time::Duration::from_secs(86_400));
     routes::routes()
+        .route_layer(axum::middleware::from_fn(metrics::track_requests))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(orbit_ingest::MAX_BODY_BYTES))
         .layer(cors)

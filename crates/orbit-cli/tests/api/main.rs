@@ -5,6 +5,7 @@ mod crash;
 mod helpers;
 mod import;
 mod keys;
+mod metrics;
 mod oneid;
 mod profiles;
 mod segment_sdk;

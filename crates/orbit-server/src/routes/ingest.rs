@@ -83,6 +83,8 @@ async fn ingest(
 
 async fn store(state: &AppState, parsed: ParsedBatch) -> Result<Json<Value>, ApiError> {
     let ParsedBatch { accepted, rejected } = parsed;
+    metrics::counter!("orbit_events_received_total", "outcome" => "rejected")
+        .increment(rejected.len() as u64);
     if accepted.is_empty() && !rejected.is_empty() {
         let first = &rejected[0];
         let message = if rejected.len() == 1 {
@@ -99,6 +101,9 @@ async fn store(state: &AppState, parsed: ParsedBatch) -> Result<Json<Value>, Api
         .iter()
         .filter(|o| matches!(o, AppendOutcome::Duplicate))
         .count();
+    metrics::counter!("orbit_events_received_total", "outcome" => "duplicate").increment(duplicates as u64);
+    metrics::counter!("orbit_events_received_total", "outcome" => "appended")
+        .increment((outcomes.len() - duplicates) as u64);
     Ok(Json(json!({
         "success": true,
         "accepted": count,

@@ -14,6 +14,7 @@ use axum::routing::{delete, get, patch, post};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(crate::metrics::render))
         .route("/v1/batch", post(ingest::segment_batch))
         .route("/v1/track", post(ingest::segment_track))
         .route("/v1/identify", post(ingest::segment_identify))
