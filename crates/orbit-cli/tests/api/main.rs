@@ -7,6 +7,7 @@ mod import;
 mod keys;
 mod metrics;
 mod oneid;
+mod openapi;
 mod profiles;
 mod segment_sdk;
 mod settings;

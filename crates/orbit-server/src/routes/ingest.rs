@@ -4,6 +4,7 @@
 //! by validation are listed with their index, field and reason; if every item was
 //! refused the answer is 400, so SDKs do not retry a batch that can never succeed.
 
+use super::openapi;
 use crate::AppState;
 use crate::auth::{find_key, header_credential};
 use crate::body::read_json;
@@ -117,6 +118,7 @@ fn unknown_key() -> ApiError {
 }
 
 /// `POST /v1/batch`: Segment's batch call.
+#[utoipa::path(post, path = "/v1/batch", tag = "ingestion", request_body = openapi::SegmentBatch, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody), (status = 413, description = "Body over the size limit", body = openapi::ErrorBody), (status = 503, description = "Storage failed; nothing was acknowledged, retry", body = openapi::ErrorBody)))]
 pub async fn segment_batch(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -126,6 +128,7 @@ pub async fn segment_batch(
 }
 
 /// `POST /v1/track`.
+#[utoipa::path(post, path = "/v1/track", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
 pub async fn segment_track(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -135,6 +138,7 @@ pub async fn segment_track(
 }
 
 /// `POST /v1/identify`.
+#[utoipa::path(post, path = "/v1/identify", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
 pub async fn segment_identify(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -144,11 +148,13 @@ pub async fn segment_identify(
 }
 
 /// `POST /v1/page`.
+#[utoipa::path(post, path = "/v1/page", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
 pub async fn segment_page(State(s): State<AppState>, h: HeaderMap, b: Body) -> Result<Json<Value>, ApiError> {
     ingest(s, h, b, Format::SegmentSingle(EventKind::Page)).await
 }
 
 /// `POST /v1/screen`.
+#[utoipa::path(post, path = "/v1/screen", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
 pub async fn segment_screen(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -158,6 +164,7 @@ pub async fn segment_screen(
 }
 
 /// `POST /v1/alias`.
+#[utoipa::path(post, path = "/v1/alias", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
 pub async fn segment_alias(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -167,6 +174,7 @@ pub async fn segment_alias(
 }
 
 /// `POST /v1/group`.
+#[utoipa::path(post, path = "/v1/group", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
 pub async fn segment_group(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -176,6 +184,7 @@ pub async fn segment_group(
 }
 
 /// `POST /v1/events`: Orbit's native batch format.
+#[utoipa::path(post, path = "/v1/events", tag = "ingestion", request_body = openapi::NativeBatch, security(("write_key" = []), ("api_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody), (status = 413, description = "Body over the size limit", body = openapi::ErrorBody), (status = 503, description = "Storage failed; nothing was acknowledged, retry", body = openapi::ErrorBody)))]
 pub async fn native_batch(State(s): State<AppState>, h: HeaderMap, b: Body) -> Result<Json<Value>, ApiError> {
     ingest(s, h, b, Format::Native).await
 }

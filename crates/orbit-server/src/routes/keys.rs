@@ -1,5 +1,6 @@
 //! Keys: an admin mints, lists and revokes a workspace's write and API keys.
 
+use super::openapi;
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::body::read_json;
@@ -39,6 +40,7 @@ fn key_view(key: &ApiKeyRecord) -> Value {
 }
 
 /// `POST /v1/keys`: mints a key; the secret is in the answer and nowhere else.
+#[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = openapi::NewKey, security(("api_key" = [])), responses((status = 201, description = "Created", body = openapi::Key), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 403, description = "The key lacks the scope", body = openapi::ErrorBody)))]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -94,6 +96,7 @@ pub async fn create_key(
 }
 
 /// `GET /v1/keys`: the workspace's keys, without secrets.
+#[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("api_key" = [])), responses((status = 200, description = "OK", body = openapi::KeyList), (status = 403, description = "The key lacks the scope", body = openapi::ErrorBody)))]
 pub async fn list_keys(State(state): State<AppState>, caller: ApiCaller) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::Admin)?;
     let keys = state.keys.list_keys(caller.workspace()).await?;
@@ -103,6 +106,7 @@ pub async fn list_keys(State(state): State<AppState>, caller: ApiCaller) -> Resu
 }
 
 /// `DELETE /v1/keys/{id}`: revokes a key at once.
+#[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys", params(("id" = String, Path, description = "A key id")), security(("api_key" = [])), responses((status = 200, description = "`{id, revoked: true}`"), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     caller: ApiCaller,

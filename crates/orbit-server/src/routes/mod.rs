@@ -3,6 +3,7 @@
 mod health;
 mod ingest;
 mod keys;
+mod openapi;
 mod profiles;
 mod settings;
 
@@ -15,6 +16,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(crate::metrics::render))
+        .route("/openapi.json", get(openapi::document))
+        .route("/docs", get(openapi::browser))
+        .route("/docs/swagger-ui-bundle.js", get(openapi::browser_script))
+        .route("/docs/swagger-ui.css", get(openapi::browser_style))
         .route("/v1/batch", post(ingest::segment_batch))
         .route("/v1/track", post(ingest::segment_track))
         .route("/v1/identify", post(ingest::segment_identify))

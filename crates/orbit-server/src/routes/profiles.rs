@@ -1,5 +1,6 @@
 //! Profiles: read, look up by identity, timeline, trait patches, erasure, export.
 
+use super::openapi;
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::body::read_json;
@@ -63,6 +64,7 @@ fn load(state: &AppState, caller: &ApiCaller, id: &str) -> Result<Profile, ApiEr
 }
 
 /// `GET /v1/profiles/{id}`: a profile by its id or a merged-away id.
+#[utoipa::path(get, path = "/v1/profiles/{id}", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it")), security(("api_key" = [])), responses((status = 200, description = "OK", body = openapi::Profile), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
 pub async fn get_profile(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -79,6 +81,7 @@ pub struct IdentityQuery {
 }
 
 /// `GET /v1/profiles?identity=TYPE:VALUE`.
+#[utoipa::path(get, path = "/v1/profiles", tag = "profiles", params(("identity" = String, Query, description = "TYPE:VALUE, e.g. phone:13800138000 (cleaned before the look-up)")), security(("api_key" = [])), responses((status = 200, description = "OK", body = openapi::Profile), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
 pub async fn find_by_identity(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -123,6 +126,7 @@ fn parse_cursor(raw: &str) -> Result<TimelineCursor, ApiError> {
 }
 
 /// `GET /v1/profiles/{id}/events`: newest first, paginated by cursor.
+#[utoipa::path(get, path = "/v1/profiles/{id}/events", tag = "profiles", params(("id" = String, Path, description = "A profile id"), ("limit" = Option<u32>, Query, description = "1–1000, default 50"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")), security(("api_key" = [])), responses((status = 200, description = "OK", body = openapi::TimelinePage), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
 pub async fn timeline(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -159,6 +163,7 @@ pub async fn timeline(
 }
 
 /// `PATCH /v1/profiles/{id}/traits`: sets the given traits as of now.
+#[utoipa::path(patch, path = "/v1/profiles/{id}/traits", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it")), request_body(content = Object, description = "Traits to set as of now"), security(("api_key" = [])), responses((status = 200, description = "OK", body = openapi::Profile), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
 pub async fn patch_traits(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -187,6 +192,7 @@ pub async fn patch_traits(
 
 /// `DELETE /v1/profiles/{id}`: erases a person (PIPL/GDPR). Events accepted for them
 /// before the call are erased with them.
+#[utoipa::path(delete, path = "/v1/profiles/{id}", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it")), security(("api_key" = [])), responses((status = 200, description = "Erased: `{id, erased, merged_ids}`"), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
 pub async fn erase_profile(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -201,6 +207,7 @@ pub async fn erase_profile(
 }
 
 /// `GET /v1/profiles/{id}/export`: everything Orbit holds on a person.
+#[utoipa::path(get, path = "/v1/profiles/{id}/export", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it")), security(("api_key" = [])), responses((status = 200, description = "Profile, trait history, merges, identity conflicts and every event"), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
     caller: ApiCaller,

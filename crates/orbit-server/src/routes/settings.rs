@@ -1,5 +1,6 @@
 //! Workspace settings: identity priorities and guard rails, trait merge rules.
 
+use super::openapi;
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::body::read_json;
@@ -19,6 +20,7 @@ async fn current(state: &AppState, caller: &ApiCaller) -> Result<WorkspaceRecord
 }
 
 /// `GET /v1/settings`: the workspace's settings, defaults filled in.
+#[utoipa::path(get, path = "/v1/settings", tag = "settings", security(("api_key" = [])), responses((status = 200, description = "Identity policy and trait rules, defaults filled in (docs/api.md)")))]
 pub async fn get_settings(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -28,6 +30,7 @@ pub async fn get_settings(
 }
 
 /// `PUT /v1/settings`: replaces the settings; they apply to events from now on.
+#[utoipa::path(put, path = "/v1/settings", tag = "settings", request_body(content = Object, description = "The whole settings document (docs/api.md)"), security(("api_key" = [])), responses((status = 200, description = "The settings now in effect"), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody)))]
 pub async fn put_settings(
     State(state): State<AppState>,
     caller: ApiCaller,
