@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or reads ambient time: identity resolution, trait merge
 //! rules and contact cleaning are plain functions so they can be tested exhaustively.
 
+pub mod audience;
 pub mod clock;
 pub mod contact;
 pub mod event;
