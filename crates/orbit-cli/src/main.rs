@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod config;
 mod data_dir;
+mod generate;
 mod import;
 mod serve;
 
@@ -36,6 +37,8 @@ enum Command {
     /// Measure throughput against a baseline from the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Write synthetic customers' events as JSONL, for `orbit import events`.
+    Generate(generate::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
             Command::Admin(command) => admin::run(command).await,
             Command::Import(command) => import::run(command).await,
             Command::Bench(command) => bench::run(command).await,
+            Command::Generate(args) => generate::run(args),
         }
     });
     match result {

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod ids;
 pub mod profile;
 pub mod resolution;
+pub mod synthetic;
 pub mod trait_rules;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -110,3 +110,60 @@ async fn imports_profiles_and_events_and_reports_rejected_lines() {
         "an invalid email is flagged: {flagged}"
     );
 }
+
+#[tokio::test]
+async fn generated_customers_import_cleanly_and_read_back_as_profiles() {
+    let mut app = TestApp::spawn().await;
+    app.kill();
+    let file = app.dir.path().join("customers.jsonl");
+    let generate = |seed: &str| {
+        Command::new(BIN)
+            .args(["generate", "--profiles", "30", "--days", "20", "--seed", seed])
+            .args(["--end", "2026-11-23T00:00:00Z", "--output"])
+            .arg(&file)
+            .output()
+            .expect("orbit runs")
+    };
+    assert!(generate("5").status.success());
+    let first = std::fs::read(&file).expect("written");
+    assert!(generate("5").status.success());
+    assert_eq!(
+        std::fs::read(&file).expect("written"),
+        first,
+        "the same seed, the same file"
+    );
+
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&first)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    let done = import(&app, "events", &file);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        stdout(&done).contains(&format!("{} stored, 0 duplicates, 0 rejected", lines.len())),
+        "{}",
+        stdout(&done)
+    );
+
+    app.start();
+    let person = 3;
+    let theirs = lines
+        .iter()
+        .filter(|l| l["anonymous_id"] == format!("anon-{person}"))
+        .count();
+    let profile = app.profile_by(&format!("user_id:member-{person}")).await;
+    assert_eq!(
+        profile["traits"]["city"],
+        lines
+            .iter()
+            .find(|l| l["anonymous_id"] == format!("anon-{person}"))
+            .expect("installed")["properties"]["city"]
+    );
+    let id = profile["id"].as_str().expect("id");
+    let (_, page) = app.get(&format!("/v1/profiles/{id}/events?limit=1000")).await;
+    assert_eq!(
+        page["data"].as_array().expect("data").len(),
+        theirs,
+        "every event of the person is on one profile"
+    );
+}
