@@ -52,6 +52,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-65536")
+            // Applies when the file is created. Larger pages mean fewer WAL frames and
+            // B-tree splits per event appended (ADR 0005: +7% ingest, 17% faster start-up).
+            .page_size(16_384)
             // Checkpoints run on their own connection (see `checkpoint_forever`), not
             // inside the writer's commits, where they would stall ingestion.
             .pragma("wal_autocheckpoint", "0")
@@ -132,8 +135,16 @@ impl SqliteStore {
 /// since, and blocks the writer for that long, then the WAL starts over.
 /// `journal_size_limit` trims the file after a restart.
 async fn checkpoint_forever(pool: SqlitePool) {
-    const RESTART_AFTER_PAGES: i64 = 8_192;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    // PASSIVE checkpoints never block the writer; each syncs the database file, so
+    // once a second is enough. A WAL past 64 MiB is reset with RESTART, which waits for
+    // the writer: by then PASSIVE has copied all but the newest frames.
+    const RESTART_AFTER_BYTES: i64 = 64 << 20;
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(4_096);
+    let restart_after_pages = RESTART_AFTER_BYTES / page_size.max(512);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -144,7 +155,7 @@ async fn checkpoint_forever(pool: SqlitePool) {
             .fetch_one(&pool)
             .await;
         if let Ok((_, wal_pages, _)) = row
-            && wal_pages > RESTART_AFTER_PAGES
+            && wal_pages > restart_after_pages
         {
             let _ = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await;
         }
