@@ -130,7 +130,7 @@ mod tests {
     fn the_fast_path_agrees_with_the_general_parser() {
         let mut rng = 0x2545_F491_4F6C_DD1Du64;
         let mut fast = 0;
-        for n in 0..20_000u32 {
+        for n in 0..6_000u32 {
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
@@ -154,7 +154,7 @@ mod tests {
                 }
             }
         }
-        assert!(fast > 5_000, "the fast path takes most mobile numbers: {fast}");
+        assert!(fast > 1_500, "the fast path takes most mobile numbers: {fast}");
     }
 
     #[test]
