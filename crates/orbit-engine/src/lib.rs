@@ -8,6 +8,7 @@
 //! - [`maintenance`]: periodic upkeep.
 //! - [`metrics`]: what the engine reports to Prometheus.
 
+pub mod audience;
 pub mod maintenance;
 pub mod metrics;
 pub mod pipeline;

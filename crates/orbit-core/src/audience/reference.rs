@@ -49,7 +49,8 @@ impl Evaluation {
         Self { now, tz }
     }
 
-    fn today(&self) -> Today {
+    /// Today in the workspace's calendar, for value tests.
+    pub fn today(&self) -> Today {
         Today {
             tz: self.tz.clone(),
             date: self.now.to_zoned(self.tz.clone()).date(),

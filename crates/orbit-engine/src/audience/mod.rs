@@ -1,0 +1,9 @@
+//! The audience index (ADR 0006): compact behaviour timelines and the evaluation of
+//! conditions over them. Its answers are those of
+//! [`orbit_core::audience::reference`], checked by a differential property test.
+
+pub mod behaviour;
+pub mod timeline;
+
+#[cfg(test)]
+mod tests;

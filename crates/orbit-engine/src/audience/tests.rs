@@ -1,0 +1,213 @@
+//! The index agrees with the reference evaluator on random histories and conditions.
+
+use super::behaviour::{event_holds, sequence_holds};
+use super::timeline::{Interner, ProfileTimeline};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use orbit_core::audience::{
+    Aggregate, Compare, Condition, Evaluation, EventCondition, EventFact, EventMatch, Measure, ProfileFacts,
+    PropertyFilter, SequenceCondition, Span, TimeUnit, ValueTest, ValueType, Window, evaluate,
+};
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+const NAMES: [&str; 3] = ["product_viewed", "added_to_cart", "order_paid"];
+const CITIES: [&str; 3] = ["重庆", "成都", "上海"];
+/// 2026-11-23T10:17:30.250+08:00: not on a day, hour or minute boundary.
+const NOW_MS: i64 = 1_795_400_250_250;
+const DAY_MS: i64 = 86_400_000;
+/// From today's midnight in Shanghai to now.
+const SINCE_MIDNIGHT_MS: i64 = (10 * 3_600 + 17 * 60 + 30) * 1_000 + 250;
+
+fn now() -> Evaluation {
+    Evaluation::new(
+        Timestamp::from_millisecond(NOW_MS).expect("a time"),
+        TimeZone::get("Asia/Shanghai").expect("bundled"),
+    )
+}
+
+prop_compose! {
+    fn event()(
+        name in prop::option::weighted(0.9, 0..NAMES.len()),
+        // Up to 20 days back, a few in the future, many near midnights and near now,
+        // where windows begin and end.
+        offset in prop_oneof![
+            -20 * DAY_MS..DAY_MS,
+            (0i64..6, -3_600_000i64..3_600_000).prop_map(|(d, near)| -SINCE_MIDNIGHT_MS - d * DAY_MS + near),
+            -7_200_000i64..60_000,
+            Just(0i64),
+            Just(-DAY_MS),
+        ],
+        amount in prop::option::of(prop_oneof![(0i64..200).prop_map(Value::from), (0.0f64..200.0).prop_map(Value::from),
+                                              (0i64..200).prop_map(|n| Value::from(n.to_string()))]),
+        city in prop::option::of(0..CITIES.len()),
+    ) -> EventFact {
+        let mut properties = Map::new();
+        if let Some(amount) = amount { properties.insert("amount".into(), amount); }
+        if let Some(city) = city { properties.insert("city".into(), json!(CITIES[city])); }
+        EventFact {
+            name: name.map(|i| NAMES[i].to_owned()),
+            at: Timestamp::from_millisecond(NOW_MS + offset).expect("a time"),
+            properties,
+        }
+    }
+}
+
+fn window() -> impl Strategy<Value = Window> {
+    prop_oneof![
+        Just(Window::Ever),
+        (
+            1u32..40,
+            prop_oneof![
+                Just(TimeUnit::Minutes),
+                Just(TimeUnit::Hours),
+                Just(TimeUnit::Days)
+            ]
+        )
+            .prop_map(|(amount, unit)| Window::Last { amount, unit }),
+        (0u32..6).prop_map(|days_ago| Window::Since { days_ago }),
+        (0u32..6).prop_map(|days_ago| Window::Day { days_ago }),
+        (-20 * DAY_MS..0, 1..10 * DAY_MS).prop_map(|(from, length)| Window::Between {
+            from: Timestamp::from_millisecond(NOW_MS + from).expect("a time"),
+            to: Timestamp::from_millisecond(NOW_MS + from + length).expect("a time"),
+        }),
+    ]
+}
+
+fn compare() -> impl Strategy<Value = Compare> {
+    prop_oneof![
+        Just(Compare::Eq),
+        Just(Compare::Ne),
+        Just(Compare::Gt),
+        Just(Compare::Gte),
+        Just(Compare::Lt),
+        Just(Compare::Lte)
+    ]
+}
+
+fn filter() -> impl Strategy<Value = PropertyFilter> {
+    prop_oneof![
+        (0..CITIES.len()).prop_map(|c| PropertyFilter {
+            property: "city".into(),
+            value_type: ValueType::String,
+            test: ValueTest::Eq {
+                value: json!(CITIES[c])
+            },
+        }),
+        (0i64..200).prop_map(|n| PropertyFilter {
+            property: "amount".into(),
+            value_type: ValueType::Number,
+            test: ValueTest::Gt { value: json!(n) },
+        }),
+        (0i64..200).prop_map(|n| PropertyFilter {
+            property: "amount".into(),
+            value_type: ValueType::String,
+            test: ValueTest::Eq {
+                value: json!(n.to_string())
+            },
+        }),
+        Just(PropertyFilter {
+            property: "city".into(),
+            value_type: ValueType::String,
+            test: ValueTest::IsNotSet
+        }),
+    ]
+}
+
+fn matching() -> impl Strategy<Value = EventMatch> {
+    (
+        prop::option::weighted(0.8, 0..NAMES.len() + 1),
+        prop::collection::vec(filter(), 0..2),
+    )
+        .prop_map(|(name, filters)| EventMatch {
+            // One past the names: an event never seen.
+            event: name.map(|i| NAMES.get(i).map_or("never_sent", |n| n).to_owned()),
+            filters,
+        })
+}
+
+fn measure() -> impl Strategy<Value = Measure> {
+    prop_oneof![
+        Just(Measure::Did),
+        Just(Measure::DidNot),
+        Just(Measure::FirstTime),
+        Just(Measure::LastTime),
+        (compare(), 0u32..5).prop_map(|(compare, v)| Measure::Count {
+            compare,
+            value: f64::from(v)
+        }),
+        (
+            prop_oneof![
+                Just(Aggregate::Sum),
+                Just(Aggregate::Min),
+                Just(Aggregate::Max),
+                Just(Aggregate::Avg)
+            ],
+            compare(),
+            0u32..300
+        )
+            .prop_map(|(function, compare, v)| Measure::Aggregate {
+                function,
+                property: "amount".into(),
+                compare,
+                value: f64::from(v),
+            }),
+    ]
+}
+
+fn timeline_of(facts: &ProfileFacts, strings: &mut Interner) -> ProfileTimeline {
+    let mut timeline = ProfileTimeline::default();
+    for e in &facts.events {
+        timeline.push(e.at.as_millisecond(), e.name.as_deref(), &e.properties, strings);
+    }
+    timeline
+}
+
+fn history(events: Vec<EventFact>) -> ProfileFacts {
+    let mut events = events;
+    events.sort_by_key(|e| e.at);
+    ProfileFacts {
+        events,
+        ..ProfileFacts::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn event_conditions_agree_with_the_reference(
+        events in prop::collection::vec(event(), 0..25),
+        matching in matching(), measure in measure(), window in window(),
+    ) {
+        let facts = history(events);
+        let condition = EventCondition { matching, measure, window };
+        let mut strings = Interner::default();
+        let timeline = timeline_of(&facts, &mut strings);
+        let at = now();
+        prop_assert_eq!(
+            event_holds(&condition, &timeline, &strings, &at, &at.today()),
+            evaluate(&Condition::Event(condition.clone()), &facts, &at),
+            "{:?}", condition
+        );
+    }
+
+    #[test]
+    fn sequence_conditions_agree_with_the_reference(
+        events in prop::collection::vec(event(), 0..25),
+        first in matching(), then in matching(),
+        amount in 1u32..48, unit in prop_oneof![Just(TimeUnit::Minutes), Just(TimeUnit::Hours), Just(TimeUnit::Days)],
+        then_not in any::<bool>(), window in window(),
+    ) {
+        let facts = history(events);
+        let condition = SequenceCondition { first, then, within: Span { amount, unit }, then_not, window };
+        let mut strings = Interner::default();
+        let timeline = timeline_of(&facts, &mut strings);
+        let at = now();
+        prop_assert_eq!(
+            sequence_holds(&condition, &timeline, &strings, &at, &at.today()),
+            evaluate(&Condition::Sequence(condition.clone()), &facts, &at),
+            "{:?}", condition
+        );
+    }
+}
