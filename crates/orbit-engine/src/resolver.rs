@@ -161,12 +161,19 @@ impl Resolver {
     }
 
     pub fn workspace(&mut self, id: &WorkspaceId) -> &mut WorkspaceState {
+        // Looked up per event: the id is cloned only the first time.
+        if !self.workspaces.contains_key(id) {
+            self.workspaces.insert(
+                id.clone(),
+                WorkspaceState {
+                    settings: WorkspaceSettings::default(),
+                    graph: IdentityGraph::default(),
+                },
+            );
+        }
         self.workspaces
-            .entry(id.clone())
-            .or_insert_with(|| WorkspaceState {
-                settings: WorkspaceSettings::default(),
-                graph: IdentityGraph::default(),
-            })
+            .get_mut(id)
+            .unwrap_or_else(|| unreachable!("inserted above"))
     }
 
     /// Resolves one new event, the `index`th of its commit, and applies its traits;
@@ -179,10 +186,14 @@ impl Resolver {
         now_ms: i64,
     ) -> Option<ProfileId> {
         let state = self.workspace(&event.workspace_id);
-        let mut identities = event.identities.clone();
-        if let Some(previous) = alias_identity(event, &state.graph) {
-            identities.push(previous);
-        }
+        let identities: std::borrow::Cow<'_, [Identity]> = match alias_identity(event, &state.graph) {
+            Some(previous) => {
+                let mut with_alias = event.identities.clone();
+                with_alias.push(previous);
+                with_alias.into()
+            }
+            None => event.identities.as_slice().into(),
+        };
         let mut mint = || ProfileId::mint(event.received_at, uuid::Uuid::new_v4().as_u128());
         let resolution = state.graph.resolve(
             &identities,
@@ -201,7 +212,14 @@ impl Resolver {
                     .observe_traits(profile, &traits, event.timestamp, &state.settings.trait_rules);
         }
         changed |= state.graph.flag(profile, &event.issues);
-        let dirty = pending.workspaces.entry(event.workspace_id.clone()).or_default();
+        if !pending.workspaces.contains_key(&event.workspace_id) {
+            pending
+                .workspaces
+                .insert(event.workspace_id.clone(), PendingWorkspace::default());
+        }
+        let Some(dirty) = pending.workspaces.get_mut(&event.workspace_id) else {
+            return Some(profile);
+        };
         note_resolution(dirty, &resolution, index, now_ms);
         if changed {
             dirty.profiles.insert(profile);

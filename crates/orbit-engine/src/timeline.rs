@@ -28,12 +28,14 @@ pub struct Timelines {
 impl Timelines {
     /// Puts an event on a profile's timeline, in event-time order.
     pub fn record(&mut self, workspace: &WorkspaceId, profile: ProfileId, entry: TimelineCursor) {
-        let timeline = self
-            .workspaces
-            .entry(workspace.clone())
-            .or_default()
-            .entry(profile)
-            .or_default();
+        // Called per event: the workspace id is cloned only the first time.
+        if !self.workspaces.contains_key(workspace) {
+            self.workspaces.insert(workspace.clone(), HashMap::default());
+        }
+        let Some(profiles) = self.workspaces.get_mut(workspace) else {
+            return;
+        };
+        let timeline = profiles.entry(profile).or_default();
         // Events mostly arrive in time order: appending is the common case.
         if timeline.last().is_none_or(|last| *last < entry) {
             timeline.push(entry);

@@ -6,6 +6,25 @@ use jiff::civil::DateTime;
 use serde_json::{Map, Value};
 
 /// The nesting depth of a JSON value (a scalar is 0).
+/// Bytes of a value's compact JSON, counted without building it.
+pub(crate) fn encoded_len(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => 0,
+    }
+}
+
 pub(crate) fn depth(value: &Value) -> usize {
     let mut deepest = 0;
     let mut stack = vec![(value, 0usize)];
@@ -113,6 +132,15 @@ pub(crate) fn opt_timestamp(obj: &Map<String, Value>, key: &str) -> Result<Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_len_is_the_length_of_the_compact_json() {
+        let value = serde_json::json!({"event": "下单", "amount": 59.9, "items": [1, 2, {"a": null}]});
+        assert_eq!(
+            encoded_len(&value),
+            serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(0)
+        );
+    }
     use serde_json::json;
 
     fn obj(v: Value) -> Map<String, Value> {

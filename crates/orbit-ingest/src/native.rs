@@ -45,7 +45,7 @@ fn parse_item(
     batch_sent_at: Option<jiff::Timestamp>,
     ctx: &IngestContext,
 ) -> Result<orbit_core::NewEvent, FieldError> {
-    let size = serde_json::to_vec(msg).map_or(0, |v| v.len());
+    let size = crate::fields::encoded_len(msg);
     if size > MAX_EVENT_BYTES {
         return Err(FieldError::new(
             "",
