@@ -242,8 +242,10 @@ impl IngestPipeline {
         let events: Vec<&LogEntry> = batches.iter().flatten().collect();
         let started = std::time::Instant::now();
         let result = self.commit_events(&events).await;
+        let count = events.len();
+        drop(events);
         metrics::histogram!("orbit_ingest_commit_duration_seconds").record(started.elapsed().as_secs_f64());
-        metrics::histogram!("orbit_ingest_commit_events").record(events.len() as f64);
+        metrics::histogram!("orbit_ingest_commit_events").record(count as f64);
         match result {
             Ok(outcomes) => {
                 let mut rest = outcomes.as_slice();
@@ -252,10 +254,13 @@ impl IngestPipeline {
                     rest = others;
                     let _ = reply.send(Ok(mine.to_vec()));
                 }
+                // Freeing a round's events takes a few percent of the ingest path's
+                // time: not on the single writer's.
+                tokio::task::spawn_blocking(move || drop(batches));
             }
             Err(error) => {
                 metrics::counter!("orbit_ingest_commit_failures_total").increment(1);
-                tracing::error!(error = %error, events = events.len(), "committing events failed");
+                tracing::error!(error = %error, events = count, "committing events failed");
                 let certain = error.certainly_not_written();
                 let message = error.to_string();
                 for reply in replies {
