@@ -3,6 +3,7 @@
 //! [`orbit_core::audience::reference`], checked by a differential property test.
 
 pub mod behaviour;
+pub mod index;
 pub mod timeline;
 
 #[cfg(test)]

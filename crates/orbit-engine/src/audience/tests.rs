@@ -211,3 +211,168 @@ proptest! {
         );
     }
 }
+
+fn leaf() -> impl Strategy<Value = Condition> {
+    prop_oneof![
+        (30i64..60, 40i64..70).prop_map(|(a, b)| Condition::Trait {
+            name: "age".into(),
+            value_type: ValueType::Number,
+            test: ValueTest::Between {
+                min: json!(a.min(b)),
+                max: json!(a.max(b))
+            },
+        }),
+        (0..CITIES.len()).prop_map(|c| Condition::Trait {
+            name: "city".into(),
+            value_type: ValueType::String,
+            test: ValueTest::Eq {
+                value: json!(CITIES[c])
+            },
+        }),
+        Just(Condition::Trait {
+            name: "tier".into(),
+            value_type: ValueType::String,
+            test: ValueTest::IsSet
+        }),
+        prop::collection::vec(prop_oneof![Just("new"), Just("active"), Just("silent")], 0..2).prop_map(
+            |values| {
+                Condition::Tag {
+                    tag: "lifecycle".into(),
+                    values: values.into_iter().map(str::to_owned).collect(),
+                }
+            }
+        ),
+        Just(Condition::Segment {
+            segment: "vip".into()
+        }),
+        (matching(), measure(), window()).prop_map(|(matching, measure, window)| Condition::Event(
+            EventCondition {
+                matching,
+                measure,
+                window
+            }
+        )),
+        (matching(), matching(), 1u32..48, any::<bool>(), window()).prop_map(
+            |(first, then, amount, then_not, window)| {
+                Condition::Sequence(SequenceCondition {
+                    first,
+                    then,
+                    within: Span {
+                        amount,
+                        unit: TimeUnit::Hours,
+                    },
+                    then_not,
+                    window,
+                })
+            }
+        ),
+    ]
+}
+
+fn tree() -> impl Strategy<Value = Condition> {
+    leaf().prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 1..4).prop_map(|conditions| Condition::And { conditions }),
+            prop::collection::vec(inner.clone(), 1..4).prop_map(|conditions| Condition::Or { conditions }),
+            inner.prop_map(|c| Condition::Not {
+                condition: Box::new(c)
+            }),
+        ]
+    })
+}
+
+prop_compose! {
+    fn person()(
+        events in prop::collection::vec(event(), 0..15),
+        age in prop::option::of(prop_oneof![(18i64..80).prop_map(Value::from), (18i64..80).prop_map(|a| Value::from(a.to_string()))]),
+        city in prop::option::of(0..CITIES.len()),
+        tier in prop::option::of(Just("gold")),
+        lifecycle in prop::collection::vec(prop_oneof![Just("new"), Just("active"), Just("silent")], 0..2),
+        vip in any::<bool>(),
+    ) -> ProfileFacts {
+        let mut facts = history(events);
+        if let Some(age) = age { facts.traits.insert("age".into(), age); }
+        if let Some(city) = city { facts.traits.insert("city".into(), json!(CITIES[city])); }
+        if let Some(tier) = tier { facts.traits.insert("tier".into(), json!(tier)); }
+        if !lifecycle.is_empty() {
+            facts.tags.insert("lifecycle".into(), lifecycle.into_iter().map(str::to_owned).collect());
+        }
+        if vip { facts.segments.insert("vip".into()); }
+        facts
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn the_index_finds_the_same_members_as_the_reference(
+        people in prop::collection::vec(person(), 1..30),
+        condition in tree(),
+    ) {
+        use super::index::AudienceIndex;
+        let at = now();
+        let mut index = AudienceIndex::default();
+        let mut vip = roaring::RoaringBitmap::new();
+        let mut expected = Vec::new();
+        for (i, facts) in people.iter().enumerate() {
+            let id = orbit_core::ProfileId::mint(Timestamp::UNIX_EPOCH, i as u128 + 1);
+            let n = index.number(id);
+            index.set_traits(id, facts.traits.clone());
+            for (tag, values) in &facts.tags {
+                index.set_tag(id, tag, values.clone());
+            }
+            for e in &facts.events {
+                index.record_event(id, e.at.as_millisecond(), e.name.as_deref(), &e.properties);
+            }
+            if facts.segments.contains("vip") {
+                vip.insert(n);
+            }
+            if evaluate(&condition, facts, &at) {
+                expected.push(n);
+            }
+        }
+        index.set_segment("vip", vip);
+        let got: Vec<u32> = index.members(&condition, &at).iter().collect();
+        prop_assert_eq!(got, expected, "{:?}", condition);
+    }
+}
+
+#[test]
+fn merges_move_events_and_erasures_retire_numbers() {
+    use super::index::AudienceIndex;
+    let at = now();
+    let (old, young) = (
+        orbit_core::ProfileId::mint(Timestamp::UNIX_EPOCH, 1),
+        orbit_core::ProfileId::mint(Timestamp::UNIX_EPOCH, 2),
+    );
+    let mut index = AudienceIndex::default();
+    let paid = |amount: i64| json!({"amount": amount}).as_object().cloned().unwrap_or_default();
+    index.record_event(old, NOW_MS - DAY_MS, Some("order_paid"), &paid(30));
+    index.record_event(young, NOW_MS - 2 * DAY_MS, Some("order_paid"), &paid(80));
+    let two_orders = Condition::Event(EventCondition {
+        matching: EventMatch {
+            event: Some("order_paid".into()),
+            filters: Vec::new(),
+        },
+        measure: Measure::Aggregate {
+            function: Aggregate::Sum,
+            property: "amount".into(),
+            compare: Compare::Eq,
+            value: 110.0,
+        },
+        window: Window::Ever,
+    });
+    assert!(index.members(&two_orders, &at).is_empty());
+    index.merge(old, young);
+    let members: Vec<Option<orbit_core::ProfileId>> = index
+        .members(&two_orders, &at)
+        .iter()
+        .map(|n| index.profile(n))
+        .collect();
+    assert_eq!(members, vec![Some(old)], "the survivor holds both orders");
+    assert_eq!(index.len(), 1);
+    index.erase(old);
+    assert!(index.is_empty());
+    assert!(index.members(&two_orders, &at).is_empty());
+}

@@ -120,6 +120,15 @@ impl ProfileTimeline {
             .map(|(_, v)| *v)
     }
 
+    /// An event's indexed properties as JSON, to move it to another timeline.
+    pub fn properties_of(&self, event: &EventRecord, strings: &Interner) -> Map<String, Value> {
+        let start = event.props_start as usize;
+        self.values[start..start + usize::from(event.props_len)]
+            .iter()
+            .filter_map(|(key, value)| Some((strings.text(*key)?.to_owned(), value.to_json(strings))))
+            .collect()
+    }
+
     /// Bytes this timeline holds, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
         self.events.capacity() * std::mem::size_of::<EventRecord>()

@@ -1,0 +1,177 @@
+//! One workspace's audience index: profiles numbered densely, each with its traits,
+//! tags and compact timeline; conditions answered as roaring bitmaps of members.
+//!
+//! This first version evaluates a condition profile by profile (in parallel); the
+//! bitmap-first plans of ADR 0006 build on the same data and must give the same
+//! answers, which the differential test pins.
+
+use super::behaviour::{event_holds, sequence_holds};
+use super::timeline::{Interner, ProfileTimeline};
+use foldhash::HashMap;
+use orbit_core::ProfileId;
+use orbit_core::audience::values::{Today, lookup, passes};
+use orbit_core::audience::{Condition, Evaluation};
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// What the index holds on one profile.
+#[derive(Debug, Default, Clone)]
+struct Slot {
+    id: Option<ProfileId>,
+    traits: Map<String, Value>,
+    tags: BTreeMap<String, Vec<String>>,
+    timeline: ProfileTimeline,
+}
+
+/// One workspace's index.
+#[derive(Debug, Default)]
+pub struct AudienceIndex {
+    slots: Vec<Slot>,
+    dense: HashMap<ProfileId, u32>,
+    live: RoaringBitmap,
+    strings: Interner,
+    segments: HashMap<String, RoaringBitmap>,
+}
+
+impl AudienceIndex {
+    /// The dense number of a profile, assigned on first sight.
+    pub fn number(&mut self, profile: ProfileId) -> u32 {
+        if let Some(n) = self.dense.get(&profile) {
+            return *n;
+        }
+        let n = self.slots.len() as u32;
+        self.slots.push(Slot {
+            id: Some(profile),
+            ..Slot::default()
+        });
+        self.dense.insert(profile, n);
+        self.live.insert(n);
+        n
+    }
+
+    /// The profile behind a dense number, while it is live.
+    pub fn profile(&self, number: u32) -> Option<ProfileId> {
+        self.slots.get(number as usize).and_then(|s| s.id)
+    }
+
+    /// Replaces a profile's traits.
+    pub fn set_traits(&mut self, profile: ProfileId, traits: Map<String, Value>) {
+        let n = self.number(profile);
+        self.slots[n as usize].traits = traits;
+    }
+
+    /// Replaces a profile's values of one tag (empty: the tag is removed).
+    pub fn set_tag(&mut self, profile: ProfileId, tag: &str, values: Vec<String>) {
+        let n = self.number(profile) as usize;
+        if values.is_empty() {
+            self.slots[n].tags.remove(tag);
+        } else {
+            self.slots[n].tags.insert(tag.to_owned(), values);
+        }
+    }
+
+    /// Records an event on a profile's timeline.
+    pub fn record_event(
+        &mut self,
+        profile: ProfileId,
+        at_ms: i64,
+        name: Option<&str>,
+        properties: &Map<String, Value>,
+    ) {
+        let n = self.number(profile) as usize;
+        self.slots[n]
+            .timeline
+            .push(at_ms, name, properties, &mut self.strings);
+    }
+
+    /// Sets a segment's members, for conditions on segment membership.
+    pub fn set_segment(&mut self, segment: &str, members: RoaringBitmap) {
+        self.segments.insert(segment.to_owned(), members);
+    }
+
+    /// Folds a merged-away profile into its survivor: events move over; the merged
+    /// profile's number is retired.
+    pub fn merge(&mut self, survivor: ProfileId, merged: ProfileId) {
+        let Some(gone) = self.dense.remove(&merged) else {
+            return;
+        };
+        let moved = std::mem::take(&mut self.slots[gone as usize]);
+        self.live.remove(gone);
+        for segment in self.segments.values_mut() {
+            segment.remove(gone);
+        }
+        let keep = self.number(survivor) as usize;
+        let events = moved.timeline.events().to_vec();
+        for event in &events {
+            let properties = moved.timeline.properties_of(event, &self.strings);
+            let name = (event.name != super::timeline::UNNAMED)
+                .then(|| self.strings.text(event.name).map(str::to_owned))
+                .flatten();
+            self.slots[keep]
+                .timeline
+                .push(event.at_ms, name.as_deref(), &properties, &mut self.strings);
+        }
+    }
+
+    /// Forgets a profile: its number is retired.
+    pub fn erase(&mut self, profile: ProfileId) {
+        if let Some(n) = self.dense.remove(&profile) {
+            self.slots[n as usize] = Slot::default();
+            self.live.remove(n);
+            for segment in self.segments.values_mut() {
+                segment.remove(n);
+            }
+        }
+    }
+
+    /// How many live profiles the index holds.
+    pub fn len(&self) -> u64 {
+        self.live.len()
+    }
+
+    /// Whether the index holds no live profile.
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+
+    /// The live profiles meeting `condition`, as dense numbers.
+    pub fn members(&self, condition: &Condition, at: &Evaluation) -> RoaringBitmap {
+        let today = at.today();
+        let numbers: Vec<u32> = self.live.iter().collect();
+        let hits: Vec<u32> = numbers
+            .par_iter()
+            .copied()
+            .filter(|n| self.holds(condition, *n, at, &today))
+            .collect();
+        hits.into_iter().collect()
+    }
+
+    fn holds(&self, condition: &Condition, n: u32, at: &Evaluation, today: &Today) -> bool {
+        let slot = &self.slots[n as usize];
+        match condition {
+            Condition::And { conditions } => conditions.iter().all(|c| self.holds(c, n, at, today)),
+            Condition::Or { conditions } => conditions.iter().any(|c| self.holds(c, n, at, today)),
+            Condition::Not { condition } => !self.holds(condition, n, at, today),
+            Condition::Trait {
+                name,
+                value_type,
+                test,
+            } => passes(lookup(&slot.traits, name), *value_type, test, today),
+            Condition::Tag { tag, values } => slot.tags.get(tag).is_some_and(|held| {
+                !held.is_empty() && (values.is_empty() || held.iter().any(|v| values.contains(v)))
+            }),
+            Condition::Event(event) => event_holds(event, &slot.timeline, &self.strings, at, today),
+            Condition::Sequence(sequence) => {
+                sequence_holds(sequence, &slot.timeline, &self.strings, at, today)
+            }
+            Condition::Segment { segment } => self.segments.get(segment).is_some_and(|m| m.contains(n)),
+        }
+    }
+
+    /// Bytes held by timelines, for memory accounting.
+    pub fn timeline_bytes(&self) -> usize {
+        self.slots.iter().map(|s| s.timeline.heap_bytes()).sum()
+    }
+}
