@@ -13,9 +13,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod audience;
+
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// A 5-condition segment on the audience index, beside SQL over SQLite.
+    Audience(audience::AudienceArgs),
     /// Durable ingestion over HTTP on loopback, identity resolution included.
     Ingest(IngestArgs),
     /// Identity resolution alone, in memory.
@@ -62,6 +66,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     );
     match command {
         BenchCommand::Ingest(args) => ingest(args).await,
+        BenchCommand::Audience(args) => audience::run(args).await,
         BenchCommand::Resolve(args) => {
             resolve(args);
             Ok(())

@@ -1,0 +1,214 @@
+//! `orbit bench audience`: a segment evaluated by the audience index, beside the same
+//! segment as SQL over SQLite on the same data.
+
+use super::rate;
+use clap::Args;
+use orbit_core::audience::{
+    Compare, Condition, Evaluation, EventCondition, EventMatch, Measure, TimeUnit, ValueTest, ValueType,
+    Window,
+};
+use orbit_core::synthetic::Population;
+use orbit_core::{EventKind, ProfileId};
+use orbit_engine::audience::index::AudienceIndex;
+use serde_json::json;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
+use std::time::{Duration, Instant};
+
+/// Options of `orbit bench audience`.
+#[derive(Debug, Args)]
+pub struct AudienceArgs {
+    /// People to generate.
+    #[arg(long, default_value_t = 100_000)]
+    profiles: usize,
+    /// Days of history (about 1.1 events per person per day).
+    #[arg(long, default_value_t = 20)]
+    days: u32,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// The benchmark's segment: two trait conditions, one tag, two behaviour conditions.
+fn segment() -> Condition {
+    let did = |event: &str, days: u32| {
+        Condition::Event(EventCondition {
+            matching: EventMatch {
+                event: Some(event.to_owned()),
+                filters: Vec::new(),
+            },
+            measure: Measure::Count {
+                compare: Compare::Gte,
+                value: 1.0,
+            },
+            window: Window::Last {
+                amount: days,
+                unit: TimeUnit::Days,
+            },
+        })
+    };
+    Condition::And {
+        conditions: vec![
+            Condition::Trait {
+                name: "city".into(),
+                value_type: ValueType::String,
+                test: ValueTest::In {
+                    values: vec![json!("重庆"), json!("成都"), json!("上海")],
+                },
+            },
+            Condition::Trait {
+                name: "age".into(),
+                value_type: ValueType::Number,
+                test: ValueTest::Between {
+                    min: json!(22),
+                    max: json!(45),
+                },
+            },
+            Condition::Tag {
+                tag: "channel".into(),
+                values: vec![
+                    "douyin".into(),
+                    "xiaohongshu".into(),
+                    "wechat_mini_program".into(),
+                ],
+            },
+            did("order_paid", 14),
+            did("product_viewed", 3),
+        ],
+    }
+}
+
+const SEGMENT_SQL: &str = "SELECT count(*) FROM profiles p \
+    WHERE p.city IN ('重庆', '成都', '上海') AND p.age BETWEEN 22 AND 45 \
+      AND p.channel IN ('douyin', 'xiaohongshu', 'wechat_mini_program') \
+      AND EXISTS (SELECT 1 FROM events e WHERE e.profile = p.id AND e.name = 'order_paid' AND e.at > ?1 AND e.at <= ?3) \
+      AND EXISTS (SELECT 1 FROM events e WHERE e.profile = p.id AND e.name = 'product_viewed' AND e.at > ?2 AND e.at <= ?3)";
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+pub async fn run(args: AudienceArgs) -> anyhow::Result<()> {
+    let end: jiff::Timestamp = "2026-11-23T00:00:00Z".parse()?;
+    let population = Population {
+        profiles: args.profiles,
+        days: args.days,
+        seed: args.seed,
+        end,
+    };
+    let started = Instant::now();
+    let people: Vec<(ProfileId, Vec<orbit_core::synthetic::SyntheticEvent>)> = (0..args.profiles)
+        .map(|i| (ProfileId::mint(end, i as u128 + 1), population.events(i)))
+        .collect();
+    let events: usize = people.iter().map(|(_, e)| e.len()).sum();
+    println!(
+        "audience: {} profiles, {events} events over {} days (generated in {:.1} s)",
+        args.profiles,
+        args.days,
+        started.elapsed().as_secs_f64()
+    );
+
+    // The index, loaded as the engine would from the log.
+    let started = Instant::now();
+    let mut index = AudienceIndex::default();
+    for (id, history) in &people {
+        for event in history {
+            if event.kind == EventKind::Identify {
+                index.set_traits(*id, event.traits.clone());
+                let channel = event.traits.get("channel").and_then(|c| c.as_str()).unwrap_or("");
+                index.set_tag(*id, "channel", vec![channel.to_owned()]);
+            }
+            index.record_event(*id, event.at.as_millisecond(), event.name, &event.properties);
+        }
+    }
+    let loaded = started.elapsed();
+    println!(
+        "  index     loaded:                {:>12.0} events/s; timelines {:.0} bytes/event",
+        rate(events, loaded),
+        index.timeline_bytes() as f64 / events as f64
+    );
+
+    // The same data in SQLite, indexed for the query.
+    let dir = tempfile::tempdir()?;
+    let mut db = SqliteConnectOptions::new()
+        .filename(dir.path().join("bench.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Off)
+        .connect()
+        .await?;
+    sqlx::raw_sql(
+        "CREATE TABLE profiles (id INTEGER PRIMARY KEY, city TEXT, age INTEGER, channel TEXT);
+         CREATE TABLE events (profile INTEGER NOT NULL, name TEXT, at INTEGER NOT NULL);",
+    )
+    .execute(&mut db)
+    .await?;
+    let mut tx = db.begin().await?;
+    for (n, (_, history)) in people.iter().enumerate() {
+        for event in history {
+            if event.kind == EventKind::Identify {
+                sqlx::query("INSERT INTO profiles (id, city, age, channel) VALUES (?, ?, ?, ?)")
+                    .bind(n as i64)
+                    .bind(event.traits.get("city").and_then(|v| v.as_str()))
+                    .bind(event.traits.get("age").and_then(serde_json::Value::as_i64))
+                    .bind(event.traits.get("channel").and_then(|v| v.as_str()))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("INSERT INTO events (profile, name, at) VALUES (?, ?, ?)")
+                .bind(n as i64)
+                .bind(event.name)
+                .bind(event.at.as_millisecond())
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    sqlx::raw_sql(
+        "CREATE INDEX events_by_profile ON events (profile, name, at);
+         CREATE INDEX profiles_by_city ON profiles (city, age); ANALYZE;",
+    )
+    .execute(&mut db)
+    .await?;
+
+    let at = Evaluation::new(end, jiff::tz::TimeZone::get("Asia/Shanghai")?);
+    let condition = segment();
+    let mut index_times = Vec::new();
+    let mut members = 0;
+    for _ in 0..7 {
+        let started = Instant::now();
+        members = index.members(&condition, &at).len();
+        index_times.push(started.elapsed());
+    }
+    let day_ms = 86_400_000i64;
+    let now_ms = end.as_millisecond();
+    let mut sql_times = Vec::new();
+    let mut sql_members = 0i64;
+    for _ in 0..7 {
+        let started = Instant::now();
+        sql_members = sqlx::query_scalar(SEGMENT_SQL)
+            .bind(now_ms - 14 * day_ms)
+            .bind(now_ms - 3 * day_ms)
+            .bind(now_ms)
+            .fetch_one(&mut db)
+            .await?;
+        sql_times.push(started.elapsed());
+    }
+    anyhow::ensure!(
+        sql_members == members as i64,
+        "the index found {members} members, SQL {sql_members}"
+    );
+    let (index_time, sql_time) = (median(index_times), median(sql_times));
+    println!("  segment   2 trait + 1 tag + 2 behaviour conditions, {members} members");
+    println!(
+        "  baseline  SQL over SQLite, indexed:  {:>10.2} ms",
+        sql_time.as_secs_f64() * 1e3
+    );
+    println!(
+        "  orbit     audience index:          {:>10.2} ms  ({:.2}x baseline time)",
+        index_time.as_secs_f64() * 1e3,
+        index_time.as_secs_f64() / sql_time.as_secs_f64()
+    );
+    Ok(())
+}
