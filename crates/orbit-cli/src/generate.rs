@@ -14,10 +14,10 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// How many people.
-    #[arg(long, default_value_t = 10_000)]
-    profiles: usize,
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    profiles: u64,
     /// Days of history.
-    #[arg(long, default_value_t = 90)]
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
     days: u32,
     /// The seed: the same seed writes the same file.
     #[arg(long, default_value_t = 1)]
@@ -60,7 +60,7 @@ pub fn native_line(event: &SyntheticEvent) -> Value {
 /// Writes the population's events, person by person, each person's in time order.
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let population = Population {
-        profiles: args.profiles,
+        profiles: usize::try_from(args.profiles)?,
         days: args.days,
         seed: args.seed,
         end: args.end.unwrap_or_else(|| SystemClock.now()),

@@ -138,7 +138,7 @@ impl Population {
 
     fn start(&self) -> Timestamp {
         self.end
-            .checked_sub(seconds(i64::from(self.days) * 86_400))
+            .checked_sub(seconds(i64::from(self.days.max(1)) * 86_400))
             .unwrap_or(self.end)
     }
 

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Args)]
 pub struct AudienceArgs {
     /// People to generate.
-    #[arg(long, default_value_t = 100_000)]
-    profiles: usize,
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    profiles: u64,
     /// Days of history (about 1.1 events per person per day).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     days: u32,
     /// Generator seed.
     #[arg(long, default_value_t = 1)]
@@ -92,13 +92,13 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 pub async fn run(args: AudienceArgs) -> anyhow::Result<()> {
     let end: jiff::Timestamp = "2026-11-23T00:00:00Z".parse()?;
     let population = Population {
-        profiles: args.profiles,
+        profiles: usize::try_from(args.profiles)?,
         days: args.days,
         seed: args.seed,
         end,
     };
     let started = Instant::now();
-    let people: Vec<(ProfileId, Vec<orbit_core::synthetic::SyntheticEvent>)> = (0..args.profiles)
+    let people: Vec<(ProfileId, Vec<orbit_core::synthetic::SyntheticEvent>)> = (0..population.profiles)
         .map(|i| (ProfileId::mint(end, i as u128 + 1), population.events(i)))
         .collect();
     let events: usize = people.iter().map(|(_, e)| e.len()).sum();
