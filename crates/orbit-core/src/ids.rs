@@ -88,6 +88,12 @@ slug_id!(
     64
 );
 
+slug_id!(
+    /// A segment: a named audience, dynamic or static.
+    SegmentId,
+    64
+);
+
 impl WorkspaceId {
     /// The workspace that exists out of the box.
     pub fn default_workspace() -> Self {

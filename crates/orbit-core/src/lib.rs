@@ -17,4 +17,4 @@ pub mod trait_rules;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::{EventKind, EventName, NewEvent};
 pub use identity::{Identity, IdentityKind};
-pub use ids::{ProfileId, SourceId, WorkspaceId};
+pub use ids::{ProfileId, SegmentId, SourceId, WorkspaceId};

@@ -81,15 +81,15 @@ pub(crate) fn opt_id(obj: &Map<String, Value>, key: &str) -> Result<Option<Strin
     }
 }
 
-/// An optional object field; `null` counts as absent.
-pub(crate) fn opt_object(obj: &Map<String, Value>, key: &str) -> Result<Map<String, Value>, FieldError> {
-    match obj.get(key) {
+/// An optional object field, taken out of its parent; `null` counts as absent.
+pub(crate) fn take_object(obj: &mut Map<String, Value>, key: &str) -> Result<Map<String, Value>, FieldError> {
+    match obj.remove(key) {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(Value::Object(map)) => Ok(map),
         Some(other) => Err(FieldError::new(
             key,
             "wrong_type",
-            format!("must be an object, not {}", type_name(other)),
+            format!("must be an object, not {}", type_name(&other)),
         )),
     }
 }
@@ -169,9 +169,9 @@ mod tests {
 
     #[test]
     fn wrong_types_name_the_field() {
-        let o = obj(json!({"properties": "x", "userId": true}));
+        let mut o = obj(json!({"properties": "x", "userId": true}));
         assert_eq!(
-            opt_object(&o, "properties").map_err(|e| e.field),
+            take_object(&mut o, "properties").map_err(|e| e.field),
             Err("properties".into())
         );
         assert_eq!(

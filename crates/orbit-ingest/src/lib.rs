@@ -127,15 +127,16 @@ impl ParsedBatch {
     }
 }
 
-/// A batch body's object and its array of items under `key`, within the batch limit.
-pub(crate) fn batch_items<'a>(
-    body: &'a Value,
+/// A batch body's object, with its array of items under `key` taken out, within the
+/// batch limit.
+pub(crate) fn batch_items(
+    body: Value,
     key: &str,
-) -> Result<(&'a serde_json::Map<String, Value>, &'a [Value]), BodyError> {
-    let root = body
-        .as_object()
-        .ok_or_else(|| BodyError::new("", "wrong_type", "the body must be a JSON object"))?;
-    let items = match root.get(key) {
+) -> Result<(serde_json::Map<String, Value>, Vec<Value>), BodyError> {
+    let Value::Object(mut root) = body else {
+        return Err(BodyError::new("", "wrong_type", "the body must be a JSON object"));
+    };
+    let items = match root.remove(key) {
         Some(Value::Array(items)) => items,
         Some(_) => {
             return Err(BodyError::new(

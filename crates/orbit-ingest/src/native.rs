@@ -10,42 +10,43 @@
 //! Fields are snake_case; `type` defaults to `track`; `identities` maps identity types
 //! to a value or a list of values; `user_id` and `anonymous_id` are accepted as well.
 
-use crate::fields::{opt_id, opt_object, opt_string, opt_timestamp};
+use crate::fields::{opt_id, opt_string, opt_timestamp, take_object};
 use crate::normalise::{Draft, finish};
 use crate::{BodyError, FieldError, IngestContext, MAX_EVENT_BYTES, ParsedBatch};
 use orbit_core::event::{DataIssue, clean_identity};
 use orbit_core::{EventKind, IdentityKind};
 use serde_json::{Map, Value};
 
-/// Parses a native batch body.
-pub fn parse_batch(body: &Value, ctx: &IngestContext) -> Result<ParsedBatch, BodyError> {
+/// Parses a native batch body, taking its values over rather than copying them.
+pub fn parse_batch(body: Value, ctx: &IngestContext) -> Result<ParsedBatch, BodyError> {
     let (root, items) = crate::batch_items(body, "events")?;
-    let sent_at = opt_timestamp(root, "sent_at").map_err(|e| BodyError::new("sent_at", e.code, e.message))?;
+    let sent_at =
+        opt_timestamp(&root, "sent_at").map_err(|e| BodyError::new("sent_at", e.code, e.message))?;
     let mut parsed = ParsedBatch::default();
-    for (index, item) in items.iter().enumerate() {
-        let result = item
-            .as_object()
-            .ok_or_else(|| FieldError::new("", "wrong_type", "each event must be an object"))
-            .and_then(|msg| parse_item(msg, sent_at, ctx));
+    for (index, item) in items.into_iter().enumerate() {
+        let result = match item {
+            Value::Object(msg) => parse_item(msg, sent_at, ctx),
+            _ => Err(FieldError::new("", "wrong_type", "each event must be an object")),
+        };
         parsed.push(index, &format!("events[{index}]"), result);
     }
     Ok(parsed)
 }
 
 /// Parses one event of the native format on its own (as `orbit import` reads them).
-pub fn parse_event(item: &Value, ctx: &IngestContext) -> Result<orbit_core::NewEvent, FieldError> {
-    let msg = item
-        .as_object()
-        .ok_or_else(|| FieldError::new("", "wrong_type", "each event must be an object"))?;
+pub fn parse_event(item: Value, ctx: &IngestContext) -> Result<orbit_core::NewEvent, FieldError> {
+    let Value::Object(msg) = item else {
+        return Err(FieldError::new("", "wrong_type", "each event must be an object"));
+    };
     parse_item(msg, None, ctx)
 }
 
 fn parse_item(
-    msg: &Map<String, Value>,
+    mut msg: Map<String, Value>,
     batch_sent_at: Option<jiff::Timestamp>,
     ctx: &IngestContext,
 ) -> Result<orbit_core::NewEvent, FieldError> {
-    let size = crate::fields::encoded_len(msg);
+    let size = crate::fields::encoded_len(&msg);
     if size > MAX_EVENT_BYTES {
         return Err(FieldError::new(
             "",
@@ -53,7 +54,7 @@ fn parse_item(
             format!("an event may be at most {MAX_EVENT_BYTES} bytes of JSON, this one {size}"),
         ));
     }
-    let kind = match opt_string(msg, "type")? {
+    let kind = match opt_string(&msg, "type")? {
         None => EventKind::Track,
         Some(raw) => EventKind::parse(raw).ok_or_else(|| {
             FieldError::new(
@@ -63,21 +64,21 @@ fn parse_item(
             )
         })?,
     };
-    let (identities, issues) = explicit_identities(msg, ctx)?;
+    let (identities, issues) = explicit_identities(&mut msg, ctx)?;
     let name_key = if kind == EventKind::Track { "event" } else { "name" };
     let draft = Draft {
         kind: Some(kind),
-        name: opt_string(msg, name_key)?.map(str::to_owned),
-        message_id: opt_id(msg, "message_id")?,
-        user_id: opt_id(msg, "user_id")?,
-        anonymous_id: opt_id(msg, "anonymous_id")?,
-        previous_id: opt_id(msg, "previous_id")?,
-        group_id: opt_id(msg, "group_id")?,
-        traits: opt_object(msg, "traits")?,
-        properties: opt_object(msg, "properties")?,
-        context: opt_object(msg, "context")?,
-        device_time: opt_timestamp(msg, "timestamp")?,
-        sent_at: opt_timestamp(msg, "sent_at")?.or(batch_sent_at),
+        name: opt_string(&msg, name_key)?.map(str::to_owned),
+        message_id: opt_id(&msg, "message_id")?,
+        user_id: opt_id(&msg, "user_id")?,
+        anonymous_id: opt_id(&msg, "anonymous_id")?,
+        previous_id: opt_id(&msg, "previous_id")?,
+        group_id: opt_id(&msg, "group_id")?,
+        traits: take_object(&mut msg, "traits")?,
+        properties: take_object(&mut msg, "properties")?,
+        context: take_object(&mut msg, "context")?,
+        device_time: opt_timestamp(&msg, "timestamp")?,
+        sent_at: opt_timestamp(&msg, "sent_at")?.or(batch_sent_at),
         identities,
         issues,
     };
@@ -86,8 +87,8 @@ fn parse_item(
 
 type Explicit = (Vec<orbit_core::Identity>, Vec<DataIssue>);
 
-fn explicit_identities(msg: &Map<String, Value>, ctx: &IngestContext) -> Result<Explicit, FieldError> {
-    let given = opt_object(msg, "identities")?;
+fn explicit_identities(msg: &mut Map<String, Value>, ctx: &IngestContext) -> Result<Explicit, FieldError> {
+    let given = take_object(msg, "identities")?;
     let (mut identities, mut issues) = (Vec::new(), Vec::new());
     for (kind_name, value) in &given {
         let field = format!("identities.{kind_name}");

@@ -7,6 +7,7 @@ mod events;
 mod keys;
 mod message_ids;
 mod profiles;
+mod segments;
 mod workspaces;
 
 use orbit_store::{StoreError, Stores};
@@ -102,7 +103,8 @@ impl SqliteStore {
             events: shared.clone(),
             profiles: shared.clone(),
             keys: shared.clone(),
-            workspaces: shared,
+            workspaces: shared.clone(),
+            segments: shared,
         }
     }
 

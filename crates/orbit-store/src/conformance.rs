@@ -9,7 +9,7 @@
 
 use crate::{
     ApiKeyRecord, AppendOutcome, KeyKind, LogEntry, LogPosition, MergeRecord, Placement, ProfileRecord,
-    Scope, Stores, WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
+    Scope, SegmentKind, SegmentRecord, Stores, WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
 };
 use jiff::Timestamp;
 use orbit_core::profile::Profile;
@@ -38,6 +38,7 @@ macro_rules! store_conformance_tests {
             keys_are_found_by_digest_until_revoked,
             workspaces_round_trip_with_settings,
             the_default_workspace_exists,
+            segments_round_trip_with_members_and_history,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -482,4 +483,52 @@ pub async fn workspaces_round_trip_with_settings(stores: &Stores) {
 /// A fresh store has the `default` workspace.
 pub async fn the_default_workspace_exists(stores: &Stores) {
     assert!(stores.workspaces.workspace(&ws()).await.unwrap().is_some());
+}
+
+/// Segments keep their definition, static members and size history; deleting one
+/// removes all three.
+pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
+    let id = orbit_core::SegmentId::parse("checkout-drop").unwrap();
+    let condition: orbit_core::audience::Condition = serde_json::from_value(json!({
+        "type": "tag", "tag": "lifecycle", "values": ["active"]
+    }))
+    .unwrap();
+    let mut record = SegmentRecord {
+        workspace_id: ws(),
+        id: id.clone(),
+        name: "结账流失".into(),
+        description: "reached checkout, did not pay".into(),
+        kind: SegmentKind::Dynamic,
+        condition: Some(condition),
+        created_at: at(0),
+        updated_at: at(0),
+    };
+    let segments = &stores.segments;
+    segments.save_segment(&record).await.unwrap();
+    assert_eq!(segments.segment(&ws(), &id).await.unwrap(), Some(record.clone()));
+    record.name = "renamed".into();
+    record.kind = SegmentKind::Static;
+    record.updated_at = at(60);
+    segments.save_segment(&record).await.unwrap();
+    assert_eq!(segments.segments(&ws()).await.unwrap(), vec![record.clone()]);
+    assert_eq!(segments.all_segments().await.unwrap(), vec![record.clone()]);
+
+    let (a, b) = (ProfileId::mint(at(1), 1), ProfileId::mint(at(2), 2));
+    segments.save_static_members(&ws(), &id, &[b, a, a]).await.unwrap();
+    let mut expected = vec![a, b];
+    expected.sort_by_key(ToString::to_string);
+    assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), expected);
+    segments.save_static_members(&ws(), &id, &[b]).await.unwrap();
+    assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![b]);
+
+    segments.record_sizes(&ws(), at(100), &[(id.clone(), 5)]).await.unwrap();
+    segments.record_sizes(&ws(), at(200), &[(id.clone(), 7)]).await.unwrap();
+    let history = segments.size_history(&ws(), &id, at(150)).await.unwrap();
+    assert_eq!(history.iter().map(|p| (p.at, p.size)).collect::<Vec<_>>(), vec![(at(200), 7)]);
+
+    assert!(segments.delete_segment(&ws(), &id).await.unwrap());
+    assert!(!segments.delete_segment(&ws(), &id).await.unwrap());
+    assert_eq!(segments.segment(&ws(), &id).await.unwrap(), None);
+    assert!(segments.static_members(&ws(), &id).await.unwrap().is_empty());
+    assert!(segments.size_history(&ws(), &id, at(0)).await.unwrap().is_empty());
 }

@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod keys;
 mod profiles;
+mod segments;
 mod workspaces;
 
 pub use error::StoreError;
@@ -16,6 +17,7 @@ pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use profiles::{
     ConflictRecord, MergeRecord, ProfileRecord, ProfileStore, StoredProfile, WorkspaceChanges,
 };
+pub use segments::{SegmentKind, SegmentRecord, SegmentStore, SizePoint};
 pub use workspaces::{WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
 
 use std::sync::Arc;
@@ -31,6 +33,8 @@ pub struct Stores {
     pub keys: Arc<dyn KeyStore>,
     /// Workspaces and their settings.
     pub workspaces: Arc<dyn WorkspaceStore>,
+    /// Segment definitions, static members and size history.
+    pub segments: Arc<dyn SegmentStore>,
 }
 
 impl std::fmt::Debug for Stores {

@@ -257,7 +257,7 @@ impl Importer<'_> {
                 records::to_event(self.kind, r, &digest[..32]).map_err(|e| problem("invalid_record", e))
             })
             .and_then(|value| {
-                orbit_ingest::native::parse_event(&value, &self.ctx).map_err(|e| Problem {
+                orbit_ingest::native::parse_event(value, &self.ctx).map_err(|e| Problem {
                     field: e.field,
                     code: e.code,
                     message: e.message,

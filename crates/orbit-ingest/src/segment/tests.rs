@@ -33,7 +33,7 @@ fn python_batch() -> Value {
 
 #[test]
 fn python_sdk_batches_parse_into_three_events() {
-    let parsed = parse_batch(&python_batch(), &ctx()).expect("a valid body");
+    let parsed = parse_batch(python_batch(), &ctx()).expect("a valid body");
     assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
     let kinds: Vec<EventKind> = parsed.accepted.iter().map(|(_, e)| e.kind).collect();
     assert_eq!(kinds, [EventKind::Identify, EventKind::Track, EventKind::Alias]);
@@ -56,7 +56,7 @@ fn clock_skew_is_corrected_by_the_send_gap() {
     // The device clock is an hour fast: it stamped the event at 11:00 and sent it at 11:00:05.
     let body = json!({"batch": [{"type": "track", "event": "x", "userId": "u", "originalTimestamp": "2026-11-23T11:00:00Z"}],
                       "sentAt": "2026-11-23T11:00:05Z"});
-    let parsed = parse_batch(&body, &ctx()).expect("valid");
+    let parsed = parse_batch(body, &ctx()).expect("valid");
     let expected: Timestamp = "2026-11-23T09:59:55Z".parse().expect("valid");
     assert_eq!(parsed.accepted[0].1.timestamp, expected);
 }
@@ -64,7 +64,7 @@ fn clock_skew_is_corrected_by_the_send_gap() {
 #[test]
 fn identify_traits_may_come_in_context_traits() {
     let body = json!({"type": "identify", "anonymousId": "a-1", "context": {"traits": {"email": "x@example.com", "city": "重庆"}}});
-    let parsed = parse_single(&body, EventKind::Identify, &ctx()).expect("valid");
+    let parsed = parse_single(body, EventKind::Identify, &ctx()).expect("valid");
     let event = &parsed.accepted[0].1;
     assert_eq!(event.traits.get("city"), Some(&json!("重庆")));
     assert!(
@@ -89,7 +89,7 @@ fn bad_items_are_named_and_good_ones_kept() {
         {"type": "alias", "userId": "u"},
         "not an object"
     ]});
-    let parsed = parse_batch(&body, &ctx()).expect("valid body");
+    let parsed = parse_batch(body, &ctx()).expect("valid body");
     assert_eq!(parsed.accepted.len(), 1);
     let got: Vec<(usize, &str, &str)> = parsed
         .rejected
@@ -113,7 +113,7 @@ fn bad_items_are_named_and_good_ones_kept() {
 
 #[test]
 fn a_body_without_a_batch_array_is_refused_whole() {
-    let error = |body: Value| parse_batch(&body, &ctx()).err().map(|e| (e.field, e.code));
+    let error = |body: Value| parse_batch(body, &ctx()).err().map(|e| (e.field, e.code));
     assert_eq!(
         error(json!({"batch": {}})),
         Some(("batch".to_owned(), "wrong_type"))

@@ -75,9 +75,9 @@ async fn ingest(
         max_future: state.settings.max_future,
     };
     let parsed = match format {
-        Format::SegmentBatch => segment::parse_batch(&json, &ctx)?,
-        Format::SegmentSingle(kind) => segment::parse_single(&json, kind, &ctx)?,
-        Format::Native => orbit_ingest::native::parse_batch(&json, &ctx)?,
+        Format::SegmentBatch => segment::parse_batch(json, &ctx)?,
+        Format::SegmentSingle(kind) => segment::parse_single(json, kind, &ctx)?,
+        Format::Native => orbit_ingest::native::parse_batch(json, &ctx)?,
     };
     store(&state, parsed).await
 }
