@@ -26,6 +26,10 @@ pub struct Config {
     pub log: String,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Run on a simulated clock stopped at this RFC 3339 time, moved only through
+    /// `POST /v1/clock` (demos, scenario tests); unset means the wall clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated_clock: Option<String>,
 }
 
 impl Default for Config {
@@ -38,13 +42,14 @@ impl Default for Config {
             max_future_hours: 24,
             log: "info".into(),
             log_format: "text".into(),
+            simulated_clock: None,
         }
     }
 }
 
 impl Config {
     /// The settable keys, also as `ORBIT_<KEY>` variables.
-    pub const KEYS: [&'static str; 7] = [
+    pub const KEYS: [&'static str; 8] = [
         "listen",
         "data_dir",
         "durability",
@@ -52,6 +57,7 @@ impl Config {
         "max_future_hours",
         "log",
         "log_format",
+        "simulated_clock",
     ];
 
     /// Layers the sources; `file` is `--config`, else `./orbit.toml` when it exists.
@@ -83,7 +89,19 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format must be text or json, not {:?}", self.log_format);
         }
+        self.simulated_start()?;
         Ok(())
+    }
+
+    /// Where the simulated clock starts, when one was asked for.
+    pub fn simulated_start(&self) -> anyhow::Result<Option<jiff::Timestamp>> {
+        self.simulated_clock
+            .as_deref()
+            .map(|raw| {
+                raw.parse::<jiff::Timestamp>()
+                    .map_err(|e| anyhow::anyhow!("simulated_clock {raw:?} is not an RFC 3339 time: {e}"))
+            })
+            .transpose()
     }
 
     /// The phone region, parsed.

@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::data_dir;
 use anyhow::Context;
 use clap::Args;
-use orbit_core::{Clock, SystemClock};
+use orbit_core::{Clock, ManualClock, SystemClock};
 use orbit_engine::IngestPipeline;
 use orbit_server::auth::KeyHasher;
 use orbit_server::{AppState, ServerSettings};
@@ -51,6 +51,11 @@ pub struct ServeArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<String>,
     /// A TOML configuration file [default: ./orbit.toml when present].
+    /// Run on a simulated clock stopped at this RFC 3339 time, moved only by
+    /// `POST /v1/clock` (for demos and scenario tests; never in production).
+    #[arg(long, value_name = "TIME")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    simulated_clock: Option<String>,
     #[arg(long)]
     #[serde(skip)]
     config: Option<PathBuf>,
@@ -109,7 +114,14 @@ pub async fn start(
     let lock = data_dir::lock(&config.data_dir)?;
     let (store, hasher) = data_dir::open(&config.data_dir, durability).await?;
     let stores = store.into_stores();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let simulated = config.simulated_start()?.map(ManualClock::new);
+    let clock: Arc<dyn Clock> = match &simulated {
+        Some(manual) => {
+            tracing::warn!(now = %manual.now(), "running on a simulated clock");
+            Arc::new(manual.clone())
+        }
+        None => Arc::new(SystemClock),
+    };
 
     let pipeline = IngestPipeline::start(stores.clone(), clock.clone())
         .await
@@ -123,7 +135,15 @@ pub async fn start(
         default_region: config.region()?,
         max_future: jiff::SignedDuration::from_hours(i64::from(config.max_future_hours)),
     };
-    let state = AppState::new(stores.clone(), pipeline, hasher.clone(), clock, settings);
+    let catalog = orbit_engine::audience::SegmentCatalog::load(&stores)
+        .await
+        .context("loading segments")?;
+    let mut state = AppState::new(stores.clone(), pipeline, hasher.clone(), clock, settings, catalog);
+    state.simulated_clock = simulated;
+    tokio::spawn(orbit_server::record_sizes_forever(
+        state.clone(),
+        Duration::from_secs(3_600),
+    ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

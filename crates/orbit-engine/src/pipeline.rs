@@ -9,6 +9,8 @@
 //! profiles are up to date: reads after an acknowledgement see the events.
 
 use crate::EngineError;
+use crate::audience::Audiences;
+use crate::audience::index::AudienceIndex;
 use crate::resolver::{Pending, Resolver};
 use crate::timeline::{TimelineCursor, Timelines};
 use orbit_core::event::JsonObject;
@@ -64,6 +66,7 @@ pub struct PipelineHandle {
     head: watch::Receiver<LogPosition>,
     resolver: Arc<RwLock<Resolver>>,
     timelines: Arc<RwLock<Timelines>>,
+    audiences: Arc<RwLock<Audiences>>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -167,6 +170,17 @@ impl PipelineHandle {
         read(&self.timelines).positions(workspace, profile)
     }
 
+    /// Runs `f` over a workspace's audience index as of the last commit (`None` while
+    /// the workspace holds no profile). Evaluation is CPU work: call it off the async
+    /// runtime's threads.
+    pub fn with_audience<R>(
+        &self,
+        workspace: &WorkspaceId,
+        f: impl FnOnce(Option<&AudienceIndex>) -> R,
+    ) -> R {
+        f(read(&self.audiences).index(workspace))
+    }
+
     async fn send(&self, request: Request) -> Result<(), EngineError> {
         self.requests
             .send(request)
@@ -181,6 +195,7 @@ pub struct IngestPipeline {
     clock: Arc<dyn Clock>,
     resolver: Arc<RwLock<Resolver>>,
     timelines: Arc<RwLock<Timelines>>,
+    audiences: Arc<RwLock<Audiences>>,
     head: watch::Sender<LogPosition>,
 }
 
@@ -188,7 +203,9 @@ impl IngestPipeline {
     /// Loads every profile and timeline into memory and starts the pipeline task.
     pub async fn start(stores: Stores, clock: Arc<dyn Clock>) -> Result<PipelineHandle, EngineError> {
         let (resolver, timelines) = Resolver::load(&stores).await?;
+        let audiences = Audiences::load(&stores, &resolver).await?;
         let (resolver, timelines) = (Arc::new(RwLock::new(resolver)), Arc::new(RwLock::new(timelines)));
+        let audiences = Arc::new(RwLock::new(audiences));
         let (head, head_rx) = watch::channel(stores.events.head().await?);
         let (requests, inbox) = mpsc::channel(4_096);
         tokio::spawn(
@@ -197,6 +214,7 @@ impl IngestPipeline {
                 clock,
                 resolver: resolver.clone(),
                 timelines: timelines.clone(),
+                audiences: audiences.clone(),
                 head,
             }
             .run(inbox),
@@ -206,6 +224,7 @@ impl IngestPipeline {
             head: head_rx,
             resolver,
             timelines,
+            audiences,
         })
     }
 
@@ -318,12 +337,33 @@ impl IngestPipeline {
             }
             metrics::gauge!("orbit_timeline_events").set(timelines.event_count() as f64);
         }
+        self.update_audiences(&to_store, &changes);
         if let Some(newest) = positions.last() {
             self.head.send_replace(*newest);
             metrics::gauge!("orbit_log_head_position").set(newest.0 as f64);
         }
         metrics::gauge!("orbit_profiles").set(read(&self.resolver).profile_count() as f64);
         Ok(AppendOutcome::from_claims(&fresh, positions))
+    }
+
+    /// Brings the audience indexes up to a commit: events first (on the profiles they
+    /// were resolved to), then merges (which carry those events over), then traits.
+    fn update_audiences(&self, stored: &[(&LogEntry, Option<ProfileId>)], changes: &[WorkspaceChanges]) {
+        let mut audiences = write(&self.audiences);
+        for (entry, profile) in stored {
+            if let Some(profile) = profile {
+                audiences.record(*profile, &entry.event);
+            }
+        }
+        for workspace in changes {
+            let index = audiences.workspace_index(&workspace.workspace_id);
+            for record in &workspace.merges {
+                index.merge(record.merge.survivor, record.merge.merged);
+            }
+            for record in &workspace.profiles {
+                index.set_traits(record.profile.id, record.profile.traits.to_object());
+            }
+        }
     }
 
     async fn handle(&mut self, request: Request) {
@@ -391,9 +431,12 @@ impl IngestPipeline {
             }
         };
         let updated = record.profile.clone();
-        let mut changes = WorkspaceChanges::new(workspace);
+        let mut changes = WorkspaceChanges::new(workspace.clone());
         changes.profiles.push(record);
         self.stores.profiles.commit(&[changes]).await?;
+        write(&self.audiences)
+            .workspace_index(&workspace)
+            .set_traits(updated.id, updated.traits.to_object());
         Ok(updated)
     }
 
@@ -412,6 +455,7 @@ impl IngestPipeline {
             timelines.remove(&workspace, erased.id);
             metrics::gauge!("orbit_timeline_events").set(timelines.event_count() as f64);
         }
+        write(&self.audiences).workspace_index(&workspace).erase(erased.id);
         metrics::gauge!("orbit_profiles").set(read(&self.resolver).profile_count() as f64);
         tracing::info!(profile.id = %erased.id, "profile erased");
         Ok(erased)
@@ -421,10 +465,17 @@ impl IngestPipeline {
     /// of unknown outcome may have landed unseen by the timelines: reload both.
     async fn reload(&mut self) {
         for attempt in 1..=10u64 {
-            match Resolver::load(&self.stores).await {
-                Ok((resolver, timelines)) => {
+            let loaded = match Resolver::load(&self.stores).await {
+                Ok((resolver, timelines)) => Audiences::load(&self.stores, &resolver)
+                    .await
+                    .map(|audiences| (resolver, timelines, audiences)),
+                Err(error) => Err(error),
+            };
+            match loaded {
+                Ok((resolver, timelines, audiences)) => {
                     *write(&self.resolver) = resolver;
                     *write(&self.timelines) = timelines;
+                    *write(&self.audiences) = audiences;
                     return;
                 }
                 Err(error) => {

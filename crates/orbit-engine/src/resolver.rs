@@ -155,7 +155,12 @@ impl Resolver {
         self.workspaces.values().map(|w| w.graph.profile_count()).sum()
     }
 
-    /// A workspace's state, if it has any.
+    /// Every workspace's state.
+    pub fn states(&self) -> impl Iterator<Item = (&WorkspaceId, &WorkspaceState)> {
+        self.workspaces.iter()
+    }
+
+    /// One workspace's state, if it has any.
     pub fn get(&self, id: &WorkspaceId) -> Option<&WorkspaceState> {
         self.workspaces.get(id)
     }

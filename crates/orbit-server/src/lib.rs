@@ -10,6 +10,8 @@ pub mod error;
 pub mod metrics;
 mod routes;
 
+pub use routes::segments::record_sizes_forever;
+
 use auth::KeyHasher;
 use axum::Router;
 use jiff::SignedDuration;
@@ -59,6 +61,12 @@ pub struct AppState {
     pub settings: ServerSettings,
     /// Renders the process's metrics.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Segment definitions.
+    pub segment_store: Arc<dyn orbit_store::SegmentStore>,
+    /// Every workspace's segments, as evaluation reads them.
+    pub segments: Arc<std::sync::RwLock<orbit_engine::audience::SegmentCatalog>>,
+    /// The clock `POST /v1/clock` moves, when the server runs on a simulated one.
+    pub simulated_clock: Option<orbit_core::ManualClock>,
 }
 
 impl AppState {
@@ -69,8 +77,12 @@ impl AppState {
         hasher: KeyHasher,
         clock: Arc<dyn Clock>,
         settings: ServerSettings,
+        segments: orbit_engine::audience::SegmentCatalog,
     ) -> Self {
         Self {
+            segment_store: stores.segments,
+            segments: Arc::new(std::sync::RwLock::new(segments)),
+            simulated_clock: None,
             events: stores.events,
             profiles: stores.profiles,
             keys: stores.keys,

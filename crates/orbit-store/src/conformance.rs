@@ -514,17 +514,29 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
     assert_eq!(segments.all_segments().await.unwrap(), vec![record.clone()]);
 
     let (a, b) = (ProfileId::mint(at(1), 1), ProfileId::mint(at(2), 2));
-    segments.save_static_members(&ws(), &id, &[b, a, a]).await.unwrap();
+    segments
+        .save_static_members(&ws(), &id, &[b, a, a])
+        .await
+        .unwrap();
     let mut expected = vec![a, b];
     expected.sort_by_key(ToString::to_string);
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), expected);
     segments.save_static_members(&ws(), &id, &[b]).await.unwrap();
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![b]);
 
-    segments.record_sizes(&ws(), at(100), &[(id.clone(), 5)]).await.unwrap();
-    segments.record_sizes(&ws(), at(200), &[(id.clone(), 7)]).await.unwrap();
+    segments
+        .record_sizes(&ws(), at(100), &[(id.clone(), 5)])
+        .await
+        .unwrap();
+    segments
+        .record_sizes(&ws(), at(200), &[(id.clone(), 7)])
+        .await
+        .unwrap();
     let history = segments.size_history(&ws(), &id, at(150)).await.unwrap();
-    assert_eq!(history.iter().map(|p| (p.at, p.size)).collect::<Vec<_>>(), vec![(at(200), 7)]);
+    assert_eq!(
+        history.iter().map(|p| (p.at, p.size)).collect::<Vec<_>>(),
+        vec![(at(200), 7)]
+    );
 
     assert!(segments.delete_segment(&ws(), &id).await.unwrap());
     assert!(!segments.delete_segment(&ws(), &id).await.unwrap());

@@ -46,6 +46,12 @@ pub enum Scope {
     /// Send events through the management API.
     #[serde(rename = "events:write")]
     EventsWrite,
+    /// Read segments and tags, preview conditions, export members.
+    #[serde(rename = "audiences:read")]
+    AudiencesRead,
+    /// Create, change and delete segments and tags.
+    #[serde(rename = "audiences:write")]
+    AudiencesWrite,
     /// Everything, including managing keys.
     #[serde(rename = "admin")]
     Admin,
@@ -53,10 +59,12 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, for listings and `--help`.
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 6] = [
         Scope::ProfilesRead,
         Scope::ProfilesWrite,
         Scope::EventsWrite,
+        Scope::AudiencesRead,
+        Scope::AudiencesWrite,
         Scope::Admin,
     ];
 
@@ -66,6 +74,8 @@ impl Scope {
             Self::ProfilesRead => "profiles:read",
             Self::ProfilesWrite => "profiles:write",
             Self::EventsWrite => "events:write",
+            Self::AudiencesRead => "audiences:read",
+            Self::AudiencesWrite => "audiences:write",
             Self::Admin => "admin",
         }
     }

@@ -18,7 +18,7 @@ pub use profiles::{
     ConflictRecord, MergeRecord, ProfileRecord, ProfileStore, StoredProfile, WorkspaceChanges,
 };
 pub use segments::{SegmentKind, SegmentRecord, SegmentStore, SizePoint};
-pub use workspaces::{WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
+pub use workspaces::{TimeZoneName, WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
 
 use std::sync::Arc;
 

@@ -76,8 +76,11 @@ pub trait SegmentStore: Send + Sync {
     /// Every segment of every workspace (for start-up).
     async fn all_segments(&self) -> Result<Vec<SegmentRecord>, StoreError>;
     /// One segment.
-    async fn segment(&self, workspace: &WorkspaceId, id: &SegmentId)
-    -> Result<Option<SegmentRecord>, StoreError>;
+    async fn segment(
+        &self,
+        workspace: &WorkspaceId,
+        id: &SegmentId,
+    ) -> Result<Option<SegmentRecord>, StoreError>;
     /// Deletes a segment with its members and history; false if there was none.
     async fn delete_segment(&self, workspace: &WorkspaceId, id: &SegmentId) -> Result<bool, StoreError>;
     /// Replaces the members of a static segment.
@@ -88,8 +91,11 @@ pub trait SegmentStore: Send + Sync {
         members: &[ProfileId],
     ) -> Result<(), StoreError>;
     /// The members of a static segment, in profile id order.
-    async fn static_members(&self, workspace: &WorkspaceId, id: &SegmentId)
-    -> Result<Vec<ProfileId>, StoreError>;
+    async fn static_members(
+        &self,
+        workspace: &WorkspaceId,
+        id: &SegmentId,
+    ) -> Result<Vec<ProfileId>, StoreError>;
     /// Records segment sizes taken at one moment.
     async fn record_sizes(
         &self,

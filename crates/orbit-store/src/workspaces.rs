@@ -15,6 +15,26 @@ pub struct WorkspaceSettings {
     pub identity_policy: IdentityPolicy,
     /// How conflicting trait values are settled.
     pub trait_rules: TraitRules,
+    /// The IANA time zone whose calendar segments use ("today", "yesterday", birthdays).
+    pub time_zone: TimeZoneName,
+}
+
+/// An IANA time zone name such as `Asia/Shanghai`; `UTC` unless set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TimeZoneName(pub String);
+
+impl Default for TimeZoneName {
+    fn default() -> Self {
+        Self("UTC".to_owned())
+    }
+}
+
+impl TimeZoneName {
+    /// The zone, or UTC if the name is not one.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.0).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
 }
 
 /// A stored workspace.

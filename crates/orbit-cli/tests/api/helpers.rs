@@ -33,11 +33,17 @@ pub struct TestApp {
     pub api_key: String,
     pub http: reqwest::Client,
     process: Option<Child>,
+    extra_args: Vec<String>,
 }
 
 impl TestApp {
     /// A fresh data directory, keys, and a server on it.
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Like [`TestApp::spawn`], with more `orbit serve` arguments.
+    pub async fn spawn_with(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let write_key = create_key(dir.path(), &["--kind", "write", "--source", "web"]);
         let api_key = create_key(dir.path(), &["--kind", "api", "--scopes", "admin"]);
@@ -51,6 +57,7 @@ impl TestApp {
                 .build()
                 .expect("client"),
             process: None,
+            extra_args: args.iter().map(|a| (*a).to_owned()).collect(),
         };
         app.start();
         app.wait_healthy().await;
@@ -62,6 +69,7 @@ impl TestApp {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn", "--data-dir"])
             .arg(self.dir.path())
+            .args(&self.extra_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -119,6 +127,20 @@ impl TestApp {
             .http
             .get(self.url(path))
             .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .expect("sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends JSON to an API path with the admin key; returns status and JSON.
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.api_key)
+            .json(body)
             .send()
             .await
             .expect("sent");

@@ -10,4 +10,5 @@ mod oneid;
 mod openapi;
 mod profiles;
 mod segment_sdk;
+mod segments;
 mod settings;

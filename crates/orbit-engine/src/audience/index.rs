@@ -138,22 +138,41 @@ impl AudienceIndex {
 
     /// The live profiles meeting `condition`, as dense numbers.
     pub fn members(&self, condition: &Condition, at: &Evaluation) -> RoaringBitmap {
+        self.members_with(condition, at, &self.segments)
+    }
+
+    /// The live profiles meeting `condition`, with memberships of the segments it
+    /// names given by `segments` (dense numbers).
+    pub fn members_with(
+        &self,
+        condition: &Condition,
+        at: &Evaluation,
+        segments: &HashMap<String, RoaringBitmap>,
+    ) -> RoaringBitmap {
         let today = at.today();
         let numbers: Vec<u32> = self.live.iter().collect();
         let hits: Vec<u32> = numbers
             .par_iter()
             .copied()
-            .filter(|n| self.holds(condition, *n, at, &today))
+            .filter(|n| self.holds(condition, *n, at, &today, segments))
             .collect();
         hits.into_iter().collect()
     }
 
-    fn holds(&self, condition: &Condition, n: u32, at: &Evaluation, today: &Today) -> bool {
+    fn holds(
+        &self,
+        condition: &Condition,
+        n: u32,
+        at: &Evaluation,
+        today: &Today,
+        segments: &HashMap<String, RoaringBitmap>,
+    ) -> bool {
         let slot = &self.slots[n as usize];
+        let holds = |c: &Condition| self.holds(c, n, at, today, segments);
         match condition {
-            Condition::And { conditions } => conditions.iter().all(|c| self.holds(c, n, at, today)),
-            Condition::Or { conditions } => conditions.iter().any(|c| self.holds(c, n, at, today)),
-            Condition::Not { condition } => !self.holds(condition, n, at, today),
+            Condition::And { conditions } => conditions.iter().all(holds),
+            Condition::Or { conditions } => conditions.iter().any(holds),
+            Condition::Not { condition } => !holds(condition),
             Condition::Trait {
                 name,
                 value_type,
@@ -166,8 +185,18 @@ impl AudienceIndex {
             Condition::Sequence(sequence) => {
                 sequence_holds(sequence, &slot.timeline, &self.strings, at, today)
             }
-            Condition::Segment { segment } => self.segments.get(segment).is_some_and(|m| m.contains(n)),
+            Condition::Segment { segment } => segments.get(segment).is_some_and(|m| m.contains(n)),
         }
+    }
+
+    /// Events held on every timeline.
+    pub fn event_count(&self) -> usize {
+        self.slots.iter().map(|s| s.timeline.events().len()).sum()
+    }
+
+    /// The dense number of a live profile, without assigning one.
+    pub fn find(&self, profile: ProfileId) -> Option<u32> {
+        self.dense.get(&profile).copied()
     }
 
     /// Bytes held by timelines, for memory accounting.

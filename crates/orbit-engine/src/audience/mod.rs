@@ -4,7 +4,12 @@
 
 pub mod behaviour;
 pub mod index;
+pub mod live;
+pub mod segments;
 pub mod timeline;
+
+pub use live::Audiences;
+pub use segments::{SegmentCatalog, SegmentDefinition};
 
 #[cfg(test)]
 mod tests;

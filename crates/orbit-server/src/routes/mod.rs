@@ -1,10 +1,12 @@
 //! The route table: one module per resource.
 
+mod clock;
 mod health;
 mod ingest;
 mod keys;
 mod openapi;
 mod profiles;
+pub(crate) mod segments;
 mod settings;
 
 use crate::AppState;
@@ -42,4 +44,18 @@ pub fn routes() -> Router<AppState> {
             "/v1/settings",
             get(settings::get_settings).put(settings::put_settings),
         )
+        .route(
+            "/v1/segments",
+            post(segments::create_segment).get(segments::list_segments),
+        )
+        .route("/v1/segments/preview", post(segments::preview))
+        .route(
+            "/v1/segments/{id}",
+            get(segments::get_segment)
+                .put(segments::put_segment)
+                .delete(segments::delete_segment),
+        )
+        .route("/v1/segments/{id}/members", get(segments::members))
+        .route("/v1/segments/{id}/history", get(segments::history))
+        .route("/v1/clock", get(clock::get_clock).post(clock::move_clock))
 }

@@ -8,7 +8,7 @@
     reason = "these types describe JSON bodies for the document; handlers build the JSON"
 )]
 
-use super::{health, ingest, keys, profiles, settings};
+use super::{clock, health, ingest, keys, profiles, segments, settings};
 use axum::Json;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -46,6 +46,16 @@ use utoipa::{Modify, OpenApi, ToSchema};
         keys::revoke_key,
         settings::get_settings,
         settings::put_settings,
+        segments::create_segment,
+        segments::list_segments,
+        segments::get_segment,
+        segments::put_segment,
+        segments::delete_segment,
+        segments::preview,
+        segments::members,
+        segments::history,
+        clock::get_clock,
+        clock::move_clock,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, Rejection, IngestAnswer, NativeBatch, NativeEvent, SegmentBatch,
@@ -57,6 +67,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "profiles", description = "One profile per person (OneID): API keys with profiles:read / profiles:write"),
         (name = "keys", description = "Write keys and API keys: admin"),
         (name = "settings", description = "Workspace settings: admin"),
+        (name = "segments", description = "Audiences: API keys with audiences:read / audiences:write (docs/audiences.md)"),
+        (name = "clock", description = "The simulated clock of demos and scenario tests: admin"),
         (name = "operations", description = "Health"),
     )
 )]

@@ -53,6 +53,16 @@ pub async fn put_settings(
 }
 
 fn validate(settings: &WorkspaceSettings) -> Result<(), ApiError> {
+    if jiff::tz::TimeZone::get(&settings.time_zone.0).is_err() {
+        return Err(ApiError::bad_request(
+            "invalid_settings",
+            "time_zone",
+            format!(
+                "{:?} is not an IANA time zone name such as Asia/Shanghai",
+                settings.time_zone.0
+            ),
+        ));
+    }
     let policy = &settings.identity_policy;
     let named = policy
         .rules
