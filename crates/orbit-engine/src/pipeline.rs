@@ -455,7 +455,9 @@ impl IngestPipeline {
             timelines.remove(&workspace, erased.id);
             metrics::gauge!("orbit_timeline_events").set(timelines.event_count() as f64);
         }
-        write(&self.audiences).workspace_index(&workspace).erase(erased.id);
+        write(&self.audiences)
+            .workspace_index(&workspace)
+            .erase(erased.id);
         metrics::gauge!("orbit_profiles").set(read(&self.resolver).profile_count() as f64);
         tracing::info!(profile.id = %erased.id, "profile erased");
         Ok(erased)
