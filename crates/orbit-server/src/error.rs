@@ -89,7 +89,14 @@ impl IntoResponse for ApiError {
 
 impl From<orbit_store::StoreError> for ApiError {
     fn from(e: orbit_store::StoreError) -> Self {
-        Self::internal(&e)
+        match e {
+            orbit_store::StoreError::AlreadyExists(what) => Self::new(
+                StatusCode::CONFLICT,
+                "already_exists",
+                format!("it exists already ({what})"),
+            ),
+            other => Self::internal(&other),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod auth;
 mod body;
 pub mod error;
+pub mod extract;
 pub mod metrics;
 mod routes;
 

@@ -38,23 +38,18 @@ fn decode_segment(row: &SqliteRow) -> Result<SegmentRecord, StoreError> {
     })
 }
 
-#[async_trait]
-impl SegmentStore for SqliteStore {
-    async fn save_segment(&self, segment: &SegmentRecord) -> Result<(), StoreError> {
-        let condition = segment
-            .condition
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::NotWritten(format!("encoding the segment condition: {e}")))?;
-        sqlx::query(concat!(
-            "INSERT INTO segments (",
-            columns!(),
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, \
-             description = excluded.description, kind = excluded.kind, \
-             condition = excluded.condition, updated_at = excluded.updated_at"
-        ))
+async fn write_segment(
+    writer: &sqlx::SqlitePool,
+    segment: &SegmentRecord,
+    statement: &'static str,
+) -> Result<(), StoreError> {
+    let condition = segment
+        .condition
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::NotWritten(format!("encoding the segment condition: {e}")))?;
+    sqlx::query(statement)
         .bind(segment.workspace_id.as_str())
         .bind(segment.id.as_str())
         .bind(&segment.name)
@@ -63,10 +58,41 @@ impl SegmentStore for SqliteStore {
         .bind(condition)
         .bind(segment.created_at.as_millisecond())
         .bind(segment.updated_at.as_millisecond())
-        .execute(&self.writer)
+        .execute(writer)
         .await
         .map_err(not_written)?;
-        Ok(())
+    Ok(())
+}
+
+#[async_trait]
+impl SegmentStore for SqliteStore {
+    async fn insert_segment(&self, segment: &SegmentRecord) -> Result<(), StoreError> {
+        write_segment(
+            &self.writer,
+            segment,
+            concat!(
+                "INSERT INTO segments (",
+                columns!(),
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+        )
+        .await
+    }
+
+    async fn save_segment(&self, segment: &SegmentRecord) -> Result<(), StoreError> {
+        write_segment(
+            &self.writer,
+            segment,
+            concat!(
+                "INSERT INTO segments (",
+                columns!(),
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, \
+                 description = excluded.description, kind = excluded.kind, \
+                 condition = excluded.condition, updated_at = excluded.updated_at"
+            ),
+        )
+        .await
     }
 
     async fn segments(&self, workspace: &WorkspaceId) -> Result<Vec<SegmentRecord>, StoreError> {

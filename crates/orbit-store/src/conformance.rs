@@ -504,8 +504,12 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
         updated_at: at(0),
     };
     let segments = &stores.segments;
-    segments.save_segment(&record).await.unwrap();
+    segments.insert_segment(&record).await.unwrap();
     assert_eq!(segments.segment(&ws(), &id).await.unwrap(), Some(record.clone()));
+    assert!(matches!(
+        segments.insert_segment(&record).await,
+        Err(crate::StoreError::AlreadyExists(_))
+    ));
     record.name = "renamed".into();
     record.kind = SegmentKind::Static;
     record.updated_at = at(60);

@@ -69,6 +69,8 @@ pub struct SizePoint {
 /// Storage of segments.
 #[async_trait]
 pub trait SegmentStore: Send + Sync {
+    /// Creates a segment; [`StoreError::AlreadyExists`] if its id is taken.
+    async fn insert_segment(&self, segment: &SegmentRecord) -> Result<(), StoreError>;
     /// Creates a segment or replaces its definition.
     async fn save_segment(&self, segment: &SegmentRecord) -> Result<(), StoreError>;
     /// Every segment of a workspace, by id.

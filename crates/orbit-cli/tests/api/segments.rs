@@ -347,6 +347,18 @@ async fn segments_are_listed_previewed_exported_and_guarded() {
     );
 
     create(&app, "buyers", buyers.clone()).await;
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/v1/segments",
+            &json!({"id": "buyers", "name": "again", "condition": buyers}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (409, Some("id")),
+        "{body}"
+    );
     let big = create(&app, "big-buyers", json!({"type": "and", "conditions": [
         {"type": "segment", "segment": "buyers"},
         {"type": "event", "event": "order_paid", "measure": {"kind": "aggregate", "function": "sum", "property": "amount",
@@ -423,6 +435,12 @@ async fn segments_are_listed_previewed_exported_and_guarded() {
         .expect("text");
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(csv.starts_with("profile_id,user_id,email,phone\n"));
+    let (status, body) = app.get("/v1/segments/buyers/members?limit=lots").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("limit")),
+        "{body}"
+    );
     let (_, first) = app.get("/v1/segments/buyers/members?limit=2").await;
     let next = first["next"].as_str().expect("a next page").to_owned();
     let (_, second) = app

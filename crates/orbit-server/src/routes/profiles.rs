@@ -5,9 +5,10 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::body::read_json;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use orbit_core::event::clean_identity;
 use orbit_core::profile::Profile;
@@ -85,7 +86,7 @@ pub struct IdentityQuery {
 pub async fn find_by_identity(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(query): Query<IdentityQuery>,
+    ApiQuery(query): ApiQuery<IdentityQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::ProfilesRead)?;
     let raw = query
@@ -131,7 +132,7 @@ pub async fn timeline(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    Query(query): Query<TimelineQuery>,
+    ApiQuery(query): ApiQuery<TimelineQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::ProfilesRead)?;
     let limit = query.limit.unwrap_or(50);

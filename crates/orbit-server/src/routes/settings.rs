@@ -3,7 +3,7 @@
 use super::openapi;
 use crate::AppState;
 use crate::auth::ApiCaller;
-use crate::body::read_json;
+use crate::body::read_typed;
 use crate::error::ApiError;
 use axum::Json;
 use axum::body::Body;
@@ -38,12 +38,7 @@ pub async fn put_settings(
     body: Body,
 ) -> Result<Json<WorkspaceSettings>, ApiError> {
     caller.require(Scope::Admin)?;
-    let value = read_json(&headers, body).await?;
-    let settings: WorkspaceSettings = serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
-        let field = if field == "." { String::new() } else { field };
-        ApiError::bad_request("invalid_settings", field, e.into_inner().to_string())
-    })?;
+    let settings: WorkspaceSettings = read_typed(&headers, body, "invalid_settings").await?;
     validate(&settings)?;
     let mut record = current(&state, &caller).await?;
     record.settings = settings;

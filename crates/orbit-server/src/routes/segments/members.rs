@@ -4,8 +4,9 @@ use super::{Want, evaluate, parse_segment_id, stored};
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use orbit_core::{IdentityKind, ProfileId, WorkspaceId};
@@ -31,7 +32,7 @@ pub async fn members(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    Query(query): Query<MembersQuery>,
+    ApiQuery(query): ApiQuery<MembersQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::AudiencesRead)?;
     let id = parse_segment_id(&id)?;

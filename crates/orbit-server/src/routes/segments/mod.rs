@@ -4,11 +4,12 @@
 
 use crate::AppState;
 use crate::auth::ApiCaller;
-use crate::body::read_json;
+use crate::body::read_typed;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use orbit_core::audience::{Condition, ConditionError, Evaluation, validate};
@@ -74,14 +75,6 @@ pub(super) struct Answer {
     pub(super) took_ms: f64,
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
-        let field = if field == "." { String::new() } else { field };
-        ApiError::bad_request("invalid_request", field, e.into_inner().to_string())
-    })
-}
-
 fn condition_error(e: ConditionError) -> ApiError {
     let field = if e.path.is_empty() || e.path == "condition" {
         "condition".to_owned()
@@ -91,6 +84,22 @@ fn condition_error(e: ConditionError) -> ApiError {
         format!("condition.{}", e.path)
     };
     ApiError::bad_request("invalid_condition", field, e.message)
+}
+
+/// Checks a condition and the segments it names (for segment `own`, if any).
+fn check_condition(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    own: Option<&SegmentId>,
+    condition: &Condition,
+) -> Result<(), ApiError> {
+    validate(condition).map_err(condition_error)?;
+    state
+        .segments
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .check_references(workspace, own, condition)
+        .map_err(condition_error)
 }
 
 pub(super) fn parse_segment_id(raw: &str) -> Result<SegmentId, ApiError> {
@@ -228,13 +237,7 @@ async fn definition_from(
         ));
     }
     if let Some(condition) = &input.condition {
-        validate(condition).map_err(condition_error)?;
-        state
-            .segments
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .check_references(&workspace, Some(&id), condition)
-            .map_err(condition_error)?;
+        check_condition(state, &workspace, Some(&id), condition)?;
     }
     let (members, unmatched) = match (input.kind, &input.condition, &input.members) {
         (SegmentKind::Dynamic, None, _) => {
@@ -279,9 +282,20 @@ async fn definition_from(
     Ok((SegmentDefinition { record, members }, unmatched))
 }
 
-async fn save(state: &AppState, definition: &SegmentDefinition) -> Result<(), ApiError> {
+/// Stores a definition (`create`: only if its id is free), makes it current for
+/// evaluation, records its size, and answers it as the API shows it.
+async fn save(
+    state: &AppState,
+    definition: &SegmentDefinition,
+    unmatched: Vec<String>,
+    create: bool,
+) -> Result<Value, ApiError> {
     let r = &definition.record;
-    state.segment_store.save_segment(r).await?;
+    if create {
+        state.segment_store.insert_segment(r).await?;
+    } else {
+        state.segment_store.save_segment(r).await?;
+    }
     if r.kind == SegmentKind::Static {
         state
             .segment_store
@@ -293,7 +307,16 @@ async fn save(state: &AppState, definition: &SegmentDefinition) -> Result<(), Ap
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .put(definition.clone());
-    Ok(())
+    let answer = evaluate(state, &r.workspace_id, Err(r.id.clone()), Want::Sample(0)).await?;
+    state
+        .segment_store
+        .record_sizes(&r.workspace_id, state.clock.now(), &[(r.id.clone(), answer.size)])
+        .await?;
+    let mut view = segment_view(definition, answer.size);
+    if r.kind == SegmentKind::Static {
+        view["unmatched"] = json!(unmatched);
+    }
+    Ok(view)
 }
 
 /// `POST /v1/segments`: creates a segment.
@@ -305,7 +328,7 @@ pub async fn create_segment(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::AudiencesWrite)?;
-    let input: SegmentInput = parse_body(read_json(&headers, body).await?)?;
+    let input: SegmentInput = read_typed(&headers, body, "invalid_request").await?;
     let id = match &input.id {
         Some(raw) => parse_segment_id(raw)?,
         None => parse_segment_id(&format!(
@@ -313,6 +336,7 @@ pub async fn create_segment(
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         ))?,
     };
+    // Answered before any snapshot is taken; the insert itself refuses a race's loser.
     if state
         .segment_store
         .segment(caller.workspace(), &id)
@@ -326,17 +350,8 @@ pub async fn create_segment(
         )
         .with_field("id"));
     }
-    let (definition, unmatched) = definition_from(&state, &caller, input, id.clone(), None).await?;
-    save(&state, &definition).await?;
-    let answer = evaluate(&state, caller.workspace(), Err(id.clone()), Want::Sample(0)).await?;
-    state
-        .segment_store
-        .record_sizes(caller.workspace(), state.clock.now(), &[(id, answer.size)])
-        .await?;
-    let mut view = segment_view(&definition, answer.size);
-    if definition.record.kind == SegmentKind::Static {
-        view["unmatched"] = json!(unmatched);
-    }
+    let (definition, unmatched) = definition_from(&state, &caller, input, id, None).await?;
+    let view = save(&state, &definition, unmatched, true).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -390,7 +405,7 @@ pub async fn put_segment(
     caller.require(Scope::AudiencesWrite)?;
     let id = parse_segment_id(&id)?;
     let existing = stored(&state, caller.workspace(), &id)?;
-    let input: SegmentInput = parse_body(read_json(&headers, body).await?)?;
+    let input: SegmentInput = read_typed(&headers, body, "invalid_request").await?;
     if input.id.as_deref().is_some_and(|given| given != id.as_str()) {
         return Err(ApiError::bad_request(
             "invalid_request",
@@ -399,18 +414,8 @@ pub async fn put_segment(
         ));
     }
     let created = Some(existing.record.created_at);
-    let (definition, unmatched) = definition_from(&state, &caller, input, id.clone(), created).await?;
-    save(&state, &definition).await?;
-    let answer = evaluate(&state, caller.workspace(), Err(id.clone()), Want::Sample(0)).await?;
-    state
-        .segment_store
-        .record_sizes(caller.workspace(), state.clock.now(), &[(id, answer.size)])
-        .await?;
-    let mut view = segment_view(&definition, answer.size);
-    if definition.record.kind == SegmentKind::Static {
-        view["unmatched"] = json!(unmatched);
-    }
-    Ok(Json(view))
+    let (definition, unmatched) = definition_from(&state, &caller, input, id, created).await?;
+    Ok(Json(save(&state, &definition, unmatched, false).await?))
 }
 
 /// `DELETE /v1/segments/{id}`: deletes a segment no other segment names.
@@ -457,14 +462,8 @@ pub async fn preview(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::AudiencesRead)?;
-    let input: PreviewInput = parse_body(read_json(&headers, body).await?)?;
-    validate(&input.condition).map_err(condition_error)?;
-    state
-        .segments
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .check_references(caller.workspace(), None, &input.condition)
-        .map_err(condition_error)?;
+    let input: PreviewInput = read_typed(&headers, body, "invalid_request").await?;
+    check_condition(&state, caller.workspace(), None, &input.condition)?;
     let sample = input.sample.unwrap_or(10).min(MAX_SAMPLE);
     let answer = evaluate(
         &state,
@@ -493,7 +492,7 @@ pub async fn history(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    Query(query): Query<HistoryQuery>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::AudiencesRead)?;
     let id = parse_segment_id(&id)?;
