@@ -63,6 +63,9 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 .map(|s| SourceId::parse(&s))
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--source {e}"))?;
+            if source.as_ref().is_some_and(SourceId::is_system) {
+                bail!("--source orbit is reserved for the events Orbit appends itself");
+            }
             let (store, hasher) = data_dir::open(&data_dir, Durability::Full).await?;
             let stores = store.clone().into_stores();
             if stores.workspaces.workspace(&workspace).await?.is_none() {

@@ -18,6 +18,10 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tracing_subscriber::EnvFilter;
 
+/// How often segments whose conditions depend on time are re-evaluated for everyone
+/// (touched profiles are re-evaluated after every commit).
+const MEMBERSHIP_SWEEP_EVERY: Duration = Duration::from_secs(60);
+
 /// Options of `orbit serve`; each may also be set in `orbit.toml` or as `ORBIT_<NAME>`.
 #[derive(Debug, Args, Serialize)]
 pub struct ServeArgs {
@@ -140,6 +144,7 @@ pub async fn start(
         .context("loading segments")?;
     let mut state = AppState::new(stores.clone(), pipeline, hasher.clone(), clock, settings, catalog);
     state.simulated_clock = simulated;
+    tokio::spawn(state.membership.clone().run(MEMBERSHIP_SWEEP_EVERY));
     tokio::spawn(orbit_server::record_sizes_forever(
         state.clone(),
         Duration::from_secs(3_600),

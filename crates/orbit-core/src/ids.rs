@@ -94,6 +94,21 @@ slug_id!(
     64
 );
 
+/// The source Orbit's own events are appended under; no key may send as it.
+const SYSTEM_SOURCE: &str = "orbit";
+
+impl SourceId {
+    /// The source of the events Orbit appends itself (segment transitions…).
+    pub fn system() -> Self {
+        Self(SYSTEM_SOURCE.to_owned())
+    }
+
+    /// Whether this is Orbit's own source.
+    pub fn is_system(&self) -> bool {
+        self.0 == SYSTEM_SOURCE
+    }
+}
+
 impl WorkspaceId {
     /// The workspace that exists out of the box.
     pub fn default_workspace() -> Self {

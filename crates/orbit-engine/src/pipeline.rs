@@ -181,6 +181,17 @@ impl PipelineHandle {
         f(read(&self.audiences).index(workspace))
     }
 
+    /// Runs `f` over every workspace's audience index as of the last commit.
+    pub fn with_audiences<R>(&self, f: impl FnOnce(&Audiences) -> R) -> R {
+        f(&read(&self.audiences))
+    }
+
+    /// Runs `f` over every workspace's audience index, exclusively: commits wait.
+    /// Keep `f` short.
+    pub fn with_audiences_mut<R>(&self, f: impl FnOnce(&mut Audiences) -> R) -> R {
+        f(&mut write(&self.audiences))
+    }
+
     async fn send(&self, request: Request) -> Result<(), EngineError> {
         self.requests
             .send(request)
@@ -337,7 +348,7 @@ impl IngestPipeline {
             }
             metrics::gauge!("orbit_timeline_events").set(timelines.event_count() as f64);
         }
-        self.update_audiences(&to_store, &changes);
+        self.update_audiences(&to_store, &positions, &changes);
         if let Some(newest) = positions.last() {
             self.head.send_replace(*newest);
             metrics::gauge!("orbit_log_head_position").set(newest.0 as f64);
@@ -348,12 +359,20 @@ impl IngestPipeline {
 
     /// Brings the audience indexes up to a commit: events first (on the profiles they
     /// were resolved to), then merges (which carry those events over), then traits.
-    fn update_audiences(&self, stored: &[(&LogEntry, Option<ProfileId>)], changes: &[WorkspaceChanges]) {
+    fn update_audiences(
+        &self,
+        stored: &[(&LogEntry, Option<ProfileId>)],
+        positions: &[LogPosition],
+        changes: &[WorkspaceChanges],
+    ) {
         let mut audiences = write(&self.audiences);
-        for (entry, profile) in stored {
+        for ((entry, profile), position) in stored.iter().zip(positions) {
             if let Some(profile) = profile {
-                audiences.record(*profile, &entry.event);
+                audiences.record(*profile, &entry.event, *position);
             }
+        }
+        if let Some(newest) = positions.last() {
+            audiences.advance(*newest);
         }
         for workspace in changes {
             let index = audiences.workspace_index(&workspace.workspace_id);

@@ -68,6 +68,9 @@ pub struct AppState {
     pub segments: Arc<std::sync::RwLock<orbit_engine::audience::SegmentCatalog>>,
     /// The clock `POST /v1/clock` moves, when the server runs on a simulated one.
     pub simulated_clock: Option<orbit_core::ManualClock>,
+    /// Announces dynamic segments' membership changes; its loop is started by the
+    /// binary ([`orbit_engine::audience::MembershipWatcher::run`]).
+    pub membership: Arc<orbit_engine::audience::MembershipWatcher>,
 }
 
 impl AppState {
@@ -80,9 +83,18 @@ impl AppState {
         settings: ServerSettings,
         segments: orbit_engine::audience::SegmentCatalog,
     ) -> Self {
+        let segments = Arc::new(std::sync::RwLock::new(segments));
+        let membership = Arc::new(orbit_engine::audience::MembershipWatcher::new(
+            pipeline.clone(),
+            segments.clone(),
+            stores.segments.clone(),
+            stores.workspaces.clone(),
+            clock.clone(),
+        ));
         Self {
+            membership,
             segment_store: stores.segments,
-            segments: Arc::new(std::sync::RwLock::new(segments)),
+            segments,
             simulated_clock: None,
             events: stores.events,
             profiles: stores.profiles,

@@ -4,7 +4,9 @@ use crate::{SqliteStore, corrupt, not_written, unknown};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use orbit_core::{ProfileId, SegmentId, WorkspaceId};
-use orbit_store::{SegmentKind, SegmentRecord, SegmentStore, SizePoint, StoreError};
+use orbit_store::{
+    LogPosition, MembershipBaseline, SegmentKind, SegmentRecord, SegmentStore, SizePoint, StoreError,
+};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -61,6 +63,33 @@ async fn write_segment(
         .execute(writer)
         .await
         .map_err(not_written)?;
+    Ok(())
+}
+
+async fn replace_members(
+    tx: &mut sqlx::SqliteConnection,
+    workspace: &WorkspaceId,
+    id: &SegmentId,
+    members: &[ProfileId],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM segment_members WHERE workspace_id = ? AND segment_id = ?")
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(not_written)?;
+    for member in members {
+        sqlx::query(
+            "INSERT OR IGNORE INTO segment_members (workspace_id, segment_id, profile_id) \
+             VALUES (?, ?, ?)",
+        )
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .bind(member.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(not_written)?;
+    }
     Ok(())
 }
 
@@ -145,6 +174,7 @@ impl SegmentStore for SqliteStore {
             "DELETE FROM segments WHERE workspace_id = ? AND id = ?",
             "DELETE FROM segment_members WHERE workspace_id = ? AND segment_id = ?",
             "DELETE FROM segment_sizes WHERE workspace_id = ? AND segment_id = ?",
+            "DELETE FROM segment_baselines WHERE workspace_id = ? AND segment_id = ?",
         ]
         .into_iter()
         .enumerate()
@@ -170,26 +200,56 @@ impl SegmentStore for SqliteStore {
         members: &[ProfileId],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM segment_members WHERE workspace_id = ? AND segment_id = ?")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(not_written)?;
-        for member in members {
-            sqlx::query(
-                "INSERT OR IGNORE INTO segment_members (workspace_id, segment_id, profile_id) \
-                 VALUES (?, ?, ?)",
-            )
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .bind(member.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(not_written)?;
-        }
+        replace_members(&mut tx, workspace, id, members).await?;
         tx.commit().await.map_err(unknown)?;
         Ok(())
+    }
+
+    async fn save_baseline(
+        &self,
+        workspace: &WorkspaceId,
+        id: &SegmentId,
+        baseline: &MembershipBaseline,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        replace_members(&mut tx, workspace, id, &baseline.members).await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO segment_baselines (workspace_id, segment_id, position) \
+             VALUES (?, ?, ?)",
+        )
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .bind(baseline.position.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(not_written)?;
+        tx.commit().await.map_err(unknown)?;
+        Ok(())
+    }
+
+    async fn baselines(&self) -> Result<Vec<(WorkspaceId, SegmentId, MembershipBaseline)>, StoreError> {
+        let heads: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT workspace_id, segment_id, position FROM segment_baselines \
+             ORDER BY workspace_id, segment_id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(not_written)?;
+        let mut baselines = Vec::with_capacity(heads.len());
+        for (workspace, segment, position) in heads {
+            let workspace = WorkspaceId::parse(&workspace).map_err(|e| corrupt("workspace id", e))?;
+            let segment = SegmentId::parse(&segment).map_err(|e| corrupt("segment id", e))?;
+            let members = self.static_members(&workspace, &segment).await?;
+            baselines.push((
+                workspace,
+                segment,
+                MembershipBaseline {
+                    position: LogPosition(position),
+                    members,
+                },
+            ));
+        }
+        Ok(baselines)
     }
 
     async fn static_members(

@@ -542,8 +542,24 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
         vec![(at(200), 7)]
     );
 
+    let baseline = crate::MembershipBaseline {
+        position: LogPosition(41),
+        members: expected.clone(),
+    };
+    segments.save_baseline(&ws(), &id, &baseline).await.unwrap();
+    let later = crate::MembershipBaseline {
+        position: LogPosition(97),
+        members: vec![a],
+    };
+    segments.save_baseline(&ws(), &id, &later).await.unwrap();
+    assert_eq!(
+        segments.baselines().await.unwrap(),
+        vec![(ws(), id.clone(), later)]
+    );
+
     assert!(segments.delete_segment(&ws(), &id).await.unwrap());
     assert!(!segments.delete_segment(&ws(), &id).await.unwrap());
+    assert!(segments.baselines().await.unwrap().is_empty());
     assert_eq!(segments.segment(&ws(), &id).await.unwrap(), None);
     assert!(segments.static_members(&ws(), &id).await.unwrap().is_empty());
     assert!(segments.size_history(&ws(), &id, at(0)).await.unwrap().is_empty());

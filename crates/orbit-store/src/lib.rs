@@ -17,7 +17,7 @@ pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use profiles::{
     ConflictRecord, MergeRecord, ProfileRecord, ProfileStore, StoredProfile, WorkspaceChanges,
 };
-pub use segments::{SegmentKind, SegmentRecord, SegmentStore, SizePoint};
+pub use segments::{MembershipBaseline, SegmentKind, SegmentRecord, SegmentStore, SizePoint};
 pub use workspaces::{TimeZoneName, WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
 
 use std::sync::Arc;

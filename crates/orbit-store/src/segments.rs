@@ -1,6 +1,6 @@
 //! Segments: named audiences, their definitions, static members and size history.
 
-use crate::StoreError;
+use crate::{LogPosition, StoreError};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use orbit_core::audience::Condition;
@@ -66,6 +66,17 @@ pub struct SizePoint {
     pub size: u64,
 }
 
+/// The membership a dynamic segment's `segment_entered` / `segment_exited` events start
+/// from: its members when its definition was saved, as of a log position. Transition
+/// events after that position, replayed over it, give the membership last announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipBaseline {
+    /// The newest log position the members were evaluated with.
+    pub position: LogPosition,
+    /// The members then.
+    pub members: Vec<ProfileId>,
+}
+
 /// Storage of segments.
 #[async_trait]
 pub trait SegmentStore: Send + Sync {
@@ -98,6 +109,16 @@ pub trait SegmentStore: Send + Sync {
         workspace: &WorkspaceId,
         id: &SegmentId,
     ) -> Result<Vec<ProfileId>, StoreError>;
+    /// Replaces a dynamic segment's membership baseline (members stored as for a static
+    /// segment, with the position), in one transaction.
+    async fn save_baseline(
+        &self,
+        workspace: &WorkspaceId,
+        id: &SegmentId,
+        baseline: &MembershipBaseline,
+    ) -> Result<(), StoreError>;
+    /// Every dynamic segment's baseline (for start-up), members in profile id order.
+    async fn baselines(&self) -> Result<Vec<(WorkspaceId, SegmentId, MembershipBaseline)>, StoreError>;
     /// Records segment sizes taken at one moment.
     async fn record_sizes(
         &self,

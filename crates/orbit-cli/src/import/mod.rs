@@ -115,6 +115,9 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<()> {
         ImportCommand::Profiles(args) => (RecordKind::Profiles, args),
     };
     let config = Config::load(args.config.as_deref(), &args)?;
+    if SourceId::parse(&args.source).is_ok_and(|s| s.is_system()) {
+        anyhow::bail!("--source orbit is reserved for the events Orbit appends itself");
+    }
     let ctx = IngestContext {
         workspace_id: WorkspaceId::parse(&args.workspace).map_err(|e| anyhow::anyhow!("--workspace: {e}"))?,
         source_id: SourceId::parse(&args.source).map_err(|e| anyhow::anyhow!("--source: {e}"))?,

@@ -87,6 +87,11 @@ impl TestApp {
         self.process = Some(child);
     }
 
+    /// Replaces the extra `orbit serve` arguments used by the next [`TestApp::start`].
+    pub fn set_args(&mut self, args: &[&str]) {
+        self.extra_args = args.iter().map(|a| (*a).to_owned()).collect();
+    }
+
     /// Kills the server with SIGKILL: no shutdown, no flush.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.process.take() {

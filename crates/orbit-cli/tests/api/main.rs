@@ -10,5 +10,6 @@ mod oneid;
 mod openapi;
 mod profiles;
 mod segment_sdk;
+mod segment_transitions;
 mod segments;
 mod settings;

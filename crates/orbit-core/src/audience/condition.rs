@@ -343,3 +343,24 @@ pub struct SequenceCondition {
     /// When the first step happened.
     pub window: Window,
 }
+
+impl Condition {
+    /// Whether the condition's answer can change with time alone, without any new
+    /// event or trait (windows relative to now, relative dates, drop-offs that need
+    /// their time to pass). Segment references are not followed: the caller knows the
+    /// named segments.
+    pub fn depends_on_time(&self) -> bool {
+        match self {
+            Self::And { conditions } | Self::Or { conditions } => {
+                conditions.iter().any(Self::depends_on_time)
+            }
+            Self::Not { condition } => condition.depends_on_time(),
+            Self::Trait { test, .. } => {
+                matches!(test, ValueTest::AnniversaryToday | ValueTest::DaysAgo { .. })
+            }
+            Self::Tag { .. } | Self::Segment { .. } => false,
+            Self::Event(event) => event.window != Window::Ever,
+            Self::Sequence(sequence) => sequence.then_not || sequence.window != Window::Ever,
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! value, its validation, and the reference evaluator that defines what it means.
 
 pub mod condition;
+pub mod membership;
 pub mod reference;
 pub mod validate;
 pub mod values;

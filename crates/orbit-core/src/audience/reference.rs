@@ -86,10 +86,16 @@ impl Evaluation {
 }
 
 fn matches(event: &EventFact, matching: &EventMatch, today: &Today) -> bool {
-    if let Some(name) = &matching.event
-        && event.name.as_deref() != Some(name.as_str())
-    {
-        return false;
+    match &matching.event {
+        Some(name) if event.name.as_deref() != Some(name.as_str()) => return false,
+        None if event
+            .name
+            .as_deref()
+            .is_some_and(super::membership::is_transition_name) =>
+        {
+            return false;
+        }
+        _ => {}
     }
     matching.filters.iter().all(|f| {
         passes(

@@ -3,6 +3,7 @@
 
 use super::timeline::{EventRecord, Interner, ProfileTimeline, UNNAMED};
 use jiff::Timestamp;
+use orbit_core::audience::membership::{SEGMENT_ENTERED, SEGMENT_EXITED};
 use orbit_core::audience::values::{Today, passes};
 use orbit_core::audience::{
     Aggregate, Evaluation, EventCondition, EventMatch, Measure, SequenceCondition, Window,
@@ -12,6 +13,8 @@ use orbit_core::audience::{
 struct Matcher<'a> {
     /// `None`: any event; `Some(None)`: a name never seen, so no event.
     name: Option<Option<u32>>,
+    /// For "any event": the transition names it passes over.
+    passed_over: [Option<u32>; 2],
     matching: &'a EventMatch,
 }
 
@@ -19,6 +22,7 @@ impl<'a> Matcher<'a> {
     fn new(matching: &'a EventMatch, strings: &Interner) -> Self {
         Self {
             name: matching.event.as_ref().map(|n| strings.find(n)),
+            passed_over: [SEGMENT_ENTERED, SEGMENT_EXITED].map(|n| strings.find(n)),
             matching,
         }
     }
@@ -33,6 +37,7 @@ impl<'a> Matcher<'a> {
         match self.name {
             Some(None) => return false,
             Some(Some(id)) if event.name != id || event.name == UNNAMED => return false,
+            None if self.passed_over.contains(&Some(event.name)) => return false,
             _ => {}
         }
         self.matching.filters.iter().all(|filter| {

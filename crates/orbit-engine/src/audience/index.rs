@@ -9,6 +9,7 @@ use super::behaviour::{event_holds, sequence_holds};
 use super::timeline::{Interner, ProfileTimeline};
 use foldhash::HashMap;
 use orbit_core::ProfileId;
+use orbit_core::audience::membership::{AnnouncedTransition, Transition};
 use orbit_core::audience::values::{Today, lookup, passes};
 use orbit_core::audience::{Condition, Evaluation};
 use rayon::prelude::*;
@@ -33,6 +34,20 @@ pub struct AudienceIndex {
     live: RoaringBitmap,
     strings: Interner,
     segments: HashMap<String, RoaringBitmap>,
+    /// Profiles whose traits, tags or events changed since the membership watcher last
+    /// looked.
+    touched: RoaringBitmap,
+    /// Per dynamic segment, the membership last announced with transition events.
+    announced: HashMap<String, Announced>,
+}
+
+/// A dynamic segment's membership as its transition events announced it.
+#[derive(Debug, Default, Clone)]
+pub struct Announced {
+    /// The log position of the baseline the events replay over.
+    pub since: i64,
+    /// The members announced, as dense numbers.
+    pub members: RoaringBitmap,
 }
 
 impl AudienceIndex {
@@ -48,6 +63,7 @@ impl AudienceIndex {
         });
         self.dense.insert(profile, n);
         self.live.insert(n);
+        self.touched.insert(n);
         n
     }
 
@@ -60,15 +76,20 @@ impl AudienceIndex {
     pub fn set_traits(&mut self, profile: ProfileId, traits: Map<String, Value>) {
         let n = self.number(profile);
         self.slots[n as usize].traits = traits;
+        self.touched.insert(n);
     }
 
     /// Replaces a profile's values of one tag (empty: the tag is removed).
     pub fn set_tag(&mut self, profile: ProfileId, tag: &str, values: Vec<String>) {
-        let n = self.number(profile) as usize;
-        if values.is_empty() {
-            self.slots[n].tags.remove(tag);
+        let n = self.number(profile);
+        let tags = &mut self.slots[n as usize].tags;
+        let changed = if values.is_empty() {
+            tags.remove(tag).is_some()
         } else {
-            self.slots[n].tags.insert(tag.to_owned(), values);
+            tags.insert(tag.to_owned(), values.clone()).as_ref() != Some(&values)
+        };
+        if changed {
+            self.touched.insert(n);
         }
     }
 
@@ -80,10 +101,11 @@ impl AudienceIndex {
         name: Option<&str>,
         properties: &Map<String, Value>,
     ) {
-        let n = self.number(profile) as usize;
-        self.slots[n]
+        let n = self.number(profile);
+        self.slots[n as usize]
             .timeline
             .push(at_ms, name, properties, &mut self.strings);
+        self.touched.insert(n);
     }
 
     /// Sets a segment's members, for conditions on segment membership.
@@ -98,11 +120,9 @@ impl AudienceIndex {
             return;
         };
         let moved = std::mem::take(&mut self.slots[gone as usize]);
-        self.live.remove(gone);
-        for segment in self.segments.values_mut() {
-            segment.remove(gone);
-        }
+        self.retire(gone);
         let keep = self.number(survivor) as usize;
+        self.touched.insert(keep as u32);
         let events = moved.timeline.events().to_vec();
         for event in &events {
             let properties = moved.timeline.properties_of(event, &self.strings);
@@ -119,10 +139,66 @@ impl AudienceIndex {
     pub fn erase(&mut self, profile: ProfileId) {
         if let Some(n) = self.dense.remove(&profile) {
             self.slots[n as usize] = Slot::default();
-            self.live.remove(n);
-            for segment in self.segments.values_mut() {
-                segment.remove(n);
-            }
+            self.retire(n);
+        }
+    }
+
+    /// Takes a retired number out of every membership; a merged or erased profile
+    /// leaves its segments without an exit event, since nobody is left to receive it.
+    fn retire(&mut self, n: u32) {
+        self.live.remove(n);
+        self.touched.remove(n);
+        for segment in self.segments.values_mut() {
+            segment.remove(n);
+        }
+        for announced in self.announced.values_mut() {
+            announced.members.remove(n);
+        }
+    }
+
+    /// Takes the set of profiles touched since the last call.
+    pub fn take_touched(&mut self) -> RoaringBitmap {
+        std::mem::take(&mut self.touched)
+    }
+
+    /// Every live profile, as dense numbers.
+    pub fn live(&self) -> &RoaringBitmap {
+        &self.live
+    }
+
+    /// Starts a segment's announced membership over from a baseline at `since`.
+    pub fn set_baseline(&mut self, segment: &str, since: i64, members: &[ProfileId]) {
+        let members = members.iter().filter_map(|p| self.find(*p)).collect();
+        self.announced
+            .insert(segment.to_owned(), Announced { since, members });
+    }
+
+    /// Forgets a deleted segment's announced membership.
+    pub fn forget_announced(&mut self, segment: &str) {
+        self.announced.remove(segment);
+    }
+
+    /// The membership last announced for a segment, if it has a baseline.
+    pub fn announced(&self, segment: &str) -> Option<&Announced> {
+        self.announced.get(segment)
+    }
+
+    /// Applies a transition event appended at `position` to the announced membership;
+    /// events from before the segment's baseline are already in it.
+    pub fn apply_announcement(
+        &mut self,
+        profile: ProfileId,
+        announcement: &AnnouncedTransition,
+        position: i64,
+    ) {
+        let Some(n) = self.find(profile) else { return };
+        if let Some(state) = self.announced.get_mut(&announcement.segment)
+            && position > state.since
+        {
+            match announcement.transition {
+                Transition::Entered => state.members.insert(n),
+                Transition::Exited => state.members.remove(n),
+            };
         }
     }
 
@@ -149,8 +225,22 @@ impl AudienceIndex {
         at: &Evaluation,
         segments: &HashMap<String, RoaringBitmap>,
     ) -> RoaringBitmap {
+        self.members_among(condition, at, segments, None)
+    }
+
+    /// As [`Self::members_with`], looking only at the profiles in `among` when given.
+    pub fn members_among(
+        &self,
+        condition: &Condition,
+        at: &Evaluation,
+        segments: &HashMap<String, RoaringBitmap>,
+        among: Option<&RoaringBitmap>,
+    ) -> RoaringBitmap {
         let today = at.today();
-        let numbers: Vec<u32> = self.live.iter().collect();
+        let numbers: Vec<u32> = match among {
+            Some(among) => (among & &self.live).iter().collect(),
+            None => self.live.iter().collect(),
+        };
         let hits: Vec<u32> = numbers
             .par_iter()
             .copied()

@@ -5,10 +5,12 @@
 pub mod behaviour;
 pub mod index;
 pub mod live;
+pub mod membership;
 pub mod segments;
 pub mod timeline;
 
 pub use live::Audiences;
+pub use membership::{MembershipWatcher, Sweep, SweepReport};
 pub use segments::{SegmentCatalog, SegmentDefinition};
 
 #[cfg(test)]

@@ -156,7 +156,7 @@ impl SegmentCatalog {
         at: &Evaluation,
     ) -> Result<RoaringBitmap, ConditionError> {
         let mut known = HashMap::default();
-        self.resolve_named(workspace, index, condition, at, &mut known, 0)?;
+        self.resolve_named(workspace, index, condition, at, None, &mut known, 0)?;
         Ok(index.members_with(condition, at, &known))
     }
 
@@ -168,32 +168,79 @@ impl SegmentCatalog {
         id: &SegmentId,
         at: &Evaluation,
     ) -> Result<RoaringBitmap, ConditionError> {
+        self.segment_members_among(workspace, index, id, at, None)
+    }
+
+    /// The members of a stored segment among `among` (everyone when `None`). A
+    /// condition looks at one profile at a time, so the segments it names need
+    /// evaluating only for the same profiles.
+    pub fn segment_members_among(
+        &self,
+        workspace: &WorkspaceId,
+        index: &AudienceIndex,
+        id: &SegmentId,
+        at: &Evaluation,
+        among: Option<&RoaringBitmap>,
+    ) -> Result<RoaringBitmap, ConditionError> {
         let mut known = HashMap::default();
-        self.evaluate_segment(workspace, index, id.as_str(), at, &mut known, 0)?;
+        self.evaluate_segment(workspace, index, id.as_str(), at, among, &mut known, 0)?;
         Ok(known.remove(id.as_str()).unwrap_or_default())
     }
 
+    /// Whether a segment's membership can change with time alone, through its own
+    /// condition or a segment it names.
+    pub fn depends_on_time(&self, workspace: &WorkspaceId, id: &SegmentId) -> bool {
+        let mut seen = Vec::new();
+        self.time_dependent(workspace, id.as_str(), &mut seen)
+    }
+
+    fn time_dependent<'a>(&'a self, workspace: &WorkspaceId, name: &'a str, seen: &mut Vec<&'a str>) -> bool {
+        if seen.contains(&name) {
+            return false;
+        }
+        seen.push(name);
+        let Some(definition) = SegmentId::parse(name)
+            .ok()
+            .and_then(|id| self.get(workspace, &id))
+        else {
+            return false;
+        };
+        match (&definition.record.kind, &definition.record.condition) {
+            (SegmentKind::Dynamic, Some(condition)) => {
+                condition.depends_on_time()
+                    || named_segments(condition)
+                        .into_iter()
+                        .any(|named| self.time_dependent(workspace, named, seen))
+            }
+            _ => false,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn resolve_named(
         &self,
         workspace: &WorkspaceId,
         index: &AudienceIndex,
         condition: &Condition,
         at: &Evaluation,
+        among: Option<&RoaringBitmap>,
         known: &mut HashMap<String, RoaringBitmap>,
         depth: usize,
     ) -> Result<(), ConditionError> {
         for name in named_segments(condition) {
-            self.evaluate_segment(workspace, index, name, at, known, depth)?;
+            self.evaluate_segment(workspace, index, name, at, among, known, depth)?;
         }
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn evaluate_segment(
         &self,
         workspace: &WorkspaceId,
         index: &AudienceIndex,
         name: &str,
         at: &Evaluation,
+        among: Option<&RoaringBitmap>,
         known: &mut HashMap<String, RoaringBitmap>,
         depth: usize,
     ) -> Result<(), ConditionError> {
@@ -216,8 +263,8 @@ impl SegmentCatalog {
         };
         let members = match (&definition.record.kind, &definition.record.condition) {
             (SegmentKind::Dynamic, Some(inner)) => {
-                self.resolve_named(workspace, index, inner, at, known, depth + 1)?;
-                index.members_with(inner, at, known)
+                self.resolve_named(workspace, index, inner, at, among, known, depth + 1)?;
+                index.members_among(inner, at, known, among)
             }
             (SegmentKind::Dynamic, None) => RoaringBitmap::new(),
             (SegmentKind::Static, _) => definition.members.iter().filter_map(|p| index.find(*p)).collect(),

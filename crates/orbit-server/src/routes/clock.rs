@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use jiff::{SignedDuration, Timestamp};
+use orbit_engine::audience::Sweep;
 use orbit_store::Scope;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -80,7 +81,14 @@ pub async fn move_clock(
             ));
         }
     }
-    Ok(Json(json!({"now": state.clock.now(), "simulated": true})))
+    // Everything the new time makes due happens before the answer: segment
+    // transitions caused by time alone are in the log once the clock has moved.
+    let announced = state.membership.sweep(Sweep::Time).await?;
+    Ok(Json(json!({
+        "now": state.clock.now(),
+        "simulated": true,
+        "segment_transitions": {"entered": announced.entered, "exited": announced.exited},
+    })))
 }
 
 /// A duration; days count as 24 hours (the clock moves by elapsed time).

@@ -80,6 +80,13 @@ pub async fn create_key(
                 .map_err(|e| ApiError::bad_request("invalid_source", "source", format!("source {e}")))
         })
         .transpose()?;
+    if source.as_ref().is_some_and(SourceId::is_system) {
+        return Err(ApiError::bad_request(
+            "invalid_source",
+            "source",
+            "source \"orbit\" is reserved for the events Orbit appends itself",
+        ));
+    }
     let name = request.name.unwrap_or_else(|| format!("{} key", kind.as_str()));
     let minted = state.hasher.mint(
         caller.workspace().clone(),

@@ -302,11 +302,16 @@ async fn save(
             .save_static_members(&r.workspace_id, &r.id, &definition.members)
             .await?;
     }
+    let catalog = state.segments.clone();
     state
-        .segments
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .put(definition.clone());
+        .membership
+        .saved(&r.workspace_id, &r.id, r.kind, || {
+            catalog
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .put(definition.clone());
+        })
+        .await?;
     let answer = evaluate(state, &r.workspace_id, Err(r.id.clone()), Want::Sample(0)).await?;
     state
         .segment_store
@@ -445,11 +450,16 @@ pub async fn delete_segment(
         .segment_store
         .delete_segment(caller.workspace(), &id)
         .await?;
+    let catalog = state.segments.clone();
     state
-        .segments
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .remove(caller.workspace(), &id);
+        .membership
+        .deleted(caller.workspace(), &id, || {
+            catalog
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(caller.workspace(), &id);
+        })
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
