@@ -6,7 +6,8 @@ use crate::{SqliteStore, chunk_sizes, corrupt, not_written, placeholders, unknow
 use async_trait::async_trait;
 use orbit_core::{NewEvent, ProfileId, WorkspaceId};
 use orbit_store::{
-    EventLog, LogEntry, LogPosition, LogTransaction, Placement, StoreError, StoredEvent, WorkspaceChanges,
+    EncodedEvent, EventLog, LogEntry, LogPosition, LogTransaction, Placement, StoreError, StoredEvent,
+    WorkspaceChanges,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
@@ -144,6 +145,34 @@ impl EventLog for SqliteStore {
             .await
             .map_err(not_written)?;
         rows.iter().map(decode_event).collect()
+    }
+
+    async fn read_encoded_after(
+        &self,
+        after: LogPosition,
+        limit: u32,
+    ) -> Result<Vec<EncodedEvent>, StoreError> {
+        let rows: Vec<(i64, Option<String>, String)> =
+            sqlx::query_as("SELECT seq, profile_id, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(after.0)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err(not_written)?;
+        rows.into_iter()
+            .map(|(seq, profile, body)| {
+                let profile_id = profile
+                    .as_deref()
+                    .map(ProfileId::parse)
+                    .transpose()
+                    .map_err(|e| corrupt("event profile", e))?;
+                Ok(EncodedEvent {
+                    position: LogPosition(seq),
+                    profile_id,
+                    body,
+                })
+            })
+            .collect()
     }
 
     async fn head(&self) -> Result<LogPosition, StoreError> {

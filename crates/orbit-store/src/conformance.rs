@@ -159,6 +159,22 @@ pub async fn appended_events_read_back_in_order(stores: &Stores) {
     let ids: Vec<&str> = read.iter().map(|e| e.event.message_id.as_str()).collect();
     assert_eq!(ids, ["m2", "m3", "m4"]);
     assert_eq!(read[0].event, batch[2].event, "events round-trip unchanged");
+    let encoded = stores.events.read_encoded_after(stored[1], 2).await.unwrap();
+    assert_eq!(
+        encoded.iter().map(|e| e.position).collect::<Vec<_>>(),
+        stored[2..4].to_vec()
+    );
+    let essentials = LogEntry::decode_essentials(&encoded[0].body).unwrap();
+    let event = &batch[2].event;
+    assert_eq!(
+        (&essentials.workspace_id, &essentials.source_id, &essentials.name),
+        (&event.workspace_id, &event.source_id, &event.name)
+    );
+    assert_eq!(
+        (essentials.timestamp, &essentials.properties),
+        (event.timestamp, &event.properties)
+    );
+    assert_eq!(LogEntry::decode(&encoded[1].body).unwrap(), batch[3].event);
 }
 
 /// Events appended with their profile are on its timeline once committed, and a

@@ -2,8 +2,10 @@
 
 use crate::{StoreError, WorkspaceChanges};
 use async_trait::async_trait;
-use orbit_core::{NewEvent, ProfileId, WorkspaceId};
+use jiff::Timestamp;
+use orbit_core::{EventName, NewEvent, ProfileId, SourceId, WorkspaceId};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// A position in the event log; later events have greater positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
@@ -86,6 +88,42 @@ impl LogEntry {
     }
 }
 
+/// An event as read back from the log, its body not yet decoded: rebuilding indexes
+/// decodes many of these in parallel, and only the parts it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedEvent {
+    /// Its position in the log.
+    pub position: LogPosition,
+    /// The profile it was appended for; possibly an id merged away since.
+    pub profile_id: Option<ProfileId>,
+    /// The stored encoding ([`LogEntry::decode`] and [`LogEntry::decode_essentials`]).
+    pub body: String,
+}
+
+/// What behaviour conditions need of an event, decoded without the rest of its body.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EventEssentials {
+    /// Its workspace.
+    pub workspace_id: WorkspaceId,
+    /// The source that sent it.
+    pub source_id: SourceId,
+    /// The event name.
+    #[serde(default)]
+    pub name: Option<EventName>,
+    /// When it happened.
+    pub timestamp: Timestamp,
+    /// Its properties.
+    #[serde(default)]
+    pub properties: Map<String, Value>,
+}
+
+impl LogEntry {
+    /// Decodes the essentials of a stored body, skipping identities, traits and context.
+    pub fn decode_essentials(body: &str) -> Result<EventEssentials, StoreError> {
+        serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("event body: {e}")))
+    }
+}
+
 /// One atomic write to the log and the profiles derived from it.
 ///
 /// The ingest pipeline claims message ids, appends the new events with the profile each
@@ -122,6 +160,13 @@ pub trait EventLog: Send + Sync {
 
     /// Up to `limit` events after `after`, in log order.
     async fn read_after(&self, after: LogPosition, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Up to `limit` events after `after`, in log order, bodies still encoded.
+    async fn read_encoded_after(
+        &self,
+        after: LogPosition,
+        limit: u32,
+    ) -> Result<Vec<EncodedEvent>, StoreError>;
 
     /// The position of the last appended event (0 when empty).
     async fn head(&self) -> Result<LogPosition, StoreError>;

@@ -12,7 +12,10 @@ mod segments;
 mod workspaces;
 
 pub use error::StoreError;
-pub use events::{AppendOutcome, EventLog, LogEntry, LogPosition, LogTransaction, Placement, StoredEvent};
+pub use events::{
+    AppendOutcome, EncodedEvent, EventEssentials, EventLog, LogEntry, LogPosition, LogTransaction, Placement,
+    StoredEvent,
+};
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use profiles::{
     ConflictRecord, MergeRecord, ProfileRecord, ProfileStore, StoredProfile, WorkspaceChanges,

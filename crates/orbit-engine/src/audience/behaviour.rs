@@ -68,7 +68,7 @@ fn day_start_ms(at: &Evaluation, days_ago: i64) -> i64 {
 }
 
 /// The window as an inclusive range of event times in milliseconds.
-fn bounds(window: &Window, at: &Evaluation) -> (i64, i64) {
+pub fn window_bounds(window: &Window, at: &Evaluation) -> (i64, i64) {
     let now = millis(at.now);
     match window {
         Window::Ever => (i64::MIN, i64::MAX),
@@ -107,7 +107,7 @@ pub fn event_holds(
 ) -> bool {
     let matcher = Matcher::new(&condition.matching, strings);
     let events = timeline.events();
-    let window = bounds(&condition.window, at);
+    let window = window_bounds(&condition.window, at);
     let in_window = || {
         events[slice(events, window)]
             .iter()
@@ -186,7 +186,7 @@ pub fn sequence_holds(
     let events = timeline.events();
     let within_ms = condition.within.unit.span(condition.within.amount).as_millis() as i64;
     let now = millis(at.now);
-    slice(events, bounds(&condition.window, at)).any(|i| {
+    slice(events, window_bounds(&condition.window, at)).any(|i| {
         let start = &events[i];
         if !first.accepts(timeline, start, strings, today) {
             return false;

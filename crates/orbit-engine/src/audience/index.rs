@@ -5,8 +5,9 @@
 //! bitmap-first plans of ADR 0006 build on the same data and must give the same
 //! answers, which the differential test pins.
 
-use super::behaviour::{event_holds, sequence_holds};
-use super::timeline::{Interner, ProfileTimeline};
+use super::behaviour::{event_holds, sequence_holds, window_bounds};
+use super::filters::Filters;
+use super::timeline::{Interner, ProfileTimeline, UNNAMED};
 use foldhash::HashMap;
 use orbit_core::ProfileId;
 use orbit_core::audience::membership::{AnnouncedTransition, Transition};
@@ -39,6 +40,8 @@ pub struct AudienceIndex {
     touched: RoaringBitmap,
     /// Per dynamic segment, the membership last announced with transition events.
     announced: HashMap<String, Announced>,
+    /// Bitmaps that narrow an evaluation to the profiles that can match.
+    filters: Filters,
 }
 
 /// A dynamic segment's membership as its transition events announced it.
@@ -75,7 +78,8 @@ impl AudienceIndex {
     /// Replaces a profile's traits.
     pub fn set_traits(&mut self, profile: ProfileId, traits: Map<String, Value>) {
         let n = self.number(profile);
-        self.slots[n as usize].traits = traits;
+        let old = std::mem::replace(&mut self.slots[n as usize].traits, traits);
+        self.filters.set_traits(n, &old, &self.slots[n as usize].traits);
         self.touched.insert(n);
     }
 
@@ -83,12 +87,14 @@ impl AudienceIndex {
     pub fn set_tag(&mut self, profile: ProfileId, tag: &str, values: Vec<String>) {
         let n = self.number(profile);
         let tags = &mut self.slots[n as usize].tags;
-        let changed = if values.is_empty() {
-            tags.remove(tag).is_some()
+        let old = if values.is_empty() {
+            tags.remove(tag)
         } else {
-            tags.insert(tag.to_owned(), values.clone()).as_ref() != Some(&values)
-        };
-        if changed {
+            tags.insert(tag.to_owned(), values.clone())
+        }
+        .unwrap_or_default();
+        if old != values {
+            self.filters.set_tag(n, tag, &old, &values);
             self.touched.insert(n);
         }
     }
@@ -105,6 +111,8 @@ impl AudienceIndex {
         self.slots[n as usize]
             .timeline
             .push(at_ms, name, properties, &mut self.strings);
+        let name_id = name.and_then(|name| self.strings.find(name)).unwrap_or(UNNAMED);
+        self.filters.record_event(n, name_id, at_ms);
         self.touched.insert(n);
     }
 
@@ -132,6 +140,7 @@ impl AudienceIndex {
             self.slots[keep]
                 .timeline
                 .push(event.at_ms, name.as_deref(), &properties, &mut self.strings);
+            self.filters.record_event(keep as u32, event.name, event.at_ms);
         }
     }
 
@@ -237,10 +246,18 @@ impl AudienceIndex {
         among: Option<&RoaringBitmap>,
     ) -> RoaringBitmap {
         let today = at.today();
-        let numbers: Vec<u32> = match among {
-            Some(among) => (among & &self.live).iter().collect(),
-            None => self.live.iter().collect(),
+        let name_id = |name: &str| self.strings.find(name);
+        let mut candidates = match self
+            .filters
+            .superset(condition, at, &name_id, segments, &window_bounds)
+        {
+            Some(superset) => superset & &self.live,
+            None => self.live.clone(),
         };
+        if let Some(among) = among {
+            candidates &= among;
+        }
+        let numbers: Vec<u32> = candidates.iter().collect();
         let hits: Vec<u32> = numbers
             .par_iter()
             .copied()

@@ -4,8 +4,11 @@
 use super::index::AudienceIndex;
 use crate::resolver::Resolver;
 use orbit_core::audience::membership::announced;
-use orbit_core::{NewEvent, ProfileId, WorkspaceId};
+use orbit_core::{NewEvent, ProfileId, SourceId, WorkspaceId};
+use orbit_store::{EncodedEvent, EventEssentials, LogEntry};
 use orbit_store::{LogPosition, StoreError, Stores};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -48,10 +51,46 @@ impl Audiences {
     /// Puts a committed event on its profile's timeline; a segment transition Orbit
     /// announced also moves that segment's announced membership.
     pub fn record(&mut self, profile: ProfileId, event: &NewEvent, position: LogPosition) {
-        let name = event.name.as_ref().map(|n| n.as_str());
-        let index = self.workspaces.entry(event.workspace_id.clone()).or_default();
-        index.record_event(profile, event.timestamp.as_millisecond(), name, &event.properties);
-        if let Some(announcement) = announced(&event.source_id, name, &event.properties) {
+        self.record_parts(
+            profile,
+            (&event.workspace_id, &event.source_id),
+            event.name.as_ref().map(|n| n.as_str()),
+            event.timestamp,
+            &event.properties,
+            position,
+        );
+    }
+
+    /// [`Self::record`] for an event read back from the log.
+    pub fn record_essentials(&mut self, profile: ProfileId, event: &EventEssentials, position: LogPosition) {
+        self.record_parts(
+            profile,
+            (&event.workspace_id, &event.source_id),
+            event.name.as_ref().map(|n| n.as_str()),
+            event.timestamp,
+            &event.properties,
+            position,
+        );
+    }
+
+    fn record_parts(
+        &mut self,
+        profile: ProfileId,
+        (workspace, source): (&WorkspaceId, &SourceId),
+        name: Option<&str>,
+        at: jiff::Timestamp,
+        properties: &Map<String, Value>,
+        position: LogPosition,
+    ) {
+        if !self.workspaces.contains_key(workspace) {
+            self.workspaces
+                .insert(workspace.clone(), AudienceIndex::default());
+        }
+        let Some(index) = self.workspaces.get_mut(workspace) else {
+            return;
+        };
+        index.record_event(profile, at.as_millisecond(), name, properties);
+        if let Some(announcement) = announced(source, name, properties) {
             index.apply_announcement(profile, &announcement, position.0);
         }
         self.applied = self.applied.max(position);
@@ -108,29 +147,57 @@ impl Audiences {
                 &members,
             );
         }
-        let mut after = LogPosition(0);
-        let mut pages = 0usize;
-        loop {
-            let page = stores.events.read_after(after, EVENTS_PER_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.position;
-            audiences.advance(after);
-            pages += 1;
-            for stored in &page {
-                let Some(recorded) = stored.profile_id else {
-                    continue;
-                };
-                let live = resolver
-                    .get(&stored.event.workspace_id)
-                    .and_then(|state| state.graph.canonical(recorded));
-                if let Some(profile) = live {
-                    audiences.record(profile, &stored.event, stored.position);
+        // Pages are read by one task while the previous ones are decoded, in parallel
+        // and only as far as the index needs, then applied in log order.
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<EncodedEvent>>(4);
+        let events = stores.events.clone();
+        let reader = tokio::spawn(async move {
+            let mut after = LogPosition(0);
+            loop {
+                let page = events.read_encoded_after(after, EVENTS_PER_PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = last.position;
+                if pages_tx.send(page).await.is_err() {
+                    break;
                 }
             }
+            Ok::<_, StoreError>(())
+        });
+        let mut pages = 0usize;
+        while let Some(page) = pages_rx.recv().await {
+            let last = page.last().map(|e| e.position);
+            let decoded = tokio::task::spawn_blocking(move || {
+                page.into_par_iter()
+                    .map(|encoded| {
+                        let essentials = LogEntry::decode_essentials(&encoded.body)?;
+                        Ok((encoded.position, encoded.profile_id, essentials))
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()
+            })
+            .await
+            .map_err(|e| StoreError::Unknown(format!("decoding events: {e}")))??;
+            for (position, recorded, event) in &decoded {
+                let Some(recorded) = recorded else { continue };
+                let live = resolver
+                    .get(&event.workspace_id)
+                    .and_then(|state| state.graph.canonical(*recorded));
+                if let Some(profile) = live {
+                    audiences.record_essentials(profile, event, *position);
+                }
+            }
+            if let Some(last) = last {
+                audiences.advance(last);
+            }
+            // Freeing decoded pages is a good part of the work: not on this thread.
+            tokio::task::spawn_blocking(move || drop(decoded));
+            pages += 1;
             if pages.is_multiple_of(25) {
                 tracing::info!(events = audiences.event_count(), "rebuilding audience indexes");
             }
         }
+        reader
+            .await
+            .map_err(|e| StoreError::Unknown(format!("reading events: {e}")))??;
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             events = audiences.event_count(),

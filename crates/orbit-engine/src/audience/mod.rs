@@ -3,6 +3,7 @@
 //! [`orbit_core::audience::reference`], checked by a differential property test.
 
 pub mod behaviour;
+pub mod filters;
 pub mod index;
 pub mod live;
 pub mod membership;

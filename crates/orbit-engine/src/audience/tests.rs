@@ -229,6 +229,20 @@ fn leaf() -> impl Strategy<Value = Condition> {
                 value: json!(CITIES[c])
             },
         }),
+        prop::collection::vec(0..CITIES.len(), 0..3).prop_map(|cs| Condition::Trait {
+            name: "city".into(),
+            value_type: ValueType::String,
+            test: ValueTest::In {
+                values: cs.into_iter().map(|c| json!(CITIES[c])).collect()
+            },
+        }),
+        (0..CITIES.len()).prop_map(|c| Condition::Trait {
+            name: "city".into(),
+            value_type: ValueType::String,
+            test: ValueTest::Ne {
+                value: json!(CITIES[c])
+            },
+        }),
         Just(Condition::Trait {
             name: "tier".into(),
             value_type: ValueType::String,
@@ -318,7 +332,14 @@ proptest! {
         for (i, facts) in people.iter().enumerate() {
             let id = orbit_core::ProfileId::mint(Timestamp::UNIX_EPOCH, i as u128 + 1);
             let n = index.number(id);
+            // Values held before and replaced must not linger in the narrowing bitmaps.
+            let mut earlier = Map::new();
+            earlier.insert("city".into(), json!(CITIES[i % CITIES.len()]));
+            earlier.insert("tier".into(), json!("silver"));
+            index.set_traits(id, earlier);
+            index.set_tag(id, "lifecycle", vec!["churned".into(), "new".into()]);
             index.set_traits(id, facts.traits.clone());
+            index.set_tag(id, "lifecycle", Vec::new());
             for (tag, values) in &facts.tags {
                 index.set_tag(id, tag, values.clone());
             }
