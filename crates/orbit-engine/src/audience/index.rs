@@ -9,7 +9,7 @@ use super::behaviour::{event_holds, sequence_holds};
 use super::timeline::{Interner, ProfileTimeline};
 use foldhash::HashMap;
 use orbit_core::ProfileId;
-use orbit_core::audience::values::{Today, lookup, passes};
+use orbit_core::audience::values::{Today, lookup, passes, read_number};
 use orbit_core::audience::{Condition, Evaluation};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
@@ -33,6 +33,20 @@ pub struct AudienceIndex {
     live: RoaringBitmap,
     strings: Interner,
     segments: HashMap<String, RoaringBitmap>,
+    /// Profiles whose events, traits or merges changed since [`Self::take_changed`]:
+    /// what computed tags must look at again.
+    changed: RoaringBitmap,
+}
+
+/// One event type's occurrences on a profile within a time range.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct EventSummary {
+    /// How many.
+    pub count: u32,
+    /// When the latest happened, epoch milliseconds.
+    pub last_ms: Option<i64>,
+    /// The sum of a numeric property over them (missing values count as 0).
+    pub sum: f64,
 }
 
 impl AudienceIndex {
@@ -48,6 +62,7 @@ impl AudienceIndex {
         });
         self.dense.insert(profile, n);
         self.live.insert(n);
+        self.changed.insert(n);
         n
     }
 
@@ -60,6 +75,7 @@ impl AudienceIndex {
     pub fn set_traits(&mut self, profile: ProfileId, traits: Map<String, Value>) {
         let n = self.number(profile);
         self.slots[n as usize].traits = traits;
+        self.changed.insert(n);
     }
 
     /// Replaces a profile's values of one tag (empty: the tag is removed).
@@ -80,10 +96,11 @@ impl AudienceIndex {
         name: Option<&str>,
         properties: &Map<String, Value>,
     ) {
-        let n = self.number(profile) as usize;
-        self.slots[n]
+        let n = self.number(profile);
+        self.slots[n as usize]
             .timeline
             .push(at_ms, name, properties, &mut self.strings);
+        self.changed.insert(n);
     }
 
     /// Sets a segment's members, for conditions on segment membership.
@@ -99,10 +116,12 @@ impl AudienceIndex {
         };
         let moved = std::mem::take(&mut self.slots[gone as usize]);
         self.live.remove(gone);
+        self.changed.remove(gone);
         for segment in self.segments.values_mut() {
             segment.remove(gone);
         }
         let keep = self.number(survivor) as usize;
+        self.changed.insert(keep as u32);
         let events = moved.timeline.events().to_vec();
         for event in &events {
             let properties = moved.timeline.properties_of(event, &self.strings);
@@ -120,6 +139,7 @@ impl AudienceIndex {
         if let Some(n) = self.dense.remove(&profile) {
             self.slots[n as usize] = Slot::default();
             self.live.remove(n);
+            self.changed.remove(n);
             for segment in self.segments.values_mut() {
                 segment.remove(n);
             }
@@ -149,8 +169,20 @@ impl AudienceIndex {
         at: &Evaluation,
         segments: &HashMap<String, RoaringBitmap>,
     ) -> RoaringBitmap {
+        self.members_among(condition, at, segments, &self.live)
+    }
+
+    /// The profiles among `candidates` (dense numbers) that are live and meet
+    /// `condition`, with segment memberships given by `segments`.
+    pub fn members_among(
+        &self,
+        condition: &Condition,
+        at: &Evaluation,
+        segments: &HashMap<String, RoaringBitmap>,
+        candidates: &RoaringBitmap,
+    ) -> RoaringBitmap {
         let today = at.today();
-        let numbers: Vec<u32> = self.live.iter().collect();
+        let numbers: Vec<u32> = (candidates & &self.live).iter().collect();
         let hits: Vec<u32> = numbers
             .par_iter()
             .copied()
@@ -197,6 +229,73 @@ impl AudienceIndex {
     /// The dense number of a live profile, without assigning one.
     pub fn find(&self, profile: ProfileId) -> Option<u32> {
         self.dense.get(&profile).copied()
+    }
+
+    /// The live profiles, as dense numbers.
+    pub fn live(&self) -> &RoaringBitmap {
+        &self.live
+    }
+
+    /// Takes the set of profiles whose events, traits or merges changed since the
+    /// last call (newly numbered profiles included), leaving it empty.
+    pub fn take_changed(&mut self) -> RoaringBitmap {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// A live profile's tag values, by tag.
+    pub fn tags_of(&self, number: u32) -> Option<&BTreeMap<String, Vec<String>>> {
+        self.live
+            .contains(number)
+            .then(|| &self.slots[number as usize].tags)
+    }
+
+    /// Replaces a live profile's values of one tag (empty: the tag is removed); returns
+    /// whether they changed. Numbers that are not live are left alone.
+    pub fn set_tag_values(&mut self, number: u32, tag: &str, values: Vec<String>) -> bool {
+        if !self.live.contains(number) {
+            return false;
+        }
+        let tags = &mut self.slots[number as usize].tags;
+        if values.is_empty() {
+            tags.remove(tag).is_some()
+        } else if tags.get(tag) == Some(&values) {
+            false
+        } else {
+            tags.insert(tag.to_owned(), values);
+            true
+        }
+    }
+
+    /// How often a live profile did `event` in `(from_ms, to_ms]`, when it last did,
+    /// and the sum of its numeric `property` (numbers or numeric text).
+    pub fn event_summary(
+        &self,
+        number: u32,
+        event: &str,
+        property: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> EventSummary {
+        let mut summary = EventSummary::default();
+        let (Some(name), true) = (self.strings.find(event), self.live.contains(number)) else {
+            return summary;
+        };
+        let key = self.strings.find(property);
+        let timeline = &self.slots[number as usize].timeline;
+        let events = timeline.events();
+        let start = events.partition_point(|e| e.at_ms <= from_ms);
+        for record in events[start..].iter().take_while(|e| e.at_ms <= to_ms) {
+            if record.name != name {
+                continue;
+            }
+            summary.count += 1;
+            summary.last_ms = Some(record.at_ms);
+            summary.sum += key
+                .and_then(|k| timeline.property(record, k))
+                .and_then(|v| read_number(&v.to_json(&self.strings)))
+                .unwrap_or(0.0);
+        }
+        summary
     }
 
     /// Bytes held by timelines, for memory accounting.
