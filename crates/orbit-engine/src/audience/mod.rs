@@ -5,6 +5,7 @@
 
 pub mod behaviour;
 pub mod index;
+pub mod libraries;
 pub mod live;
 pub mod segments;
 mod tag_values;
