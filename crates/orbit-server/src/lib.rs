@@ -1,5 +1,5 @@
 //! Orbit's HTTP API: ingestion (Segment-compatible and native), profiles, keys,
-//! settings, health and metrics.
+//! settings, segments, tags, health and metrics.
 //!
 //! Handlers are thin: they authenticate, parse, call the engine or a store, and map
 //! the result; every error leaves through [`error::ApiError`].
@@ -10,8 +10,10 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod routes;
+pub mod tag_refresher;
 
 pub use routes::segments::record_sizes_forever;
+pub use tag_refresher::refresh_tags_forever;
 
 use auth::KeyHasher;
 use axum::Router;
@@ -68,6 +70,13 @@ pub struct AppState {
     pub segments: Arc<std::sync::RwLock<orbit_engine::audience::SegmentCatalog>>,
     /// The clock `POST /v1/clock` moves, when the server runs on a simulated one.
     pub simulated_clock: Option<orbit_core::ManualClock>,
+    /// Tag definitions and assigned values.
+    pub tag_store: Arc<dyn orbit_store::TagStore>,
+    /// Every workspace's tags, as refreshes and reads use them.
+    pub tags: Arc<std::sync::RwLock<orbit_engine::audience::TagCatalog>>,
+    /// Told the clock's new time whenever `POST /v1/clock` moves it, so that what
+    /// depends on time (tag values) is brought up to date at once.
+    pub clock_moved: Arc<tokio::sync::watch::Sender<jiff::Timestamp>>,
 }
 
 impl AppState {
@@ -80,10 +89,14 @@ impl AppState {
         settings: ServerSettings,
         segments: orbit_engine::audience::SegmentCatalog,
     ) -> Self {
+        let (clock_moved, _) = tokio::sync::watch::channel(clock.now());
         Self {
             segment_store: stores.segments,
             segments: Arc::new(std::sync::RwLock::new(segments)),
             simulated_clock: None,
+            tag_store: stores.tags,
+            tags: Arc::default(),
+            clock_moved: Arc::new(clock_moved),
             events: stores.events,
             profiles: stores.profiles,
             keys: stores.keys,
@@ -94,6 +107,14 @@ impl AppState {
             settings,
             metrics: metrics::handle(),
         }
+    }
+}
+
+impl AppState {
+    /// The same state with the tags loaded at start-up.
+    pub fn with_tags(mut self, tags: orbit_engine::audience::TagCatalog) -> Self {
+        self.tags = Arc::new(std::sync::RwLock::new(tags));
+        self
     }
 }
 

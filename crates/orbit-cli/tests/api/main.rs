@@ -12,3 +12,4 @@ mod profiles;
 mod segment_sdk;
 mod segments;
 mod settings;
+mod tags;

@@ -80,6 +80,8 @@ pub async fn move_clock(
             ));
         }
     }
+    // Whatever depends on time (tag values) catches up at once.
+    state.clock_moved.send_replace(state.clock.now());
     Ok(Json(json!({"now": state.clock.now(), "simulated": true})))
 }
 

@@ -107,7 +107,7 @@ pub(super) fn parse_segment_id(raw: &str) -> Result<SegmentId, ApiError> {
 }
 
 /// The evaluation moment: now, in the workspace's time zone.
-async fn evaluation(state: &AppState, workspace: &WorkspaceId) -> Result<Evaluation, ApiError> {
+pub(crate) async fn evaluation(state: &AppState, workspace: &WorkspaceId) -> Result<Evaluation, ApiError> {
     let tz = state
         .workspaces
         .workspace(workspace)
