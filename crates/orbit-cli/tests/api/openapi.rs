@@ -37,6 +37,7 @@ async fn the_openapi_document_describes_every_route_and_the_docs_page_serves_it(
         ("delete", "/v1/keys/{id}"),
         ("get", "/v1/settings"),
         ("put", "/v1/settings"),
+        ("get", "/v1/segments/compare"),
         ("post", "/v1/tags"),
         ("get", "/v1/tags"),
         ("get", "/v1/tags/{id}"),

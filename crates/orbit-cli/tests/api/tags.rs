@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
+mod compare;
 mod libraries;
 
 /// 10:00 in Shanghai on 2026-11-23.

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
             post(segments::create_segment).get(segments::list_segments),
         )
         .route("/v1/segments/preview", post(segments::preview))
+        .route("/v1/segments/compare", get(segments::compare))
         .route(
             "/v1/segments/{id}",
             get(segments::get_segment)

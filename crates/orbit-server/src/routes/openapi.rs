@@ -55,6 +55,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         segments::preview,
         segments::members,
         segments::history,
+        segments::compare,
         tags::create_tag,
         tags::list_tags,
         tags::get_tag,

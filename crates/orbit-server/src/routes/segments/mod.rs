@@ -20,7 +20,9 @@ use orbit_store::{Scope, SegmentKind, SegmentRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+mod compare;
 mod members;
+pub use compare::{__path_compare, compare};
 pub use members::{__path_members, members};
 
 /// Most members a sample holds.
