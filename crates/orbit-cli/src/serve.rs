@@ -142,8 +142,20 @@ pub async fn start(
     let catalog = orbit_engine::audience::SegmentCatalog::load(&stores)
         .await
         .context("loading segments")?;
-    let mut state = AppState::new(stores.clone(), pipeline, hasher.clone(), clock, settings, catalog);
+    let tags = orbit_engine::audience::TagCatalog::load(&stores)
+        .await
+        .context("loading tags")?;
+    let mut state =
+        AppState::new(stores.clone(), pipeline, hasher.clone(), clock, settings, catalog).with_tags(tags);
     state.simulated_clock = simulated;
+    // Tag values are computed before segments are sized or requests answered; then kept
+    // fresh after commits, every minute (rules that depend on time) and when the
+    // simulated clock moves.
+    orbit_server::tag_refresher::refresh_everything(&state).await;
+    tokio::spawn(orbit_server::refresh_tags_forever(
+        state.clone(),
+        Duration::from_secs(60),
+    ));
     tokio::spawn(state.membership.clone().run(MEMBERSHIP_SWEEP_EVERY));
     tokio::spawn(orbit_server::record_sizes_forever(
         state.clone(),

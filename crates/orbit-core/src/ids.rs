@@ -1,4 +1,4 @@
-//! Identifiers of the aggregates: workspaces, sources, profiles.
+//! Identifiers of the aggregates: workspaces, sources, profiles, segments, tags.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -91,6 +91,12 @@ slug_id!(
 slug_id!(
     /// A segment: a named audience, dynamic or static.
     SegmentId,
+    64
+);
+
+slug_id!(
+    /// A tag: one dimension of a person (lifecycle stage, RFM group, a preference).
+    TagId,
     64
 );
 

@@ -12,9 +12,10 @@ pub mod ids;
 pub mod profile;
 pub mod resolution;
 pub mod synthetic;
+pub mod tags;
 pub mod trait_rules;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::{EventKind, EventName, NewEvent};
 pub use identity::{Identity, IdentityKind};
-pub use ids::{ProfileId, SegmentId, SourceId, WorkspaceId};
+pub use ids::{ProfileId, SegmentId, SourceId, TagId, WorkspaceId};

@@ -192,6 +192,17 @@ impl PipelineHandle {
         f(&mut write(&self.audiences))
     }
 
+    /// Runs `f` over a workspace's audience index for writing (created empty if the
+    /// workspace has none yet), holding commits back meanwhile: keep `f` short, and
+    /// call it off the async runtime's threads.
+    pub fn with_audience_mut<R>(
+        &self,
+        workspace: &WorkspaceId,
+        f: impl FnOnce(&mut AudienceIndex) -> R,
+    ) -> R {
+        f(write(&self.audiences).workspace_index(workspace))
+    }
+
     async fn send(&self, request: Request) -> Result<(), EngineError> {
         self.requests
             .send(request)

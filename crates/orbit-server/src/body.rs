@@ -1,4 +1,4 @@
-//! Reading ingestion bodies: size limit, gzip, JSON whatever the content type.
+//! Reading request bodies: size limit, gzip, JSON whatever the content type.
 
 use crate::error::ApiError;
 use axum::body::Body;
@@ -20,6 +20,12 @@ fn too_large() -> ApiError {
 /// as JSON. Browser SDKs send JSON as `text/plain` to avoid CORS pre-flights, so the
 /// content type is not checked.
 pub async fn read_json(headers: &HeaderMap, body: Body) -> Result<serde_json::Value, ApiError> {
+    let bytes = read_bytes(headers, body).await?;
+    Ok(orbit_ingest::parse_json_body(&bytes)?)
+}
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`], inflating gzip.
+pub async fn read_bytes(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiError> {
     let raw = Limited::new(body, MAX_BODY_BYTES)
         .collect()
         .await
@@ -46,7 +52,7 @@ pub async fn read_json(headers: &HeaderMap, body: Body) -> Result<serde_json::Va
             ));
         }
     };
-    Ok(orbit_ingest::parse_json_body(&bytes)?)
+    Ok(bytes)
 }
 
 /// Reads a JSON body into `T`; a mismatch is a `400` with `code` naming the exact path

@@ -1,5 +1,5 @@
 //! Orbit's HTTP API: ingestion (Segment-compatible and native), profiles, keys,
-//! settings, health and metrics.
+//! settings, segments, tags, health and metrics.
 //!
 //! Handlers are thin: they authenticate, parse, call the engine or a store, and map
 //! the result; every error leaves through [`error::ApiError`].
@@ -10,8 +10,10 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod routes;
+pub mod tag_refresher;
 
 pub use routes::segments::record_sizes_forever;
+pub use tag_refresher::refresh_tags_forever;
 
 use auth::KeyHasher;
 use axum::Router;
@@ -71,6 +73,13 @@ pub struct AppState {
     /// Announces dynamic segments' membership changes; its loop is started by the
     /// binary ([`orbit_engine::audience::MembershipWatcher::run`]).
     pub membership: Arc<orbit_engine::audience::MembershipWatcher>,
+    /// Tag definitions and assigned values.
+    pub tag_store: Arc<dyn orbit_store::TagStore>,
+    /// Every workspace's tags, as refreshes and reads use them.
+    pub tags: Arc<std::sync::RwLock<orbit_engine::audience::TagCatalog>>,
+    /// Told the clock's new time whenever `POST /v1/clock` moves it, so that what
+    /// depends on time (tag values) is brought up to date at once.
+    pub clock_moved: Arc<tokio::sync::watch::Sender<jiff::Timestamp>>,
 }
 
 impl AppState {
@@ -91,11 +100,15 @@ impl AppState {
             stores.workspaces.clone(),
             clock.clone(),
         ));
+        let (clock_moved, _) = tokio::sync::watch::channel(clock.now());
         Self {
             membership,
             segment_store: stores.segments,
             segments,
             simulated_clock: None,
+            tag_store: stores.tags,
+            tags: Arc::default(),
+            clock_moved: Arc::new(clock_moved),
             events: stores.events,
             profiles: stores.profiles,
             keys: stores.keys,
@@ -106,6 +119,14 @@ impl AppState {
             settings,
             metrics: metrics::handle(),
         }
+    }
+}
+
+impl AppState {
+    /// The same state with the tags loaded at start-up.
+    pub fn with_tags(mut self, tags: orbit_engine::audience::TagCatalog) -> Self {
+        self.tags = Arc::new(std::sync::RwLock::new(tags));
+        self
     }
 }
 

@@ -8,6 +8,7 @@ mod keys;
 mod message_ids;
 mod profiles;
 mod segments;
+mod tags;
 mod workspaces;
 
 use orbit_store::{StoreError, Stores};
@@ -104,7 +105,8 @@ impl SqliteStore {
             profiles: shared.clone(),
             keys: shared.clone(),
             workspaces: shared.clone(),
-            segments: shared,
+            segments: shared.clone(),
+            tags: shared,
         }
     }
 

@@ -17,6 +17,11 @@ use orbit_core::resolution::{IdentityState, Merge};
 use orbit_core::{EventKind, EventName, Identity, NewEvent, ProfileId, SourceId, WorkspaceId};
 use serde_json::json;
 
+mod tags;
+pub use tags::{
+    assigned_tag_values_are_replaced_per_profile_and_go_with_their_tag, tags_round_trip_and_refuse_a_taken_id,
+};
+
 /// How long message ids are remembered for de-duplication, at least.
 pub const DEDUPE_WINDOW_DAYS: i64 = 7;
 
@@ -39,6 +44,8 @@ macro_rules! store_conformance_tests {
             workspaces_round_trip_with_settings,
             the_default_workspace_exists,
             segments_round_trip_with_members_and_history,
+            tags_round_trip_and_refuse_a_taken_id,
+            assigned_tag_values_are_replaced_per_profile_and_go_with_their_tag,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

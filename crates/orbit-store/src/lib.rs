@@ -9,6 +9,7 @@ mod events;
 mod keys;
 mod profiles;
 mod segments;
+mod tags;
 mod workspaces;
 
 pub use error::StoreError;
@@ -21,6 +22,7 @@ pub use profiles::{
     ConflictRecord, MergeRecord, ProfileRecord, ProfileStore, StoredProfile, WorkspaceChanges,
 };
 pub use segments::{MembershipBaseline, SegmentKind, SegmentRecord, SegmentStore, SizePoint};
+pub use tags::{TagAssignment, TagRecord, TagStore};
 pub use workspaces::{TimeZoneName, WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
 
 use std::sync::Arc;
@@ -38,6 +40,8 @@ pub struct Stores {
     pub workspaces: Arc<dyn WorkspaceStore>,
     /// Segment definitions, static members and size history.
     pub segments: Arc<dyn SegmentStore>,
+    /// Tag definitions and assigned tag values.
+    pub tags: Arc<dyn TagStore>,
 }
 
 impl std::fmt::Debug for Stores {

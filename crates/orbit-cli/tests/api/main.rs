@@ -13,3 +13,4 @@ mod segment_sdk;
 mod segment_transitions;
 mod segments;
 mod settings;
+mod tags;

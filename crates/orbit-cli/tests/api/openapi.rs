@@ -37,6 +37,19 @@ async fn the_openapi_document_describes_every_route_and_the_docs_page_serves_it(
         ("delete", "/v1/keys/{id}"),
         ("get", "/v1/settings"),
         ("put", "/v1/settings"),
+        ("get", "/v1/segments/compare"),
+        ("post", "/v1/tags"),
+        ("get", "/v1/tags"),
+        ("get", "/v1/tags/{id}"),
+        ("put", "/v1/tags/{id}"),
+        ("delete", "/v1/tags/{id}"),
+        ("post", "/v1/tags/{id}/import"),
+        ("get", "/v1/profiles/{id}/tags"),
+        ("put", "/v1/profiles/{id}/tags/{tag}"),
+        ("delete", "/v1/profiles/{id}/tags/{tag}"),
+        ("get", "/v1/tag-libraries"),
+        ("get", "/v1/tag-libraries/{id}"),
+        ("post", "/v1/tag-libraries/{id}/install"),
     ] {
         let operation = &doc["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} is documented");

@@ -11,7 +11,7 @@ use super::timeline::{Interner, ProfileTimeline, UNNAMED};
 use foldhash::HashMap;
 use orbit_core::ProfileId;
 use orbit_core::audience::membership::{AnnouncedTransition, Transition};
-use orbit_core::audience::values::{Today, lookup, passes};
+use orbit_core::audience::values::{Today, lookup, passes, read_number};
 use orbit_core::audience::{Condition, Evaluation};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
@@ -42,6 +42,9 @@ pub struct AudienceIndex {
     announced: HashMap<String, Announced>,
     /// Bitmaps that narrow an evaluation to the profiles that can match.
     filters: Filters,
+    /// Profiles whose events, traits or merges changed since [`Self::take_changed`]:
+    /// what computed tags must look at again.
+    changed: RoaringBitmap,
 }
 
 /// A dynamic segment's membership as its transition events announced it.
@@ -51,6 +54,17 @@ pub struct Announced {
     pub since: i64,
     /// The members announced, as dense numbers.
     pub members: RoaringBitmap,
+}
+
+/// One event type's occurrences on a profile within a time range.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct EventSummary {
+    /// How many.
+    pub count: u32,
+    /// When the latest happened, epoch milliseconds.
+    pub last_ms: Option<i64>,
+    /// The sum of a numeric property over them (missing values count as 0).
+    pub sum: f64,
 }
 
 impl AudienceIndex {
@@ -67,6 +81,7 @@ impl AudienceIndex {
         self.dense.insert(profile, n);
         self.live.insert(n);
         self.touched.insert(n);
+        self.changed.insert(n);
         n
     }
 
@@ -81,22 +96,13 @@ impl AudienceIndex {
         let old = std::mem::replace(&mut self.slots[n as usize].traits, traits);
         self.filters.set_traits(n, &old, &self.slots[n as usize].traits);
         self.touched.insert(n);
+        self.changed.insert(n);
     }
 
     /// Replaces a profile's values of one tag (empty: the tag is removed).
     pub fn set_tag(&mut self, profile: ProfileId, tag: &str, values: Vec<String>) {
         let n = self.number(profile);
-        let tags = &mut self.slots[n as usize].tags;
-        let old = if values.is_empty() {
-            tags.remove(tag)
-        } else {
-            tags.insert(tag.to_owned(), values.clone())
-        }
-        .unwrap_or_default();
-        if old != values {
-            self.filters.set_tag(n, tag, &old, &values);
-            self.touched.insert(n);
-        }
+        self.set_tag_values(n, tag, values);
     }
 
     /// Records an event on a profile's timeline.
@@ -114,6 +120,7 @@ impl AudienceIndex {
         let name_id = name.and_then(|name| self.strings.find(name)).unwrap_or(UNNAMED);
         self.filters.record_event(n, name_id, at_ms);
         self.touched.insert(n);
+        self.changed.insert(n);
     }
 
     /// Sets a segment's members, for conditions on segment membership.
@@ -131,6 +138,7 @@ impl AudienceIndex {
         self.retire(gone);
         let keep = self.number(survivor) as usize;
         self.touched.insert(keep as u32);
+        self.changed.insert(keep as u32);
         let events = moved.timeline.events().to_vec();
         for event in &events {
             let properties = moved.timeline.properties_of(event, &self.strings);
@@ -157,6 +165,7 @@ impl AudienceIndex {
     fn retire(&mut self, n: u32) {
         self.live.remove(n);
         self.touched.remove(n);
+        self.changed.remove(n);
         for segment in self.segments.values_mut() {
             segment.remove(n);
         }
@@ -304,6 +313,73 @@ impl AudienceIndex {
     /// The dense number of a live profile, without assigning one.
     pub fn find(&self, profile: ProfileId) -> Option<u32> {
         self.dense.get(&profile).copied()
+    }
+
+    /// Takes the set of profiles whose events, traits or merges changed since the
+    /// last call (newly numbered profiles included), leaving it empty.
+    pub fn take_changed(&mut self) -> RoaringBitmap {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// A live profile's tag values, by tag.
+    pub fn tags_of(&self, number: u32) -> Option<&BTreeMap<String, Vec<String>>> {
+        self.live
+            .contains(number)
+            .then(|| &self.slots[number as usize].tags)
+    }
+
+    /// Replaces a live profile's values of one tag (empty: the tag is removed); returns
+    /// whether they changed. Numbers that are not live are left alone.
+    pub fn set_tag_values(&mut self, number: u32, tag: &str, values: Vec<String>) -> bool {
+        if !self.live.contains(number) {
+            return false;
+        }
+        let tags = &mut self.slots[number as usize].tags;
+        if tags.get(tag).map_or(values.is_empty(), |held| *held == values) {
+            return false;
+        }
+        let old = if values.is_empty() {
+            tags.remove(tag)
+        } else {
+            tags.insert(tag.to_owned(), values.clone())
+        }
+        .unwrap_or_default();
+        self.filters.set_tag(number, tag, &old, &values);
+        // Segments may name the tag: membership is looked at again.
+        self.touched.insert(number);
+        true
+    }
+
+    /// How often a live profile did `event` in `(from_ms, to_ms]`, when it last did,
+    /// and the sum of its numeric `property` (numbers or numeric text).
+    pub fn event_summary(
+        &self,
+        number: u32,
+        event: &str,
+        property: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> EventSummary {
+        let mut summary = EventSummary::default();
+        let (Some(name), true) = (self.strings.find(event), self.live.contains(number)) else {
+            return summary;
+        };
+        let key = self.strings.find(property);
+        let timeline = &self.slots[number as usize].timeline;
+        let events = timeline.events();
+        let start = events.partition_point(|e| e.at_ms <= from_ms);
+        for record in events[start..].iter().take_while(|e| e.at_ms <= to_ms) {
+            if record.name != name {
+                continue;
+            }
+            summary.count += 1;
+            summary.last_ms = Some(record.at_ms);
+            summary.sum += key
+                .and_then(|k| timeline.property(record, k))
+                .and_then(|v| read_number(&v.to_json(&self.strings)))
+                .unwrap_or(0.0);
+        }
+        summary
     }
 
     /// Bytes held by timelines, for memory accounting.

@@ -1,18 +1,25 @@
 //! The audience index (ADR 0006): compact behaviour timelines and the evaluation of
-//! conditions over them. Its answers are those of
-//! [`orbit_core::audience::reference`], checked by a differential property test.
+//! conditions over them, segments, and tags with their values (ADR 0008). Its answers
+//! are those of [`orbit_core::audience::reference`], checked by a differential
+//! property test.
 
 pub mod behaviour;
 pub mod filters;
 pub mod index;
+pub mod libraries;
 pub mod live;
 pub mod membership;
 pub mod segments;
+mod tag_values;
+pub mod tags;
 pub mod timeline;
 
 pub use live::Audiences;
 pub use membership::{MembershipWatcher, Sweep, SweepReport};
 pub use segments::{SegmentCatalog, SegmentDefinition};
+pub use tags::{RefreshReport, RfmProfile, TagCatalog, TagEntry};
 
+#[cfg(test)]
+mod tag_tests;
 #[cfg(test)]
 mod tests;

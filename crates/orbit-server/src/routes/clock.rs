@@ -81,8 +81,10 @@ pub async fn move_clock(
             ));
         }
     }
-    // Everything the new time makes due happens before the answer: segment
-    // transitions caused by time alone are in the log once the clock has moved.
+    // Everything the new time makes due happens before the answer: tag values first
+    // (segments may name them), then segment transitions caused by time alone.
+    crate::tag_refresher::refresh_everything(&state).await;
+    state.clock_moved.send_replace(state.clock.now());
     let announced = state.membership.sweep(Sweep::Time).await?;
     Ok(Json(json!({
         "now": state.clock.now(),

@@ -8,10 +8,11 @@ mod openapi;
 mod profiles;
 pub(crate) mod segments;
 mod settings;
+pub(crate) mod tags;
 
 use crate::AppState;
 use axum::Router;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 
 /// Every route of the API.
 pub fn routes() -> Router<AppState> {
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
             post(segments::create_segment).get(segments::list_segments),
         )
         .route("/v1/segments/preview", post(segments::preview))
+        .route("/v1/segments/compare", get(segments::compare))
         .route(
             "/v1/segments/{id}",
             get(segments::get_segment)
@@ -57,5 +59,19 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/segments/{id}/members", get(segments::members))
         .route("/v1/segments/{id}/history", get(segments::history))
+        .route("/v1/tags", post(tags::create_tag).get(tags::list_tags))
+        .route(
+            "/v1/tags/{id}",
+            get(tags::get_tag).put(tags::put_tag).delete(tags::delete_tag),
+        )
+        .route("/v1/tags/{id}/import", post(tags::import_values))
+        .route("/v1/profiles/{id}/tags", get(tags::list_profile_tags))
+        .route(
+            "/v1/profiles/{id}/tags/{tag}",
+            put(tags::put_profile_tag).delete(tags::delete_profile_tag),
+        )
+        .route("/v1/tag-libraries", get(tags::list_libraries))
+        .route("/v1/tag-libraries/{id}", get(tags::get_library))
+        .route("/v1/tag-libraries/{id}/install", post(tags::install_library))
         .route("/v1/clock", get(clock::get_clock).post(clock::move_clock))
 }

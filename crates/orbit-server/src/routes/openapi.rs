@@ -8,7 +8,7 @@
     reason = "these types describe JSON bodies for the document; handlers build the JSON"
 )]
 
-use super::{clock, health, ingest, keys, profiles, segments, settings};
+use super::{clock, health, ingest, keys, profiles, segments, settings, tags};
 use axum::Json;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -22,7 +22,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
     info(
         title = "Orbit",
         description = "Marketing automation with a built-in customer data platform: ingestion \
-                       (native and Segment-compatible), OneID profiles, keys and settings. \
+                       (native and Segment-compatible), OneID profiles, segments and tags, keys \
+                       and settings. \
                        Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`."
     ),
     paths(
@@ -54,6 +55,19 @@ use utoipa::{Modify, OpenApi, ToSchema};
         segments::preview,
         segments::members,
         segments::history,
+        segments::compare,
+        tags::create_tag,
+        tags::list_tags,
+        tags::get_tag,
+        tags::put_tag,
+        tags::delete_tag,
+        tags::import_values,
+        tags::list_profile_tags,
+        tags::put_profile_tag,
+        tags::delete_profile_tag,
+        tags::list_libraries,
+        tags::get_library,
+        tags::install_library,
         clock::get_clock,
         clock::move_clock,
     ),
@@ -68,6 +82,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "keys", description = "Write keys and API keys: admin"),
         (name = "settings", description = "Workspace settings: admin"),
         (name = "segments", description = "Audiences: API keys with audiences:read / audiences:write (docs/audiences.md)"),
+        (name = "tags", description = "Tags, their values on profiles and industry tag libraries: audiences:read / audiences:write"),
         (name = "clock", description = "The simulated clock of demos and scenario tests: admin"),
         (name = "operations", description = "Health"),
     )

@@ -188,6 +188,9 @@ pub async fn patch_traits(
         .pipeline
         .patch_traits(caller.workspace().clone(), id, traits)
         .await?;
+    // No event reaches the log, so the refresher would not see the change until its
+    // next round: tags that read traits follow now.
+    super::tags::refresh_profiles(&state, caller.workspace(), &[profile.id]).await?;
     Ok(Json(profile_view(&profile)))
 }
 
@@ -202,13 +205,14 @@ pub async fn erase_profile(
     caller.require(Scope::ProfilesWrite)?;
     let id = parse_id(&id)?;
     let erased = state.pipeline.erase(caller.workspace().clone(), id).await?;
+    super::tags::forget_profile(&state, caller.workspace(), &erased).await?;
     Ok(Json(
         json!({"id": erased.id, "erased": true, "merged_ids": erased.merged_ids}),
     ))
 }
 
 /// `GET /v1/profiles/{id}/export`: everything Orbit holds on a person.
-#[utoipa::path(get, path = "/v1/profiles/{id}/export", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it")), security(("api_key" = [])), responses((status = 200, description = "Profile, trait history, merges, identity conflicts and every event"), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/profiles/{id}/export", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it")), security(("api_key" = [])), responses((status = 200, description = "Profile, trait history, merges, identity conflicts, imported and manual tag values, and every event"), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -235,6 +239,7 @@ pub async fn export(
         "identity_conflicts": conflicts.iter().map(|c| json!({
             "conflict": c.conflict, "position": c.position.0, "at_ms": c.at_ms,
         })).collect::<Vec<_>>(),
+        "assigned_tags": super::tags::assigned_to(&state, caller.workspace(), &profile),
         "events": events,
     })))
 }

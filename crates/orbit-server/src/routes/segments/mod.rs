@@ -20,7 +20,9 @@ use orbit_store::{Scope, SegmentKind, SegmentRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+mod compare;
 mod members;
+pub use compare::{__path_compare, compare};
 pub use members::{__path_members, members};
 
 /// Most members a sample holds.
@@ -107,7 +109,7 @@ pub(super) fn parse_segment_id(raw: &str) -> Result<SegmentId, ApiError> {
 }
 
 /// The evaluation moment: now, in the workspace's time zone.
-async fn evaluation(state: &AppState, workspace: &WorkspaceId) -> Result<Evaluation, ApiError> {
+pub(crate) async fn evaluation(state: &AppState, workspace: &WorkspaceId) -> Result<Evaluation, ApiError> {
     let tz = state
         .workspaces
         .workspace(workspace)
