@@ -10,7 +10,7 @@
 use super::timeline::UNNAMED;
 use foldhash::HashMap;
 use orbit_core::audience::values::read_text;
-use orbit_core::audience::{Condition, Evaluation, EventCondition, Measure, ValueTest, ValueType, Window};
+use orbit_core::audience::{EventCondition, Measure, ValueTest, ValueType};
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
@@ -89,119 +89,78 @@ impl Filters {
         }
     }
 
-    /// Profiles that may meet `condition`; `None` when no bitmap narrows it.
-    ///
-    /// `name_id` interns an event name (`None`: never seen); `segments` holds exact
-    /// memberships of the segments conditions name; `bounds` gives a window's range.
-    pub fn superset(
-        &self,
-        condition: &Condition,
-        at: &Evaluation,
-        name_id: &dyn Fn(&str) -> Option<u32>,
-        segments: &HashMap<String, RoaringBitmap>,
-        bounds: &dyn Fn(&Window, &Evaluation) -> (i64, i64),
-    ) -> Option<RoaringBitmap> {
-        let narrow = |c: &Condition| self.superset(c, at, name_id, segments, bounds);
-        match condition {
-            Condition::And { conditions } => conditions.iter().filter_map(narrow).reduce(|a, b| a & b),
-            Condition::Or { conditions } => conditions
-                .iter()
-                .map(narrow)
-                .collect::<Option<Vec<_>>>()
-                .map(|all| all.into_iter().fold(RoaringBitmap::new(), |a, b| a | b)),
-            Condition::Not { .. } => None,
-            Condition::Trait {
-                name,
-                value_type,
-                test,
-            } => self.trait_superset(name, *value_type, test),
-            Condition::Tag { tag, values } => {
-                let held = self.tag_values.get(tag);
-                let mut union = RoaringBitmap::new();
-                for (value, bitmap) in held.into_iter().flatten() {
-                    if values.is_empty() || values.contains(value) {
-                        union |= bitmap;
-                    }
-                }
-                Some(union)
-            }
-            Condition::Segment { segment } => Some(segments.get(segment).cloned().unwrap_or_default()),
-            Condition::Event(event) => needs_an_event(event).then(|| {
-                self.did_in(
-                    event.matching.event.as_deref(),
-                    &event.window,
-                    at,
-                    name_id,
-                    bounds,
-                )
-            }),
-            Condition::Sequence(sequence) => Some(self.did_in(
-                sequence.first.event.as_deref(),
-                &sequence.window,
-                at,
-                name_id,
-                bounds,
-            )),
-        }
-    }
-
-    fn trait_superset(&self, name: &str, value_type: ValueType, test: &ValueTest) -> Option<RoaringBitmap> {
+    /// The exact members of a trait test the bitmaps answer alone (text equality on a
+    /// top-level trait); `None` for any other test.
+    pub fn trait_exact(&self, name: &str, value_type: ValueType, test: &ValueTest) -> Option<RoaringBitmap> {
+        let wanted: Vec<&Value> = match (value_type, test) {
+            (ValueType::String, ValueTest::Eq { value }) => vec![value],
+            (ValueType::String, ValueTest::In { values }) => values.iter().collect(),
+            _ => return None,
+        };
         if name.contains('.') {
             return None;
         }
-        let exact = |wanted: &[&Value]| {
-            let values = self.trait_values.get(name);
-            let mut union = RoaringBitmap::new();
-            for text in wanted.iter().filter_map(|v| read_text(v)) {
-                if let Some(bitmap) = values.and_then(|v| v.get(&text)) {
-                    union |= bitmap;
-                }
+        let values = self.trait_values.get(name);
+        let mut union = RoaringBitmap::new();
+        for text in wanted.into_iter().filter_map(read_text) {
+            if let Some(bitmap) = values.and_then(|v| v.get(&text)) {
+                union |= bitmap;
             }
-            union
-        };
-        match (value_type, test) {
-            (_, ValueTest::IsNotSet) => None,
-            (ValueType::String, ValueTest::Eq { value }) => Some(exact(&[value])),
-            (ValueType::String, ValueTest::In { values }) => Some(exact(&values.iter().collect::<Vec<_>>())),
-            // Every other test fails on a missing value.
-            _ => Some(self.trait_set.get(name).cloned().unwrap_or_default()),
         }
+        Some(union)
     }
 
-    /// Profiles with an event named `name` (any when `None`) on a day the window
-    /// touches.
-    fn did_in(
+    /// Profiles that have a top-level trait (`None` for a nested path).
+    pub fn trait_present(&self, name: &str) -> Option<RoaringBitmap> {
+        (!name.contains('.')).then(|| self.trait_set.get(name).cloned().unwrap_or_default())
+    }
+
+    /// Profiles holding a tag with one of `values` (any value when empty).
+    pub fn tag_holders(&self, tag: &str, values: &[String]) -> RoaringBitmap {
+        let mut union = RoaringBitmap::new();
+        for (value, bitmap) in self.tag_values.get(tag).into_iter().flatten() {
+            if values.is_empty() || values.contains(value) {
+                union |= bitmap;
+            }
+        }
+        union
+    }
+
+    /// Profiles with an event named `name` (any when `None`; `Some(None)` is a name
+    /// never seen) in the time range `[lo, hi]`, as `(inside, edges)`: `inside` did it on
+    /// a day wholly within the range, `edges` (the rest) on a day the range cuts, or at
+    /// any time when the range is too long to take day by day.
+    pub fn did_between(
         &self,
-        name: Option<&str>,
-        window: &Window,
-        at: &Evaluation,
-        name_id: &dyn Fn(&str) -> Option<u32>,
-        bounds: &dyn Fn(&Window, &Evaluation) -> (i64, i64),
-    ) -> RoaringBitmap {
+        name: Option<Option<u32>>,
+        (lo, hi): (i64, i64),
+    ) -> (RoaringBitmap, RoaringBitmap) {
         let key = match name {
             None => ANY_EVENT,
-            Some(name) => match name_id(name) {
-                Some(id) if id != UNNAMED => id,
-                _ => return RoaringBitmap::new(),
-            },
+            Some(Some(id)) if id != UNNAMED => id,
+            Some(_) => return (RoaringBitmap::new(), RoaringBitmap::new()),
         };
-        let ever = || self.ever.get(&key).cloned().unwrap_or_default();
-        let (lo, hi) = bounds(window, at);
         if lo > hi {
-            return RoaringBitmap::new();
+            return (RoaringBitmap::new(), RoaringBitmap::new());
         }
         let (first, last) = (lo.div_euclid(DAY_MS), hi.div_euclid(DAY_MS));
         if lo == i64::MIN || hi == i64::MAX || last - first > MOST_DAYS_UNIONED {
-            return ever();
+            return (
+                RoaringBitmap::new(),
+                self.ever.get(&key).cloned().unwrap_or_default(),
+            );
         }
-        let days: Vec<&RoaringBitmap> = (first..=last).filter_map(|d| self.days.get(&(key, d))).collect();
-        roaring::MultiOps::union(days)
+        let day = |d: i64| self.days.get(&(key, d));
+        let whole = |d: i64| d * DAY_MS >= lo && (d + 1) * DAY_MS - 1 <= hi;
+        let inside = roaring::MultiOps::union((first..=last).filter(|d| whole(*d)).filter_map(day));
+        let cut = roaring::MultiOps::union([first, last].into_iter().filter(|d| !whole(*d)).filter_map(day));
+        (inside.clone(), cut - inside)
     }
 }
 
 /// Whether an event condition can only hold for a profile with a matching event in its
 /// window.
-fn needs_an_event(event: &EventCondition) -> bool {
+pub fn needs_an_event(event: &EventCondition) -> bool {
     match &event.measure {
         Measure::DidNot => false,
         Measure::Count { compare, value } => !compare.holds(0.0, *value),

@@ -5,7 +5,9 @@
 //! bitmap-first plans of ADR 0006 build on the same data and must give the same
 //! answers, which the differential test pins.
 
-use super::behaviour::{event_holds, sequence_holds, window_bounds};
+mod plan;
+
+use super::behaviour::{event_holds, sequence_holds};
 use super::filters::Filters;
 use super::timeline::{Interner, ProfileTimeline, UNNAMED};
 use foldhash::HashMap;
@@ -13,7 +15,6 @@ use orbit_core::ProfileId;
 use orbit_core::audience::membership::{AnnouncedTransition, Transition};
 use orbit_core::audience::values::{Today, lookup, passes, read_number};
 use orbit_core::audience::{Condition, Evaluation};
-use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -254,25 +255,17 @@ impl AudienceIndex {
         segments: &HashMap<String, RoaringBitmap>,
         among: Option<&RoaringBitmap>,
     ) -> RoaringBitmap {
-        let today = at.today();
-        let name_id = |name: &str| self.strings.find(name);
-        let mut candidates = match self
-            .filters
-            .superset(condition, at, &name_id, segments, &window_bounds)
-        {
-            Some(superset) => superset & &self.live,
+        let within = match among {
+            Some(among) => among & &self.live,
             None => self.live.clone(),
         };
-        if let Some(among) = among {
-            candidates &= among;
-        }
-        let numbers: Vec<u32> = candidates.iter().collect();
-        let hits: Vec<u32> = numbers
-            .par_iter()
-            .copied()
-            .filter(|n| self.holds(condition, *n, at, &today, segments))
-            .collect();
-        hits.into_iter().collect()
+        let plan = plan::Plan {
+            index: self,
+            at,
+            today: at.today(),
+            segments,
+        };
+        plan.members(condition, within)
     }
 
     fn holds(
