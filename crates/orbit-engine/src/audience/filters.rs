@@ -9,7 +9,7 @@
 
 use super::timeline::UNNAMED;
 use foldhash::HashMap;
-use orbit_core::audience::values::read_text;
+use orbit_core::audience::values::{read_number, read_text};
 use orbit_core::audience::{EventCondition, Measure, ValueTest, ValueType};
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
@@ -27,6 +27,9 @@ pub struct Filters {
     trait_values: HashMap<String, HashMap<String, RoaringBitmap>>,
     /// Top-level trait → profiles that have it.
     trait_set: HashMap<String, RoaringBitmap>,
+    /// Top-level trait that has held a number → each profile's value as a number, by
+    /// dense number (NaN: missing or not a number).
+    number_columns: HashMap<String, Vec<f64>>,
     /// Tag → value → profiles.
     tag_values: HashMap<String, HashMap<String, RoaringBitmap>>,
     /// Event name (interned, or [`ANY_EVENT`]) → profiles that ever did it.
@@ -54,6 +57,15 @@ impl Filters {
         for (name, value) in new {
             if value.is_null() || old.get(name) == Some(value) {
                 continue;
+            }
+            // Only present values are read from a column (the presence bitmap says which).
+            let number = read_number(value);
+            if number.is_some() || self.number_columns.contains_key(name) {
+                let column = self.number_columns.entry(name.clone()).or_default();
+                if column.len() <= n as usize {
+                    column.resize(n as usize + 1, f64::NAN);
+                }
+                column[n as usize] = number.unwrap_or(f64::NAN);
             }
             self.trait_set.entry(name.clone()).or_default().insert(n);
             if let Some(text) = read_text(value) {
@@ -108,6 +120,11 @@ impl Filters {
             }
         }
         Some(union)
+    }
+
+    /// A top-level trait's values as numbers, by dense number, if it ever held one.
+    pub fn number_column(&self, name: &str) -> Option<&[f64]> {
+        self.number_columns.get(name).map(Vec::as_slice)
     }
 
     /// Profiles that have a top-level trait (`None` for a nested path).

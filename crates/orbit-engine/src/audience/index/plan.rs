@@ -10,8 +10,8 @@ use super::AudienceIndex;
 use crate::audience::behaviour::window_bounds;
 use crate::audience::filters::needs_an_event;
 use foldhash::HashMap;
-use orbit_core::audience::values::Today;
-use orbit_core::audience::{Condition, Evaluation, EventCondition, Measure};
+use orbit_core::audience::values::{Today, passes};
+use orbit_core::audience::{Compare, Condition, Evaluation, EventCondition, Measure, ValueTest, ValueType};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
@@ -63,12 +63,31 @@ impl Plan<'_> {
                     return within & exact;
                 }
                 let narrowed = match (test, filters.trait_present(name)) {
-                    (orbit_core::audience::ValueTest::IsNotSet, Some(present)) => return within - present,
-                    (orbit_core::audience::ValueTest::IsNotSet, None) => within,
+                    (ValueTest::IsNotSet, Some(present)) => return within - present,
+                    (ValueTest::IsNotSet, None) => within,
                     // Every other test fails on a missing value.
                     (_, Some(present)) => within & present,
                     (_, None) => within,
                 };
+                if *value_type == ValueType::Number
+                    && numeric_test(test)
+                    && let Some(column) = filters.number_column(name)
+                {
+                    // Every present value is in the column (NaN where not a number),
+                    // and a number test reads nothing else of it.
+                    return narrowed
+                        .iter()
+                        .filter(|n| {
+                            let x = column.get(*n as usize).copied().unwrap_or(f64::NAN);
+                            passes(
+                                Some(&serde_json::Value::from(x)),
+                                ValueType::Number,
+                                test,
+                                &self.today,
+                            )
+                        })
+                        .collect();
+                }
                 self.one_by_one(condition, narrowed)
             }
             Condition::Tag { tag, values } => within & filters.tag_holders(tag, values),
@@ -110,9 +129,8 @@ impl Plan<'_> {
             .did_between(name, window_bounds(&event.window, self.at));
         // A named event with no filters on a day wholly inside the window is a `did`;
         // "any event" is not (Orbit's own transition events do not count as activity).
-        let exact = matches!(event.measure, Measure::Did)
-            && event.matching.filters.is_empty()
-            && event.matching.event.is_some();
+        let exact =
+            means_did(&event.measure) && event.matching.filters.is_empty() && event.matching.event.is_some();
         if exact {
             let sure = &within & &inside;
             let unsure = (within & edges) - &sure;
@@ -140,6 +158,35 @@ impl Plan<'_> {
         let numbers: Vec<u32> = candidates.iter().collect();
         let hits: Vec<u32> = numbers.par_iter().copied().filter(holds).collect();
         RoaringBitmap::from_sorted_iter(hits).unwrap_or_default()
+    }
+}
+
+/// Whether a number test depends on the value only through it as a number.
+fn numeric_test(test: &ValueTest) -> bool {
+    matches!(
+        test,
+        ValueTest::Eq { .. }
+            | ValueTest::Ne { .. }
+            | ValueTest::In { .. }
+            | ValueTest::NotIn { .. }
+            | ValueTest::Gt { .. }
+            | ValueTest::Gte { .. }
+            | ValueTest::Lt { .. }
+            | ValueTest::Lte { .. }
+            | ValueTest::Between { .. }
+    )
+}
+
+/// Whether a measure holds exactly when there is at least one matching event.
+fn means_did(measure: &Measure) -> bool {
+    match measure {
+        Measure::Did => true,
+        Measure::Count { compare, value } => {
+            let (v, c) = (*value, *compare);
+            matches!(c, Compare::Gte) && v > 0.0 && v <= 1.0
+                || matches!(c, Compare::Gt) && (0.0..1.0).contains(&v)
+        }
+        _ => false,
     }
 }
 
