@@ -33,6 +33,9 @@ struct Slot {
 pub struct AudienceIndex {
     slots: Vec<Slot>,
     dense: HashMap<ProfileId, u32>,
+    /// Profiles merged away → the profile they were merged into (which may itself have
+    /// been merged since), so lists of profile ids keep finding their people.
+    aliases: HashMap<ProfileId, ProfileId>,
     live: RoaringBitmap,
     strings: Interner,
     segments: HashMap<String, RoaringBitmap>,
@@ -135,6 +138,7 @@ impl AudienceIndex {
         let Some(gone) = self.dense.remove(&merged) else {
             return;
         };
+        self.aliases.insert(merged, survivor);
         let moved = std::mem::take(&mut self.slots[gone as usize]);
         self.retire(gone);
         let keep = self.number(survivor) as usize;
@@ -301,6 +305,24 @@ impl AudienceIndex {
     /// Events held on every timeline.
     pub fn event_count(&self) -> usize {
         self.slots.iter().map(|s| s.timeline.events().len()).sum()
+    }
+
+    /// Records that `merged` was merged into `survivor` before this index was built.
+    pub fn alias(&mut self, merged: ProfileId, survivor: ProfileId) {
+        self.aliases.insert(merged, survivor);
+    }
+
+    /// The dense number of the live profile behind an id, following merges.
+    pub fn resolve(&self, profile: ProfileId) -> Option<u32> {
+        let mut id = profile;
+        // Chains are short (each merge adds one link); the bound guards a corrupt loop.
+        for _ in 0..64 {
+            if let Some(n) = self.dense.get(&id) {
+                return Some(*n);
+            }
+            id = *self.aliases.get(&id)?;
+        }
+        None
     }
 
     /// The dense number of a live profile, without assigning one.

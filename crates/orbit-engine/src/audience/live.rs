@@ -129,6 +129,9 @@ impl Audiences {
             let index = audiences.workspace_index(workspace);
             for profile in state.graph.profiles() {
                 index.set_traits(profile.id, profile.traits.to_object());
+                for merged in &profile.merged_ids {
+                    index.alias(*merged, profile.id);
+                }
             }
         }
         for (workspace, segment, baseline) in stores.segments.baselines().await? {

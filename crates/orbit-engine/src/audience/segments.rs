@@ -267,7 +267,11 @@ impl SegmentCatalog {
                 index.members_among(inner, at, known, among)
             }
             (SegmentKind::Dynamic, None) => RoaringBitmap::new(),
-            (SegmentKind::Static, _) => definition.members.iter().filter_map(|p| index.find(*p)).collect(),
+            (SegmentKind::Static, _) => definition
+                .members
+                .iter()
+                .filter_map(|p| index.resolve(*p))
+                .collect(),
         };
         known.insert(name.to_owned(), members);
         Ok(())

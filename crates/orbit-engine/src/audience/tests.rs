@@ -393,7 +393,11 @@ fn merges_move_events_and_erasures_retire_numbers() {
         .collect();
     assert_eq!(members, vec![Some(old)], "the survivor holds both orders");
     assert_eq!(index.len(), 1);
+    // Lists naming the merged-away id (static segments) still find the person.
+    assert_eq!(index.resolve(young), index.find(old));
+    assert!(index.resolve(young).is_some());
     index.erase(old);
+    assert_eq!(index.resolve(young), None, "erased with the survivor");
     assert!(index.is_empty());
     assert!(index.members(&two_orders, &at).is_empty());
 }
