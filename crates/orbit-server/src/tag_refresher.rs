@@ -9,7 +9,8 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::segments::evaluation;
 use orbit_core::{ProfileId, WorkspaceId};
-use orbit_engine::audience::RefreshReport;
+use orbit_engine::audience::index::AudienceIndex;
+use orbit_engine::audience::{IndexAccess, RefreshReport, ThroughPipeline};
 use roaring::RoaringBitmap;
 use std::collections::HashMap;
 use std::sync::PoisonError;
@@ -31,7 +32,9 @@ pub enum RefreshScope {
     Profiles(RoaringBitmap),
 }
 
-/// Recomputes a workspace's tag values now, off the async threads.
+/// Recomputes a workspace's tag values now, off the async threads; `None` when the
+/// workspace has no index yet or the indexes were rebuilt meanwhile (the next refresh
+/// starts over).
 ///
 /// # Errors
 /// Fails only when the workspace's settings (its time zone) cannot be read.
@@ -39,7 +42,7 @@ pub async fn refresh_tags(
     state: &AppState,
     workspace: &WorkspaceId,
     scope: RefreshScope,
-) -> Result<RefreshReport, ApiError> {
+) -> Result<Option<RefreshReport>, ApiError> {
     let at = evaluation(state, workspace).await?;
     // Assigned values may name profiles merged away since; map them to the survivor
     // before taking the index's lock (the resolver has its own).
@@ -57,27 +60,31 @@ pub async fn refresh_tags(
     let (tags, pipeline, workspace) = (state.tags.clone(), state.pipeline.clone(), workspace.clone());
     let job = move || {
         let catalog = tags.read().unwrap_or_else(PoisonError::into_inner);
-        pipeline.with_audience_mut(&workspace, |index| {
-            let only = match scope {
-                RefreshScope::Everyone => {
-                    index.take_changed();
-                    None
-                }
-                RefreshScope::Changed => Some(index.take_changed()),
-                RefreshScope::Profiles(numbers) => Some(numbers),
-            };
-            catalog.refresh(&workspace, index, only.as_ref(), &at, &|id| {
-                resolved.get(&id).copied()
-            })
+        // Values are computed under the index's shared lock and only the changes are
+        // written under the exclusive one, tag by tag: commits wait for those writes only.
+        let access = ThroughPipeline::new(&pipeline, &workspace);
+        let only = match scope {
+            RefreshScope::Everyone => {
+                access.write(AudienceIndex::take_changed)?;
+                None
+            }
+            RefreshScope::Changed => Some(access.write(AudienceIndex::take_changed)?),
+            RefreshScope::Profiles(numbers) => Some(numbers),
+        };
+        catalog.refresh_via(&workspace, &access, only.as_ref(), &at, &|id| {
+            resolved.get(&id).copied()
         })
     };
-    let report = tokio::task::spawn_blocking(job)
+    let Some(report) = tokio::task::spawn_blocking(job)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::internal(&e))?
+    else {
+        return Ok(None);
+    };
     metrics::counter!("orbit_tag_refreshes_total", "scope" => if report.full { "everyone" } else { "changed" })
         .increment(1);
     metrics::histogram!("orbit_tag_refresh_duration_seconds").record(report.took_ms / 1_000.0);
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// Refreshes every workspace that has tags.

@@ -17,6 +17,7 @@ pub mod timeline;
 pub use live::Audiences;
 pub use membership::{MembershipWatcher, Sweep, SweepReport};
 pub use segments::{SegmentCatalog, SegmentDefinition};
+pub use tag_values::{IndexAccess, ThroughPipeline};
 pub use tags::{RefreshReport, RfmProfile, TagCatalog, TagEntry};
 
 #[cfg(test)]

@@ -13,7 +13,9 @@
 //!   that resolve to nobody live are skipped, never given a number.
 
 use super::index::AudienceIndex;
+use super::live::Audiences;
 use super::tags::{RefreshReport, RfmProfile, TagCatalog, TagEntry};
+use crate::PipelineHandle;
 use foldhash::HashMap;
 use orbit_core::audience::Evaluation;
 use orbit_core::tags::{RfmFacts, RfmSpec, TagSource, score_population};
@@ -22,6 +24,72 @@ use roaring::RoaringBitmap;
 use std::collections::{BTreeMap, BTreeSet};
 
 const DAY_MS: i64 = 86_400_000;
+
+/// Read and write access to one workspace's index, taken separately: a refresh
+/// computes each tag's values under shared access and takes exclusive access only to
+/// apply the values that changed, so commits are not held back while rules evaluate.
+pub trait IndexAccess {
+    /// Runs `f` over the index; `None` when it is gone or was rebuilt since the refresh
+    /// began (its dense numbers then mean other profiles).
+    fn read<R>(&self, f: impl FnOnce(&AudienceIndex) -> R) -> Option<R>;
+    /// Runs `f` over the index exclusively; `None` as for [`IndexAccess::read`].
+    fn write<R>(&self, f: impl FnOnce(&mut AudienceIndex) -> R) -> Option<R>;
+}
+
+/// Exclusive access to an index held by the caller.
+struct Held<'a>(std::cell::RefCell<&'a mut AudienceIndex>);
+
+impl IndexAccess for Held<'_> {
+    fn read<R>(&self, f: impl FnOnce(&AudienceIndex) -> R) -> Option<R> {
+        Some(f(&self.0.borrow()))
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut AudienceIndex) -> R) -> Option<R> {
+        Some(f(&mut self.0.borrow_mut()))
+    }
+}
+
+/// Access to one workspace's index through the running pipeline's lock, refused once
+/// the indexes have been rebuilt (after a failed write) since it was taken.
+pub struct ThroughPipeline<'a> {
+    pipeline: &'a PipelineHandle,
+    workspace: &'a WorkspaceId,
+    generation: u64,
+}
+
+impl<'a> ThroughPipeline<'a> {
+    /// Access to `workspace`'s index as the indexes are now.
+    pub fn new(pipeline: &'a PipelineHandle, workspace: &'a WorkspaceId) -> Self {
+        let generation = pipeline.with_audiences(Audiences::generation);
+        Self {
+            pipeline,
+            workspace,
+            generation,
+        }
+    }
+}
+
+impl IndexAccess for ThroughPipeline<'_> {
+    fn read<R>(&self, f: impl FnOnce(&AudienceIndex) -> R) -> Option<R> {
+        self.pipeline.with_audiences(|audiences| {
+            (audiences.generation() == self.generation)
+                .then(|| audiences.index(self.workspace).map(f))
+                .flatten()
+        })
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut AudienceIndex) -> R) -> Option<R> {
+        self.pipeline.with_audiences_mut(|audiences| {
+            (audiences.generation() == self.generation).then(|| f(audiences.workspace_index(self.workspace)))
+        })
+    }
+}
+
+/// One tag's values that differ from what the index holds, with RFM scores.
+struct TagUpdate {
+    changed: Vec<(u32, Vec<String>)>,
+    rfm: Option<std::collections::HashMap<ProfileId, RfmProfile>>,
+}
 
 impl TagCatalog {
     /// Recomputes a workspace's tag values into its index: rule tags for the profiles
@@ -35,66 +103,47 @@ impl TagCatalog {
         at: &Evaluation,
         resolve: &dyn Fn(ProfileId) -> Option<ProfileId>,
     ) -> RefreshReport {
+        let held = Held(std::cell::RefCell::new(index));
+        let report = self.refresh_via(workspace, &held, only, at, resolve);
+        report.unwrap_or_else(|| unreachable!("a held index is never gone"))
+    }
+
+    /// [`Self::refresh`] through separate read and write access (see [`IndexAccess`]);
+    /// `None` when the index went away or was rebuilt meanwhile (the next refresh
+    /// starts over).
+    pub fn refresh_via<A: IndexAccess>(
+        &self,
+        workspace: &WorkspaceId,
+        access: &A,
+        only: Option<&RoaringBitmap>,
+        at: &Evaluation,
+        resolve: &dyn Fn(ProfileId) -> Option<ProfileId>,
+    ) -> Option<RefreshReport> {
         let started = std::time::Instant::now();
-        let mut dirty = match only {
+        let mut dirty = access.read(|index| match only {
             Some(some) => some & index.live(),
             None => index.live().clone(),
-        };
+        })?;
         let profiles = dirty.len();
         let mut changes = 0u64;
         let mut rfm_scores = std::collections::HashMap::new();
-        let tags: Vec<&TagEntry> = self.in_dependency_order(workspace);
-        for entry in tags {
+        for entry in self.in_dependency_order(workspace) {
             let tag = entry.record.id.as_str();
-            match &entry.record.definition.source {
-                TagSource::Rule { values } => {
-                    let mut remaining = dirty.clone();
-                    for rule in values {
-                        let hits =
-                            index.members_among(&rule.condition, at, &HashMap::default(), Some(&remaining));
-                        remaining -= &hits;
-                        for n in &hits {
-                            changes += u64::from(index.set_tag_values(n, tag, vec![rule.value.clone()]));
-                        }
-                    }
-                    for n in &remaining {
-                        changes += u64::from(index.set_tag_values(n, tag, Vec::new()));
-                    }
-                }
-                TagSource::Rfm { rfm } => {
-                    let computed = rfm_groups(index, rfm, at);
-                    let everyone: Vec<u32> = index.live().iter().collect();
-                    for n in everyone {
-                        let values = computed
-                            .get(&n)
-                            .map(|p| vec![p.score.group.as_str().to_owned()])
-                            .unwrap_or_default();
-                        if index.set_tag_values(n, tag, values) {
-                            changes += 1;
-                            dirty.insert(n);
-                        }
-                    }
-                    let by_profile = computed
-                        .into_iter()
-                        .filter_map(|(n, p)| Some((index.profile(n)?, p)))
-                        .collect();
-                    rfm_scores.insert(entry.record.id.clone(), by_profile);
-                }
-                TagSource::Imported { .. } | TagSource::Manual { .. } => {
-                    let desired = assigned_by_number(entry, index, resolve);
-                    let mut candidates: RoaringBitmap = desired.keys().copied().collect();
-                    candidates |= match only {
-                        Some(_) => &dirty,
-                        None => index.live(),
-                    };
-                    for n in &candidates {
-                        let values = desired.get(&n).cloned().unwrap_or_default();
-                        if index.set_tag_values(n, tag, values) {
-                            changes += 1;
-                            dirty.insert(n);
-                        }
-                    }
-                }
+            let update = access.read(|index| compute(entry, index, &dirty, only.is_some(), at, resolve))?;
+            let changed: Vec<u32> = access.write(|index| {
+                update
+                    .changed
+                    .into_iter()
+                    .filter_map(|(n, values)| index.set_tag_values(n, tag, values).then_some(n))
+                    .collect()
+            })?;
+            changes += changed.len() as u64;
+            if !matches!(entry.record.definition.source, TagSource::Rule { .. }) {
+                // Rules after this tag may read it: they look at these profiles again.
+                dirty.extend(changed);
+            }
+            if let Some(by_profile) = update.rfm {
+                rfm_scores.insert(entry.record.id.clone(), by_profile);
             }
         }
         let report = RefreshReport {
@@ -111,7 +160,7 @@ impl TagCatalog {
         if only.is_none() {
             state.last_full = Some(at.now);
         }
-        report
+        Some(report)
     }
 
     /// Removes a tag's values from every profile of a workspace's index.
@@ -153,6 +202,75 @@ impl TagCatalog {
         }
         order
     }
+}
+
+/// One tag's new values where they differ from the index's, read-only.
+fn compute(
+    entry: &TagEntry,
+    index: &AudienceIndex,
+    dirty: &RoaringBitmap,
+    partial: bool,
+    at: &Evaluation,
+    resolve: &dyn Fn(ProfileId) -> Option<ProfileId>,
+) -> TagUpdate {
+    let tag = entry.record.id.as_str();
+    let differs = |n: u32, values: &[String]| {
+        let held = index.tags_of(n).and_then(|tags| tags.get(tag));
+        held.map_or(!values.is_empty(), |held| held.as_slice() != values)
+    };
+    let mut changed = Vec::new();
+    let mut rfm = None;
+    match &entry.record.definition.source {
+        TagSource::Rule { values } => {
+            let mut remaining = dirty.clone();
+            for rule in values {
+                let hits = index.members_among(&rule.condition, at, &HashMap::default(), Some(&remaining));
+                remaining -= &hits;
+                let value = vec![rule.value.clone()];
+                changed.extend(
+                    hits.iter()
+                        .filter(|n| differs(*n, &value))
+                        .map(|n| (n, value.clone())),
+                );
+            }
+            changed.extend(
+                remaining
+                    .iter()
+                    .filter(|n| differs(*n, &[]))
+                    .map(|n| (n, Vec::new())),
+            );
+        }
+        TagSource::Rfm { rfm: spec } => {
+            let computed = rfm_groups(index, spec, at);
+            for n in index.live() {
+                let values = computed
+                    .get(&n)
+                    .map(|p| vec![p.score.group.as_str().to_owned()])
+                    .unwrap_or_default();
+                if differs(n, &values) {
+                    changed.push((n, values));
+                }
+            }
+            rfm = Some(
+                computed
+                    .into_iter()
+                    .filter_map(|(n, p)| Some((index.profile(n)?, p)))
+                    .collect(),
+            );
+        }
+        TagSource::Imported { .. } | TagSource::Manual { .. } => {
+            let desired = assigned_by_number(entry, index, resolve);
+            let mut candidates: RoaringBitmap = desired.keys().copied().collect();
+            candidates |= if partial { dirty } else { index.live() };
+            for n in &candidates {
+                let values = desired.get(&n).cloned().unwrap_or_default();
+                if differs(n, &values) {
+                    changed.push((n, values));
+                }
+            }
+        }
+    }
+    TagUpdate { changed, rfm }
 }
 
 /// Every live buyer's RFM facts and scores, by dense number.
