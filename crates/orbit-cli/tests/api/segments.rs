@@ -464,3 +464,36 @@ async fn segments_are_listed_previewed_exported_and_guarded() {
     let (_, big) = app.get("/v1/segments/big-buyers").await;
     assert_eq!(big["size"], 1, "only b spent 10 or more: {big}");
 }
+
+#[tokio::test]
+async fn a_static_segment_keeps_a_member_merged_into_another_profile() {
+    let mut app = TestApp::spawn_with(&["--simulated-clock", START]).await;
+    let events = json!({"events": [
+        {"event": "signed_up", "user_id": "member-7", "timestamp": "2026-11-01T00:00:00Z"},
+        {"event": "page_viewed", "anonymous_id": "visitor-7", "timestamp": "2026-11-20T00:00:00Z"}]});
+    let (status, body) = app.send(Method::POST, "/v1/events", &events).await;
+    assert_eq!(status, 200, "{body}");
+    let visitor = app.profile_by("anonymous_id:visitor-7").await;
+    let member = app.profile_by("user_id:member-7").await;
+    assert_ne!(visitor["id"], member["id"]);
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/v1/segments",
+            &json!({"id": "visitors", "name": "访客", "type": "static", "members": [visitor["id"]]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // The visitor logs in: their profile merges into the older member's.
+    let login = json!({"events": [{"event": "logged_in", "user_id": "member-7",
+        "anonymous_id": "visitor-7", "timestamp": "2026-11-21T00:00:00Z"}]});
+    let (status, body) = app.send(Method::POST, "/v1/events", &login).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.profile_by("anonymous_id:visitor-7").await["id"], member["id"]);
+    assert_eq!(members(&app, "visitors").await, vec!["member-7"]);
+
+    app.kill();
+    app.start();
+    assert_eq!(members(&app, "visitors").await, vec!["member-7"]);
+}
