@@ -100,6 +100,15 @@ async fn time_alone_moves_people_out_of_a_window_segment_once() {
     // Time alone takes both out, each exactly once.
     let moved = advance(&app, "PT2H").await;
     assert_eq!(moved, json!({"entered": 0, "exited": 2}));
+    // Crossing an hour on the simulated clock takes the segments' sizes too.
+    let (_, history) = app.get("/v1/segments/active-hour/history").await;
+    let sizes: Vec<i64> = history["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter_map(|p| p["size"].as_i64())
+        .collect();
+    assert_eq!(sizes, vec![1, 0], "{history}");
     assert_eq!(transitions(&app, "early").await, vec![exited("active-hour")]);
     let expected = vec![entered("active-hour"), exited("active-hour")];
     assert_eq!(transitions(&app, "late").await, expected);

@@ -50,6 +50,7 @@ pub async fn move_clock(
         ));
     };
     let value = read_json(&headers, body).await?;
+    let before = state.clock.now();
     let request: ClockMove = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request("invalid_request", "", e.to_string()))?;
     match (request.advance, request.set) {
@@ -86,6 +87,11 @@ pub async fn move_clock(
     crate::tag_refresher::refresh_everything(&state).await;
     state.clock_moved.send_replace(state.clock.now());
     let announced = state.membership.sweep(Sweep::Time).await?;
+    // Sizes are taken every hour: on a simulated clock, each time it crosses one.
+    let hour = |t: Timestamp| t.as_second().div_euclid(3_600);
+    if hour(before) != hour(state.clock.now()) {
+        crate::routes::segments::record_sizes(&state).await?;
+    }
     Ok(Json(json!({
         "now": state.clock.now(),
         "simulated": true,
