@@ -77,9 +77,6 @@ pub struct AppState {
     pub tag_store: Arc<dyn orbit_store::TagStore>,
     /// Every workspace's tags, as refreshes and reads use them.
     pub tags: Arc<std::sync::RwLock<orbit_engine::audience::TagCatalog>>,
-    /// Told the clock's new time whenever `POST /v1/clock` moves it, so that what
-    /// depends on time (tag values) is brought up to date at once.
-    pub clock_moved: Arc<tokio::sync::watch::Sender<jiff::Timestamp>>,
 }
 
 impl AppState {
@@ -100,7 +97,6 @@ impl AppState {
             stores.workspaces.clone(),
             clock.clone(),
         ));
-        let (clock_moved, _) = tokio::sync::watch::channel(clock.now());
         Self {
             membership,
             segment_store: stores.segments,
@@ -108,7 +104,6 @@ impl AppState {
             simulated_clock: None,
             tag_store: stores.tags,
             tags: Arc::default(),
-            clock_moved: Arc::new(clock_moved),
             events: stores.events,
             profiles: stores.profiles,
             keys: stores.keys,

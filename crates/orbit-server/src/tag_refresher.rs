@@ -109,10 +109,10 @@ pub async fn refresh_everything(state: &AppState) {
 }
 
 /// Refreshes tag values forever: the changed profiles after each commit (at most every
-/// 200 ms), everyone every `every` and whenever the simulated clock moves.
+/// 200 ms) and everyone every `every`. A simulated clock's move refreshes everyone itself,
+/// before it answers (`POST /v1/clock`).
 pub async fn refresh_tags_forever(state: AppState, every: Duration) {
     let mut head = state.pipeline.head();
-    let mut moved = state.clock_moved.subscribe();
     let mut timer = tokio::time::interval(every);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pace = tokio::time::interval(MIN_GAP_AFTER_COMMITS);
@@ -122,10 +122,6 @@ pub async fn refresh_tags_forever(state: AppState, every: Duration) {
     loop {
         let scope = tokio::select! {
             _ = timer.tick() => RefreshScope::Everyone,
-            moved = moved.changed() => match moved {
-                Ok(()) => RefreshScope::Everyone,
-                Err(_) => return,
-            },
             committed = head.changed() => match committed {
                 Ok(()) => {
                     pace.tick().await;

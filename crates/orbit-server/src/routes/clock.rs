@@ -85,7 +85,6 @@ pub async fn move_clock(
     // Everything the new time makes due happens before the answer: tag values first
     // (segments may name them), then segment transitions caused by time alone.
     crate::tag_refresher::refresh_everything(&state).await;
-    state.clock_moved.send_replace(state.clock.now());
     let announced = state.membership.sweep(Sweep::Time).await?;
     // Sizes are taken every hour: on a simulated clock, each time it crosses one.
     let hour = |t: Timestamp| t.as_second().div_euclid(3_600);
