@@ -19,6 +19,9 @@ const EVENTS_PER_PAGE: u32 = 20_000;
 /// never used with another.
 static GENERATIONS: AtomicU64 = AtomicU64::new(1);
 
+/// An event read back for the rebuild: position, recorded profile, essentials.
+type Decoded = (LogPosition, Option<ProfileId>, EventEssentials);
+
 /// The audience index of each workspace.
 #[derive(Debug)]
 pub struct Audiences {
@@ -166,19 +169,29 @@ impl Audiences {
             }
             Ok::<_, StoreError>(())
         });
-        let mut pages = 0usize;
-        while let Some(page) = pages_rx.recv().await {
-            let last = page.last().map(|e| e.position);
-            let decoded = tokio::task::spawn_blocking(move || {
-                page.into_par_iter()
-                    .map(|encoded| {
-                        let essentials = LogEntry::decode_essentials(&encoded.body)?;
-                        Ok((encoded.position, encoded.profile_id, essentials))
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()
-            })
-            .await
-            .map_err(|e| StoreError::Unknown(format!("decoding events: {e}")))??;
+        // Decoding runs as its own stage, so page N+1 decodes while page N is applied.
+        let (decoded_tx, mut decoded_rx) = tokio::sync::mpsc::channel::<Vec<Decoded>>(2);
+        let decoder = tokio::spawn(async move {
+            while let Some(page) = pages_rx.recv().await {
+                let decoded = tokio::task::spawn_blocking(move || {
+                    page.into_par_iter()
+                        .map(|encoded| {
+                            let essentials = LogEntry::decode_essentials(&encoded.body)?;
+                            Ok((encoded.position, encoded.profile_id, essentials))
+                        })
+                        .collect::<Result<Vec<_>, StoreError>>()
+                })
+                .await
+                .map_err(|e| StoreError::Unknown(format!("decoding events: {e}")))??;
+                if decoded_tx.send(decoded).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<_, StoreError>(())
+        });
+        let (mut pages, mut applying) = (0usize, std::time::Duration::ZERO);
+        while let Some(decoded) = decoded_rx.recv().await {
+            let began = std::time::Instant::now();
             for (position, recorded, event) in &decoded {
                 let Some(recorded) = recorded else { continue };
                 let live = resolver
@@ -188,23 +201,27 @@ impl Audiences {
                     audiences.record_essentials(profile, event, *position);
                 }
             }
-            if let Some(last) = last {
-                audiences.advance(last);
+            if let Some((last, _, _)) = decoded.last() {
+                audiences.advance(*last);
             }
             // Freeing decoded pages is a good part of the work: not on this thread.
             tokio::task::spawn_blocking(move || drop(decoded));
+            applying += began.elapsed();
             pages += 1;
             if pages.is_multiple_of(25) {
                 tracing::info!(events = audiences.event_count(), "rebuilding audience indexes");
             }
         }
-        reader
-            .await
-            .map_err(|e| StoreError::Unknown(format!("reading events: {e}")))??;
+        for stage in [reader, decoder] {
+            stage
+                .await
+                .map_err(|e| StoreError::Unknown(format!("rebuilding audience indexes: {e}")))??;
+        }
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             events = audiences.event_count(),
             seconds,
+            applying_seconds = applying.as_secs_f64(),
             "audience indexes rebuilt"
         );
         Ok(audiences)
