@@ -40,8 +40,23 @@ fn decode_segment(row: &SqliteRow) -> Result<SegmentRecord, StoreError> {
     })
 }
 
+const INSERT_SEGMENT: &str = concat!(
+    "INSERT INTO segments (",
+    columns!(),
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+);
+
+const UPSERT_SEGMENT: &str = concat!(
+    "INSERT INTO segments (",
+    columns!(),
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+     ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, \
+     description = excluded.description, kind = excluded.kind, \
+     condition = excluded.condition, updated_at = excluded.updated_at"
+);
+
 async fn write_segment(
-    writer: &sqlx::SqlitePool,
+    writer: &mut sqlx::SqliteConnection,
     segment: &SegmentRecord,
     statement: &'static str,
 ) -> Result<(), StoreError> {
@@ -96,32 +111,35 @@ async fn replace_members(
 #[async_trait]
 impl SegmentStore for SqliteStore {
     async fn insert_segment(&self, segment: &SegmentRecord) -> Result<(), StoreError> {
-        write_segment(
-            &self.writer,
-            segment,
-            concat!(
-                "INSERT INTO segments (",
-                columns!(),
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            ),
-        )
-        .await
+        let mut tx = self.begin_write().await?;
+        write_segment(&mut tx, segment, INSERT_SEGMENT).await?;
+        tx.commit().await.map_err(unknown)
     }
 
     async fn save_segment(&self, segment: &SegmentRecord) -> Result<(), StoreError> {
-        write_segment(
-            &self.writer,
-            segment,
-            concat!(
-                "INSERT INTO segments (",
-                columns!(),
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, \
-                 description = excluded.description, kind = excluded.kind, \
-                 condition = excluded.condition, updated_at = excluded.updated_at"
-            ),
-        )
-        .await
+        let mut tx = self.begin_write().await?;
+        write_segment(&mut tx, segment, UPSERT_SEGMENT).await?;
+        tx.commit().await.map_err(unknown)
+    }
+
+    async fn save_static_segment(
+        &self,
+        segment: &SegmentRecord,
+        create: bool,
+        members: &[ProfileId],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let statement = if create { INSERT_SEGMENT } else { UPSERT_SEGMENT };
+        write_segment(&mut tx, segment, statement).await?;
+        replace_members(&mut tx, &segment.workspace_id, &segment.id, members).await?;
+        // A segment made static has no announcements to start from any more.
+        sqlx::query("DELETE FROM segment_baselines WHERE workspace_id = ? AND segment_id = ?")
+            .bind(segment.workspace_id.as_str())
+            .bind(segment.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(not_written)?;
+        tx.commit().await.map_err(unknown)
     }
 
     async fn segments(&self, workspace: &WorkspaceId) -> Result<Vec<SegmentRecord>, StoreError> {

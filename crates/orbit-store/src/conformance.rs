@@ -550,6 +550,15 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), expected);
     segments.save_static_members(&ws(), &id, &[b]).await.unwrap();
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![b]);
+    // Created with its members in one step; a taken id changes neither.
+    assert!(matches!(
+        segments.save_static_segment(&record, true, &[a]).await,
+        Err(crate::StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![b]);
+    segments.save_static_segment(&record, false, &[a]).await.unwrap();
+    assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![a]);
+    segments.save_static_segment(&record, false, &[b]).await.unwrap();
 
     segments
         .record_sizes(&ws(), at(100), &[(id.clone(), 5)])
@@ -577,8 +586,14 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
     segments.save_baseline(&ws(), &id, &later).await.unwrap();
     assert_eq!(
         segments.baselines().await.unwrap(),
-        vec![(ws(), id.clone(), later)]
+        vec![(ws(), id.clone(), later.clone())]
     );
+    segments.save_static_segment(&record, false, &[b]).await.unwrap();
+    assert!(
+        segments.baselines().await.unwrap().is_empty(),
+        "a static segment has none"
+    );
+    segments.save_baseline(&ws(), &id, &later).await.unwrap();
 
     assert!(segments.delete_segment(&ws(), &id).await.unwrap());
     assert!(!segments.delete_segment(&ws(), &id).await.unwrap());

@@ -96,6 +96,15 @@ pub trait SegmentStore: Send + Sync {
     ) -> Result<Option<SegmentRecord>, StoreError>;
     /// Deletes a segment with its members and history; false if there was none.
     async fn delete_segment(&self, workspace: &WorkspaceId, id: &SegmentId) -> Result<bool, StoreError>;
+    /// Creates (`create`: [`StoreError::AlreadyExists`] if its id is taken) or replaces
+    /// a static segment together with its members, in one transaction; a baseline it
+    /// had as a dynamic segment goes.
+    async fn save_static_segment(
+        &self,
+        segment: &SegmentRecord,
+        create: bool,
+        members: &[ProfileId],
+    ) -> Result<(), StoreError>;
     /// Replaces the members of a static segment.
     async fn save_static_members(
         &self,

@@ -293,16 +293,17 @@ async fn save(
     create: bool,
 ) -> Result<Value, ApiError> {
     let r = &definition.record;
-    if create {
-        state.segment_store.insert_segment(r).await?;
-    } else {
-        state.segment_store.save_segment(r).await?;
-    }
-    if r.kind == SegmentKind::Static {
-        state
-            .segment_store
-            .save_static_members(&r.workspace_id, &r.id, &definition.members)
-            .await?;
+    match (r.kind, create) {
+        // A static segment's row and members are written together: never one without
+        // the other.
+        (SegmentKind::Static, _) => {
+            state
+                .segment_store
+                .save_static_segment(r, create, &definition.members)
+                .await?;
+        }
+        (SegmentKind::Dynamic, true) => state.segment_store.insert_segment(r).await?,
+        (SegmentKind::Dynamic, false) => state.segment_store.save_segment(r).await?,
     }
     let catalog = state.segments.clone();
     state
