@@ -32,6 +32,7 @@ async fn the_openapi_document_describes_every_route_and_the_docs_page_serves_it(
         ("get", "/v1/profiles/{id}/events"),
         ("patch", "/v1/profiles/{id}/traits"),
         ("get", "/v1/profiles/{id}/export"),
+        ("get", "/v1/profiles/{id}/segments"),
         ("post", "/v1/keys"),
         ("get", "/v1/keys"),
         ("delete", "/v1/keys/{id}"),

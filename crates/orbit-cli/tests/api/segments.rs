@@ -493,6 +493,42 @@ async fn a_static_segment_keeps_a_member_merged_into_another_profile() {
     assert_eq!(app.profile_by("anonymous_id:visitor-7").await["id"], member["id"]);
     assert_eq!(members(&app, "visitors").await, vec!["member-7"]);
 
+    // A profile page lists the segments the person is in, static and dynamic.
+    create(
+        &app,
+        "signed-up",
+        json!({"type": "event", "event": "signed_up", "measure": {"kind": "did"}, "window": {"kind": "ever"}}),
+    )
+    .await;
+    create(
+        &app,
+        "never-paid-big",
+        json!({"type": "event", "event": "order_paid", "measure": {"kind": "did"}, "window": {"kind": "ever"}}),
+    )
+    .await;
+    let of = |id: &Value| format!("/v1/profiles/{}/segments", id.as_str().unwrap_or_default());
+    let (status, body) = app.get(&of(&visitor["id"])).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> = body["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["signed-up", "visitors"], "{body}");
+    assert_eq!(
+        body["profile_id"], member["id"],
+        "merged ids answer for the survivor"
+    );
+    let (status, body) = app.get("/v1/profiles/not-a-profile/segments").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("id")),
+        "{body}"
+    );
+    let unknown = "/v1/profiles/00000000-0000-7000-8000-000000000000/segments";
+    assert_eq!(app.get(unknown).await.0, 404);
+
     app.kill();
     app.start();
     assert_eq!(members(&app, "visitors").await, vec!["member-7"]);

@@ -66,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/tags/{id}/import", post(tags::import_values))
         .route("/v1/profiles/{id}/tags", get(tags::list_profile_tags))
+        .route("/v1/profiles/{id}/segments", get(segments::profile_segments))
         .route(
             "/v1/profiles/{id}/tags/{tag}",
             put(tags::put_profile_tag).delete(tags::delete_profile_tag),

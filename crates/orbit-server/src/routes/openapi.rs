@@ -56,6 +56,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         segments::members,
         segments::history,
         segments::compare,
+        segments::profile_segments,
         tags::create_tag,
         tags::list_tags,
         tags::get_tag,

@@ -22,8 +22,10 @@ use serde_json::{Value, json};
 
 mod compare;
 mod members;
+mod of_profile;
 pub use compare::{__path_compare, compare};
 pub use members::{__path_members, members};
+pub use of_profile::{__path_profile_segments, profile_segments};
 
 /// Most members a sample holds.
 const MAX_SAMPLE: usize = 100;
