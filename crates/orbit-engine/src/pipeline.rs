@@ -146,6 +146,14 @@ impl PipelineHandle {
             .and_then(|state| state.graph.profile(id).cloned())
     }
 
+    /// A workspace's time zone, from the settings in effect (UTC for an unknown one):
+    /// read from memory, since evaluations ask for it after every commit.
+    pub fn time_zone(&self, workspace: &WorkspaceId) -> jiff::tz::TimeZone {
+        read(&self.resolver)
+            .get(workspace)
+            .map_or(jiff::tz::TimeZone::UTC, |state| state.settings.time_zone.zone())
+    }
+
     /// The profile holding an identity, from memory.
     pub fn profile_by_identity(&self, workspace: &WorkspaceId, identity: &Identity) -> Option<Profile> {
         let resolver = read(&self.resolver);

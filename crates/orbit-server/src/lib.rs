@@ -94,7 +94,6 @@ impl AppState {
             pipeline.clone(),
             segments.clone(),
             stores.segments.clone(),
-            stores.workspaces.clone(),
             clock.clone(),
         ));
         Self {

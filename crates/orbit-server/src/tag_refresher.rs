@@ -37,13 +37,13 @@ pub enum RefreshScope {
 /// starts over).
 ///
 /// # Errors
-/// Fails only when the workspace's settings (its time zone) cannot be read.
+/// Fails only when the evaluation task itself fails.
 pub async fn refresh_tags(
     state: &AppState,
     workspace: &WorkspaceId,
     scope: RefreshScope,
 ) -> Result<Option<RefreshReport>, ApiError> {
-    let at = evaluation(state, workspace).await?;
+    let at = evaluation(state, workspace);
     // Assigned values may name profiles merged away since; map them to the survivor
     // before taking the index's lock (the resolver has its own).
     let assigned: Vec<ProfileId> = state

@@ -114,11 +114,6 @@ impl Audiences {
         self.generation
     }
 
-    /// Every workspace with an index.
-    pub fn workspaces(&self) -> impl Iterator<Item = &WorkspaceId> {
-        self.workspaces.keys()
-    }
-
     /// Events held across every workspace.
     pub fn event_count(&self) -> usize {
         self.workspaces.values().map(AudienceIndex::event_count).sum()

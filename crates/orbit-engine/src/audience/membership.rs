@@ -14,7 +14,7 @@ use crate::{EngineError, PipelineHandle};
 use orbit_core::audience::Evaluation;
 use orbit_core::audience::membership::{Transition, addressing_identity, transition_event};
 use orbit_core::{Clock, NewEvent, ProfileId, SegmentId, WorkspaceId};
-use orbit_store::{MembershipBaseline, SegmentKind, SegmentStore, WorkspaceStore};
+use orbit_store::{MembershipBaseline, SegmentKind, SegmentStore};
 use roaring::RoaringBitmap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -65,7 +65,6 @@ pub struct MembershipWatcher {
     pipeline: PipelineHandle,
     catalog: Arc<RwLock<SegmentCatalog>>,
     segments: Arc<dyn SegmentStore>,
-    workspaces: Arc<dyn WorkspaceStore>,
     clock: Arc<dyn Clock>,
     /// Serialises sweeps and baselines; holds whether the next sweep must look at
     /// everyone (after a failed append, whose touched profiles were already taken).
@@ -85,14 +84,12 @@ impl MembershipWatcher {
         pipeline: PipelineHandle,
         catalog: Arc<RwLock<SegmentCatalog>>,
         segments: Arc<dyn SegmentStore>,
-        workspaces: Arc<dyn WorkspaceStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             pipeline,
             catalog,
             segments,
-            workspaces,
             clock,
             turn: Mutex::new(false),
             wake: Notify::new(),
@@ -137,7 +134,7 @@ impl MembershipWatcher {
     }
 
     async fn rebase_locked(&self, workspace: &WorkspaceId, segment: &SegmentId) -> Result<(), EngineError> {
-        let at = self.evaluation(workspace).await?;
+        let at = self.evaluation(workspace);
         let (pipeline, catalog) = (self.pipeline.clone(), self.catalog.clone());
         let (ws, id) = (workspace.clone(), segment.clone());
         let baseline = tokio::task::spawn_blocking(move || {
@@ -218,7 +215,7 @@ impl MembershipWatcher {
                     self.rebase_locked(&workspace, id).await?;
                 }
             }
-            let at = self.evaluation(&workspace).await?;
+            let at = self.evaluation(&workspace);
             let (found, position) = self.changes(&workspace, &segments, scope, at).await?;
             let events = self.events_for(&workspace, found, position);
             for event in &events {
@@ -337,14 +334,8 @@ impl MembershipWatcher {
             .collect()
     }
 
-    async fn evaluation(&self, workspace: &WorkspaceId) -> Result<Evaluation, EngineError> {
-        let tz = self
-            .workspaces
-            .workspace(workspace)
-            .await?
-            .map(|w| w.settings.time_zone.zone())
-            .unwrap_or(jiff::tz::TimeZone::UTC);
-        Ok(Evaluation::new(self.clock.now(), tz))
+    fn evaluation(&self, workspace: &WorkspaceId) -> Evaluation {
+        Evaluation::new(self.clock.now(), self.pipeline.time_zone(workspace))
     }
 
     /// Sweeps touched profiles after every commit (and when nudged), and everyone in

@@ -57,7 +57,7 @@ pub fn event_view(stored: &StoredEvent) -> Value {
 }
 
 /// A profile by id, from the engine's memory: every acknowledged event is reflected.
-fn load(state: &AppState, caller: &ApiCaller, id: &str) -> Result<Profile, ApiError> {
+pub(crate) fn load(state: &AppState, caller: &ApiCaller, id: &str) -> Result<Profile, ApiError> {
     state
         .pipeline
         .profile(caller.workspace(), parse_id(id)?)

@@ -102,7 +102,7 @@ pub async fn compare(
             }
         }
     };
-    let at = evaluation(&state, &workspace).await?;
+    let at = evaluation(&state, &workspace);
     let evaluated_at = at.now;
     let (pipeline, catalog, ids) = (
         state.pipeline.clone(),

@@ -111,14 +111,8 @@ pub(super) fn parse_segment_id(raw: &str) -> Result<SegmentId, ApiError> {
 }
 
 /// The evaluation moment: now, in the workspace's time zone.
-pub(crate) async fn evaluation(state: &AppState, workspace: &WorkspaceId) -> Result<Evaluation, ApiError> {
-    let tz = state
-        .workspaces
-        .workspace(workspace)
-        .await?
-        .map(|w| w.settings.time_zone.zone())
-        .unwrap_or(jiff::tz::TimeZone::UTC);
-    Ok(Evaluation::new(state.clock.now(), tz))
+pub(crate) fn evaluation(state: &AppState, workspace: &WorkspaceId) -> Evaluation {
+    Evaluation::new(state.clock.now(), state.pipeline.time_zone(workspace))
 }
 
 /// Evaluates a condition, or a stored segment, off the async threads.
@@ -128,7 +122,7 @@ pub(super) async fn evaluate(
     target: Result<Condition, SegmentId>,
     want: Want,
 ) -> Result<Answer, ApiError> {
-    let at = evaluation(state, workspace).await?;
+    let at = evaluation(state, workspace);
     let (pipeline, catalog, workspace) = (state.pipeline.clone(), state.segments.clone(), workspace.clone());
     let job = move || -> Result<Answer, ConditionError> {
         let started = std::time::Instant::now();

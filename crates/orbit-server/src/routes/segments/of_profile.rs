@@ -6,7 +6,6 @@ use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
-use orbit_core::ProfileId;
 use orbit_store::Scope;
 use roaring::RoaringBitmap;
 use serde_json::{Value, json};
@@ -21,13 +20,8 @@ pub async fn profile_segments(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::AudiencesRead)?;
     let workspace = caller.workspace().clone();
-    let id = ProfileId::parse(&id)
-        .map_err(|e| ApiError::bad_request("invalid_id", "id", format!("profile id {e}")))?;
-    let profile = state
-        .pipeline
-        .profile(&workspace, id)
-        .ok_or_else(|| ApiError::not_found("profile"))?;
-    let at = evaluation(&state, &workspace).await?;
+    let profile = crate::routes::profiles::load(&state, &caller, &id)?;
+    let at = evaluation(&state, &workspace);
     let now = at.now;
     let (pipeline, catalog, ws) = (state.pipeline.clone(), state.segments.clone(), workspace.clone());
     let job = move || {

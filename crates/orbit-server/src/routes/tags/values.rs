@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::body::read_typed;
 use crate::error::ApiError;
+use crate::routes::profiles::load;
 use crate::tag_refresher::{RefreshScope, refresh_tags};
 use axum::Json;
 use axum::body::Body;
@@ -25,15 +26,6 @@ use std::collections::BTreeMap;
 #[serde(deny_unknown_fields)]
 struct ValuesInput {
     values: Vec<String>,
-}
-
-fn load_profile(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Result<Profile, ApiError> {
-    let id = ProfileId::parse(raw)
-        .map_err(|e| ApiError::bad_request("invalid_id", "id", format!("profile id {e}")))?;
-    state
-        .pipeline
-        .profile(workspace, id)
-        .ok_or_else(|| ApiError::not_found("profile"))
 }
 
 /// 409 unless values of the tag may be assigned (imported and manual tags).
@@ -157,7 +149,7 @@ pub async fn list_profile_tags(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::AudiencesRead)?;
     let workspace = caller.workspace();
-    let profile = load_profile(&state, workspace, &id)?;
+    let profile = load(&state, &caller, &id)?;
     let held: BTreeMap<String, Vec<String>> = state.pipeline.with_audience(workspace, |index| {
         index
             .and_then(|index| index.tags_of(index.find(profile.id)?).cloned())
@@ -211,7 +203,7 @@ pub async fn put_profile_tag(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::AudiencesWrite)?;
     let workspace = caller.workspace();
-    let profile = load_profile(&state, workspace, &id)?;
+    let profile = load(&state, &caller, &id)?;
     let tag = parse_tag_id(&tag, "tag")?;
     let entry = stored_tag(&state, workspace, &tag)?;
     require_assignable(&entry)?;
@@ -254,7 +246,7 @@ pub async fn delete_profile_tag(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::AudiencesWrite)?;
     let workspace = caller.workspace();
-    let profile = load_profile(&state, workspace, &id)?;
+    let profile = load(&state, &caller, &id)?;
     let tag = parse_tag_id(&tag, "tag")?;
     let entry = stored_tag(&state, workspace, &tag)?;
     require_assignable(&entry)?;
