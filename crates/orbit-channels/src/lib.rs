@@ -4,6 +4,11 @@
 
 pub mod connector;
 pub mod egress;
+pub mod email;
+pub mod push;
+pub mod sms;
+pub mod webhook;
+pub mod wechat;
 
 pub use connector::{
     Accepted, ConfigError, Connector, Content, EmailContent, MiniProgramContent, OutboundMessage,

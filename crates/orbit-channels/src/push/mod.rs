@@ -1,0 +1,1 @@
+//! App push: Firebase Cloud Messaging (HTTP v1) and JPush.

@@ -1,0 +1,1 @@
+//! Text messages: Aliyun SMS, Tencent Cloud SMS, Twilio, and part counting.

@@ -1,0 +1,1 @@
+//! Webhooks: a signed JSON POST to any allowed HTTP endpoint.

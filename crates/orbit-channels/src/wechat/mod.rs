@@ -1,0 +1,1 @@
+//! WeChat: official account template messages and mini-program subscription messages.

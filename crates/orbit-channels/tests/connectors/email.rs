@@ -1,0 +1,1 @@
+//! email connector tests.
