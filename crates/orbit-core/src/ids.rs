@@ -100,6 +100,24 @@ slug_id!(
     64
 );
 
+slug_id!(
+    /// A message template: content per channel, rendered per recipient.
+    TemplateId,
+    64
+);
+
+slug_id!(
+    /// A campaign: a broadcast of content to a segment, now, later or on a schedule.
+    CampaignId,
+    64
+);
+
+slug_id!(
+    /// A configured channel: one provider account (an SMTP relay, an SMS account…).
+    ChannelId,
+    64
+);
+
 /// The source Orbit's own events are appended under; no key may send as it.
 const SYSTEM_SOURCE: &str = "orbit";
 
@@ -136,6 +154,11 @@ impl ProfileId {
         rand_bytes.copy_from_slice(&bytes[6..]);
         let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &rand_bytes).into_uuid();
         Self(uuid)
+    }
+
+    /// The id's 16 bytes, for stable hashing.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
     }
 
     /// Parses the textual form (a UUID).

@@ -1,0 +1,19 @@
+//! Reaching people: channels, consent, the contact policy every message passes,
+//! audience splits for experiments, the send ledger's keys and the campaign life cycle.
+//!
+//! All of it is pure: the delivery worker feeds in what it read (a person's consent,
+//! what they were sent today, the clock) and executes the decision it gets back.
+
+pub mod assignment;
+pub mod campaign;
+pub mod channel;
+pub mod consent;
+pub mod policy;
+pub mod send_key;
+
+pub use assignment::{Arm, Split, SplitError, VariantWeight};
+pub use campaign::{CampaignCommand, CampaignEffect, CampaignState, Lifecycle, LifecycleError};
+pub use channel::{Channel, MessageClass};
+pub use consent::{ConsentRecord, ConsentStatus, Consents};
+pub use policy::{ChannelCandidate, ContactPolicy, Decision, QuietHours, SentToday, SuppressionReason};
+pub use send_key::{Lane, SendKey};
