@@ -10,6 +10,7 @@ pub mod channel;
 pub mod consent;
 pub mod policy;
 pub mod send_key;
+pub mod template;
 
 pub use assignment::{Arm, Split, SplitError, VariantWeight};
 pub use campaign::{CampaignCommand, CampaignEffect, CampaignState, Lifecycle, LifecycleError};
@@ -17,3 +18,4 @@ pub use channel::{Channel, MessageClass};
 pub use consent::{ConsentRecord, ConsentStatus, Consents};
 pub use policy::{ChannelCandidate, ContactPolicy, Decision, QuietHours, SentToday, SuppressionReason};
 pub use send_key::{Lane, SendKey};
+pub use template::{CompiledTemplate, TemplateContent, TemplateError, TemplateParam};
