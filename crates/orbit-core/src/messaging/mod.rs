@@ -5,6 +5,7 @@
 //! what they were sent today, the clock) and executes the decision it gets back.
 
 pub mod assignment;
+pub mod broadcast;
 pub mod campaign;
 pub mod channel;
 pub mod consent;
@@ -13,6 +14,9 @@ pub mod send_key;
 pub mod template;
 
 pub use assignment::{Arm, Split, SplitError, VariantWeight};
+pub use broadcast::{
+    CampaignDefinition, CampaignMessage, CampaignVariant, ChannelPolicy, ClassName, DefinitionError, Schedule,
+};
 pub use campaign::{CampaignCommand, CampaignEffect, CampaignState, Lifecycle, LifecycleError};
 pub use channel::{Channel, MessageClass};
 pub use consent::{ConsentRecord, ConsentStatus, Consents};
