@@ -5,7 +5,9 @@
 
 mod events;
 mod keys;
+mod ledger;
 mod message_ids;
+mod messaging;
 mod profiles;
 mod segments;
 mod tags;
@@ -106,7 +108,12 @@ impl SqliteStore {
             keys: shared.clone(),
             workspaces: shared.clone(),
             segments: shared.clone(),
-            tags: shared,
+            tags: shared.clone(),
+            templates: shared.clone(),
+            accounts: shared.clone(),
+            campaigns: shared.clone(),
+            consents: shared.clone(),
+            ledger: shared,
         }
     }
 

@@ -17,7 +17,12 @@ use orbit_core::resolution::{IdentityState, Merge};
 use orbit_core::{EventKind, EventName, Identity, NewEvent, ProfileId, SourceId, WorkspaceId};
 use serde_json::json;
 
+mod messaging;
 mod tags;
+pub use messaging::{
+    consent_records_are_appended, messaging_definitions_round_trip,
+    the_send_ledger_never_holds_a_message_twice,
+};
 pub use tags::{
     assigned_tag_values_are_replaced_per_profile_and_go_with_their_tag, tags_round_trip_and_refuse_a_taken_id,
 };
@@ -46,6 +51,9 @@ macro_rules! store_conformance_tests {
             segments_round_trip_with_members_and_history,
             tags_round_trip_and_refuse_a_taken_id,
             assigned_tag_values_are_replaced_per_profile_and_go_with_their_tag,
+            messaging_definitions_round_trip,
+            consent_records_are_appended,
+            the_send_ledger_never_holds_a_message_twice,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

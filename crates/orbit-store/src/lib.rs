@@ -7,6 +7,8 @@ pub mod conformance;
 mod error;
 mod events;
 mod keys;
+mod ledger;
+mod messaging;
 mod profiles;
 mod segments;
 mod tags;
@@ -18,6 +20,11 @@ pub use events::{
     StoredEvent,
 };
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
+pub use ledger::{Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendUpdate};
+pub use messaging::{
+    CampaignRecord, CampaignStore, ChannelAccountRecord, ChannelAccountStore, ConsentStore, TemplateRecord,
+    TemplateStore,
+};
 pub use profiles::{
     ConflictRecord, MergeRecord, ProfileRecord, ProfileStore, StoredProfile, WorkspaceChanges,
 };
@@ -42,6 +49,16 @@ pub struct Stores {
     pub segments: Arc<dyn SegmentStore>,
     /// Tag definitions and assigned tag values.
     pub tags: Arc<dyn TagStore>,
+    /// Message templates.
+    pub templates: Arc<dyn TemplateStore>,
+    /// Provider accounts.
+    pub accounts: Arc<dyn ChannelAccountStore>,
+    /// Campaigns.
+    pub campaigns: Arc<dyn CampaignStore>,
+    /// Consent records.
+    pub consents: Arc<dyn ConsentStore>,
+    /// The send ledger.
+    pub ledger: Arc<dyn SendLedger>,
 }
 
 impl std::fmt::Debug for Stores {

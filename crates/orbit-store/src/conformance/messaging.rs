@@ -1,0 +1,323 @@
+//! The messaging part of the conformance suite: definitions, consent and the ledger.
+
+use super::{at, ws};
+use crate::{
+    CampaignRecord, ChannelAccountRecord, Engagement, NewSend, SendState, SendUpdate, StoreError, Stores,
+    TemplateRecord,
+};
+use orbit_core::messaging::campaign::Lifecycle;
+use orbit_core::messaging::{
+    CampaignState, Channel, ConsentRecord, ConsentStatus, Lane, MessageClass, SendKey, SuppressionReason,
+    TemplateContent,
+};
+use orbit_core::{CampaignId, ChannelId, ProfileId, TemplateId};
+use serde_json::json;
+
+fn person(n: u128) -> ProfileId {
+    ProfileId::mint(at(0), n)
+}
+
+fn new_send(origin: &str, profile: ProfileId, state: SendState, due: i64) -> NewSend {
+    NewSend {
+        id: SendKey {
+            workspace: &ws(),
+            origin,
+            profile: &profile,
+            lane: Lane::Priority,
+        }
+        .id(),
+        workspace_id: ws(),
+        origin: origin.to_owned(),
+        campaign_id: Some(CampaignId::parse("spring").unwrap()),
+        profile_id: profile,
+        lane: Lane::Priority,
+        variant: Some("a".to_owned()),
+        marketing: true,
+        state,
+        suppression: (state == SendState::Suppressed).then_some(SuppressionReason::ControlGroup),
+        not_before: at(due),
+        created_at: at(0),
+    }
+}
+
+/// Templates, accounts and campaigns round-trip whole, with Chinese text, and refuse
+/// a taken id on create; one account per channel is the default.
+pub async fn messaging_definitions_round_trip(stores: &Stores) {
+    let template = TemplateRecord {
+        workspace_id: ws(),
+        id: TemplateId::parse("welcome-sms").unwrap(),
+        name: "新客欢迎".to_owned(),
+        class: MessageClass::Marketing {
+            topic: "promotions".to_owned(),
+        },
+        content: TemplateContent::Sms {
+            text: "{{ profile.traits.name }}您好".to_owned(),
+            provider_template: Some("SMS_1234".to_owned()),
+            params: vec![],
+        },
+        defaults: [("profile.traits.name".to_owned(), json!("会员"))]
+            .into_iter()
+            .collect(),
+        created_at: at(1),
+        updated_at: at(1),
+    };
+    stores.templates.save_template(&template, true).await.unwrap();
+    assert!(matches!(
+        stores.templates.save_template(&template, true).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        stores.templates.template(&ws(), &template.id).await.unwrap(),
+        Some(template.clone())
+    );
+    assert_eq!(stores.templates.templates(&ws()).await.unwrap().len(), 1);
+    assert!(
+        stores
+            .templates
+            .delete_template(&ws(), &template.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !stores
+            .templates
+            .delete_template(&ws(), &template.id)
+            .await
+            .unwrap()
+    );
+
+    let account = |id: &str, default: bool| ChannelAccountRecord {
+        workspace_id: ws(),
+        id: ChannelId::parse(id).unwrap(),
+        name: "阿里云短信".to_owned(),
+        channel: Channel::Sms,
+        provider: "aliyun_sms".to_owned(),
+        sealed_config: vec![1, 2, 3, 0, 255],
+        masked_config: json!({"access_key_secret": "••••"}),
+        is_default: default,
+        rate_per_second: Some(100),
+        created_at: at(2),
+        updated_at: at(2),
+    };
+    stores
+        .accounts
+        .save_account(&account("sms-1", true), true)
+        .await
+        .unwrap();
+    stores
+        .accounts
+        .save_account(&account("sms-2", true), true)
+        .await
+        .unwrap();
+    let accounts = stores.accounts.all_accounts().await.unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert_eq!(
+        accounts[0],
+        account("sms-1", false),
+        "the newer default replaced it"
+    );
+    assert_eq!(accounts[1], account("sms-2", true));
+
+    let definition = serde_json::from_value(json!({
+        "name": "双十二", "segment": "silent", "control_percent": 10,
+        "variants": [{"name": "a", "messages": [{"template": "welcome-sms"}]}]
+    }))
+    .unwrap();
+    let mut campaign = CampaignRecord {
+        workspace_id: ws(),
+        id: CampaignId::parse("double-12").unwrap(),
+        definition,
+        lifecycle: Lifecycle::draft(),
+        materialized_runs: 0,
+        created_at: at(3),
+        updated_at: at(3),
+    };
+    stores.campaigns.save_campaign(&campaign, true).await.unwrap();
+    assert!(stores.campaigns.live_campaigns().await.unwrap().is_empty());
+    campaign.lifecycle = Lifecycle {
+        state: CampaignState::Scheduled,
+        runs: 0,
+        next_run_at: Some(at(100)),
+    };
+    stores.campaigns.save_campaign(&campaign, false).await.unwrap();
+    assert_eq!(
+        stores.campaigns.live_campaigns().await.unwrap(),
+        vec![campaign.clone()]
+    );
+    assert_eq!(
+        stores.campaigns.campaign(&ws(), &campaign.id).await.unwrap(),
+        Some(campaign.clone())
+    );
+}
+
+/// Consent records come back in the order they were made.
+pub async fn consent_records_are_appended(stores: &Stores) {
+    let p = person(1);
+    for (channel, status, t) in [
+        (None, ConsentStatus::Unsubscribed, 1),
+        (Some(Channel::Sms), ConsentStatus::Subscribed, 2),
+    ] {
+        let record = ConsentRecord {
+            channel,
+            topic: Some("promotions".to_owned()),
+            status,
+            at: at(t),
+        };
+        stores.consents.record_consent(&ws(), &p, &record).await.unwrap();
+    }
+    let records = stores.consents.consents(&ws(), &p).await.unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1].channel, Some(Channel::Sms));
+    assert_eq!(stores.consents.all_consents().await.unwrap().len(), 2);
+    assert!(
+        stores
+            .consents
+            .consents(&ws(), &person(2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The ledger keeps one row per id whatever is written twice, hands each due row to
+/// one claimer, holds, cancels and reports.
+pub async fn the_send_ledger_never_holds_a_message_twice(stores: &Stores) {
+    let ledger = &stores.ledger;
+    let origin = "campaign:spring:run:1";
+    let mut rows: Vec<NewSend> = (1..=300)
+        .map(|n| new_send(origin, person(n), SendState::Scheduled, 10))
+        .collect();
+    rows.push(new_send(origin, person(999), SendState::Suppressed, 10));
+    assert_eq!(ledger.insert_sends(&rows).await.unwrap(), 301);
+    // Materialising again after a crash writes nothing new.
+    assert_eq!(ledger.insert_sends(&rows).await.unwrap(), 0);
+    assert_eq!(ledger.pending_in_origin(&ws(), origin).await.unwrap(), 300);
+
+    assert!(
+        ledger.claim_due(at(5), 100).await.unwrap().is_empty(),
+        "not due yet"
+    );
+    let first = ledger.claim_due(at(10), 100).await.unwrap();
+    let second = ledger.claim_due(at(10), 100).await.unwrap();
+    assert_eq!((first.len(), second.len()), (100, 100));
+    assert!(first.iter().all(|s| s.state == SendState::Dispatching));
+    let mut ids: Vec<&str> = first.iter().chain(&second).map(|s| s.send.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 200, "no row handed out twice");
+
+    // Outcomes.
+    let account = ChannelId::parse("sms-1").unwrap();
+    let mut updates = vec![
+        SendUpdate::Accepted {
+            id: first[0].send.id.clone(),
+            channel: Channel::Sms,
+            account: account.clone(),
+            address: "+8613800138000".to_owned(),
+            provider_message_id: Some("biz-1".to_owned()),
+            at: at(11),
+        },
+        SendUpdate::Failed {
+            id: first[1].send.id.clone(),
+            channel: Some(Channel::Sms),
+            error: "isv.MOBILE_NUMBER_ILLEGAL".to_owned(),
+            at: at(11),
+        },
+        SendUpdate::Suppressed {
+            id: first[2].send.id.clone(),
+            reason: SuppressionReason::Unsubscribed,
+            at: at(11),
+        },
+        SendUpdate::Retry {
+            id: first[3].send.id.clone(),
+            next_attempt_at: at(60),
+            error: "throttled".to_owned(),
+            counts_as_attempt: true,
+        },
+    ];
+    updates.extend(first[4..].iter().map(|s| SendUpdate::Ambiguous {
+        id: s.send.id.clone(),
+        channel: Channel::Sms,
+        error: "timed out".to_owned(),
+        at: at(11),
+    }));
+    ledger.apply_updates(&updates).await.unwrap();
+    let accepted = ledger.send(&ws(), &first[0].send.id).await.unwrap().unwrap();
+    assert_eq!(accepted.state, SendState::Accepted);
+    assert_eq!(accepted.attempts, 1);
+    assert_eq!(accepted.address.as_deref(), Some("+8613800138000"));
+    assert_eq!(
+        ledger
+            .send_by_provider_id("biz-1")
+            .await
+            .unwrap()
+            .map(|s| s.send.id),
+        Some(first[0].send.id.clone())
+    );
+    let retried = ledger.send(&ws(), &first[3].send.id).await.unwrap().unwrap();
+    assert_eq!(
+        (retried.state, retried.next_attempt_at),
+        (SendState::Scheduled, at(60))
+    );
+    assert_eq!(
+        ledger.marketing_accepted_since(at(0)).await.unwrap(),
+        vec![(ws(), first[0].send.profile_id, Channel::Sms, at(11))]
+    );
+    assert_eq!(ledger.dead_letters(&ws(), 10, None).await.unwrap().len(), 1);
+
+    // Engagement is recorded once.
+    assert!(
+        ledger
+            .record_engagement(&ws(), &first[0].send.id, Engagement::Delivered, at(12))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ledger
+            .record_engagement(&ws(), &first[0].send.id, Engagement::Delivered, at(13))
+            .await
+            .unwrap()
+    );
+
+    // The second batch was left dispatching, as by a process that stopped.
+    assert_eq!(ledger.in_flight().await.unwrap().len(), 100);
+    let ids: Vec<String> = second.iter().map(|s| s.send.id.clone()).collect();
+    ledger.requeue(&ids, at(20)).await.unwrap();
+    assert!(ledger.in_flight().await.unwrap().is_empty());
+
+    // Held rows are not claimed; cancelled rows are suppressed.
+    assert_eq!(ledger.hold_origin(&ws(), origin, true).await.unwrap(), 201);
+    assert!(ledger.claim_due(at(100), 1000).await.unwrap().is_empty());
+    assert_eq!(ledger.hold_origin(&ws(), origin, false).await.unwrap(), 201);
+    assert_eq!(ledger.cancel_origin(&ws(), origin, at(101)).await.unwrap(), 201);
+    assert_eq!(ledger.pending_in_origin(&ws(), origin).await.unwrap(), 0);
+
+    let report = ledger
+        .campaign_report(&ws(), &CampaignId::parse("spring").unwrap())
+        .await
+        .unwrap();
+    let count = |state: SendState, reason: Option<SuppressionReason>| {
+        report
+            .iter()
+            .filter(|r| r.state == state && r.suppression == reason)
+            .map(|r| r.count)
+            .sum::<u64>()
+    };
+    assert_eq!(count(SendState::Accepted, None), 1);
+    assert_eq!(count(SendState::Failed, None), 1);
+    assert_eq!(count(SendState::Ambiguous, None), 96);
+    assert_eq!(
+        count(SendState::Suppressed, Some(SuppressionReason::ControlGroup)),
+        1
+    );
+    assert_eq!(
+        count(SendState::Suppressed, Some(SuppressionReason::Unsubscribed)),
+        1
+    );
+    assert_eq!(
+        count(SendState::Suppressed, Some(SuppressionReason::Cancelled)),
+        201
+    );
+    let delivered: u64 = report.iter().map(|r| r.delivered).sum();
+    assert_eq!(delivered, 1);
+}
