@@ -410,3 +410,31 @@ async fn content_for_another_channel_is_permanent() {
     assert_eq!(code_of(&error), "content");
     assert_eq!(server.connections(), 0);
 }
+
+#[tokio::test]
+async fn a_connection_dropped_after_the_content_is_ambiguous() {
+    let server = SmtpServer::builder()
+        .fault(Fault::Drop(Stage::EndOfData))
+        .start()
+        .await;
+    let smtp = connector(config(&server, SmtpSecurity::None), loopback());
+    let error = smtp.send(&email("s-dropped", None)).await.expect_err("no answer");
+    assert!(matches!(error, SendError::Ambiguous { .. }), "{error:?}");
+    assert_eq!(server.unanswered().len(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_dropped_before_the_content_is_retryable() {
+    let server = SmtpServer::builder()
+        .fault(Fault::Drop(Stage::Rcpt))
+        .start()
+        .await;
+    let smtp = connector(config(&server, SmtpSecurity::None), loopback());
+    let error = smtp
+        .send(&email("s-dropped-early", None))
+        .await
+        .expect_err("no answer");
+    assert!(matches!(error, SendError::Retryable { .. }), "{error:?}");
+    assert_eq!(code_of(&error), "connection");
+    assert!(server.unanswered().is_empty() && server.messages().is_empty());
+}

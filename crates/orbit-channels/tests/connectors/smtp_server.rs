@@ -87,6 +87,8 @@ pub enum Stage {
 pub enum Fault {
     /// Answer this whole reply line (`"451 4.7.1 try later"`) at a stage.
     Reply(Stage, &'static str),
+    /// Close the connection instead of answering at a stage.
+    Drop(Stage),
     /// Read the whole message, then never answer.
     HangAfterData,
 }
@@ -372,10 +374,13 @@ impl Session {
         }
     }
 
-    fn fault_at(&self, stage: Stage) -> Option<&'static str> {
+    /// The reply to give at `stage` instead of the normal one; an error closes the
+    /// connection.
+    fn fault_at(&self, stage: Stage) -> std::io::Result<Option<&'static str>> {
         match &self.settings.fault {
-            Some(Fault::Reply(at, line)) if *at == stage => Some(line),
-            _ => None,
+            Some(Fault::Reply(at, line)) if *at == stage => Ok(Some(line)),
+            Some(Fault::Drop(at)) if *at == stage => Err(std::io::ErrorKind::ConnectionAborted.into()),
+            _ => Ok(None),
         }
     }
 
@@ -386,7 +391,7 @@ impl Session {
         let Some((address, parameters)) = path(argument, "FROM:") else {
             return reply(io, "501 5.5.4 syntax: MAIL FROM:<address>").await;
         };
-        if let Some(line) = self.fault_at(Stage::Mail) {
+        if let Some(line) = self.fault_at(Stage::Mail)? {
             return reply(io, line).await;
         }
         self.mail = Some((address, parameters));
@@ -401,7 +406,7 @@ impl Session {
         let Some((address, _)) = path(argument, "TO:") else {
             return reply(io, "501 5.5.4 syntax: RCPT TO:<address>").await;
         };
-        if let Some(line) = self.fault_at(Stage::Rcpt) {
+        if let Some(line) = self.fault_at(Stage::Rcpt)? {
             return reply(io, line).await;
         }
         self.rcpt.push(address);
@@ -440,13 +445,20 @@ impl Session {
             tls: self.tls,
             user: self.user.clone(),
         };
-        if matches!(self.settings.fault, Some(Fault::HangAfterData)) {
-            lock(&self.recorded).unanswered.push(received);
-            return Ok(false);
-        }
-        if let Some(line) = self.fault_at(Stage::EndOfData) {
-            reply(io, line).await?;
-            return Ok(true);
+        match &self.settings.fault {
+            Some(Fault::HangAfterData) => {
+                lock(&self.recorded).unanswered.push(received);
+                return Ok(false);
+            }
+            Some(Fault::Drop(Stage::EndOfData)) => {
+                lock(&self.recorded).unanswered.push(received);
+                return Err(std::io::ErrorKind::ConnectionAborted.into());
+            }
+            Some(Fault::Reply(Stage::EndOfData, line)) => {
+                reply(io, line).await?;
+                return Ok(true);
+            }
+            _ => {}
         }
         let queued = {
             let mut recorded = lock(&self.recorded);
