@@ -1,1 +1,0 @@
-//! Webhooks: a signed JSON POST to any allowed HTTP endpoint.
