@@ -6,6 +6,7 @@
 
 pub mod aliyun;
 pub mod parts;
+pub mod tencent;
 
 use crate::{ConfigError, SendError};
 
