@@ -7,6 +7,7 @@
 pub mod aliyun;
 pub mod parts;
 pub mod tencent;
+pub mod twilio;
 
 use crate::{ConfigError, SendError};
 
