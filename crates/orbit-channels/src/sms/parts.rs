@@ -77,9 +77,20 @@ pub fn count_parts(text: &str, rule: CountingRule<'_>) -> PartCount {
             }
         }
         CountingRule::ChineseProvider { signature } => {
-            let length = 2 + signature.chars().count() + text.chars().count();
-            let costs = vec![1; length];
-            pack(Encoding::Characters, &costs, UCS2_SINGLE, UCS2_PER_PART)
+            // The brackets 【】 count too.
+            let characters = 2 + signature.chars().count() + text.chars().count();
+            let length = u32::try_from(characters).unwrap_or(u32::MAX);
+            // Every character costs 1, so no pair can be pushed to the next part.
+            let parts = if length <= UCS2_SINGLE {
+                1
+            } else {
+                length.div_ceil(UCS2_PER_PART)
+            };
+            PartCount {
+                encoding: Encoding::Characters,
+                length,
+                parts,
+            }
         }
     }
 }
