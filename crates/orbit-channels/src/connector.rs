@@ -222,6 +222,12 @@ pub trait Connector: Send + Sync {
 
     /// Sends one message; returns once the provider has answered.
     async fn send(&self, message: &OutboundMessage) -> Result<Accepted, SendError>;
+
+    /// Whether the provider recognises a resend by the idempotency key, so that a
+    /// message whose outcome was lost (a crash mid-send) may be sent again safely.
+    fn deduplicates(&self) -> bool {
+        false
+    }
 }
 
 /// A configuration value that is wrong, naming the field.

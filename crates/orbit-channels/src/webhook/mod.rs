@@ -192,6 +192,11 @@ impl Connector for WebhookConnector {
         "webhook"
     }
 
+    // Receivers are required to deduplicate on the Idempotency-Key header.
+    fn deduplicates(&self) -> bool {
+        true
+    }
+
     async fn send(&self, message: &OutboundMessage) -> Result<Accepted, SendError> {
         let Content::Webhook(content) = &message.content else {
             return Err(SendError::permanent(
