@@ -3,7 +3,7 @@
 //!
 //! Signature: `signature = hex(sha1(concat(sort([token, timestamp, nonce]))))`, where
 //! `token` is the Token of the account's server configuration
-//! (<https://developers.weixin.qq.com/doc/service/guide/dev/basic/access.html>).
+//! (<https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html>).
 //! Only plaintext and compatible modes are read; safe mode's encrypted bodies are
 //! refused with a message saying so.
 
