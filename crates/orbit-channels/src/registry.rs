@@ -7,10 +7,14 @@ use orbit_core::messaging::Channel;
 use serde::{Deserialize, Serialize};
 
 use crate::email::{SmtpConfig, SmtpConnector};
+use crate::push::fcm::{FcmConfig, FcmConnector};
+use crate::push::jpush::{JpushConfig, JpushConnector};
 use crate::sms::aliyun::{AliyunSmsConfig, AliyunSmsConnector};
 use crate::sms::tencent::{TencentSmsConfig, TencentSmsConnector};
 use crate::sms::twilio::{TwilioConfig, TwilioConnector};
 use crate::webhook::{WebhookConfig, WebhookConnector};
+use crate::wechat::mini_program::{MiniProgramConfig, MiniProgramConnector};
+use crate::wechat::official_account::{OfficialAccountConfig, OfficialAccountConnector};
 use crate::{ConfigError, Connector, HttpClient};
 
 /// What is shown instead of a secret.
@@ -30,6 +34,14 @@ pub enum ProviderConfig {
     Twilio(TwilioConfig),
     /// A signed JSON POST.
     Webhook(WebhookConfig),
+    /// Firebase Cloud Messaging HTTP v1.
+    Fcm(FcmConfig),
+    /// JPush REST API v3.
+    Jpush(JpushConfig),
+    /// WeChat official account template messages.
+    WechatOfficialAccount(OfficialAccountConfig),
+    /// WeChat mini-program subscription messages.
+    WechatMiniProgram(MiniProgramConfig),
 }
 
 impl ProviderConfig {
@@ -41,6 +53,10 @@ impl ProviderConfig {
             ProviderConfig::TencentSms(_) => "tencent_sms",
             ProviderConfig::Twilio(_) => "twilio",
             ProviderConfig::Webhook(_) => "webhook",
+            ProviderConfig::Fcm(_) => "fcm",
+            ProviderConfig::Jpush(_) => "jpush",
+            ProviderConfig::WechatOfficialAccount(_) => "wechat_official_account",
+            ProviderConfig::WechatMiniProgram(_) => "wechat_mini_program",
         }
     }
 
@@ -52,6 +68,9 @@ impl ProviderConfig {
                 Channel::Sms
             }
             ProviderConfig::Webhook(_) => Channel::Webhook,
+            ProviderConfig::Fcm(_) | ProviderConfig::Jpush(_) => Channel::Push,
+            ProviderConfig::WechatOfficialAccount(_) => Channel::WechatTemplate,
+            ProviderConfig::WechatMiniProgram(_) => Channel::MiniProgram,
         }
     }
 
@@ -63,6 +82,10 @@ impl ProviderConfig {
             ProviderConfig::TencentSms(_) => TencentSmsConfig::SECRET_FIELDS,
             ProviderConfig::Twilio(_) => TwilioConfig::SECRET_FIELDS,
             ProviderConfig::Webhook(_) => WebhookConfig::SECRET_FIELDS,
+            ProviderConfig::Fcm(_) => FcmConfig::SECRET_FIELDS,
+            ProviderConfig::Jpush(_) => JpushConfig::SECRET_FIELDS,
+            ProviderConfig::WechatOfficialAccount(_) => OfficialAccountConfig::SECRET_FIELDS,
+            ProviderConfig::WechatMiniProgram(_) => MiniProgramConfig::SECRET_FIELDS,
         }
     }
 
@@ -74,6 +97,10 @@ impl ProviderConfig {
             ProviderConfig::TencentSms(c) => c.validate(),
             ProviderConfig::Twilio(c) => c.validate(),
             ProviderConfig::Webhook(c) => c.validate(),
+            ProviderConfig::Fcm(c) => c.validate(),
+            ProviderConfig::Jpush(c) => c.validate(),
+            ProviderConfig::WechatOfficialAccount(c) => c.validate(),
+            ProviderConfig::WechatMiniProgram(c) => c.validate(),
         }
     }
 
@@ -138,6 +165,10 @@ impl ProviderConfig {
             ProviderConfig::TencentSms(c) => Arc::new(TencentSmsConnector::new(c, http)?),
             ProviderConfig::Twilio(c) => Arc::new(TwilioConnector::new(c, http)?),
             ProviderConfig::Webhook(c) => Arc::new(WebhookConnector::new(c, http)?),
+            ProviderConfig::Fcm(c) => Arc::new(FcmConnector::new(c, http)?),
+            ProviderConfig::Jpush(c) => Arc::new(JpushConnector::new(c, http)?),
+            ProviderConfig::WechatOfficialAccount(c) => Arc::new(OfficialAccountConnector::new(c, http)?),
+            ProviderConfig::WechatMiniProgram(c) => Arc::new(MiniProgramConnector::new(c, http)?),
         })
     }
 }
