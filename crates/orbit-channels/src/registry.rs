@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use orbit_core::Clock;
 use orbit_core::messaging::Channel;
 use serde::{Deserialize, Serialize};
 
@@ -157,18 +158,22 @@ impl ProviderConfig {
         serde_json::from_value(json)
     }
 
-    /// Builds the connector.
-    pub fn connect(self, http: HttpClient) -> Result<Arc<dyn Connector>, ConfigError> {
+    /// Builds the connector; signatures and token expiry read `clock`.
+    pub fn connect(self, http: HttpClient, clock: Arc<dyn Clock>) -> Result<Arc<dyn Connector>, ConfigError> {
         Ok(match self {
-            ProviderConfig::Smtp(c) => Arc::new(SmtpConnector::new(c, http)?),
-            ProviderConfig::AliyunSms(c) => Arc::new(AliyunSmsConnector::new(c, http)?),
-            ProviderConfig::TencentSms(c) => Arc::new(TencentSmsConnector::new(c, http)?),
+            ProviderConfig::Smtp(c) => Arc::new(SmtpConnector::new(c, http)?.with_clock(clock)),
+            ProviderConfig::AliyunSms(c) => Arc::new(AliyunSmsConnector::new(c, http)?.with_clock(clock)),
+            ProviderConfig::TencentSms(c) => Arc::new(TencentSmsConnector::new(c, http)?.with_clock(clock)),
             ProviderConfig::Twilio(c) => Arc::new(TwilioConnector::new(c, http)?),
-            ProviderConfig::Webhook(c) => Arc::new(WebhookConnector::new(c, http)?),
-            ProviderConfig::Fcm(c) => Arc::new(FcmConnector::new(c, http)?),
-            ProviderConfig::Jpush(c) => Arc::new(JpushConnector::new(c, http)?),
-            ProviderConfig::WechatOfficialAccount(c) => Arc::new(OfficialAccountConnector::new(c, http)?),
-            ProviderConfig::WechatMiniProgram(c) => Arc::new(MiniProgramConnector::new(c, http)?),
+            ProviderConfig::Webhook(c) => Arc::new(WebhookConnector::new(c, http)?.with_clock(clock)),
+            ProviderConfig::Fcm(c) => Arc::new(FcmConnector::new(c, http)?.with_clock(clock)),
+            ProviderConfig::Jpush(c) => Arc::new(JpushConnector::new(c, http)?.with_clock(clock)),
+            ProviderConfig::WechatOfficialAccount(c) => {
+                Arc::new(OfficialAccountConnector::new(c, http)?.with_clock(clock))
+            }
+            ProviderConfig::WechatMiniProgram(c) => {
+                Arc::new(MiniProgramConnector::new(c, http)?.with_clock(clock))
+            }
         })
     }
 }

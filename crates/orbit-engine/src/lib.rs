@@ -9,6 +9,7 @@
 //! - [`metrics`]: what the engine reports to Prometheus.
 
 pub mod audience;
+pub mod delivery;
 pub mod maintenance;
 pub mod metrics;
 pub mod pipeline;

@@ -154,6 +154,14 @@ impl PipelineHandle {
             .map_or(jiff::tz::TimeZone::UTC, |state| state.settings.time_zone.zone())
     }
 
+    /// A workspace's contact policy, from the settings in effect.
+    pub fn contact_policy(&self, workspace: &WorkspaceId) -> orbit_core::messaging::ContactPolicy {
+        read(&self.resolver)
+            .get(workspace)
+            .map(|state| state.settings.contact_policy.clone())
+            .unwrap_or_default()
+    }
+
     /// The profile holding an identity, from memory.
     pub fn profile_by_identity(&self, workspace: &WorkspaceId, identity: &Identity) -> Option<Profile> {
         let resolver = read(&self.resolver);

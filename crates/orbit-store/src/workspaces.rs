@@ -3,6 +3,7 @@
 use crate::StoreError;
 use async_trait::async_trait;
 use orbit_core::WorkspaceId;
+use orbit_core::messaging::ContactPolicy;
 use orbit_core::resolution::IdentityPolicy;
 use orbit_core::trait_rules::TraitRules;
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,8 @@ pub struct WorkspaceSettings {
     pub trait_rules: TraitRules,
     /// The IANA time zone whose calendar segments use ("today", "yesterday", birthdays).
     pub time_zone: TimeZoneName,
+    /// Frequency caps, quiet hours and opt-in rules every marketing message obeys.
+    pub contact_policy: ContactPolicy,
 }
 
 /// An IANA time zone name such as `Asia/Shanghai`; `UTC` unless set.

@@ -1,0 +1,125 @@
+//! The provider accounts of every workspace, as ready connectors.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use orbit_channels::registry::ProviderConfig;
+use orbit_channels::{Connector, HttpClient};
+use orbit_core::messaging::Channel;
+use orbit_core::{ChannelId, WorkspaceId};
+use orbit_store::ChannelAccountRecord;
+
+/// One account, connected.
+#[derive(Clone)]
+pub struct Account {
+    /// The account's id.
+    pub id: ChannelId,
+    /// The channel it serves.
+    pub channel: Channel,
+    /// Messages per second it may send, when limited.
+    pub rate_per_second: Option<u32>,
+    /// The provider connection.
+    pub connector: Arc<dyn Connector>,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("provider", &self.connector.provider())
+            .finish()
+    }
+}
+
+/// Every workspace's accounts, and which is the default per channel.
+#[derive(Debug, Default, Clone)]
+pub struct Accounts {
+    by_id: HashMap<(WorkspaceId, ChannelId), Account>,
+    defaults: HashMap<(WorkspaceId, Channel), ChannelId>,
+}
+
+impl Accounts {
+    /// Connects stored accounts; `open` turns a sealed configuration back into its
+    /// JSON. Accounts that fail to open or connect are returned with the reason and
+    /// left out.
+    pub fn connect(
+        records: &[ChannelAccountRecord],
+        open: impl Fn(&[u8]) -> Result<Vec<u8>, String>,
+        http: &HttpClient,
+        clock: &Arc<dyn orbit_core::Clock>,
+    ) -> (Self, Vec<(WorkspaceId, ChannelId, String)>) {
+        let mut accounts = Accounts::default();
+        let mut broken = Vec::new();
+        for record in records {
+            let connected = open(&record.sealed_config)
+                .and_then(|json| serde_json::from_slice::<ProviderConfig>(&json).map_err(|e| e.to_string()))
+                .and_then(|config| {
+                    config
+                        .connect(http.clone(), clock.clone())
+                        .map_err(|e| e.to_string())
+                });
+            match connected {
+                Ok(connector) => accounts.insert(
+                    record.workspace_id.clone(),
+                    Account {
+                        id: record.id.clone(),
+                        channel: record.channel,
+                        rate_per_second: record.rate_per_second,
+                        connector,
+                    },
+                    record.is_default,
+                ),
+                Err(reason) => broken.push((record.workspace_id.clone(), record.id.clone(), reason)),
+            }
+        }
+        (accounts, broken)
+    }
+
+    /// Adds or replaces an account.
+    pub fn insert(&mut self, workspace: WorkspaceId, account: Account, is_default: bool) {
+        if is_default {
+            self.defaults
+                .insert((workspace.clone(), account.channel), account.id.clone());
+        }
+        self.by_id.insert((workspace, account.id.clone()), account);
+    }
+
+    /// Removes an account.
+    pub fn remove(&mut self, workspace: &WorkspaceId, id: &ChannelId) {
+        if let Some(account) = self.by_id.remove(&(workspace.clone(), id.clone())) {
+            let key = (workspace.clone(), account.channel);
+            if self.defaults.get(&key) == Some(id) {
+                self.defaults.remove(&key);
+            }
+        }
+    }
+
+    /// The account to send a `channel` message through: the one named, else the
+    /// channel's default, else its only account.
+    pub fn resolve(
+        &self,
+        workspace: &WorkspaceId,
+        channel: Channel,
+        named: Option<&ChannelId>,
+    ) -> Option<&Account> {
+        if let Some(id) = named {
+            return self
+                .by_id
+                .get(&(workspace.clone(), id.clone()))
+                .filter(|a| a.channel == channel);
+        }
+        if let Some(id) = self.defaults.get(&(workspace.clone(), channel)) {
+            return self.by_id.get(&(workspace.clone(), id.clone()));
+        }
+        let mut of_channel = self
+            .by_id
+            .iter()
+            .filter(|((ws, _), a)| ws == workspace && a.channel == channel)
+            .map(|(_, a)| a);
+        match (of_channel.next(), of_channel.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Delivery: provider accounts, campaign runs and the worker that drains the send
+//! ledger through the contact policy and the connectors (ADR 0009).
+
+pub mod accounts;
+pub mod content;
+pub mod worker;
+
+pub use accounts::{Account, Accounts};
+pub use worker::{DeliveryWorker, DispatchReport};

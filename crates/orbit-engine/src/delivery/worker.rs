@@ -1,0 +1,564 @@
+//! The delivery worker: claims due ledger rows, decides each by the contact policy,
+//! renders it, sends it through its account's connector and records the outcome.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use jiff::{Timestamp, ToSpan};
+use orbit_channels::{OutboundMessage, Recipient, SendError};
+use orbit_core::messaging::policy::{SentToday, start_of_local_day};
+use orbit_core::messaging::{CampaignDefinition, Channel};
+use orbit_core::messaging::{
+    ChannelCandidate, CompiledTemplate, Consents, Decision, Lane, MessageClass, SuppressionReason,
+};
+use orbit_core::profile::Profile;
+use orbit_core::{CampaignId, Clock, ProfileId, TemplateId, WorkspaceId};
+use orbit_store::{SendRecord, SendUpdate, Stores};
+use serde_json::{Map, Value};
+
+use super::accounts::Accounts;
+use super::content::{connector_content, render_context};
+use crate::{EngineError, PipelineHandle};
+
+/// Attempts before a retryable failure becomes a dead letter.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// What one dispatch round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Rows claimed.
+    pub claimed: usize,
+    /// Accepted by providers.
+    pub accepted: usize,
+    /// Scheduled again (retry or quiet hours).
+    pub deferred: usize,
+    /// Suppressed by policy.
+    pub suppressed: usize,
+    /// Failed for good.
+    pub failed: usize,
+    /// Outcome unknown.
+    pub ambiguous: usize,
+}
+
+/// Marketing messages accepted per person, for caps.
+type SentLog = HashMap<(WorkspaceId, ProfileId), Vec<(Channel, Timestamp)>>;
+
+/// Drains the send ledger.
+pub struct DeliveryWorker {
+    stores: Stores,
+    pipeline: PipelineHandle,
+    clock: Arc<dyn Clock>,
+    accounts: Arc<RwLock<Accounts>>,
+    sent: std::sync::Mutex<SentLog>,
+    batch: u32,
+    concurrency: usize,
+}
+
+/// A variant's message resolved for one person: the template and its channel.
+struct VariantMessage {
+    channel: Channel,
+    template: Arc<CompiledTemplate>,
+    account: Option<orbit_core::ChannelId>,
+}
+
+/// What a round needs about a campaign, loaded once per round.
+struct CampaignPlan {
+    definition: CampaignDefinition,
+    class: MessageClass,
+    templates: HashMap<TemplateId, Arc<CompiledTemplate>>,
+}
+
+impl DeliveryWorker {
+    /// A worker over the stores, reading profiles from the pipeline.
+    pub fn new(
+        stores: Stores,
+        pipeline: PipelineHandle,
+        clock: Arc<dyn Clock>,
+        accounts: Arc<RwLock<Accounts>>,
+    ) -> Self {
+        Self {
+            stores,
+            pipeline,
+            clock,
+            accounts,
+            sent: std::sync::Mutex::new(HashMap::new()),
+            batch: 512,
+            concurrency: 64,
+        }
+    }
+
+    /// Loads what was sent in the last two days (caps count per local day) and
+    /// settles rows a stopped process left dispatching: sent again with the same id
+    /// where the provider deduplicates, recorded as ambiguous elsewhere.
+    pub async fn start(&self) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let recent = self
+            .stores
+            .ledger
+            .marketing_accepted_since(now - 48.hours())
+            .await?;
+        {
+            let mut sent = self
+                .sent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (ws, profile, channel, at) in recent {
+                sent.entry((ws, profile)).or_default().push((channel, at));
+            }
+        }
+        let in_flight = self.stores.ledger.in_flight().await?;
+        let mut requeue = Vec::new();
+        let mut ambiguous = Vec::new();
+        for row in in_flight {
+            let dedupes = self.connector_deduplicates(&row).await;
+            if dedupes {
+                requeue.push(row.send.id);
+            } else {
+                ambiguous.push(SendUpdate::Ambiguous {
+                    id: row.send.id,
+                    channel: row.channel.unwrap_or(Channel::Webhook),
+                    error: "the process stopped while the provider had it; it takes no idempotency key, so it is not sent again".to_owned(),
+                    at: now,
+                });
+            }
+        }
+        if !requeue.is_empty() {
+            tracing::info!(
+                count = requeue.len(),
+                "sending again messages interrupted mid-send"
+            );
+            self.stores.ledger.requeue(&requeue, now).await?;
+        }
+        if !ambiguous.is_empty() {
+            tracing::warn!(
+                count = ambiguous.len(),
+                "messages interrupted mid-send recorded as ambiguous"
+            );
+            self.stores.ledger.apply_updates(&ambiguous).await?;
+        }
+        Ok(())
+    }
+
+    async fn connector_deduplicates(&self, row: &SendRecord) -> bool {
+        // The channel was not recorded before sending, so look at every account the
+        // variant could have used: resend only if all of them deduplicate (a channel
+        // with no account could not have been used).
+        let Ok(Some(plan)) = self
+            .plan(&row.send.workspace_id, row.send.campaign_id.as_ref())
+            .await
+        else {
+            return false;
+        };
+        let Some(options) = self.options(&row.send.workspace_id, &plan, row) else {
+            return false;
+        };
+        let accounts = self
+            .accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        options
+            .iter()
+            .filter_map(|o| accounts.resolve(&row.send.workspace_id, o.channel, o.account.as_ref()))
+            .all(|a| a.connector.deduplicates())
+    }
+
+    /// Runs rounds until cancelled, pausing briefly when nothing was due.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            match self.dispatch_once().await {
+                Ok(report) if report.claimed > 0 => continue,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery round failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Claims the rows due now and settles each.
+    pub async fn dispatch_once(&self) -> Result<DispatchReport, EngineError> {
+        let now = self.clock.now();
+        let claimed = self.stores.ledger.claim_due(now, self.batch).await?;
+        let mut report = DispatchReport {
+            claimed: claimed.len(),
+            ..DispatchReport::default()
+        };
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        let mut plans: HashMap<(WorkspaceId, Option<CampaignId>), Option<Arc<CampaignPlan>>> = HashMap::new();
+        for row in &claimed {
+            let key = (row.send.workspace_id.clone(), row.send.campaign_id.clone());
+            if let std::collections::hash_map::Entry::Vacant(slot) = plans.entry(key) {
+                let (ws, campaign) = slot.key();
+                let plan = self.plan(ws, campaign.as_ref()).await?.map(Arc::new);
+                slot.insert(plan);
+            }
+        }
+        let updates: Vec<SendUpdate> = futures::stream::iter(claimed.into_iter().map(|row| {
+            let plan = plans
+                .get(&(row.send.workspace_id.clone(), row.send.campaign_id.clone()))
+                .cloned()
+                .flatten();
+            async move { self.settle(row, plan, now).await }
+        }))
+        .buffer_unordered(self.concurrency)
+        .collect()
+        .await;
+        for update in &updates {
+            match update {
+                SendUpdate::Accepted { .. } => report.accepted += 1,
+                SendUpdate::Retry { .. } => report.deferred += 1,
+                SendUpdate::Suppressed { .. } => report.suppressed += 1,
+                SendUpdate::Failed { .. } => report.failed += 1,
+                SendUpdate::Ambiguous { .. } => report.ambiguous += 1,
+            }
+        }
+        self.stores.ledger.apply_updates(&updates).await?;
+        Ok(report)
+    }
+
+    async fn plan(
+        &self,
+        workspace: &WorkspaceId,
+        campaign: Option<&CampaignId>,
+    ) -> Result<Option<CampaignPlan>, EngineError> {
+        let Some(id) = campaign else { return Ok(None) };
+        let Some(record) = self.stores.campaigns.campaign(workspace, id).await? else {
+            return Ok(None);
+        };
+        let mut templates = HashMap::new();
+        for variant in &record.definition.variants {
+            for message in &variant.messages {
+                if templates.contains_key(&message.template) {
+                    continue;
+                }
+                let Some(stored) = self
+                    .stores
+                    .templates
+                    .template(workspace, &message.template)
+                    .await?
+                else {
+                    continue;
+                };
+                match CompiledTemplate::compile(stored.content, &stored.defaults) {
+                    Ok(compiled) => {
+                        templates.insert(message.template.clone(), Arc::new(compiled));
+                    }
+                    Err(e) => {
+                        tracing::warn!(template = %message.template, error = %e, "template does not compile")
+                    }
+                }
+            }
+        }
+        Ok(Some(CampaignPlan {
+            class: record.definition.message_class(),
+            definition: record.definition,
+            templates,
+        }))
+    }
+
+    /// The variant's messages for this row's lane, in priority order.
+    fn options(
+        &self,
+        _workspace: &WorkspaceId,
+        plan: &CampaignPlan,
+        row: &SendRecord,
+    ) -> Option<Vec<VariantMessage>> {
+        let variant = plan
+            .definition
+            .variants
+            .iter()
+            .find(|v| Some(v.name.as_str()) == row.send.variant.as_deref())?;
+        Some(
+            variant
+                .messages
+                .iter()
+                .filter_map(|m| {
+                    let template = plan.templates.get(&m.template)?.clone();
+                    let channel = template.content().channel();
+                    Some(VariantMessage {
+                        channel,
+                        template,
+                        account: m.account.clone(),
+                    })
+                })
+                .filter(|o| match row.send.lane {
+                    Lane::Priority => true,
+                    Lane::Channel(c) => o.channel == c,
+                })
+                .collect(),
+        )
+    }
+
+    async fn settle(&self, row: SendRecord, plan: Option<Arc<CampaignPlan>>, now: Timestamp) -> SendUpdate {
+        let id = row.send.id.clone();
+        let ws = row.send.workspace_id.clone();
+        let suppressed = |reason| SendUpdate::Suppressed {
+            id: id.clone(),
+            reason,
+            at: now,
+        };
+        let Some(plan) = plan else {
+            return suppressed(SuppressionReason::Cancelled);
+        };
+        let Some(profile) = self.pipeline.profile(&ws, row.send.profile_id) else {
+            return suppressed(SuppressionReason::ProfileErased);
+        };
+        let Some(options) = self.options(&ws, &plan, &row) else {
+            return SendUpdate::Failed {
+                id,
+                channel: None,
+                error: format!("variant {:?} is no longer in the campaign", row.send.variant),
+                at: now,
+            };
+        };
+        let candidates: Vec<ChannelCandidate> = {
+            let accounts = self
+                .accounts
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            options
+                .iter()
+                .map(|o| ChannelCandidate {
+                    channel: o.channel,
+                    address: accounts
+                        .resolve(&ws, o.channel, o.account.as_ref())
+                        .and_then(|_| address_of(&profile, o.channel)),
+                })
+                .collect()
+        };
+        let consents = match self.stores.consents.consents(&ws, &profile.id).await {
+            Ok(records) => Consents::new(records),
+            Err(e) => return retry(&row, now, format!("reading consent: {e}"), None, false),
+        };
+        let tz = profile
+            .traits
+            .get("time_zone")
+            .and_then(Value::as_str)
+            .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+            .unwrap_or_else(|| self.pipeline.time_zone(&ws));
+        let sent_today = self.sent_today(&ws, profile.id, start_of_local_day(now, &tz));
+        let policy = self.pipeline.contact_policy(&ws);
+        let (channel, address) =
+            match policy.decide(&plan.class, &candidates, &consents, &sent_today, now, &tz) {
+                Decision::Send { channel, address } => (channel, address),
+                Decision::Defer { until } => {
+                    return SendUpdate::Retry {
+                        id,
+                        next_attempt_at: until,
+                        error: "quiet hours".to_owned(),
+                        counts_as_attempt: false,
+                    };
+                }
+                Decision::Suppress { reason } => return suppressed(reason),
+            };
+        let Some(option) = options.iter().find(|o| o.channel == channel) else {
+            return suppressed(SuppressionReason::NoAddress);
+        };
+        let tags = self.tags_of(&ws, profile.id);
+        let campaign_id = row
+            .send
+            .campaign_id
+            .as_ref()
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default();
+        let context = render_context(
+            &profile,
+            tags,
+            Some((&campaign_id, row.send.variant.as_deref().unwrap_or(""))),
+            &id,
+        );
+        let rendered = match option.template.render(&context) {
+            Ok(rendered) => rendered,
+            Err(e) => {
+                return SendUpdate::Failed {
+                    id,
+                    channel: Some(channel),
+                    error: format!("template: {e}"),
+                    at: now,
+                };
+            }
+        };
+        let Some(content) = connector_content(rendered, None) else {
+            return SendUpdate::Failed {
+                id,
+                channel: Some(channel),
+                error: format!("no provider connector serves {channel}"),
+                at: now,
+            };
+        };
+        let account = {
+            let accounts = self
+                .accounts
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            accounts.resolve(&ws, channel, option.account.as_ref()).cloned()
+        };
+        let Some(account) = account else {
+            return suppressed(SuppressionReason::NoAddress);
+        };
+        let message = OutboundMessage {
+            send_id: id.clone(),
+            recipient: Recipient {
+                profile_id: profile.id.to_string(),
+                address: address.clone(),
+            },
+            content,
+        };
+        match account.connector.send(&message).await {
+            Ok(accepted) => {
+                if plan.class.is_marketing() {
+                    self.sent
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .entry((ws, profile.id))
+                        .or_default()
+                        .push((channel, now));
+                }
+                SendUpdate::Accepted {
+                    id,
+                    channel,
+                    account: account.id,
+                    address,
+                    provider_message_id: accepted.provider_message_id,
+                    at: now,
+                }
+            }
+            Err(SendError::Retryable {
+                code,
+                message,
+                retry_after_ms,
+            }) => retry(&row, now, format!("{code}: {message}"), retry_after_ms, true).with_channel(channel),
+            Err(e @ SendError::Permanent { .. }) => SendUpdate::Failed {
+                id,
+                channel: Some(channel),
+                error: e.to_string(),
+                at: now,
+            },
+            Err(e @ SendError::Ambiguous { .. }) => SendUpdate::Ambiguous {
+                id,
+                channel,
+                error: e.to_string(),
+                at: now,
+            },
+        }
+    }
+
+    fn sent_today(&self, ws: &WorkspaceId, profile: ProfileId, since: Timestamp) -> SentToday {
+        let mut sent = self
+            .sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut today = SentToday::default();
+        if let Some(log) = sent.get_mut(&(ws.clone(), profile)) {
+            // Nothing older than two days can count towards any local day.
+            log.retain(|(_, at)| *at >= since - 24.hours());
+            for (channel, at) in log.iter() {
+                if *at >= since {
+                    today.total += 1;
+                    *today.by_channel.entry(*channel).or_default() += 1;
+                }
+            }
+        }
+        today
+    }
+
+    fn tags_of(&self, ws: &WorkspaceId, profile: ProfileId) -> Map<String, Value> {
+        self.pipeline
+            .with_audience(ws, |index| {
+                let index = index?;
+                let values = index.tags_of(index.find(profile)?)?;
+                Some(
+                    values
+                        .iter()
+                        .map(|(tag, values)| {
+                            let value = match values.as_slice() {
+                                [one] => Value::String(one.clone()),
+                                many => Value::from(many.to_vec()),
+                            };
+                            (tag.clone(), value)
+                        })
+                        .collect(),
+                )
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The address a channel reaches a person at.
+fn address_of(profile: &Profile, channel: Channel) -> Option<String> {
+    match channel.address_kind() {
+        None => Some(profile.id.to_string()),
+        Some(kind) => profile
+            .identities
+            .iter()
+            .find(|i| i.kind == kind)
+            .map(|i| i.value.clone()),
+    }
+}
+
+/// A retry with exponential backoff and jitter, or a dead letter once attempts are
+/// spent.
+fn retry(
+    row: &SendRecord,
+    now: Timestamp,
+    error: String,
+    retry_after_ms: Option<u64>,
+    attempt: bool,
+) -> SendUpdate {
+    let attempts = row.attempts + u32::from(attempt);
+    if attempts >= MAX_ATTEMPTS {
+        return SendUpdate::Failed {
+            id: row.send.id.clone(),
+            channel: row.channel,
+            error: format!("gave up after {attempts} attempts: {error}"),
+            at: now,
+        };
+    }
+    // 30 s, 1 min, 2 min, 4 min … capped at an hour; jitter of ±20% spreads a
+    // provider outage's retries instead of stampeding it when it recovers.
+    let base_ms = (30_000u64 << attempts.min(7)).min(3_600_000);
+    let jitter = jitter_fraction(&row.send.id, attempts);
+    let backoff_ms = (base_ms as f64 * (0.8 + 0.4 * jitter)) as u64;
+    let wait_ms = backoff_ms.max(retry_after_ms.unwrap_or(0));
+    SendUpdate::Retry {
+        id: row.send.id.clone(),
+        next_attempt_at: now + Duration::from_millis(wait_ms),
+        error,
+        counts_as_attempt: attempt,
+    }
+}
+
+/// A fraction in [0, 1) that differs per message and attempt.
+fn jitter_fraction(id: &str, attempt: u32) -> f64 {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(id.as_bytes());
+    hasher.update(&attempt.to_le_bytes());
+    let bytes = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes.as_bytes()[..8]);
+    (u64::from_le_bytes(first) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+trait WithChannel {
+    fn with_channel(self, channel: Channel) -> Self;
+}
+
+impl WithChannel for SendUpdate {
+    // A dead letter records the channel it died on.
+    fn with_channel(self, channel: Channel) -> Self {
+        match self {
+            SendUpdate::Failed { id, error, at, .. } => SendUpdate::Failed {
+                id,
+                channel: Some(channel),
+                error,
+                at,
+            },
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! The delivery worker against a real SQLite store and a real webhook receiver that
+//! verifies every signature.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use jiff::Timestamp;
+use orbit_channels::registry::ProviderConfig;
+use orbit_channels::{EgressPolicy, webhook};
+use orbit_core::messaging::campaign::Lifecycle;
+use orbit_core::messaging::{
+    CampaignState, Channel, ConsentRecord, ConsentStatus, Lane, MessageClass, SendKey, SuppressionReason,
+    TemplateContent,
+};
+use orbit_core::{
+    CampaignId, ChannelId, Clock, EventKind, Identity, ManualClock, NewEvent, ProfileId, SourceId,
+    TemplateId, WorkspaceId,
+};
+use orbit_engine::IngestPipeline;
+use orbit_engine::delivery::{Account, Accounts, DeliveryWorker};
+use orbit_store::{CampaignRecord, NewSend, SendState, Stores, TemplateRecord};
+use orbit_store_sqlite::{Durability, SqliteStore};
+use serde_json::json;
+
+const SECRET: &str = "a-webhook-secret-of-some-length";
+
+/// What the receiver saw: idempotency keys in arrival order, and bodies.
+#[derive(Default)]
+struct Received {
+    keys: Vec<String>,
+    bodies: Vec<serde_json::Value>,
+}
+
+async fn receiver(clock: Arc<ManualClock>, fail_for: Option<String>) -> (String, Arc<Mutex<Received>>) {
+    let received = Arc::new(Mutex::new(Received::default()));
+    let seen = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let seen = seen.clone();
+            let clock = clock.clone();
+            let fail_for = fail_for.clone();
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                if webhook::verify(
+                    SECRET,
+                    &header(webhook::SIGNATURE_HEADER),
+                    &body,
+                    clock.now(),
+                    std::time::Duration::from_secs(300),
+                )
+                .is_err()
+                {
+                    return StatusCode::UNAUTHORIZED;
+                }
+                let parsed: serde_json::Value = serde_json::from_slice(&body).expect("json body");
+                if fail_for.as_deref() == parsed["who"].as_str() {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let mut seen = seen.lock().expect("lock");
+                seen.keys.push(header("idempotency-key"));
+                seen.bodies.push(parsed);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+fn ws() -> WorkspaceId {
+    WorkspaceId::default_workspace()
+}
+
+fn identify(user: &str, name: &str, at: Timestamp) -> NewEvent {
+    let mut traits = serde_json::Map::new();
+    traits.insert("name".to_owned(), json!(name));
+    NewEvent {
+        workspace_id: ws(),
+        source_id: SourceId::parse("app").expect("source"),
+        message_id: format!("identify-{user}"),
+        kind: EventKind::Identify,
+        name: None,
+        timestamp: at,
+        received_at: at,
+        identities: vec![Identity::parse_typed(&format!("user_id:{user}")).expect("identity")],
+        user_id: Some(user.to_owned()),
+        anonymous_id: None,
+        previous_id: None,
+        group_id: None,
+        traits,
+        properties: serde_json::Map::new(),
+        context: serde_json::Map::new(),
+        issues: vec![],
+    }
+}
+
+struct World {
+    stores: Stores,
+    clock: Arc<ManualClock>,
+    worker: DeliveryWorker,
+    profiles: Vec<ProfileId>,
+    received: Arc<Mutex<Received>>,
+    _dir: tempfile::TempDir,
+}
+
+const ORIGIN: &str = "campaign:spring:run:1";
+
+async fn world(fail_for: Option<&str>) -> World {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = SqliteStore::open(&dir.path().join("orbit.db"), Durability::Normal)
+        .await
+        .expect("store");
+    let stores = store.into_stores();
+    // Noon in Shanghai, outside any quiet hours.
+    let clock = Arc::new(ManualClock::new("2026-11-23T04:00:00Z".parse().expect("ts")));
+    let pipeline = IngestPipeline::start(stores.clone(), clock.clone())
+        .await
+        .expect("pipeline");
+    let outcomes = pipeline
+        .append(
+            ["u1", "u2", "u3", "u4"]
+                .iter()
+                .zip(["王小明", "李雷", "韩梅梅", "张伟"])
+                .map(|(u, n)| identify(u, n, clock.now()))
+                .collect(),
+        )
+        .await
+        .expect("append");
+    let profiles: Vec<ProfileId> = ["u1", "u2", "u3", "u4"]
+        .iter()
+        .map(|u| {
+            pipeline
+                .profile_by_identity(
+                    &ws(),
+                    &Identity::parse_typed(&format!("user_id:{u}")).expect("id"),
+                )
+                .expect("profile")
+                .id
+        })
+        .collect();
+    assert_eq!(outcomes.len(), 4);
+
+    let (url, received) = receiver(clock.clone(), fail_for.map(str::to_owned)).await;
+    let config: ProviderConfig = serde_json::from_value(json!({
+        "provider": "webhook", "url": url, "secret": SECRET
+    }))
+    .expect("config");
+    let http = EgressPolicy::allowing(vec!["127.0.0.1/32".parse().expect("net")])
+        .client(std::time::Duration::from_secs(5))
+        .expect("client");
+    let mut accounts = Accounts::default();
+    accounts.insert(
+        ws(),
+        Account {
+            id: ChannelId::parse("crm-hook").expect("id"),
+            channel: Channel::Webhook,
+            rate_per_second: None,
+            connector: config.connect(http, clock.clone()).expect("connector"),
+        },
+        true,
+    );
+
+    let promo = MessageClass::Marketing {
+        topic: "promotions".to_owned(),
+    };
+    for (id, content) in [
+        (
+            "email-a",
+            TemplateContent::Email {
+                subject: "Hi".to_owned(),
+                html: None,
+                text: "{{ profile.traits.name }}".to_owned(),
+            },
+        ),
+        (
+            "hook-a",
+            TemplateContent::Webhook {
+                body: json!({"who": "{{ profile.traits.name }}", "variant": "{{ campaign.variant }}"}),
+            },
+        ),
+    ] {
+        stores
+            .templates
+            .save_template(
+                &TemplateRecord {
+                    workspace_id: ws(),
+                    id: TemplateId::parse(id).expect("id"),
+                    name: id.to_owned(),
+                    class: promo.clone(),
+                    content,
+                    defaults: BTreeMap::new(),
+                    created_at: clock.now(),
+                    updated_at: clock.now(),
+                },
+                true,
+            )
+            .await
+            .expect("template");
+    }
+    // Email first: nobody has an email account configured, so everyone falls back to
+    // the webhook.
+    let definition = serde_json::from_value(json!({
+        "name": "春季", "segment": "everyone",
+        "variants": [{"name": "a", "messages": [{"template": "email-a"}, {"template": "hook-a"}]}]
+    }))
+    .expect("definition");
+    stores
+        .campaigns
+        .save_campaign(
+            &CampaignRecord {
+                workspace_id: ws(),
+                id: CampaignId::parse("spring").expect("id"),
+                definition,
+                lifecycle: Lifecycle {
+                    state: CampaignState::Running,
+                    runs: 1,
+                    next_run_at: None,
+                },
+                materialized_runs: 1,
+                created_at: clock.now(),
+                updated_at: clock.now(),
+            },
+            true,
+        )
+        .await
+        .expect("campaign");
+
+    let worker = DeliveryWorker::new(
+        stores.clone(),
+        pipeline,
+        clock.clone(),
+        Arc::new(RwLock::new(accounts)),
+    );
+    World {
+        stores,
+        clock,
+        worker,
+        profiles,
+        received,
+        _dir: dir,
+    }
+}
+
+fn row(world: &World, profile: ProfileId, state: SendState) -> NewSend {
+    NewSend {
+        id: SendKey {
+            workspace: &ws(),
+            origin: ORIGIN,
+            profile: &profile,
+            lane: Lane::Priority,
+        }
+        .id(),
+        workspace_id: ws(),
+        origin: ORIGIN.to_owned(),
+        campaign_id: Some(CampaignId::parse("spring").expect("id")),
+        profile_id: profile,
+        lane: Lane::Priority,
+        variant: Some("a".to_owned()),
+        marketing: true,
+        state,
+        suppression: (state == SendState::Suppressed).then_some(SuppressionReason::ControlGroup),
+        not_before: world.clock.now(),
+        created_at: world.clock.now(),
+    }
+}
+
+#[tokio::test]
+async fn messages_fall_back_respect_consent_and_skip_the_control_group() {
+    let w = world(None).await;
+    w.stores
+        .consents
+        .record_consent(
+            &ws(),
+            &w.profiles[1],
+            &ConsentRecord {
+                channel: None,
+                topic: None,
+                status: ConsentStatus::Unsubscribed,
+                at: w.clock.now(),
+            },
+        )
+        .await
+        .expect("consent");
+    let rows = vec![
+        row(&w, w.profiles[0], SendState::Scheduled),
+        row(&w, w.profiles[1], SendState::Scheduled),
+        row(&w, w.profiles[2], SendState::Suppressed),
+    ];
+    w.stores.ledger.insert_sends(&rows).await.expect("insert");
+    w.worker.start().await.expect("start");
+    let report = w.worker.dispatch_once().await.expect("dispatch");
+    let first = w
+        .stores
+        .ledger
+        .send(&ws(), &rows[0].id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (report.claimed, report.accepted, report.suppressed),
+        (2, 1, 1),
+        "{first:?}"
+    );
+
+    let (keys, bodies) = {
+        let received = w.received.lock().expect("lock");
+        (received.keys.clone(), received.bodies.clone())
+    };
+    assert_eq!(
+        keys,
+        vec![rows[0].id.clone()],
+        "one message, keyed by its ledger id"
+    );
+    assert_eq!(bodies[0], json!({"who": "王小明", "variant": "a"}));
+
+    let first = w
+        .stores
+        .ledger
+        .send(&ws(), &rows[0].id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (first.state, first.channel),
+        (SendState::Accepted, Some(Channel::Webhook))
+    );
+    let second = w
+        .stores
+        .ledger
+        .send(&ws(), &rows[1].id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (second.state, second.suppression),
+        (SendState::Suppressed, Some(SuppressionReason::Unsubscribed))
+    );
+    // Nothing is left to do, and nothing goes twice.
+    assert_eq!(w.worker.dispatch_once().await.expect("dispatch").claimed, 0);
+    assert_eq!(w.received.lock().expect("lock").keys.len(), 1);
+}
+
+#[tokio::test]
+async fn a_provider_outage_is_retried_with_backoff_and_a_crash_mid_send_is_resent_with_the_same_key() {
+    let w = world(Some("张伟")).await;
+    let failing = row(&w, w.profiles[3], SendState::Scheduled);
+    let interrupted = row(&w, w.profiles[0], SendState::Scheduled);
+    w.stores
+        .ledger
+        .insert_sends(&[failing.clone(), interrupted.clone()])
+        .await
+        .expect("insert");
+    // A process claims both and stops before recording anything.
+    assert_eq!(
+        w.stores
+            .ledger
+            .claim_due(w.clock.now(), 10)
+            .await
+            .expect("claim")
+            .len(),
+        2
+    );
+    w.worker.start().await.expect("start");
+    // Webhook receivers deduplicate on the key, so both went back to scheduled.
+    assert!(w.stores.ledger.in_flight().await.expect("in flight").is_empty());
+
+    let report = w.worker.dispatch_once().await.expect("dispatch");
+    assert_eq!((report.accepted, report.deferred), (1, 1));
+    assert_eq!(
+        w.received.lock().expect("lock").keys,
+        vec![interrupted.id.clone()]
+    );
+    let retried = w
+        .stores
+        .ledger
+        .send(&ws(), &failing.id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(retried.state, SendState::Scheduled);
+    assert_eq!(retried.attempts, 1);
+    let wait = retried.next_attempt_at.duration_since(w.clock.now());
+    assert!(
+        wait >= jiff::SignedDuration::from_secs(48) && wait <= jiff::SignedDuration::from_secs(72),
+        "first backoff about a minute with jitter: {wait:?}"
+    );
+    assert!(retried.last_error.as_deref().is_some_and(|e| e.contains("503")));
+    // Not due yet.
+    assert_eq!(w.worker.dispatch_once().await.expect("dispatch").claimed, 0);
+    // Six attempts in all, then a dead letter.
+    for _ in 0..5 {
+        w.clock.set(
+            w.stores
+                .ledger
+                .send(&ws(), &failing.id)
+                .await
+                .expect("read")
+                .expect("row")
+                .next_attempt_at,
+        );
+        assert_eq!(w.worker.dispatch_once().await.expect("dispatch").claimed, 1);
+    }
+    let dead = w
+        .stores
+        .ledger
+        .send(&ws(), &failing.id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!((dead.state, dead.attempts), (SendState::Failed, 6));
+    assert_eq!(
+        w.stores
+            .ledger
+            .dead_letters(&ws(), 10, None)
+            .await
+            .expect("dead")
+            .len(),
+        1
+    );
+    assert_eq!(
+        w.received.lock().expect("lock").keys,
+        vec![interrupted.id.clone()]
+    );
+}
