@@ -178,6 +178,24 @@ pub(crate) async fn apply_changes(
                 .await
                 .map_err(not_written)?;
         }
+        // Consent goes with the person; ledger rows stay for the campaign's counts but
+        // lose the address, and what had not gone yet never will.
+        for person in std::iter::once(&profile.id).chain(&profile.merged_ids) {
+            for sql in [
+                "DELETE FROM consents WHERE workspace_id = ?1 AND profile_id = ?2",
+                "UPDATE sends SET address = NULL, last_error = NULL, \
+                 suppression = CASE WHEN state = 'scheduled' THEN 'profile_erased' ELSE suppression END, \
+                 state = CASE WHEN state = 'scheduled' THEN 'suppressed' ELSE state END \
+                 WHERE workspace_id = ?1 AND profile_id = ?2",
+            ] {
+                sqlx::query(sql)
+                    .bind(ws)
+                    .bind(person.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(not_written)?;
+            }
+        }
     }
     let mut offset = 0;
     for size in chunk_sizes(changes.erased_events.len()) {

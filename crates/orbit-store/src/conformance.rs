@@ -20,8 +20,8 @@ use serde_json::json;
 mod messaging;
 mod tags;
 pub use messaging::{
-    consent_records_are_appended, messaging_definitions_round_trip,
-    the_send_ledger_never_holds_a_message_twice,
+    consent_records_are_appended, erasure_clears_consent_and_ledger_addresses,
+    messaging_definitions_round_trip, the_send_ledger_never_holds_a_message_twice,
 };
 pub use tags::{
     assigned_tag_values_are_replaced_per_profile_and_go_with_their_tag, tags_round_trip_and_refuse_a_taken_id,
@@ -54,6 +54,7 @@ macro_rules! store_conformance_tests {
             messaging_definitions_round_trip,
             consent_records_are_appended,
             the_send_ledger_never_holds_a_message_twice,
+            erasure_clears_consent_and_ledger_addresses,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -321,3 +321,64 @@ pub async fn the_send_ledger_never_holds_a_message_twice(stores: &Stores) {
     let delivered: u64 = report.iter().map(|r| r.delivered).sum();
     assert_eq!(delivered, 1);
 }
+
+/// Erasing a person removes their consent and the addresses in their ledger rows,
+/// and what had not gone yet is suppressed; the rows stay for campaign counts.
+pub async fn erasure_clears_consent_and_ledger_addresses(stores: &Stores) {
+    use crate::WorkspaceChanges;
+    let p = person(7);
+    let record = ConsentRecord {
+        channel: Some(Channel::Email),
+        topic: None,
+        status: ConsentStatus::Subscribed,
+        at: at(1),
+    };
+    stores.consents.record_consent(&ws(), &p, &record).await.unwrap();
+    let sent = new_send("campaign:spring:run:1", p, SendState::Scheduled, 0);
+    let pending = new_send("campaign:spring:run:2", p, SendState::Scheduled, 0);
+    stores
+        .ledger
+        .insert_sends(&[sent.clone(), pending.clone()])
+        .await
+        .unwrap();
+    let claimed = stores.ledger.claim_due(at(0), 1).await.unwrap();
+    stores
+        .ledger
+        .apply_updates(&[SendUpdate::Accepted {
+            id: claimed[0].send.id.clone(),
+            channel: Channel::Email,
+            account: ChannelId::parse("smtp").unwrap(),
+            address: "wang@example.cn".to_owned(),
+            provider_message_id: None,
+            at: at(2),
+        }])
+        .await
+        .unwrap();
+
+    let mut profile = orbit_core::profile::Profile::new(p, at(0));
+    profile
+        .identities
+        .push(orbit_core::Identity::parse_typed("email:wang@example.cn").unwrap());
+    let mut changes = WorkspaceChanges::new(ws());
+    changes.erased.push(profile);
+    stores.profiles.commit(&[changes]).await.unwrap();
+
+    assert!(stores.consents.consents(&ws(), &p).await.unwrap().is_empty());
+    let accepted = stores
+        .ledger
+        .send(&ws(), &claimed[0].send.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((accepted.state, accepted.address), (SendState::Accepted, None));
+    let other = if claimed[0].send.id == sent.id {
+        &pending
+    } else {
+        &sent
+    };
+    let suppressed = stores.ledger.send(&ws(), &other.id).await.unwrap().unwrap();
+    assert_eq!(
+        (suppressed.state, suppressed.suppression),
+        (SendState::Suppressed, Some(SuppressionReason::ProfileErased))
+    );
+}
