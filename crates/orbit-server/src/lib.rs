@@ -77,6 +77,9 @@ pub struct AppState {
     pub tag_store: Arc<dyn orbit_store::TagStore>,
     /// Every workspace's tags, as refreshes and reads use them.
     pub tags: Arc<std::sync::RwLock<orbit_engine::audience::TagCatalog>>,
+    /// Every port, for the messaging resources (templates, accounts, campaigns,
+    /// consent, the send ledger).
+    pub stores: Stores,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
         settings: ServerSettings,
         segments: orbit_engine::audience::SegmentCatalog,
     ) -> Self {
+        let all = stores.clone();
         let segments = Arc::new(std::sync::RwLock::new(segments));
         let membership = Arc::new(orbit_engine::audience::MembershipWatcher::new(
             pipeline.clone(),
@@ -112,6 +116,7 @@ impl AppState {
             clock,
             settings,
             metrics: metrics::handle(),
+            stores: all,
         }
     }
 }
