@@ -1,7 +1,7 @@
 //! The delivery worker against a real SQLite store and a real webhook receiver that
 //! verifies every signature.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::http::{HeaderMap, StatusCode};
@@ -19,7 +19,7 @@ use orbit_core::{
     TemplateId, WorkspaceId,
 };
 use orbit_engine::IngestPipeline;
-use orbit_engine::delivery::{Account, Accounts, DeliveryWorker};
+use orbit_engine::delivery::{Account, Accounts, CampaignAudience, CampaignRunner, DeliveryWorker};
 use orbit_store::{CampaignRecord, NewSend, SendState, Stores, TemplateRecord};
 use orbit_store_sqlite::{Durability, SqliteStore};
 use serde_json::json;
@@ -107,6 +107,7 @@ fn identify(user: &str, name: &str, at: Timestamp) -> NewEvent {
 
 struct World {
     stores: Stores,
+    pipeline: orbit_engine::PipelineHandle,
     clock: Arc<ManualClock>,
     worker: DeliveryWorker,
     profiles: Vec<ProfileId>,
@@ -238,12 +239,13 @@ async fn world(fail_for: Option<&str>) -> World {
 
     let worker = DeliveryWorker::new(
         stores.clone(),
-        pipeline,
+        pipeline.clone(),
         clock.clone(),
         Arc::new(RwLock::new(accounts)),
     );
     World {
         stores,
+        pipeline,
         clock,
         worker,
         profiles,
@@ -431,5 +433,120 @@ async fn a_provider_outage_is_retried_with_backoff_and_a_crash_mid_send_is_resen
     assert_eq!(
         w.received.lock().expect("lock").keys,
         vec![interrupted.id.clone()]
+    );
+}
+
+/// Everyone the pipeline knows, as the campaign's audience.
+struct Everyone(orbit_engine::PipelineHandle, Vec<ProfileId>);
+
+impl CampaignAudience for Everyone {
+    fn members(&self, _: &WorkspaceId, _: &orbit_core::SegmentId) -> Result<Vec<ProfileId>, String> {
+        Ok(self
+            .1
+            .iter()
+            .filter(|p| self.0.profile(&ws(), **p).is_some())
+            .copied()
+            .collect())
+    }
+}
+
+#[tokio::test]
+async fn a_broadcast_splits_its_audience_pauses_resumes_and_completes_sending_each_person_once() {
+    let w = world(None).await;
+    let people: Vec<NewEvent> = (0..1_000)
+        .map(|i| identify(&format!("member-{i}"), &format!("会员{i}"), w.clock.now()))
+        .collect();
+    w.pipeline.append(people).await.expect("append");
+    let mut audience: Vec<ProfileId> = (0..1_000)
+        .map(|i| {
+            w.pipeline
+                .profile_by_identity(
+                    &ws(),
+                    &Identity::parse_typed(&format!("user_id:member-{i}")).expect("id"),
+                )
+                .expect("profile")
+                .id
+        })
+        .collect();
+    audience.extend(&w.profiles);
+    let definition = serde_json::from_value(json!({
+        "name": "双十二", "segment": "everyone", "control_percent": 10,
+        "variants": [
+            {"name": "a", "messages": [{"template": "hook-a"}]},
+            {"name": "b", "messages": [{"template": "email-a"}, {"template": "hook-a"}]}
+        ]
+    }))
+    .expect("definition");
+    let id = CampaignId::parse("double-12").expect("id");
+    w.stores
+        .campaigns
+        .save_campaign(
+            &CampaignRecord {
+                workspace_id: ws(),
+                id: id.clone(),
+                definition,
+                lifecycle: Lifecycle::draft(),
+                materialized_runs: 0,
+                created_at: w.clock.now(),
+                updated_at: w.clock.now(),
+            },
+            true,
+        )
+        .await
+        .expect("campaign");
+    let runner = CampaignRunner::new(
+        w.stores.clone(),
+        w.clock.clone(),
+        Arc::new(Everyone(w.pipeline.clone(), audience.clone())),
+    );
+    let launched = runner.launch(&ws(), &id).await.expect("launch");
+    assert_eq!(
+        (launched.lifecycle.state, launched.materialized_runs),
+        (CampaignState::Running, 1)
+    );
+    // Launching twice is refused; the run is not written twice.
+    assert!(runner.launch(&ws(), &id).await.is_err());
+
+    runner.pause(&ws(), &id).await.expect("pause");
+    assert_eq!(
+        w.worker.dispatch_once().await.expect("dispatch").claimed,
+        0,
+        "paused sends nothing"
+    );
+    runner.resume(&ws(), &id).await.expect("resume");
+    while w.worker.dispatch_once().await.expect("dispatch").claimed > 0 {}
+    runner.tick().await.expect("tick");
+    let done = w
+        .stores
+        .campaigns
+        .campaign(&ws(), &id)
+        .await
+        .expect("read")
+        .expect("campaign");
+    assert_eq!(done.lifecycle.state, CampaignState::Completed);
+
+    let report = w.stores.ledger.campaign_report(&ws(), &id).await.expect("report");
+    let count = |f: &dyn Fn(&orbit_store::ReportRow) -> bool| {
+        report.iter().filter(|r| f(r)).map(|r| r.count).sum::<u64>()
+    };
+    let control = count(&|r| r.suppression == Some(SuppressionReason::ControlGroup));
+    let accepted = count(&|r| r.state == SendState::Accepted);
+    let a = count(&|r| r.state == SendState::Accepted && r.variant.as_deref() == Some("a"));
+    assert_eq!(
+        control + accepted,
+        audience.len() as u64,
+        "everyone is either held out or sent once"
+    );
+    assert!((70..=130).contains(&control), "about 10% held out: {control}");
+    assert!(
+        (380..=520).contains(&a),
+        "about half of the rest get variant a: {a}"
+    );
+    let keys = w.received.lock().expect("lock").keys.clone();
+    let distinct: BTreeSet<&String> = keys.iter().collect();
+    assert_eq!(
+        (keys.len(), distinct.len()),
+        (accepted as usize, accepted as usize),
+        "nobody twice"
     );
 }

@@ -2,8 +2,10 @@
 //! ledger through the contact policy and the connectors (ADR 0009).
 
 pub mod accounts;
+pub mod campaigns;
 pub mod content;
 pub mod worker;
 
 pub use accounts::{Account, Accounts};
+pub use campaigns::{CampaignAudience, CampaignError, CampaignRunner};
 pub use worker::{DeliveryWorker, DispatchReport};
