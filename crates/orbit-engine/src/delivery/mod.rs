@@ -4,8 +4,10 @@
 pub mod accounts;
 pub mod campaigns;
 pub mod content;
+pub mod sealing;
 pub mod worker;
 
 pub use accounts::{Account, Accounts};
 pub use campaigns::{CampaignAudience, CampaignError, CampaignRunner};
+pub use sealing::Sealer;
 pub use worker::{DeliveryWorker, DispatchReport};
