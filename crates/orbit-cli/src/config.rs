@@ -30,6 +30,11 @@ pub struct Config {
     /// `POST /v1/clock` (demos, scenario tests); unset means the wall clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulated_clock: Option<String>,
+    /// Internal networks connectors may reach, comma-separated CIDRs
+    /// (`10.0.0.0/8,127.0.0.1/32`); by default loopback, private, link-local and
+    /// metadata addresses are refused.
+    #[serde(default)]
+    pub egress_allow: String,
 }
 
 impl Default for Config {
@@ -43,13 +48,14 @@ impl Default for Config {
             log: "info".into(),
             log_format: "text".into(),
             simulated_clock: None,
+            egress_allow: String::new(),
         }
     }
 }
 
 impl Config {
     /// The settable keys, also as `ORBIT_<KEY>` variables.
-    pub const KEYS: [&'static str; 8] = [
+    pub const KEYS: [&'static str; 9] = [
         "listen",
         "data_dir",
         "durability",
@@ -58,6 +64,7 @@ impl Config {
         "log",
         "log_format",
         "simulated_clock",
+        "egress_allow",
     ];
 
     /// Layers the sources; `file` is `--config`, else `./orbit.toml` when it exists.
@@ -90,7 +97,26 @@ impl Config {
             bail!("log_format must be text or json, not {:?}", self.log_format);
         }
         self.simulated_start()?;
+        self.egress()?;
         Ok(())
+    }
+
+    /// The egress policy: internal addresses refused but for the allowed networks.
+    pub fn egress(&self) -> anyhow::Result<orbit_channels::EgressPolicy> {
+        let allowed = self
+            .egress_allow
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|cidr| {
+                cidr.parse::<ipnet::IpNet>()
+                    .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!("egress_allow: {cidr:?} is not a network (10.0.0.0/8) or an address")
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(orbit_channels::EgressPolicy::allowing(allowed))
     }
 
     /// Where the simulated clock starts, when one was asked for.

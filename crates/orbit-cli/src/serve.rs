@@ -22,6 +22,9 @@ use tracing_subscriber::EnvFilter;
 /// (touched profiles are re-evaluated after every commit).
 const MEMBERSHIP_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// How often campaigns are checked for runs to open or close.
+const CAMPAIGN_TICK_EVERY: Duration = Duration::from_millis(500);
+
 /// Options of `orbit serve`; each may also be set in `orbit.toml` or as `ORBIT_<NAME>`.
 #[derive(Debug, Args, Serialize)]
 pub struct ServeArgs {
@@ -54,12 +57,18 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<String>,
-    /// A TOML configuration file [default: ./orbit.toml when present].
     /// Run on a simulated clock stopped at this RFC 3339 time, moved only by
     /// `POST /v1/clock` (for demos and scenario tests; never in production).
     #[arg(long, value_name = "TIME")]
     #[serde(skip_serializing_if = "Option::is_none")]
     simulated_clock: Option<String>,
+    /// Internal networks connectors may reach, comma-separated CIDRs; loopback,
+    /// private, link-local and cloud-metadata addresses are refused otherwise
+    /// [env ORBIT_EGRESS_ALLOW].
+    #[arg(long, value_name = "CIDRS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    egress_allow: Option<String>,
+    /// A TOML configuration file [default: ./orbit.toml when present].
     #[arg(long)]
     #[serde(skip)]
     config: Option<PathBuf>,
@@ -138,6 +147,7 @@ pub async fn start(
     let settings = ServerSettings {
         default_region: config.region()?,
         max_future: jiff::SignedDuration::from_hours(i64::from(config.max_future_hours)),
+        egress: config.egress()?,
     };
     let catalog = orbit_engine::audience::SegmentCatalog::load(&stores)
         .await
@@ -157,6 +167,11 @@ pub async fn start(
         Duration::from_secs(60),
     ));
     tokio::spawn(state.membership.clone().run(MEMBERSHIP_SWEEP_EVERY));
+    state.messaging.load_accounts(&stores).await?;
+    // Settle what a previous process left mid-send before anything new goes out.
+    state.messaging.worker.start().await?;
+    tokio::spawn(state.messaging.worker.clone().run());
+    tokio::spawn(state.messaging.runner.clone().run(CAMPAIGN_TICK_EVERY));
     tokio::spawn(orbit_server::record_sizes_forever(
         state.clone(),
         Duration::from_secs(3_600),

@@ -43,6 +43,12 @@ impl KeyHasher {
         Self { secret }
     }
 
+    /// A 256-bit key for `purpose`, derived from the server secret, so one secret
+    /// file serves several independent uses (sealing provider configurations…).
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        blake3::derive_key(purpose, &self.secret)
+    }
+
     /// The hex HMAC-SHA256 digest of a key.
     pub fn digest(&self, key: &str) -> String {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {

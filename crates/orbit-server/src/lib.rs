@@ -8,6 +8,7 @@ pub mod auth;
 mod body;
 pub mod error;
 pub mod extract;
+pub mod messaging;
 pub mod metrics;
 mod routes;
 pub mod tag_refresher;
@@ -32,6 +33,8 @@ pub struct ServerSettings {
     pub default_region: phonenumber::country::Id,
     /// Events further in the future than this are refused.
     pub max_future: SignedDuration,
+    /// Which internal networks connectors may reach (none by default).
+    pub egress: orbit_channels::EgressPolicy,
 }
 
 impl Default for ServerSettings {
@@ -39,6 +42,7 @@ impl Default for ServerSettings {
         Self {
             default_region: phonenumber::country::Id::CN,
             max_future: orbit_ingest::DEFAULT_MAX_FUTURE,
+            egress: orbit_channels::EgressPolicy::strict(),
         }
     }
 }
@@ -80,6 +84,8 @@ pub struct AppState {
     /// Every port, for the messaging resources (templates, accounts, campaigns,
     /// consent, the send ledger).
     pub stores: Stores,
+    /// Provider accounts, the campaign runner and the delivery worker.
+    pub messaging: Arc<messaging::Messaging>,
 }
 
 impl AppState {
@@ -94,6 +100,17 @@ impl AppState {
     ) -> Self {
         let all = stores.clone();
         let segments = Arc::new(std::sync::RwLock::new(segments));
+        let messaging = Arc::new(
+            messaging::Messaging::new(
+                &stores,
+                &pipeline,
+                segments.clone(),
+                &hasher,
+                clock.clone(),
+                settings.egress.clone(),
+            )
+            .unwrap_or_else(|e| panic!("the HTTP client for connectors could not be built: {e}")),
+        );
         let membership = Arc::new(orbit_engine::audience::MembershipWatcher::new(
             pipeline.clone(),
             segments.clone(),
@@ -117,6 +134,7 @@ impl AppState {
             settings,
             metrics: metrics::handle(),
             stores: all,
+            messaging,
         }
     }
 }

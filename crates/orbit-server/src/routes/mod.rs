@@ -1,5 +1,7 @@
 //! The route table: one module per resource.
 
+mod campaigns;
+mod channels;
 mod clock;
 mod health;
 mod ingest;
@@ -75,4 +77,26 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/tag-libraries/{id}", get(tags::get_library))
         .route("/v1/tag-libraries/{id}/install", post(tags::install_library))
         .route("/v1/clock", get(clock::get_clock).post(clock::move_clock))
+        .route(
+            "/v1/channels",
+            post(channels::create_channel).get(channels::list_channels),
+        )
+        .route(
+            "/v1/channels/{id}",
+            get(channels::get_channel)
+                .put(channels::put_channel)
+                .delete(channels::delete_channel),
+        )
+        .route(
+            "/v1/campaigns",
+            post(campaigns::create_campaign).get(campaigns::list_campaigns),
+        )
+        .route(
+            "/v1/campaigns/{id}",
+            get(campaigns::get_campaign)
+                .put(campaigns::put_campaign)
+                .delete(campaigns::delete_campaign),
+        )
+        .route("/v1/campaigns/{id}/report", get(campaigns::campaign_report))
+        .route("/v1/campaigns/{id}/{action}", post(campaigns::campaign_action))
 }

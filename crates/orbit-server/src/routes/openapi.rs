@@ -8,7 +8,7 @@
     reason = "these types describe JSON bodies for the document; handlers build the JSON"
 )]
 
-use super::{clock, health, ingest, keys, profiles, segments, settings, tags};
+use super::{campaigns, channels, clock, health, ingest, keys, profiles, segments, settings, tags};
 use axum::Json;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -71,6 +71,18 @@ use utoipa::{Modify, OpenApi, ToSchema};
         tags::install_library,
         clock::get_clock,
         clock::move_clock,
+        channels::create_channel,
+        channels::list_channels,
+        channels::get_channel,
+        channels::put_channel,
+        channels::delete_channel,
+        campaigns::create_campaign,
+        campaigns::list_campaigns,
+        campaigns::get_campaign,
+        campaigns::put_campaign,
+        campaigns::delete_campaign,
+        campaigns::campaign_action,
+        campaigns::campaign_report,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, Rejection, IngestAnswer, NativeBatch, NativeEvent, SegmentBatch,
@@ -84,6 +96,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "settings", description = "Workspace settings: admin"),
         (name = "segments", description = "Audiences: API keys with audiences:read / audiences:write (docs/audiences.md)"),
         (name = "tags", description = "Tags, their values on profiles and industry tag libraries: audiences:read / audiences:write"),
+        (name = "channels", description = "Provider accounts (SMTP, SMS, push, WeChat, webhook), secrets sealed and masked: admin"),
+        (name = "campaigns", description = "Broadcast campaigns, their life cycle and report: audiences:read / audiences:write"),
         (name = "clock", description = "The simulated clock of demos and scenario tests: admin"),
         (name = "operations", description = "Health"),
     )
