@@ -32,6 +32,25 @@ pub struct AccountInput {
     rate_per_second: Option<u32>,
 }
 
+/// Checks the fields around the configuration.
+fn check_input(input: &AccountInput) -> Result<(), ApiError> {
+    if input.name.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "name",
+            "must not be empty",
+        ));
+    }
+    if input.rate_per_second == Some(0) {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "rate_per_second",
+            "must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
 fn parse_id(raw: &str) -> Result<ChannelId, ApiError> {
     ChannelId::parse(raw).map_err(|e| ApiError::bad_request("invalid_id", "id", format!("channel id {e}")))
 }
@@ -78,7 +97,15 @@ async fn checked_config(
         .map_err(|e| ApiError::bad_request("invalid_config", format!("config.{}", e.field), e.message))?;
     let egress = &state.messaging.egress;
     let refused = match &config {
-        ProviderConfig::Webhook(c) => c.check_destination(egress).await.err(),
+        // A name that does not resolve yet (internal DNS, a record not yet
+        // published) is accepted; the guard checks it again at every send.
+        ProviderConfig::Webhook(c) => match url::Url::parse(&c.url) {
+            Ok(url) => match egress.check_destination(&url).await {
+                Err(orbit_channels::egress::DestinationError::Unresolvable(_)) | Ok(()) => None,
+                Err(e) => Some(orbit_channels::ConfigError::new("url", e.to_string())),
+            },
+            Err(e) => Some(orbit_channels::ConfigError::new("url", e.to_string())),
+        },
         ProviderConfig::Smtp(c) => c.check_destination(egress).await.err(),
         _ => None,
     };
@@ -173,6 +200,7 @@ pub async fn create_channel(
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         ))?,
     };
+    check_input(&input)?;
     let config = checked_config(&state, input.config.clone(), None).await?;
     let record = save(&state, caller.workspace(), id, input, config, None).await?;
     Ok((StatusCode::CREATED, Json(view(&record))))
@@ -229,6 +257,7 @@ pub async fn put_channel(
             "the id in the body differs from the path",
         ));
     }
+    check_input(&input)?;
     let old_config = state
         .messaging
         .sealer
