@@ -163,12 +163,12 @@ async fn world(fail_for: Option<&str>) -> World {
     let mut accounts = Accounts::default();
     accounts.insert(
         ws(),
-        Account {
-            id: ChannelId::parse("crm-hook").expect("id"),
-            channel: Channel::Webhook,
-            rate_per_second: None,
-            connector: config.connect(http, clock.clone()).expect("connector"),
-        },
+        Account::new(
+            ChannelId::parse("crm-hook").expect("id"),
+            Channel::Webhook,
+            None,
+            config.connect(http, clock.clone()).expect("connector"),
+        ),
         true,
     );
 

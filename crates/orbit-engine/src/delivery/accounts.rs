@@ -16,10 +16,36 @@ pub struct Account {
     pub id: ChannelId,
     /// The channel it serves.
     pub channel: Channel,
-    /// Messages per second it may send, when limited.
-    pub rate_per_second: Option<u32>,
     /// The provider connection.
     pub connector: Arc<dyn Connector>,
+    limiter: Option<Arc<governor::DefaultDirectRateLimiter>>,
+}
+
+impl Account {
+    /// An account sending at most `rate_per_second` messages a second, when given.
+    pub fn new(
+        id: ChannelId,
+        channel: Channel,
+        rate_per_second: Option<u32>,
+        connector: Arc<dyn Connector>,
+    ) -> Self {
+        let limiter = rate_per_second
+            .and_then(std::num::NonZeroU32::new)
+            .map(|rate| Arc::new(governor::RateLimiter::direct(governor::Quota::per_second(rate))));
+        Self {
+            id,
+            channel,
+            connector,
+            limiter,
+        }
+    }
+
+    /// Waits until the provider's rate limit lets one more message go.
+    pub async fn ready(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+    }
 }
 
 impl std::fmt::Debug for Account {
@@ -62,12 +88,12 @@ impl Accounts {
             match connected {
                 Ok(connector) => accounts.insert(
                     record.workspace_id.clone(),
-                    Account {
-                        id: record.id.clone(),
-                        channel: record.channel,
-                        rate_per_second: record.rate_per_second,
+                    Account::new(
+                        record.id.clone(),
+                        record.channel,
+                        record.rate_per_second,
                         connector,
-                    },
+                    ),
                     record.is_default,
                 ),
                 Err(reason) => broken.push((record.workspace_id.clone(), record.id.clone(), reason)),
@@ -121,5 +147,44 @@ impl Accounts {
             (Some(only), None) => Some(only),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orbit_channels::EgressPolicy;
+
+    #[tokio::test]
+    async fn a_rate_limited_account_lets_a_burst_through_then_paces_the_rest() {
+        let config: ProviderConfig = serde_json::from_value(serde_json::json!({
+            "provider": "webhook", "url": "https://hooks.example.com/x", "secret": "0123456789abcdef0123"
+        }))
+        .expect("config");
+        let http = EgressPolicy::strict()
+            .client(std::time::Duration::from_secs(1))
+            .expect("client");
+        let connector = config
+            .connect(http, Arc::new(orbit_core::SystemClock))
+            .expect("connector");
+        let id = ChannelId::parse("hook").expect("id");
+        let limited = Account::new(id.clone(), Channel::Webhook, Some(20), connector.clone());
+        let started = std::time::Instant::now();
+        for _ in 0..50 {
+            limited.ready().await;
+        }
+        // 20 at once, then 30 more at 20 a second: at least 1.5 s, whatever the load.
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(1_400),
+            "{:?}",
+            started.elapsed()
+        );
+
+        let unlimited = Account::new(id, Channel::Webhook, None, connector);
+        let started = std::time::Instant::now();
+        for _ in 0..50 {
+            unlimited.ready().await;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(1_400));
     }
 }

@@ -409,6 +409,7 @@ impl DeliveryWorker {
             },
             content,
         };
+        account.ready().await;
         match account.connector.send(&message).await {
             Ok(accepted) => {
                 if plan.class.is_marketing() {

@@ -172,12 +172,7 @@ async fn save(
         .unwrap_or_else(PoisonError::into_inner)
         .insert(
             workspace.clone(),
-            Account {
-                id,
-                channel: record.channel,
-                rate_per_second: record.rate_per_second,
-                connector,
-            },
+            Account::new(id, record.channel, record.rate_per_second, connector),
             record.is_default,
         );
     Ok(record)
