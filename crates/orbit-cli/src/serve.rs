@@ -167,7 +167,7 @@ pub async fn start(
         Duration::from_secs(60),
     ));
     tokio::spawn(state.membership.clone().run(MEMBERSHIP_SWEEP_EVERY));
-    state.messaging.load_accounts(&stores).await?;
+    state.messaging.load(&stores).await?;
     // Settle what a previous process left mid-send before anything new goes out.
     state.messaging.worker.start().await?;
     tokio::spawn(state.messaging.worker.clone().run());

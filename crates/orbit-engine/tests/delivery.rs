@@ -242,6 +242,7 @@ async fn world(fail_for: Option<&str>) -> World {
         pipeline.clone(),
         clock.clone(),
         Arc::new(RwLock::new(accounts)),
+        Arc::new(orbit_engine::delivery::Inbox::default()),
     );
     World {
         stores,

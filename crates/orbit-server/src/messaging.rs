@@ -9,7 +9,7 @@ use orbit_core::audience::Evaluation;
 use orbit_core::{Clock, ProfileId, SegmentId, WorkspaceId};
 use orbit_engine::PipelineHandle;
 use orbit_engine::audience::SegmentCatalog;
-use orbit_engine::delivery::{Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Sealer};
+use orbit_engine::delivery::{Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Inbox, Sealer};
 use orbit_store::Stores;
 
 use crate::auth::KeyHasher;
@@ -31,6 +31,8 @@ pub struct Messaging {
     pub runner: Arc<CampaignRunner>,
     /// Drains the send ledger.
     pub worker: Arc<DeliveryWorker>,
+    /// Every person's in-app inbox, in memory.
+    pub inbox: Arc<Inbox>,
     clock: Arc<dyn Clock>,
 }
 
@@ -51,6 +53,7 @@ impl Messaging {
         egress: EgressPolicy,
     ) -> Result<Self, String> {
         let accounts = Arc::new(RwLock::new(Accounts::default()));
+        let inbox = Arc::new(Inbox::default());
         let audience = Arc::new(SegmentAudience {
             pipeline: pipeline.clone(),
             segments,
@@ -66,15 +69,17 @@ impl Messaging {
                 pipeline.clone(),
                 clock.clone(),
                 accounts.clone(),
+                inbox.clone(),
             )),
+            inbox,
             accounts,
             clock,
         })
     }
 
-    /// Connects every stored account; accounts that do not open are logged and left
+    /// Loads the recent inbox and connects every stored account; accounts that do not open are logged and left
     /// out (a server secret that changed, a provider configuration no longer valid).
-    pub async fn load_accounts(&self, stores: &Stores) -> Result<(), orbit_store::StoreError> {
+    pub async fn load(&self, stores: &Stores) -> Result<(), orbit_store::StoreError> {
         let records = stores.accounts.all_accounts().await?;
         let sealer = self.sealer.clone();
         let (accounts, broken) =
@@ -83,7 +88,7 @@ impl Messaging {
             tracing::error!(%workspace, account = %id, %reason, "a provider account could not be connected");
         }
         *self.accounts.write().unwrap_or_else(PoisonError::into_inner) = accounts;
-        Ok(())
+        self.inbox.load_recent(stores, self.clock.now()).await
     }
 
     /// The clock connectors sign with.

@@ -4,6 +4,7 @@
 //! through a small pool of read-only connections that WAL lets run beside the writer.
 
 mod events;
+mod inbox;
 mod keys;
 mod ledger;
 mod message_ids;
@@ -113,7 +114,8 @@ impl SqliteStore {
             accounts: shared.clone(),
             campaigns: shared.clone(),
             consents: shared.clone(),
-            ledger: shared,
+            ledger: shared.clone(),
+            inbox: shared,
         }
     }
 

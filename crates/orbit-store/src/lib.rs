@@ -6,6 +6,7 @@
 pub mod conformance;
 mod error;
 mod events;
+mod inbox;
 mod keys;
 mod ledger;
 mod messaging;
@@ -19,6 +20,7 @@ pub use events::{
     AppendOutcome, EncodedEvent, EventEssentials, EventLog, LogEntry, LogPosition, LogTransaction, Placement,
     StoredEvent,
 };
+pub use inbox::{InboxMessage, InboxStore};
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use ledger::{Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendUpdate};
 pub use messaging::{
@@ -59,6 +61,8 @@ pub struct Stores {
     pub consents: Arc<dyn ConsentStore>,
     /// The send ledger.
     pub ledger: Arc<dyn SendLedger>,
+    /// In-app inbox messages.
+    pub inbox: Arc<dyn InboxStore>,
 }
 
 impl std::fmt::Debug for Stores {

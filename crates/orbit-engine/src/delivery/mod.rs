@@ -4,10 +4,12 @@
 pub mod accounts;
 pub mod campaigns;
 pub mod content;
+pub mod inbox;
 pub mod sealing;
 pub mod worker;
 
 pub use accounts::{Account, Accounts};
 pub use campaigns::{CampaignAudience, CampaignError, CampaignRunner};
+pub use inbox::Inbox;
 pub use sealing::Sealer;
 pub use worker::{DeliveryWorker, DispatchReport};

@@ -12,14 +12,16 @@ use orbit_core::messaging::policy::{SentToday, start_of_local_day};
 use orbit_core::messaging::{CampaignDefinition, Channel};
 use orbit_core::messaging::{
     ChannelCandidate, CompiledTemplate, Consents, Decision, Lane, MessageClass, SuppressionReason,
+    TemplateContent,
 };
 use orbit_core::profile::Profile;
 use orbit_core::{CampaignId, Clock, ProfileId, TemplateId, WorkspaceId};
-use orbit_store::{SendRecord, SendUpdate, Stores};
+use orbit_store::{InboxMessage, SendRecord, SendUpdate, Stores};
 use serde_json::{Map, Value};
 
 use super::accounts::Accounts;
 use super::content::{connector_content, render_context};
+use super::inbox::Inbox;
 use crate::{EngineError, PipelineHandle};
 
 /// Attempts before a retryable failure becomes a dead letter.
@@ -51,6 +53,7 @@ pub struct DeliveryWorker {
     pipeline: PipelineHandle,
     clock: Arc<dyn Clock>,
     accounts: Arc<RwLock<Accounts>>,
+    inbox: Arc<Inbox>,
     sent: std::sync::Mutex<SentLog>,
     batch: u32,
     concurrency: usize,
@@ -77,12 +80,14 @@ impl DeliveryWorker {
         pipeline: PipelineHandle,
         clock: Arc<dyn Clock>,
         accounts: Arc<RwLock<Accounts>>,
+        inbox: Arc<Inbox>,
     ) -> Self {
         Self {
             stores,
             pipeline,
             clock,
             accounts,
+            inbox,
             sent: std::sync::Mutex::new(HashMap::new()),
             batch: 512,
             concurrency: 64,
@@ -325,9 +330,14 @@ impl DeliveryWorker {
                 .iter()
                 .map(|o| ChannelCandidate {
                     channel: o.channel,
-                    address: accounts
-                        .resolve(&ws, o.channel, o.account.as_ref())
-                        .and_then(|_| address_of(&profile, o.channel)),
+                    // The inbox is Orbit's own: it needs no provider account.
+                    address: if o.channel == Channel::Inbox {
+                        Some(profile.id.to_string())
+                    } else {
+                        accounts
+                            .resolve(&ws, o.channel, o.account.as_ref())
+                            .and_then(|_| address_of(&profile, o.channel))
+                    },
                 })
                 .collect()
         };
@@ -383,6 +393,23 @@ impl DeliveryWorker {
                 };
             }
         };
+        if let TemplateContent::Inbox {
+            title,
+            body,
+            popup,
+            link,
+        } = rendered
+        {
+            return self
+                .deliver_to_inbox(
+                    &row,
+                    profile.id,
+                    (title, body, popup, link),
+                    plan.class.is_marketing(),
+                    now,
+                )
+                .await;
+        }
         let Some(content) = connector_content(rendered, None) else {
             return SendUpdate::Failed {
                 id,
@@ -413,12 +440,7 @@ impl DeliveryWorker {
         match account.connector.send(&message).await {
             Ok(accepted) => {
                 if plan.class.is_marketing() {
-                    self.sent
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .entry((ws, profile.id))
-                        .or_default()
-                        .push((channel, now));
+                    self.count_sent(&ws, profile.id, channel, now);
                 }
                 SendUpdate::Accepted {
                     id,
@@ -447,6 +469,54 @@ impl DeliveryWorker {
                 at: now,
             },
         }
+    }
+
+    /// Keeps an inbox message for the person's app.
+    async fn deliver_to_inbox(
+        &self,
+        row: &SendRecord,
+        profile: ProfileId,
+        (title, body, popup, link): (String, String, bool, Option<String>),
+        marketing: bool,
+        now: Timestamp,
+    ) -> SendUpdate {
+        let message = InboxMessage {
+            id: row.send.id.clone(),
+            workspace_id: row.send.workspace_id.clone(),
+            profile_id: profile,
+            campaign_id: row.send.campaign_id.clone(),
+            title,
+            body,
+            popup,
+            link,
+            created_at: now,
+            read_at: None,
+        };
+        match self.inbox.deliver(&self.stores, message).await {
+            Ok(()) => {
+                if marketing {
+                    self.count_sent(&row.send.workspace_id, profile, Channel::Inbox, now);
+                }
+                SendUpdate::Accepted {
+                    id: row.send.id.clone(),
+                    channel: Channel::Inbox,
+                    account: inbox_account(),
+                    address: profile.to_string(),
+                    provider_message_id: None,
+                    at: now,
+                }
+            }
+            Err(e) => retry(row, now, format!("storing the inbox message: {e}"), None, true),
+        }
+    }
+
+    fn count_sent(&self, ws: &WorkspaceId, profile: ProfileId, channel: Channel, at: Timestamp) {
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry((ws.clone(), profile))
+            .or_default()
+            .push((channel, at));
     }
 
     fn sent_today(&self, ws: &WorkspaceId, profile: ProfileId, since: Timestamp) -> SentToday {
@@ -488,6 +558,11 @@ impl DeliveryWorker {
             })
             .unwrap_or_default()
     }
+}
+
+/// The account name inbox deliveries are recorded under.
+fn inbox_account() -> orbit_core::ChannelId {
+    orbit_core::ChannelId::parse("inbox").unwrap_or_else(|_| unreachable!("a valid id"))
 }
 
 /// The address a channel reaches a person at.

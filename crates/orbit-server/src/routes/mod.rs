@@ -4,6 +4,7 @@ mod campaigns;
 mod channels;
 mod clock;
 mod health;
+mod inbox;
 mod ingest;
 mod keys;
 mod openapi;
@@ -98,5 +99,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(campaigns::delete_campaign),
         )
         .route("/v1/campaigns/{id}/report", get(campaigns::campaign_report))
+        .route("/v1/inbox", get(inbox::get_inbox))
+        .route("/v1/inbox/{id}/read", post(inbox::read_inbox_message))
         .route("/v1/campaigns/{id}/{action}", post(campaigns::campaign_action))
 }

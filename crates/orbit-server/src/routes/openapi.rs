@@ -8,7 +8,7 @@
     reason = "these types describe JSON bodies for the document; handlers build the JSON"
 )]
 
-use super::{campaigns, channels, clock, health, ingest, keys, profiles, segments, settings, tags};
+use super::{campaigns, channels, clock, health, inbox, ingest, keys, profiles, segments, settings, tags};
 use axum::Json;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -83,6 +83,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         campaigns::delete_campaign,
         campaigns::campaign_action,
         campaigns::campaign_report,
+        inbox::get_inbox,
+        inbox::read_inbox_message,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, Rejection, IngestAnswer, NativeBatch, NativeEvent, SegmentBatch,
@@ -98,6 +100,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "tags", description = "Tags, their values on profiles and industry tag libraries: audiences:read / audiences:write"),
         (name = "channels", description = "Provider accounts (SMTP, SMS, push, WeChat, webhook), secrets sealed and masked: admin"),
         (name = "campaigns", description = "Broadcast campaigns, their life cycle and report: audiences:read / audiences:write"),
+        (name = "inbox", description = "The in-app inbox as apps read it, with their write key"),
         (name = "clock", description = "The simulated clock of demos and scenario tests: admin"),
         (name = "operations", description = "Health"),
     )

@@ -206,6 +206,9 @@ pub async fn erase_profile(
     let id = parse_id(&id)?;
     let erased = state.pipeline.erase(caller.workspace().clone(), id).await?;
     super::tags::forget_profile(&state, caller.workspace(), &erased).await?;
+    let mut ids = vec![erased.id];
+    ids.extend(erased.merged_ids.iter().copied());
+    state.messaging.inbox.forget(caller.workspace(), &ids);
     Ok(Json(
         json!({"id": erased.id, "erased": true, "merged_ids": erased.merged_ids}),
     ))

@@ -334,6 +334,11 @@ pub async fn erasure_clears_consent_and_ledger_addresses(stores: &Stores) {
         at: at(1),
     };
     stores.consents.record_consent(&ws(), &p, &record).await.unwrap();
+    stores
+        .inbox
+        .put_inbox_message(&inbox_message(p, "erase-me", 1))
+        .await
+        .unwrap();
     let sent = new_send("campaign:spring:run:1", p, SendState::Scheduled, 0);
     let pending = new_send("campaign:spring:run:2", p, SendState::Scheduled, 0);
     stores
@@ -364,6 +369,7 @@ pub async fn erasure_clears_consent_and_ledger_addresses(stores: &Stores) {
     stores.profiles.commit(&[changes]).await.unwrap();
 
     assert!(stores.consents.consents(&ws(), &p).await.unwrap().is_empty());
+    assert!(stores.inbox.inbox_messages_since(at(0)).await.unwrap().is_empty());
     let accepted = stores
         .ledger
         .send(&ws(), &claimed[0].send.id)
@@ -381,4 +387,43 @@ pub async fn erasure_clears_consent_and_ledger_addresses(stores: &Stores) {
         (suppressed.state, suppressed.suppression),
         (SendState::Suppressed, Some(SuppressionReason::ProfileErased))
     );
+}
+
+fn inbox_message(profile: ProfileId, id: &str, t: i64) -> crate::InboxMessage {
+    crate::InboxMessage {
+        id: id.to_owned(),
+        workspace_id: ws(),
+        profile_id: profile,
+        campaign_id: Some(CampaignId::parse("spring").unwrap()),
+        title: "双十二".to_owned(),
+        body: "您的专属券已到账".to_owned(),
+        popup: true,
+        link: Some("app://coupons".to_owned()),
+        created_at: at(t),
+        read_at: None,
+    }
+}
+
+/// Inbox messages are kept once per id, read back by time, marked read once.
+pub async fn inbox_messages_are_kept_once_and_read_once(stores: &Stores) {
+    let p = person(3);
+    let first = inbox_message(p, "m1", 10);
+    stores.inbox.put_inbox_message(&first).await.unwrap();
+    stores.inbox.put_inbox_message(&first).await.unwrap();
+    stores
+        .inbox
+        .put_inbox_message(&inbox_message(p, "m2", 20))
+        .await
+        .unwrap();
+    assert_eq!(stores.inbox.inbox_messages_since(at(0)).await.unwrap().len(), 2);
+    let recent = stores.inbox.inbox_messages_since(at(15)).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        vec!["m2"]
+    );
+    assert_eq!(recent[0].body, "您的专属券已到账");
+    assert!(stores.inbox.mark_inbox_read(&ws(), "m1", at(30)).await.unwrap());
+    assert!(!stores.inbox.mark_inbox_read(&ws(), "m1", at(31)).await.unwrap());
+    let all = stores.inbox.inbox_messages_since(at(0)).await.unwrap();
+    assert_eq!(all[0].read_at, Some(at(30)));
 }
