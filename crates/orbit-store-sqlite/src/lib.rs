@@ -3,6 +3,7 @@
 //! Writes go through one connection (SQLite allows one writer at a time anyway), reads
 //! through a small pool of read-only connections that WAL lets run beside the writer.
 
+mod call_tasks;
 mod events;
 mod inbox;
 mod keys;
@@ -115,7 +116,8 @@ impl SqliteStore {
             campaigns: shared.clone(),
             consents: shared.clone(),
             ledger: shared.clone(),
-            inbox: shared,
+            inbox: shared.clone(),
+            call_tasks: shared,
         }
     }
 

@@ -184,6 +184,7 @@ pub(crate) async fn apply_changes(
             for sql in [
                 "DELETE FROM consents WHERE workspace_id = ?1 AND profile_id = ?2",
                 "DELETE FROM inbox_messages WHERE workspace_id = ?1 AND profile_id = ?2",
+                "DELETE FROM call_tasks WHERE workspace_id = ?1 AND profile_id = ?2",
                 "UPDATE sends SET address = NULL, last_error = NULL, \
                  suppression = CASE WHEN state = 'scheduled' THEN 'profile_erased' ELSE suppression END, \
                  state = CASE WHEN state = 'scheduled' THEN 'suppressed' ELSE state END \

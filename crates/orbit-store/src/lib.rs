@@ -3,6 +3,7 @@
 //! Adapters (SQLite, PostgreSQL) translate their driver's errors into [`StoreError`]
 //! and must pass the [`conformance`] suite; nothing here names a database driver.
 
+mod call_tasks;
 pub mod conformance;
 mod error;
 mod events;
@@ -15,6 +16,7 @@ mod segments;
 mod tags;
 mod workspaces;
 
+pub use call_tasks::{CallTask, CallTaskStore};
 pub use error::StoreError;
 pub use events::{
     AppendOutcome, EncodedEvent, EventEssentials, EventLog, LogEntry, LogPosition, LogTransaction, Placement,
@@ -63,6 +65,8 @@ pub struct Stores {
     pub ledger: Arc<dyn SendLedger>,
     /// In-app inbox messages.
     pub inbox: Arc<dyn InboxStore>,
+    /// Outbound-call tasks.
+    pub call_tasks: Arc<dyn CallTaskStore>,
 }
 
 impl std::fmt::Debug for Stores {

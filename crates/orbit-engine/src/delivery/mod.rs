@@ -2,9 +2,11 @@
 //! ledger through the contact policy and the connectors (ADR 0009).
 
 pub mod accounts;
+mod backoff;
 pub mod campaigns;
 pub mod content;
 pub mod inbox;
+mod own_channels;
 pub mod sealing;
 pub mod worker;
 

@@ -16,16 +16,14 @@ use orbit_core::messaging::{
 };
 use orbit_core::profile::Profile;
 use orbit_core::{CampaignId, Clock, ProfileId, TemplateId, WorkspaceId};
-use orbit_store::{InboxMessage, SendRecord, SendUpdate, Stores};
+use orbit_store::{CallTask, SendRecord, SendUpdate, Stores};
 use serde_json::{Map, Value};
 
 use super::accounts::Accounts;
+use super::backoff::{WithChannel, retry};
 use super::content::{connector_content, render_context};
 use super::inbox::Inbox;
 use crate::{EngineError, PipelineHandle};
-
-/// Attempts before a retryable failure becomes a dead letter.
-const MAX_ATTEMPTS: u32 = 6;
 
 /// What one dispatch round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -49,11 +47,11 @@ type SentLog = HashMap<(WorkspaceId, ProfileId), Vec<(Channel, Timestamp)>>;
 
 /// Drains the send ledger.
 pub struct DeliveryWorker {
-    stores: Stores,
+    pub(super) stores: Stores,
     pipeline: PipelineHandle,
     clock: Arc<dyn Clock>,
-    accounts: Arc<RwLock<Accounts>>,
-    inbox: Arc<Inbox>,
+    pub(super) accounts: Arc<RwLock<Accounts>>,
+    pub(super) inbox: Arc<Inbox>,
     sent: std::sync::Mutex<SentLog>,
     batch: u32,
     concurrency: usize,
@@ -330,9 +328,10 @@ impl DeliveryWorker {
                 .iter()
                 .map(|o| ChannelCandidate {
                     channel: o.channel,
-                    // The inbox is Orbit's own: it needs no provider account.
-                    address: if o.channel == Channel::Inbox {
-                        Some(profile.id.to_string())
+                    // The inbox and call tasks are Orbit's own: they need no provider
+                    // account (a call task may also name a webhook to notify).
+                    address: if matches!(o.channel, Channel::Inbox | Channel::CallTask) {
+                        address_of(&profile, o.channel)
                     } else {
                         accounts
                             .resolve(&ws, o.channel, o.account.as_ref())
@@ -410,6 +409,33 @@ impl DeliveryWorker {
                 )
                 .await;
         }
+        if let TemplateContent::CallTask { script } = rendered {
+            let notify = {
+                let accounts = self
+                    .accounts
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                option
+                    .account
+                    .as_ref()
+                    .and_then(|named| accounts.resolve(&ws, Channel::Webhook, Some(named)).cloned())
+            };
+            let task = CallTask {
+                id: id.clone(),
+                workspace_id: ws.clone(),
+                profile_id: profile.id,
+                phone: address.clone(),
+                script,
+                campaign_id: row.send.campaign_id.clone(),
+                status: "open".to_owned(),
+                outcome: None,
+                created_at: now,
+                updated_at: now,
+            };
+            return self
+                .deliver_call_task(&row, task, notify, plan.class.is_marketing())
+                .await;
+        }
         let Some(content) = connector_content(rendered, None) else {
             return SendUpdate::Failed {
                 id,
@@ -471,46 +497,7 @@ impl DeliveryWorker {
         }
     }
 
-    /// Keeps an inbox message for the person's app.
-    async fn deliver_to_inbox(
-        &self,
-        row: &SendRecord,
-        profile: ProfileId,
-        (title, body, popup, link): (String, String, bool, Option<String>),
-        marketing: bool,
-        now: Timestamp,
-    ) -> SendUpdate {
-        let message = InboxMessage {
-            id: row.send.id.clone(),
-            workspace_id: row.send.workspace_id.clone(),
-            profile_id: profile,
-            campaign_id: row.send.campaign_id.clone(),
-            title,
-            body,
-            popup,
-            link,
-            created_at: now,
-            read_at: None,
-        };
-        match self.inbox.deliver(&self.stores, message).await {
-            Ok(()) => {
-                if marketing {
-                    self.count_sent(&row.send.workspace_id, profile, Channel::Inbox, now);
-                }
-                SendUpdate::Accepted {
-                    id: row.send.id.clone(),
-                    channel: Channel::Inbox,
-                    account: inbox_account(),
-                    address: profile.to_string(),
-                    provider_message_id: None,
-                    at: now,
-                }
-            }
-            Err(e) => retry(row, now, format!("storing the inbox message: {e}"), None, true),
-        }
-    }
-
-    fn count_sent(&self, ws: &WorkspaceId, profile: ProfileId, channel: Channel, at: Timestamp) {
+    pub(super) fn count_sent(&self, ws: &WorkspaceId, profile: ProfileId, channel: Channel, at: Timestamp) {
         self.sent
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -560,11 +547,6 @@ impl DeliveryWorker {
     }
 }
 
-/// The account name inbox deliveries are recorded under.
-fn inbox_account() -> orbit_core::ChannelId {
-    orbit_core::ChannelId::parse("inbox").unwrap_or_else(|_| unreachable!("a valid id"))
-}
-
 /// The address a channel reaches a person at.
 fn address_of(profile: &Profile, channel: Channel) -> Option<String> {
     match channel.address_kind() {
@@ -574,67 +556,5 @@ fn address_of(profile: &Profile, channel: Channel) -> Option<String> {
             .iter()
             .find(|i| i.kind == kind)
             .map(|i| i.value.clone()),
-    }
-}
-
-/// A retry with exponential backoff and jitter, or a dead letter once attempts are
-/// spent.
-fn retry(
-    row: &SendRecord,
-    now: Timestamp,
-    error: String,
-    retry_after_ms: Option<u64>,
-    attempt: bool,
-) -> SendUpdate {
-    let attempts = row.attempts + u32::from(attempt);
-    if attempts >= MAX_ATTEMPTS {
-        return SendUpdate::Failed {
-            id: row.send.id.clone(),
-            channel: row.channel,
-            error: format!("gave up after {attempts} attempts: {error}"),
-            at: now,
-        };
-    }
-    // 30 s, 1 min, 2 min, 4 min … capped at an hour; jitter of ±20% spreads a
-    // provider outage's retries instead of stampeding it when it recovers.
-    let base_ms = (30_000u64 << attempts.min(7)).min(3_600_000);
-    let jitter = jitter_fraction(&row.send.id, attempts);
-    let backoff_ms = (base_ms as f64 * (0.8 + 0.4 * jitter)) as u64;
-    let wait_ms = backoff_ms.max(retry_after_ms.unwrap_or(0));
-    SendUpdate::Retry {
-        id: row.send.id.clone(),
-        next_attempt_at: now + Duration::from_millis(wait_ms),
-        error,
-        counts_as_attempt: attempt,
-    }
-}
-
-/// A fraction in [0, 1) that differs per message and attempt.
-fn jitter_fraction(id: &str, attempt: u32) -> f64 {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(id.as_bytes());
-    hasher.update(&attempt.to_le_bytes());
-    let bytes = hasher.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&bytes.as_bytes()[..8]);
-    (u64::from_le_bytes(first) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-trait WithChannel {
-    fn with_channel(self, channel: Channel) -> Self;
-}
-
-impl WithChannel for SendUpdate {
-    // A dead letter records the channel it died on.
-    fn with_channel(self, channel: Channel) -> Self {
-        match self {
-            SendUpdate::Failed { id, error, at, .. } => SendUpdate::Failed {
-                id,
-                channel: Some(channel),
-                error,
-                at,
-            },
-            other => other,
-        }
     }
 }

@@ -427,3 +427,63 @@ pub async fn inbox_messages_are_kept_once_and_read_once(stores: &Stores) {
     let all = stores.inbox.inbox_messages_since(at(0)).await.unwrap();
     assert_eq!(all[0].read_at, Some(at(30)));
 }
+
+/// Call tasks are kept once per id, listed by status in creation order with a
+/// cursor, and closed with an outcome.
+pub async fn call_tasks_are_listed_by_status_and_closed(stores: &Stores) {
+    let task = |id: &str, t: i64| crate::CallTask {
+        id: id.to_owned(),
+        workspace_id: ws(),
+        profile_id: person(4),
+        phone: "+8613800138000".to_owned(),
+        script: "邀请您再次试驾".to_owned(),
+        campaign_id: None,
+        status: "open".to_owned(),
+        outcome: None,
+        created_at: at(t),
+        updated_at: at(t),
+    };
+    for (id, t) in [("t1", 1), ("t2", 2), ("t3", 3)] {
+        stores.call_tasks.put_call_task(&task(id, t)).await.unwrap();
+    }
+    stores.call_tasks.put_call_task(&task("t1", 9)).await.unwrap();
+    let all = stores.call_tasks.call_tasks(&ws(), None, None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        vec!["t1", "t2", "t3"]
+    );
+    assert_eq!(all[0].created_at, at(1), "written once");
+    let page = stores
+        .call_tasks
+        .call_tasks(&ws(), None, Some("t1"), 1)
+        .await
+        .unwrap();
+    assert_eq!(page[0].id, "t2");
+    let done = stores
+        .call_tasks
+        .update_call_task(&ws(), "t2", "done", Some("已预约周六试驾"), at(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (done.status.as_str(), done.outcome.as_deref()),
+        ("done", Some("已预约周六试驾"))
+    );
+    let open = stores
+        .call_tasks
+        .call_tasks(&ws(), Some("open"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        open.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        vec!["t1", "t3"]
+    );
+    assert!(
+        stores
+            .call_tasks
+            .update_call_task(&ws(), "nope", "done", None, at(6))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
