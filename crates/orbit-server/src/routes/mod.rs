@@ -1,5 +1,6 @@
 //! The route table: one module per resource.
 
+mod call_tasks;
 mod campaigns;
 mod channels;
 mod clock;
@@ -99,6 +100,8 @@ pub fn routes() -> Router<AppState> {
                 .delete(campaigns::delete_campaign),
         )
         .route("/v1/campaigns/{id}/report", get(campaigns::campaign_report))
+        .route("/v1/call-tasks", get(call_tasks::list_call_tasks))
+        .route("/v1/call-tasks/{id}", patch(call_tasks::update_call_task))
         .route("/v1/inbox", get(inbox::get_inbox))
         .route("/v1/inbox/{id}/read", post(inbox::read_inbox_message))
         .route("/v1/campaigns/{id}/{action}", post(campaigns::campaign_action))

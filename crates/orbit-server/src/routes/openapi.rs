@@ -8,7 +8,9 @@
     reason = "these types describe JSON bodies for the document; handlers build the JSON"
 )]
 
-use super::{campaigns, channels, clock, health, inbox, ingest, keys, profiles, segments, settings, tags};
+use super::{
+    call_tasks, campaigns, channels, clock, health, inbox, ingest, keys, profiles, segments, settings, tags,
+};
 use axum::Json;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -83,6 +85,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         campaigns::delete_campaign,
         campaigns::campaign_action,
         campaigns::campaign_report,
+        call_tasks::list_call_tasks,
+        call_tasks::update_call_task,
         inbox::get_inbox,
         inbox::read_inbox_message,
     ),

@@ -90,7 +90,7 @@ pub async fn members(
     }
 }
 
-fn export(body: String, content_type: &str, file: &str) -> Response {
+pub(crate) fn export(body: String, content_type: &str, file: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 mod compare;
-mod members;
+pub(crate) mod members;
 mod of_profile;
 pub use compare::{__path_compare, compare};
 pub use members::{__path_members, members};
