@@ -14,3 +14,4 @@ mod segment_transitions;
 mod segments;
 mod settings;
 mod tags;
+mod templates;

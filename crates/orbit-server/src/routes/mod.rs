@@ -9,6 +9,7 @@ mod profiles;
 pub(crate) mod segments;
 mod settings;
 pub(crate) mod tags;
+mod templates;
 
 use crate::AppState;
 use axum::Router;
@@ -71,6 +72,18 @@ pub fn routes() -> Router<AppState> {
             "/v1/profiles/{id}/tags/{tag}",
             put(tags::put_profile_tag).delete(tags::delete_profile_tag),
         )
+        .route(
+            "/v1/templates",
+            post(templates::create_template).get(templates::list_templates),
+        )
+        .route("/v1/templates/preview", post(templates::preview_unsaved))
+        .route(
+            "/v1/templates/{id}",
+            get(templates::get_template)
+                .put(templates::put_template)
+                .delete(templates::delete_template),
+        )
+        .route("/v1/templates/{id}/preview", post(templates::preview_saved))
         .route("/v1/tag-libraries", get(tags::list_libraries))
         .route("/v1/tag-libraries/{id}", get(tags::get_library))
         .route("/v1/tag-libraries/{id}/install", post(tags::install_library))

@@ -8,7 +8,7 @@
     reason = "these types describe JSON bodies for the document; handlers build the JSON"
 )]
 
-use super::{clock, health, ingest, keys, profiles, segments, settings, tags};
+use super::{clock, health, ingest, keys, profiles, segments, settings, tags, templates};
 use axum::Json;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -22,8 +22,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
     info(
         title = "Orbit",
         description = "Marketing automation with a built-in customer data platform: ingestion \
-                       (native and Segment-compatible), OneID profiles, segments and tags, keys \
-                       and settings. \
+                       (native and Segment-compatible), OneID profiles, segments and tags, message \
+                       templates, keys and settings. \
                        Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`."
     ),
     paths(
@@ -69,6 +69,13 @@ use utoipa::{Modify, OpenApi, ToSchema};
         tags::list_libraries,
         tags::get_library,
         tags::install_library,
+        templates::create_template,
+        templates::list_templates,
+        templates::get_template,
+        templates::put_template,
+        templates::delete_template,
+        templates::preview_saved,
+        templates::preview_unsaved,
         clock::get_clock,
         clock::move_clock,
     ),
@@ -84,6 +91,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "settings", description = "Workspace settings: admin"),
         (name = "segments", description = "Audiences: API keys with audiences:read / audiences:write (docs/audiences.md)"),
         (name = "tags", description = "Tags, their values on profiles and industry tag libraries: audiences:read / audiences:write"),
+        (name = "templates", description = "Message templates and their previews: audiences:read / audiences:write; previews also need profiles:read"),
         (name = "clock", description = "The simulated clock of demos and scenario tests: admin"),
         (name = "operations", description = "Health"),
     )
