@@ -660,6 +660,8 @@ async fn template_routes_need_a_key_with_the_right_scopes() {
         ("delete", "/v1/templates/{id}"),
         ("post", "/v1/templates/{id}/preview"),
         ("post", "/v1/templates/preview"),
+        ("get", "/v1/profiles/{id}/consent"),
+        ("post", "/v1/profiles/{id}/consent"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

@@ -1,6 +1,7 @@
 //! The route table: one module per resource.
 
 mod clock;
+mod consent;
 mod health;
 mod ingest;
 mod keys;
@@ -71,6 +72,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v1/profiles/{id}/tags/{tag}",
             put(tags::put_profile_tag).delete(tags::delete_profile_tag),
+        )
+        .route(
+            "/v1/profiles/{id}/consent",
+            get(consent::get_consent).post(consent::record_consent),
         )
         .route(
             "/v1/templates",

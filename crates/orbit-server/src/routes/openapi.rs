@@ -8,7 +8,7 @@
     reason = "these types describe JSON bodies for the document; handlers build the JSON"
 )]
 
-use super::{clock, health, ingest, keys, profiles, segments, settings, tags, templates};
+use super::{clock, consent, health, ingest, keys, profiles, segments, settings, tags, templates};
 use axum::Json;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -22,8 +22,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
     info(
         title = "Orbit",
         description = "Marketing automation with a built-in customer data platform: ingestion \
-                       (native and Segment-compatible), OneID profiles, segments and tags, message \
-                       templates, keys and settings. \
+                       (native and Segment-compatible), OneID profiles and their consent, segments \
+                       and tags, message templates, keys and settings. \
                        Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`."
     ),
     paths(
@@ -42,6 +42,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         profiles::timeline,
         profiles::patch_traits,
         profiles::export,
+        consent::get_consent,
+        consent::record_consent,
         keys::create_key,
         keys::list_keys,
         keys::revoke_key,
