@@ -1,7 +1,9 @@
 //! Black-box tests: the real `orbit` binary on an ephemeral port, spoken to over HTTP.
 
 mod bad_input;
+mod campaigns;
 mod channels;
+mod consent;
 mod crash;
 mod helpers;
 mod import;
@@ -15,3 +17,4 @@ mod segment_transitions;
 mod segments;
 mod settings;
 mod tags;
+mod templates;

@@ -4,6 +4,7 @@ mod call_tasks;
 mod campaigns;
 mod channels;
 mod clock;
+mod consent;
 mod health;
 mod inbox;
 mod ingest;
@@ -13,6 +14,7 @@ mod profiles;
 pub(crate) mod segments;
 mod settings;
 pub(crate) mod tags;
+mod templates;
 
 use crate::AppState;
 use axum::Router;
@@ -75,6 +77,22 @@ pub fn routes() -> Router<AppState> {
             "/v1/profiles/{id}/tags/{tag}",
             put(tags::put_profile_tag).delete(tags::delete_profile_tag),
         )
+        .route(
+            "/v1/profiles/{id}/consent",
+            get(consent::get_consent).post(consent::record_consent),
+        )
+        .route(
+            "/v1/templates",
+            post(templates::create_template).get(templates::list_templates),
+        )
+        .route("/v1/templates/preview", post(templates::preview_unsaved))
+        .route(
+            "/v1/templates/{id}",
+            get(templates::get_template)
+                .put(templates::put_template)
+                .delete(templates::delete_template),
+        )
+        .route("/v1/templates/{id}/preview", post(templates::preview_saved))
         .route("/v1/tag-libraries", get(tags::list_libraries))
         .route("/v1/tag-libraries/{id}", get(tags::get_library))
         .route("/v1/tag-libraries/{id}/install", post(tags::install_library))

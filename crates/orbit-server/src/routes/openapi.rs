@@ -9,7 +9,8 @@
 )]
 
 use super::{
-    call_tasks, campaigns, channels, clock, health, inbox, ingest, keys, profiles, segments, settings, tags,
+    call_tasks, campaigns, channels, clock, consent, health, inbox, ingest, keys, profiles, segments,
+    settings, tags, templates,
 };
 use axum::Json;
 use axum::http::header;
@@ -24,8 +25,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
     info(
         title = "Orbit",
         description = "Marketing automation with a built-in customer data platform: ingestion \
-                       (native and Segment-compatible), OneID profiles, segments and tags, keys \
-                       and settings. \
+                       (native and Segment-compatible), OneID profiles and their consent, segments \
+                       and tags, message templates, keys and settings. \
                        Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`."
     ),
     paths(
@@ -44,6 +45,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         profiles::timeline,
         profiles::patch_traits,
         profiles::export,
+        consent::get_consent,
+        consent::record_consent,
         keys::create_key,
         keys::list_keys,
         keys::revoke_key,
@@ -71,6 +74,13 @@ use utoipa::{Modify, OpenApi, ToSchema};
         tags::list_libraries,
         tags::get_library,
         tags::install_library,
+        templates::create_template,
+        templates::list_templates,
+        templates::get_template,
+        templates::put_template,
+        templates::delete_template,
+        templates::preview_saved,
+        templates::preview_unsaved,
         clock::get_clock,
         clock::move_clock,
         channels::create_channel,
@@ -102,6 +112,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "settings", description = "Workspace settings: admin"),
         (name = "segments", description = "Audiences: API keys with audiences:read / audiences:write (docs/audiences.md)"),
         (name = "tags", description = "Tags, their values on profiles and industry tag libraries: audiences:read / audiences:write"),
+        (name = "templates", description = "Message templates and their previews: audiences:read / audiences:write; previews also need profiles:read"),
         (name = "channels", description = "Provider accounts (SMTP, SMS, push, WeChat, webhook), secrets sealed and masked: admin"),
         (name = "campaigns", description = "Broadcast campaigns, their life cycle and report: audiences:read / audiences:write"),
         (name = "inbox", description = "The in-app inbox as apps read it, with their write key"),
