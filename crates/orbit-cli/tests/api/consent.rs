@@ -141,6 +141,10 @@ async fn consent_changes_are_recorded_and_decide_marketing_and_service_messages(
     app.start();
     let (_, after) = app.get(&format!("/v1/profiles/{mei}/consent")).await;
     assert_eq!(after["records"].as_array().map(Vec::len), Some(4), "{after}");
+    // The person's export holds their choices too.
+    let (_, export) = app.get(&format!("/v1/profiles/{mei}/export")).await;
+    assert_eq!(export["consent"].as_array().map(Vec::len), Some(4), "{export}");
+    assert_eq!(export["consent"][2]["status"], "blocked");
 }
 
 #[tokio::test]

@@ -340,10 +340,15 @@ impl DeliveryWorker {
                 })
                 .collect()
         };
-        let consents = match self.stores.consents.consents(&ws, &profile.id).await {
-            Ok(records) => Consents::new(records),
-            Err(e) => return retry(&row, now, format!("reading consent: {e}"), None, false),
-        };
+        // Choices made under ids since merged into this person still stand.
+        let mut records = Vec::new();
+        for person in std::iter::once(&profile.id).chain(&profile.merged_ids) {
+            match self.stores.consents.consents(&ws, person).await {
+                Ok(found) => records.extend(found),
+                Err(e) => return retry(&row, now, format!("reading consent: {e}"), None, false),
+            }
+        }
+        let consents = Consents::new(records);
         let tz = profile
             .traits
             .get("time_zone")

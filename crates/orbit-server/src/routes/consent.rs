@@ -72,11 +72,16 @@ async fn consent_view(
     profile: ProfileId,
     topic: &str,
 ) -> Result<Value, ApiError> {
-    let records = state
-        .stores
-        .consents
-        .consents(caller.workspace(), &profile)
-        .await?;
+    // Choices made under ids since merged into this person still stand.
+    let mut people = vec![profile];
+    if let Some(found) = state.pipeline.profile(caller.workspace(), profile) {
+        people.extend(found.merged_ids);
+    }
+    let mut records = Vec::new();
+    for person in &people {
+        records.extend(state.stores.consents.consents(caller.workspace(), person).await?);
+    }
+    records.sort_by_key(|r| r.at);
     let views: Vec<Value> = records.iter().map(record_view).collect();
     let consents = Consents::new(records);
     let policy = state.pipeline.contact_policy(caller.workspace());

@@ -215,7 +215,7 @@ pub async fn erase_profile(
 }
 
 /// `GET /v1/profiles/{id}/export`: everything Orbit holds on a person.
-#[utoipa::path(get, path = "/v1/profiles/{id}/export", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it")), security(("api_key" = [])), responses((status = 200, description = "Profile, trait history, merges, identity conflicts, imported and manual tag values, and every event"), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/profiles/{id}/export", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it")), security(("api_key" = [])), responses((status = 200, description = "Profile, trait history, merges, identity conflicts, imported and manual tag values, consent, inbox messages, and every event"), (status = 404, description = "Not found", body = openapi::ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -231,6 +231,20 @@ pub async fn export(
     }
     let merges = state.profiles.merges(caller.workspace(), profile.id).await?;
     let conflicts = state.profiles.conflicts(caller.workspace(), profile.id).await?;
+    let mut consent = Vec::new();
+    for person in std::iter::once(&profile.id).chain(&profile.merged_ids) {
+        consent.extend(state.stores.consents.consents(caller.workspace(), person).await?);
+    }
+    consent.sort_by_key(|r| r.at);
+    let mut inbox_ids = vec![profile.id];
+    inbox_ids.extend(profile.merged_ids.iter().copied());
+    let inbox: Vec<Value> = state
+        .messaging
+        .inbox
+        .messages(caller.workspace(), &inbox_ids)
+        .iter()
+        .map(|m| json!({"id": m.id, "title": m.title, "body": m.body, "created_at": m.created_at, "read_at": m.read_at}))
+        .collect();
     Ok(Json(json!({
         "exported_at": state.clock.now(),
         "profile": profile_view(&profile),
@@ -243,6 +257,8 @@ pub async fn export(
             "conflict": c.conflict, "position": c.position.0, "at_ms": c.at_ms,
         })).collect::<Vec<_>>(),
         "assigned_tags": super::tags::assigned_to(&state, caller.workspace(), &profile),
+        "consent": consent,
+        "inbox": inbox,
         "events": events,
     })))
 }
