@@ -155,6 +155,15 @@ async fn a_broadcast_reaches_everyone_outside_control_once_and_reports_per_varia
     brand(&app, 1_000, &url).await;
     let draft = ok(&app, Method::POST, "/v1/campaigns", campaign(None)).await;
     assert_eq!(draft["state"], "draft");
+    // A template a live campaign uses cannot be deleted.
+    let (status, body) = app
+        .send(Method::DELETE, "/v1/templates/hook-a", &Value::Null)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("in_use")),
+        "{body}"
+    );
     ok(&app, Method::POST, "/v1/campaigns/double-12/launch", Value::Null).await;
     wait_completed(&app).await;
 

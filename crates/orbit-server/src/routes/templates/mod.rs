@@ -368,6 +368,36 @@ pub async fn delete_template(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::AudiencesWrite)?;
     let id = parse_template_id(&id)?;
+    // A campaign that may still send must not lose its content.
+    let users: Vec<String> = state
+        .stores
+        .campaigns
+        .campaigns(caller.workspace())
+        .await?
+        .into_iter()
+        .filter(|c| {
+            !matches!(
+                c.lifecycle.state,
+                orbit_core::messaging::CampaignState::Completed
+                    | orbit_core::messaging::CampaignState::Cancelled
+            ) && c
+                .definition
+                .variants
+                .iter()
+                .any(|v| v.messages.iter().any(|m| m.template == id))
+        })
+        .map(|c| c.id.to_string())
+        .collect();
+    if !users.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "in_use",
+            format!(
+                "campaigns {} use this template; change or cancel them first",
+                users.join(", ")
+            ),
+        ));
+    }
     if state
         .stores
         .templates
