@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 mod audience;
+mod delivery;
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -22,6 +23,8 @@ pub enum BenchCommand {
     Audience(audience::AudienceArgs),
     /// Durable ingestion over HTTP on loopback, identity resolution included.
     Ingest(IngestArgs),
+    /// A broadcast campaign delivered to a webhook endpoint on loopback.
+    Delivery(delivery::DeliveryArgs),
     /// Identity resolution alone, in memory.
     Resolve(ResolveArgs),
 }
@@ -67,6 +70,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Ingest(args) => ingest(args).await,
         BenchCommand::Audience(args) => audience::run(args).await,
+        BenchCommand::Delivery(args) => delivery::run(args).await,
         BenchCommand::Resolve(args) => {
             resolve(args);
             Ok(())
