@@ -9,6 +9,7 @@ pub mod broadcast;
 pub mod campaign;
 pub mod channel;
 pub mod consent;
+pub mod engagement;
 pub mod policy;
 pub mod send_key;
 pub mod template;
@@ -20,6 +21,7 @@ pub use broadcast::{
 pub use campaign::{CampaignCommand, CampaignEffect, CampaignState, Lifecycle, LifecycleError};
 pub use channel::{Channel, MessageClass};
 pub use consent::{ConsentRecord, ConsentStatus, Consents};
+pub use engagement::{MessageOutcome, MessageRef, outcome_event};
 pub use policy::{ChannelCandidate, ContactPolicy, Decision, QuietHours, SentToday, SuppressionReason};
 pub use send_key::{Lane, SendKey};
-pub use template::{CompiledTemplate, TemplateContent, TemplateError, TemplateParam};
+pub use template::{CompiledTemplate, LinkTracker, TemplateContent, TemplateError, TemplateParam};

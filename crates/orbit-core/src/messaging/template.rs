@@ -6,10 +6,15 @@
 //! may produce. Unknown variables are errors (strict mode) unless the template
 //! declares a default for them, so "亲爱的{{ profile.traits.name }}" never goes out
 //! as "亲爱的".
+//!
+//! The one function templates get is `track_link(url)`: it turns a destination into
+//! the message's own tracked link when a [`LinkTracker`] is given to the render (the
+//! delivery worker's), and leaves it as written otherwise (previews).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use minijinja::value::Value;
+use minijinja::value::{Object, Value};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +24,43 @@ use super::channel::Channel;
 const FUEL: u64 = 50_000;
 /// The longest field a render may produce.
 const MAX_OUTPUT: usize = 256 * 1024;
+/// Where a render's [`LinkTracker`] sits in the context; not a name a template uses.
+const LINKS_VARIABLE: &str = "__links";
+
+/// Turns a destination URL into one message's tracked link, for `track_link(url)`.
+pub trait LinkTracker: Send + Sync {
+    /// The link that records a click on `url` and then leads there.
+    fn tracked(&self, url: &str) -> String;
+}
+
+/// A render's tracker as a template value; it prints as nothing useful on purpose.
+struct Links(Arc<dyn LinkTracker>);
+
+impl std::fmt::Debug for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("links")
+    }
+}
+
+impl Object for Links {}
+
+/// `track_link(url)`: the tracked form of an absolute http(s) URL.
+fn track_link(state: &minijinja::State, url: String) -> Result<String, minijinja::Error> {
+    let absolute = url.starts_with("https://") || url.starts_with("http://");
+    if !absolute {
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("track_link takes an absolute http or https URL, not {url:?}"),
+        ));
+    }
+    let tracker = state.lookup(LINKS_VARIABLE);
+    Ok(
+        match tracker.as_ref().and_then(|v| v.downcast_object_ref::<Links>()) {
+            Some(links) => links.0.tracked(&url),
+            None => url,
+        },
+    )
+}
 
 /// What a template sends, shaped per channel. Every string is template source;
 /// rendering yields the same shape with each string rendered.
@@ -292,6 +334,7 @@ impl CompiledTemplate {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_fuel(Some(FUEL));
         env.set_recursion_limit(64);
+        env.add_function("track_link", track_link);
         // Only the HTML part escapes values; a text message must show "&" as "&".
         env.set_auto_escape_callback(|name| {
             if name == "html" {
@@ -330,14 +373,38 @@ impl CompiledTemplate {
     }
 
     /// Renders every field against `context` (a JSON object: `profile`, `tags`,
-    /// `event`, `coupon`, `campaign`, `unsubscribe_url`).
+    /// `event`, `coupon`, `campaign`, `unsubscribe_url`); `track_link` leaves links
+    /// as written.
     pub fn render(&self, context: &serde_json::Value) -> Result<TemplateContent, TemplateError> {
+        self.render_with(context, None)
+    }
+
+    /// Renders like [`CompiledTemplate::render`], with `track_link` giving the links of
+    /// one message through `links`.
+    pub fn render_tracked(
+        &self,
+        context: &serde_json::Value,
+        links: Arc<dyn LinkTracker>,
+    ) -> Result<TemplateContent, TemplateError> {
+        self.render_with(context, Some(links))
+    }
+
+    fn render_with(
+        &self,
+        context: &serde_json::Value,
+        links: Option<Arc<dyn LinkTracker>>,
+    ) -> Result<TemplateContent, TemplateError> {
         let mut merged = match context {
             serde_json::Value::Object(map) => map.clone(),
             _ => serde_json::Map::new(),
         };
+        merged.remove(LINKS_VARIABLE);
         fill_defaults(&mut merged, &self.defaults);
-        let ctx = Value::from(minijinja::value::Serde(&merged));
+        let data = Value::from(minijinja::value::Serde(&merged));
+        let ctx = match links {
+            Some(links) => minijinja::context! { __links => Value::from_object(Links(links)), ..data },
+            None => data,
+        };
         self.content.map_fields(&mut |field, source| {
             let template = self
                 .env

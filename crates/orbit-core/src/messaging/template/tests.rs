@@ -126,3 +126,47 @@ fn a_runaway_template_runs_out_of_fuel_and_nothing_reaches_outside() {
             .is_err()
     );
 }
+
+/// Wraps each destination so a test can see which links went through it.
+struct Wrapping;
+
+impl LinkTracker for Wrapping {
+    fn tracked(&self, url: &str) -> String {
+        format!("https://t.example/c?to={url}")
+    }
+}
+
+#[test]
+fn track_link_gives_the_message_s_tracked_link_and_leaves_previews_as_written() {
+    let t = CompiledTemplate::compile(
+        sms("{{ profile.traits.name }}，双十二专场 {{ track_link('https://shop.example/sale?a=1&b=2') }}"),
+        &BTreeMap::new(),
+    )
+    .expect("compiles");
+    assert_eq!(
+        t.render_tracked(&context(), Arc::new(Wrapping)).expect("renders"),
+        sms("王小明，双十二专场 https://t.example/c?to=https://shop.example/sale?a=1&b=2")
+    );
+    assert_eq!(
+        t.render(&context()).expect("renders"),
+        sms("王小明，双十二专场 https://shop.example/sale?a=1&b=2")
+    );
+}
+
+#[test]
+fn track_link_refuses_what_is_not_an_absolute_web_link_and_the_tracker_is_not_data() {
+    let t = CompiledTemplate::compile(sms("{{ track_link('javascript:alert(1)') }}"), &BTreeMap::new())
+        .expect("compiles");
+    let err = t
+        .render_tracked(&context(), Arc::new(Wrapping))
+        .expect_err("refused");
+    assert_eq!(err.field, "text");
+    assert!(err.message.contains("absolute http or https URL"), "{err}");
+
+    // A context that names the tracker's slot cannot stand in for it.
+    let t = CompiledTemplate::compile(sms("{{ track_link('https://a.example/') }}"), &BTreeMap::new())
+        .expect("compiles");
+    let mut forged = context();
+    forged["__links"] = json!("https://evil.example/");
+    assert_eq!(t.render(&forged).expect("renders"), sms("https://a.example/"));
+}
