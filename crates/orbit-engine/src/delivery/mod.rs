@@ -8,10 +8,12 @@ pub mod content;
 pub mod inbox;
 mod own_channels;
 pub mod sealing;
+pub mod tracking;
 pub mod worker;
 
 pub use accounts::{Account, Accounts};
 pub use campaigns::{CampaignAudience, CampaignError, CampaignRunner};
 pub use inbox::Inbox;
 pub use sealing::Sealer;
+pub use tracking::{BadToken, Tracked, TrackingLinks};
 pub use worker::{DeliveryWorker, DispatchReport};
