@@ -6,6 +6,7 @@ pub mod connector;
 pub mod egress;
 pub mod email;
 pub mod push;
+pub mod receipts;
 pub mod registry;
 pub mod sms;
 pub mod webhook;
