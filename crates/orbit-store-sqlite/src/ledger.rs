@@ -413,14 +413,20 @@ impl SendLedger for SqliteStore {
         &self,
         workspace: &WorkspaceId,
         limit: u32,
-        before: Option<Timestamp>,
+        after: Option<(Timestamp, String)>,
     ) -> Result<Vec<SendRecord>, StoreError> {
+        // Rows failed in one round share their time: the id breaks the tie, so a
+        // page boundary inside such a group neither skips nor repeats a row.
+        let (at, id) = after.map_or((i64::MAX, String::new()), |(at, id)| (at.as_millisecond(), id));
         sqlx::query(
-            "SELECT * FROM sends WHERE workspace_id = ? AND state = 'failed' AND updated_at < ? \
-             ORDER BY updated_at DESC LIMIT ?",
+            "SELECT * FROM sends WHERE workspace_id = ? AND state = 'failed' \
+             AND (updated_at < ? OR (updated_at = ? AND id < ?)) \
+             ORDER BY updated_at DESC, id DESC LIMIT ?",
         )
         .bind(workspace.as_str())
-        .bind(before.map_or(i64::MAX, |t| t.as_millisecond()))
+        .bind(at)
+        .bind(at)
+        .bind(id)
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await

@@ -267,11 +267,12 @@ pub trait SendLedger: Send + Sync {
         &self,
         since: Timestamp,
     ) -> Result<Vec<(WorkspaceId, ProfileId, Channel, Timestamp)>, StoreError>;
-    /// Failed rows of a workspace, newest first, after a cursor id.
+    /// Failed rows of a workspace, newest first (by when they failed, then by id),
+    /// after the cursor `(updated_at, id)` of the last row of the previous page.
     async fn dead_letters(
         &self,
         workspace: &WorkspaceId,
         limit: u32,
-        before: Option<Timestamp>,
+        after: Option<(Timestamp, String)>,
     ) -> Result<Vec<SendRecord>, StoreError>;
 }

@@ -487,3 +487,42 @@ pub async fn call_tasks_are_listed_by_status_and_closed(stores: &Stores) {
             .is_none()
     );
 }
+
+/// Dead letters page newest first; rows that failed in the same round (one time)
+/// are neither skipped nor repeated across a page boundary.
+pub async fn dead_letters_page_through_rows_that_failed_together(stores: &Stores) {
+    let ledger = &stores.ledger;
+    let sends: Vec<NewSend> = (0..5)
+        .map(|n| new_send("campaign:spring:run:9", person(900 + n), SendState::Scheduled, 1))
+        .collect();
+    ledger.insert_sends(&sends).await.unwrap();
+    let claimed = ledger.claim_due(at(2), 10).await.unwrap();
+    assert_eq!(claimed.len(), 5);
+    let failed: Vec<SendUpdate> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, row)| SendUpdate::Failed {
+            id: row.send.id.clone(),
+            channel: Some(Channel::Sms),
+            error: "rejected".to_owned(),
+            // Four fail in one round, one later.
+            at: at(if i == 0 { 4 } else { 3 }),
+        })
+        .collect();
+    ledger.apply_updates(&failed).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = ledger.dead_letters(&ws(), 2, cursor.clone()).await.unwrap();
+        let Some(last) = page.last() else { break };
+        cursor = Some((last.updated_at, last.send.id.clone()));
+        seen.extend(page.into_iter().map(|r| (r.updated_at, r.send.id)));
+    }
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert_eq!(seen[0], (at(4), claimed[0].send.id.clone()), "newest first");
+    let mut ids: Vec<&String> = seen.iter().map(|(_, id)| id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "no row twice");
+}
