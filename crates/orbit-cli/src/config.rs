@@ -35,6 +35,12 @@ pub struct Config {
     /// metadata addresses are refused.
     #[serde(default)]
     pub egress_allow: String,
+    /// The URL people's phones and mail clients reach this server at
+    /// (`https://orbit.example.cn`): tracked links, unsubscribe links and provider
+    /// receipt URLs are made under it. Unset means `http://` and the listening
+    /// address, which only this machine can reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -49,13 +55,14 @@ impl Default for Config {
             log_format: "text".into(),
             simulated_clock: None,
             egress_allow: String::new(),
+            public_url: None,
         }
     }
 }
 
 impl Config {
     /// The settable keys, also as `ORBIT_<KEY>` variables.
-    pub const KEYS: [&'static str; 9] = [
+    pub const KEYS: [&'static str; 10] = [
         "listen",
         "data_dir",
         "durability",
@@ -65,6 +72,7 @@ impl Config {
         "log_format",
         "simulated_clock",
         "egress_allow",
+        "public_url",
     ];
 
     /// Layers the sources; `file` is `--config`, else `./orbit.toml` when it exists.
@@ -98,7 +106,32 @@ impl Config {
         }
         self.simulated_start()?;
         self.egress()?;
+        self.checked_public_url()?;
         Ok(())
+    }
+
+    fn checked_public_url(&self) -> anyhow::Result<Option<url::Url>> {
+        let Some(raw) = &self.public_url else {
+            return Ok(None);
+        };
+        let parsed =
+            url::Url::parse(raw).map_err(|e| anyhow::anyhow!("public_url {raw:?} is not a URL: {e}"))?;
+        let usable = matches!(parsed.scheme(), "http" | "https")
+            && parsed.host().is_some()
+            && parsed.query().is_none()
+            && parsed.fragment().is_none();
+        if !usable {
+            bail!("public_url {raw:?} must be an http or https URL with a host and no query or fragment");
+        }
+        Ok(Some(parsed))
+    }
+
+    /// The public URL links are made under, given the address the server is bound to.
+    pub fn public_url(&self, bound: SocketAddr) -> anyhow::Result<String> {
+        Ok(match self.checked_public_url()? {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        })
     }
 
     /// The egress policy: internal addresses refused but for the allowed networks.

@@ -68,6 +68,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "CIDRS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     egress_allow: Option<String>,
+    /// The URL people's devices reach this server at, for tracked links, unsubscribe
+    /// links and receipt URLs [default: http:// and the listening address; env ORBIT_PUBLIC_URL].
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
     /// A TOML configuration file [default: ./orbit.toml when present].
     #[arg(long)]
     #[serde(skip)]
@@ -144,11 +149,20 @@ pub async fn start(
         clock.clone(),
         Duration::from_secs(3_600),
     ));
+    // Bound before anything is built on the public URL, which defaults to this address.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let address = listener.local_addr()?;
     let settings = ServerSettings {
         default_region: config.region()?,
         max_future: jiff::SignedDuration::from_hours(i64::from(config.max_future_hours)),
         egress: config.egress()?,
+        public_url: config.public_url(address)?,
     };
+    if config.public_url.is_none() {
+        tracing::info!(public_url = %settings.public_url, "links in messages lead to this address; set --public-url for people's devices to reach them");
+    }
     let catalog = orbit_engine::audience::SegmentCatalog::load(&stores)
         .await
         .context("loading segments")?;
@@ -176,10 +190,6 @@ pub async fn start(
         state.clone(),
         Duration::from_secs(3_600),
     ));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
-    let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %config.data_dir.display(), durability = %config.durability, "orbit is serving");
     let server = tokio::spawn(async move {
         axum::serve(listener, orbit_server::router(state))

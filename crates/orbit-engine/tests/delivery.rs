@@ -243,6 +243,10 @@ async fn world(fail_for: Option<&str>) -> World {
         clock.clone(),
         Arc::new(RwLock::new(accounts)),
         Arc::new(orbit_engine::delivery::Inbox::default()),
+        Arc::new(orbit_engine::delivery::TrackingLinks::new(
+            [3; 32],
+            "https://orbit.example.cn",
+        )),
     );
     World {
         stores,

@@ -35,6 +35,9 @@ pub struct ServerSettings {
     pub max_future: SignedDuration,
     /// Which internal networks connectors may reach (none by default).
     pub egress: orbit_channels::EgressPolicy,
+    /// The address people's devices reach this server at: tracked links, unsubscribe
+    /// links and provider receipt URLs are made under it.
+    pub public_url: String,
 }
 
 impl Default for ServerSettings {
@@ -43,6 +46,7 @@ impl Default for ServerSettings {
             default_region: phonenumber::country::Id::CN,
             max_future: orbit_ingest::DEFAULT_MAX_FUTURE,
             egress: orbit_channels::EgressPolicy::strict(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -108,6 +112,7 @@ impl AppState {
                 &hasher,
                 clock.clone(),
                 settings.egress.clone(),
+                &settings.public_url,
             )
             .unwrap_or_else(|e| panic!("the HTTP client for connectors could not be built: {e}")),
         );

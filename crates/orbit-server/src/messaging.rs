@@ -9,7 +9,9 @@ use orbit_core::audience::Evaluation;
 use orbit_core::{Clock, ProfileId, SegmentId, WorkspaceId};
 use orbit_engine::PipelineHandle;
 use orbit_engine::audience::SegmentCatalog;
-use orbit_engine::delivery::{Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Inbox, Sealer};
+use orbit_engine::delivery::{
+    Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks,
+};
 use orbit_store::Stores;
 
 use crate::auth::KeyHasher;
@@ -33,6 +35,10 @@ pub struct Messaging {
     pub worker: Arc<DeliveryWorker>,
     /// Every person's in-app inbox, in memory.
     pub inbox: Arc<Inbox>,
+    /// Makes and reads tracked links, unsubscribe links and receipt URLs.
+    pub links: Arc<TrackingLinks>,
+    /// Records receipts, opens, clicks and unsubscribes.
+    pub engagements: Arc<Engagements>,
     clock: Arc<dyn Clock>,
 }
 
@@ -51,8 +57,13 @@ impl Messaging {
         hasher: &KeyHasher,
         clock: Arc<dyn Clock>,
         egress: EgressPolicy,
+        public_url: &str,
     ) -> Result<Self, String> {
         let accounts = Arc::new(RwLock::new(Accounts::default()));
+        let links = Arc::new(TrackingLinks::new(
+            hasher.derive_key("orbit tracked links v1"),
+            public_url,
+        ));
         let inbox = Arc::new(Inbox::default());
         let audience = Arc::new(SegmentAudience {
             pipeline: pipeline.clone(),
@@ -70,7 +81,10 @@ impl Messaging {
                 clock.clone(),
                 accounts.clone(),
                 inbox.clone(),
+                links.clone(),
             )),
+            engagements: Arc::new(Engagements::new(stores.clone(), pipeline.clone(), clock.clone())),
+            links,
             inbox,
             accounts,
             clock,

@@ -18,6 +18,8 @@ pub struct Account {
     pub channel: Channel,
     /// The provider connection.
     pub connector: Arc<dyn Connector>,
+    /// The configuration it was connected from, for reading the provider's receipts.
+    pub config: Option<Arc<ProviderConfig>>,
     limiter: Option<Arc<governor::DefaultDirectRateLimiter>>,
 }
 
@@ -36,8 +38,15 @@ impl Account {
             id,
             channel,
             connector,
+            config: None,
             limiter,
         }
+    }
+
+    /// The account with the configuration it was connected from.
+    pub fn with_config(mut self, config: ProviderConfig) -> Self {
+        self.config = Some(Arc::new(config));
+        self
     }
 
     /// Waits until the provider's rate limit lets one more message go.
@@ -81,19 +90,22 @@ impl Accounts {
             let connected = open(&record.sealed_config)
                 .and_then(|json| serde_json::from_slice::<ProviderConfig>(&json).map_err(|e| e.to_string()))
                 .and_then(|config| {
-                    config
+                    let connector = config
+                        .clone()
                         .connect(http.clone(), clock.clone())
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| e.to_string())?;
+                    Ok((config, connector))
                 });
             match connected {
-                Ok(connector) => accounts.insert(
+                Ok((config, connector)) => accounts.insert(
                     record.workspace_id.clone(),
                     Account::new(
                         record.id.clone(),
                         record.channel,
                         record.rate_per_second,
                         connector,
-                    ),
+                    )
+                    .with_config(config),
                     record.is_default,
                 ),
                 Err(reason) => broken.push((record.workspace_id.clone(), record.id.clone(), reason)),
@@ -109,6 +121,11 @@ impl Accounts {
                 .insert((workspace.clone(), account.channel), account.id.clone());
         }
         self.by_id.insert((workspace, account.id.clone()), account);
+    }
+
+    /// One account by id.
+    pub fn get(&self, workspace: &WorkspaceId, id: &ChannelId) -> Option<&Account> {
+        self.by_id.get(&(workspace.clone(), id.clone()))
     }
 
     /// Removes an account.

@@ -54,12 +54,13 @@ pub fn connector_content(rendered: TemplateContent, unsubscribe_url: Option<Stri
 }
 
 /// What templates see: the profile (id, traits, identities by type), its tags, the
-/// campaign and variant, and the message's own id.
+/// campaign and variant, the message's own id and its unsubscribe link.
 pub fn render_context(
     profile: &Profile,
     tags: Map<String, Value>,
     campaign: Option<(&str, &str)>,
     send_id: &str,
+    unsubscribe_url: &str,
 ) -> Value {
     let mut identities = Map::new();
     for identity in &profile.identities {
@@ -76,5 +77,6 @@ pub fn render_context(
         "tags": tags,
         "campaign": campaign.map(|(id, variant)| json!({"id": id, "variant": variant})),
         "message": {"id": send_id},
+        "unsubscribe_url": unsubscribe_url,
     })
 }

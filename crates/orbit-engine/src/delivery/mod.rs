@@ -5,6 +5,7 @@ pub mod accounts;
 mod backoff;
 pub mod campaigns;
 pub mod content;
+pub mod engagement;
 pub mod inbox;
 mod own_channels;
 pub mod sealing;
@@ -13,6 +14,7 @@ pub mod worker;
 
 pub use accounts::{Account, Accounts};
 pub use campaigns::{CampaignAudience, CampaignError, CampaignRunner};
+pub use engagement::{Engagements, ReceiptTally, UnsubscribeScope};
 pub use inbox::Inbox;
 pub use sealing::Sealer;
 pub use tracking::{BadToken, Tracked, TrackingLinks};

@@ -23,6 +23,7 @@ use super::accounts::Accounts;
 use super::backoff::{WithChannel, retry};
 use super::content::{connector_content, render_context};
 use super::inbox::Inbox;
+use super::tracking::{Tracked, TrackingLinks, track_email_html};
 use crate::{EngineError, PipelineHandle};
 
 /// What one dispatch round did.
@@ -52,6 +53,7 @@ pub struct DeliveryWorker {
     clock: Arc<dyn Clock>,
     pub(super) accounts: Arc<RwLock<Accounts>>,
     pub(super) inbox: Arc<Inbox>,
+    links: Arc<TrackingLinks>,
     sent: std::sync::Mutex<SentLog>,
     batch: u32,
     concurrency: usize,
@@ -72,13 +74,15 @@ struct CampaignPlan {
 }
 
 impl DeliveryWorker {
-    /// A worker over the stores, reading profiles from the pipeline.
+    /// A worker over the stores, reading profiles from the pipeline and making
+    /// messages' tracked links with `links`.
     pub fn new(
         stores: Stores,
         pipeline: PipelineHandle,
         clock: Arc<dyn Clock>,
         accounts: Arc<RwLock<Accounts>>,
         inbox: Arc<Inbox>,
+        links: Arc<TrackingLinks>,
     ) -> Self {
         Self {
             stores,
@@ -86,6 +90,7 @@ impl DeliveryWorker {
             clock,
             accounts,
             inbox,
+            links,
             sent: std::sync::Mutex::new(HashMap::new()),
             batch: 512,
             concurrency: 64,
@@ -380,13 +385,19 @@ impl DeliveryWorker {
             .as_ref()
             .map(|c| c.as_str().to_owned())
             .unwrap_or_default();
+        let unsubscribe_url = self.links.url(&Tracked::Unsubscribe {
+            workspace: ws.clone(),
+            send_id: id.clone(),
+        });
         let context = render_context(
             &profile,
             tags,
             Some((&campaign_id, row.send.variant.as_deref().unwrap_or(""))),
             &id,
+            &unsubscribe_url,
         );
-        let rendered = match option.template.render(&context) {
+        let tracker = self.links.for_message(&ws, &id);
+        let rendered = match option.template.render_tracked(&context, tracker) {
             Ok(rendered) => rendered,
             Err(e) => {
                 return SendUpdate::Failed {
@@ -441,7 +452,19 @@ impl DeliveryWorker {
                 .deliver_call_task(&row, task, notify, plan.class.is_marketing())
                 .await;
         }
-        let Some(content) = connector_content(rendered, None) else {
+        let rendered = match self.track_email(rendered, &ws, &id) {
+            Ok(rendered) => rendered,
+            Err(e) => {
+                return SendUpdate::Failed {
+                    id,
+                    channel: Some(channel),
+                    error: format!("html: {e}"),
+                    at: now,
+                };
+            }
+        };
+        let unsubscribe = plan.class.is_marketing().then_some(unsubscribe_url);
+        let Some(content) = connector_content(rendered, unsubscribe) else {
             return SendUpdate::Failed {
                 id,
                 channel: Some(channel),
@@ -499,6 +522,28 @@ impl DeliveryWorker {
                 error: e.to_string(),
                 at: now,
             },
+        }
+    }
+
+    /// An email with its HTML links tracked and the open pixel added; other content
+    /// as it is.
+    fn track_email(
+        &self,
+        rendered: TemplateContent,
+        ws: &WorkspaceId,
+        send_id: &str,
+    ) -> Result<TemplateContent, String> {
+        match rendered {
+            TemplateContent::Email {
+                subject,
+                html: Some(html),
+                text,
+            } => Ok(TemplateContent::Email {
+                subject,
+                html: Some(track_email_html(&html, &self.links, ws, send_id)?),
+                text,
+            }),
+            other => Ok(other),
         }
     }
 

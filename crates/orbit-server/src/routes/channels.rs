@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orbit_channels::registry::ProviderConfig;
 use orbit_core::{ChannelId, WorkspaceId};
-use orbit_engine::delivery::Account;
+use orbit_engine::delivery::{Account, Tracked};
 use orbit_store::{ChannelAccountRecord, Scope};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -55,7 +55,15 @@ fn parse_id(raw: &str) -> Result<ChannelId, ApiError> {
     ChannelId::parse(raw).map_err(|e| ApiError::bad_request("invalid_id", "id", format!("channel id {e}")))
 }
 
-fn view(record: &ChannelAccountRecord) -> Value {
+/// An account as the API shows it; providers that push delivery receipts get the
+/// URL to give them (in their console, or as Twilio's `status_callback`).
+fn view(state: &AppState, record: &ChannelAccountRecord) -> Value {
+    let receipt_url = ProviderConfig::provider_sends_receipts(&record.provider).then(|| {
+        state.messaging.links.url(&Tracked::Receipts {
+            workspace: record.workspace_id.clone(),
+            account: record.id.clone(),
+        })
+    });
     json!({
         "id": record.id,
         "name": record.name,
@@ -64,6 +72,7 @@ fn view(record: &ChannelAccountRecord) -> Value {
         "config": record.masked_config,
         "default": record.is_default,
         "rate_per_second": record.rate_per_second,
+        "receipt_url": receipt_url,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
     })
@@ -128,20 +137,6 @@ async fn save(
     config: ProviderConfig,
     created_at: Option<jiff::Timestamp>,
 ) -> Result<ChannelAccountRecord, ApiError> {
-    if input.name.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            "name",
-            "must not be empty",
-        ));
-    }
-    if input.rate_per_second == Some(0) {
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            "rate_per_second",
-            "must be at least 1",
-        ));
-    }
     let plain = serde_json::to_vec(&config).map_err(|e| ApiError::internal(&e))?;
     let now = state.clock.now();
     let record = ChannelAccountRecord {
@@ -158,6 +153,7 @@ async fn save(
         updated_at: now,
     };
     let connector = config
+        .clone()
         .connect(state.messaging.http.clone(), state.messaging.clock())
         .map_err(|e| ApiError::bad_request("invalid_config", format!("config.{}", e.field), e.message))?;
     state
@@ -172,7 +168,7 @@ async fn save(
         .unwrap_or_else(PoisonError::into_inner)
         .insert(
             workspace.clone(),
-            Account::new(id, record.channel, record.rate_per_second, connector),
+            Account::new(id, record.channel, record.rate_per_second, connector).with_config(config),
             record.is_default,
         );
     Ok(record)
@@ -198,7 +194,7 @@ pub async fn create_channel(
     check_input(&input)?;
     let config = checked_config(&state, input.config.clone(), None).await?;
     let record = save(&state, caller.workspace(), id, input, config, None).await?;
-    Ok((StatusCode::CREATED, Json(view(&record))))
+    Ok((StatusCode::CREATED, Json(view(&state, &record))))
 }
 
 /// `GET /v1/channels`: the workspace's accounts, secrets masked.
@@ -215,7 +211,7 @@ pub async fn list_channels(
         .await?
         .iter()
         .filter(|a| &a.workspace_id == caller.workspace())
-        .map(view)
+        .map(|record| view(&state, record))
         .collect();
     Ok(Json(json!({"channels": accounts})))
 }
@@ -229,7 +225,7 @@ pub async fn get_channel(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::Admin)?;
     let record = stored(&state, caller.workspace(), &parse_id(&id)?).await?;
-    Ok(Json(view(&record)))
+    Ok(Json(view(&state, &record)))
 }
 
 /// `PUT /v1/channels/{id}`: replaces an account; secrets sent back masked are kept.
@@ -269,7 +265,7 @@ pub async fn put_channel(
         Some(previous.created_at),
     )
     .await?;
-    Ok(Json(view(&record)))
+    Ok(Json(view(&state, &record)))
 }
 
 /// `DELETE /v1/channels/{id}`: removes an account.

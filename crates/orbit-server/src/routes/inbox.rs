@@ -117,6 +117,12 @@ pub async fn read_inbox_message(
         return Err(ApiError::not_found("message"));
     }
     state.stores.inbox.mark_inbox_read(&workspace, &id, now).await?;
+    // Reading an inbox message is opening it.
+    state
+        .messaging
+        .engagements
+        .record_interaction(&workspace, &id, orbit_core::messaging::MessageOutcome::Opened)
+        .await?;
     let read_at = state
         .messaging
         .inbox

@@ -5,6 +5,7 @@ mod campaigns;
 mod channels;
 mod clock;
 mod consent;
+mod dead_letters;
 mod health;
 mod inbox;
 mod ingest;
@@ -15,6 +16,7 @@ pub(crate) mod segments;
 mod settings;
 pub(crate) mod tags;
 mod templates;
+mod tracking;
 
 use crate::AppState;
 use axum::Router;
@@ -123,4 +125,15 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/inbox", get(inbox::get_inbox))
         .route("/v1/inbox/{id}/read", post(inbox::read_inbox_message))
         .route("/v1/campaigns/{id}/{action}", post(campaigns::campaign_action))
+        .route("/v1/dead-letters", get(dead_letters::dead_letters))
+        .route("/t/o/{token}", get(tracking::open_pixel))
+        .route("/t/c/{token}", get(tracking::click))
+        .route(
+            "/t/u/{token}",
+            get(tracking::unsubscribe_page).post(tracking::unsubscribe),
+        )
+        .route(
+            "/t/r/{token}",
+            get(tracking::verify_receipt_url).post(tracking::receipts),
+        )
 }

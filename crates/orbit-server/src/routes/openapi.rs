@@ -9,8 +9,8 @@
 )]
 
 use super::{
-    call_tasks, campaigns, channels, clock, consent, health, inbox, ingest, keys, profiles, segments,
-    settings, tags, templates,
+    call_tasks, campaigns, channels, clock, consent, dead_letters, health, inbox, ingest, keys, profiles,
+    segments, settings, tags, templates, tracking,
 };
 use axum::Json;
 use axum::http::header;
@@ -99,6 +99,13 @@ use utoipa::{Modify, OpenApi, ToSchema};
         call_tasks::update_call_task,
         inbox::get_inbox,
         inbox::read_inbox_message,
+        dead_letters::dead_letters,
+        tracking::open_pixel,
+        tracking::click,
+        tracking::unsubscribe_page,
+        tracking::unsubscribe,
+        tracking::receipts,
+        tracking::verify_receipt_url,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, Rejection, IngestAnswer, NativeBatch, NativeEvent, SegmentBatch,
@@ -116,6 +123,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "channels", description = "Provider accounts (SMTP, SMS, push, WeChat, webhook), secrets sealed and masked: admin"),
         (name = "campaigns", description = "Broadcast campaigns, their life cycle and report: audiences:read / audiences:write"),
         (name = "inbox", description = "The in-app inbox as apps read it, with their write key"),
+        (name = "tracking", description = "The public links messages carry and providers call: opens, clicks, unsubscribes, receipts; each a signed token, no key"),
         (name = "clock", description = "The simulated clock of demos and scenario tests: admin"),
         (name = "operations", description = "Health"),
     )

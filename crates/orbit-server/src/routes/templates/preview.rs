@@ -15,6 +15,7 @@ use orbit_core::event::clean_identity;
 use orbit_core::messaging::{CompiledTemplate, TemplateContent};
 use orbit_core::profile::Profile;
 use orbit_core::{Identity, ProfileId, TemplateId, WorkspaceId};
+use orbit_engine::delivery::Tracked;
 use orbit_engine::delivery::content::render_context;
 use orbit_store::Scope;
 use serde::Deserialize;
@@ -147,7 +148,12 @@ fn render(
         .campaign
         .as_ref()
         .map(|c| (c.id.as_str(), c.variant.as_str()));
-    let mut context = render_context(&profile, tags, campaign, PREVIEW_SEND_ID);
+    // A real link's shape, for a message that does not exist: it leads nowhere.
+    let unsubscribe_url = state.messaging.links.url(&Tracked::Unsubscribe {
+        workspace: caller.workspace().clone(),
+        send_id: PREVIEW_SEND_ID.to_owned(),
+    });
+    let mut context = render_context(&profile, tags, campaign, PREVIEW_SEND_ID, &unsubscribe_url);
     if let Some(event) = &input.event {
         context["event"] = Value::Object(event.clone());
     }
