@@ -42,9 +42,10 @@ fn default_token_uri() -> String {
 }
 
 /// An FCM connector's configuration: the fields of a Firebase service account file
-/// that sending needs.
+/// that sending needs. The whole file may be pasted in: its other fields are checked
+/// for what they are and not kept.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ServiceAccountFile")]
 pub struct FcmConfig {
     /// The Firebase project id (`project_id` in the service account file).
     pub project_id: String,
@@ -61,6 +62,64 @@ pub struct FcmConfig {
     /// FCM's base URL.
     #[serde(default = "default_endpoint")]
     pub endpoint: String,
+}
+
+/// A service account file as Firebase downloads it, plus Orbit's `endpoint`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceAccountFile {
+    project_id: String,
+    client_email: String,
+    private_key: String,
+    #[serde(default)]
+    private_key_id: Option<String>,
+    #[serde(default = "default_token_uri")]
+    token_uri: String,
+    #[serde(default = "default_endpoint")]
+    endpoint: String,
+    /// `service_account` in a real file; another kind of credential cannot send.
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    auth_uri: Option<String>,
+    #[serde(default)]
+    auth_provider_x509_cert_url: Option<String>,
+    #[serde(default)]
+    client_x509_cert_url: Option<String>,
+    #[serde(default)]
+    universe_domain: Option<String>,
+}
+
+impl TryFrom<ServiceAccountFile> for FcmConfig {
+    type Error = String;
+
+    fn try_from(file: ServiceAccountFile) -> Result<Self, String> {
+        if let Some(kind) = file.kind.as_deref()
+            && kind != "service_account"
+        {
+            return Err(format!(
+                "type: {kind:?} credentials cannot send; download a service account key (type service_account)"
+            ));
+        }
+        // The file's other fields describe the account to other tools; sending needs none.
+        let _ = (
+            file.client_id,
+            file.auth_uri,
+            file.auth_provider_x509_cert_url,
+            file.client_x509_cert_url,
+            file.universe_domain,
+        );
+        Ok(Self {
+            project_id: file.project_id,
+            client_email: file.client_email,
+            private_key: file.private_key,
+            private_key_id: file.private_key_id,
+            token_uri: file.token_uri,
+            endpoint: file.endpoint,
+        })
+    }
 }
 
 impl fmt::Debug for FcmConfig {
@@ -463,5 +522,36 @@ mod tests {
             "project_id": "p", "client_email": "a@b", "private_key": "k", "extra": 1
         }));
         assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn a_whole_service_account_file_is_taken_as_downloaded() {
+        // The shape of the JSON key file Google Cloud downloads for a service account.
+        let file = serde_json::json!({
+            "provider": "fcm",
+            "type": "service_account",
+            "project_id": "orbit-test",
+            "private_key_id": "0123456789abcdef0123456789abcdef01234567",
+            "private_key": include_str!("../../tests/fixtures/fcm-test-key.pem"),
+            "client_email": "orbit@orbit-test.iam.gserviceaccount.com",
+            "client_id": "123456789012345678901",
+            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+            "token_uri": "https://oauth2.googleapis.com/token",
+            "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+            "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/orbit%40orbit-test.iam.gserviceaccount.com",
+            "universe_domain": "googleapis.com"
+        });
+        let config: crate::registry::ProviderConfig =
+            serde_json::from_value(file.clone()).expect("a service account file");
+        assert_eq!(config.validate(), Ok(()));
+        let kept = serde_json::to_value(&config).expect("json");
+        assert_eq!(kept["project_id"], "orbit-test");
+        assert!(kept.get("client_id").is_none(), "only what sending needs is kept");
+
+        let mut user_credentials = file;
+        user_credentials["type"] = serde_json::json!("authorized_user");
+        let refused = serde_json::from_value::<crate::registry::ProviderConfig>(user_credentials)
+            .expect_err("not a service account");
+        assert!(refused.to_string().contains("service_account"), "{refused}");
     }
 }
