@@ -274,7 +274,109 @@ pub async fn run(args: DeliveryArgs) -> anyhow::Result<()> {
             variant["suppressed"]
         );
     }
+    inbox_latency(&client, &running, &key, &base, args.people).await?;
     let _ = stop.send(());
     running.server.await??;
+    Ok(())
+}
+
+/// Sends everyone an inbox message, then times apps reading inboxes one request at
+/// a time, beside `GET /health` on the same server as the baseline.
+async fn inbox_latency(
+    client: &reqwest::Client,
+    running: &serve::Running,
+    key: &str,
+    base: &str,
+    people: usize,
+) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let minted = running.hasher.mint(
+        WorkspaceId::default_workspace(),
+        KeyKind::Write,
+        "bench-app".into(),
+        Vec::new(),
+        Some(orbit_core::SourceId::parse("app")?),
+        0,
+    );
+    running.stores.keys.create_key(&minted.record).await?;
+    call(
+        client,
+        key,
+        Method::POST,
+        format!("{base}/v1/templates"),
+        json!({"id": "popup", "name": "popup", "content": {"channel": "inbox",
+                "title": "红包雨来啦", "body": "{{ profile.traits.name }}，点击领取", "popup": true}}),
+    )
+    .await?;
+    call(
+        client,
+        key,
+        Method::POST,
+        format!("{base}/v1/campaigns"),
+        json!({"id": "rain", "name": "rain", "segment": "gold",
+               "variants": [{"name": "a", "messages": [{"template": "popup"}]}]}),
+    )
+    .await?;
+    call(
+        client,
+        key,
+        Method::POST,
+        format!("{base}/v1/campaigns/rain/launch"),
+        Value::Null,
+    )
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(1_800);
+    while call(
+        client,
+        key,
+        Method::GET,
+        format!("{base}/v1/campaigns/rain"),
+        Value::Null,
+    )
+    .await?["state"]
+        != "completed"
+    {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the inbox campaign did not complete in 30 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reads = 2_000.min(people);
+    let time = |path: String| {
+        let client = client.clone();
+        let secret = minted.secret.clone();
+        async move {
+            let started = Instant::now();
+            let response = client
+                .get(&path)
+                .bearer_auth(&secret)
+                .send()
+                .await?
+                .error_for_status()?;
+            let body: Value = response.json().await?;
+            Ok::<_, anyhow::Error>((started.elapsed(), body))
+        }
+    };
+    let mut health = Vec::with_capacity(reads);
+    let mut inbox = Vec::with_capacity(reads);
+    for i in 0..reads {
+        let person = (i * 7_919) % people;
+        health.push(time(format!("{base}/health")).await?.0);
+        let (took, body) = time(format!("{base}/v1/inbox?identity=user_id:m{person:06}")).await?;
+        anyhow::ensure!(body["unread"] == 1, "m{person:06} has its message: {body}");
+        inbox.push(took);
+    }
+    let percentile = |all: &mut Vec<Duration>, p: f64| {
+        all.sort();
+        all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1_000.0
+    };
+    let (health50, health99) = (percentile(&mut health, 0.5), percentile(&mut health, 0.99));
+    let (inbox50, inbox99) = (percentile(&mut inbox, 0.5), percentile(&mut inbox, 0.99));
+    println!("  baseline  GET /health:                p50 {health50:.3} ms  p99 {health99:.3} ms");
+    println!(
+        "  inbox     GET /v1/inbox ({reads} people): p50 {inbox50:.3} ms  p99 {inbox99:.3} ms  ({:.2}x the baseline p50)",
+        inbox50 / health50
+    );
     Ok(())
 }
