@@ -17,12 +17,6 @@ pub const SEGMENT_ENTERED: &str = "segment_entered";
 /// The event announcing that a profile left a dynamic segment.
 pub const SEGMENT_EXITED: &str = "segment_exited";
 
-/// Whether an event name is a segment transition's. "Any event" (being active) does not
-/// count them: announcing that someone left an activity segment must not bring them back.
-pub fn is_transition_name(name: &str) -> bool {
-    name == SEGMENT_ENTERED || name == SEGMENT_EXITED
-}
-
 /// A change of one profile's membership of one segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {

@@ -88,11 +88,7 @@ impl Evaluation {
 fn matches(event: &EventFact, matching: &EventMatch, today: &Today) -> bool {
     match &matching.event {
         Some(name) if event.name.as_deref() != Some(name.as_str()) => return false,
-        None if event
-            .name
-            .as_deref()
-            .is_some_and(super::membership::is_transition_name) =>
-        {
+        None if event.name.as_deref().is_some_and(super::is_passive_event) => {
             return false;
         }
         _ => {}

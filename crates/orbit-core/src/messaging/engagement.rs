@@ -12,6 +12,11 @@ use serde_json::{Map, json};
 
 use super::channel::Channel;
 
+/// The event a provider's "it arrived" receipt is recorded as.
+pub const MESSAGE_DELIVERED: &str = "message_delivered";
+/// The event a provider's "it did not arrive" receipt is recorded as.
+pub const MESSAGE_BOUNCED: &str = "message_bounced";
+
 /// What a receipt, a tracked link or an unsubscribe link says about a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageOutcome {
@@ -40,8 +45,8 @@ impl MessageOutcome {
     /// The event name it is recorded under.
     pub fn event_name(&self) -> &'static str {
         match self {
-            Self::Delivered => "message_delivered",
-            Self::Bounced { .. } => "message_bounced",
+            Self::Delivered => MESSAGE_DELIVERED,
+            Self::Bounced { .. } => MESSAGE_BOUNCED,
             Self::Opened => "message_opened",
             Self::Clicked { .. } => "message_clicked",
             Self::Unsubscribed { .. } => "message_unsubscribed",

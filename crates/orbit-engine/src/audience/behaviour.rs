@@ -3,7 +3,7 @@
 
 use super::timeline::{EventRecord, Interner, ProfileTimeline, UNNAMED};
 use jiff::Timestamp;
-use orbit_core::audience::membership::{SEGMENT_ENTERED, SEGMENT_EXITED};
+use orbit_core::audience::PASSIVE_EVENTS;
 use orbit_core::audience::values::{Today, passes};
 use orbit_core::audience::{
     Aggregate, Evaluation, EventCondition, EventMatch, Measure, SequenceCondition, Window,
@@ -13,8 +13,8 @@ use orbit_core::audience::{
 struct Matcher<'a> {
     /// `None`: any event; `Some(None)`: a name never seen, so no event.
     name: Option<Option<u32>>,
-    /// For "any event": the transition names it passes over.
-    passed_over: [Option<u32>; 2],
+    /// For "any event": the passive event names it passes over.
+    passed_over: [Option<u32>; PASSIVE_EVENTS.len()],
     matching: &'a EventMatch,
 }
 
@@ -22,7 +22,7 @@ impl<'a> Matcher<'a> {
     fn new(matching: &'a EventMatch, strings: &Interner) -> Self {
         Self {
             name: matching.event.as_ref().map(|n| strings.find(n)),
-            passed_over: [SEGMENT_ENTERED, SEGMENT_EXITED].map(|n| strings.find(n)),
+            passed_over: PASSIVE_EVENTS.map(|n| strings.find(n)),
             matching,
         }
     }

@@ -11,7 +11,13 @@ use orbit_core::audience::{
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-const NAMES: [&str; 3] = ["product_viewed", "added_to_cart", "order_paid"];
+/// One of them is passive: "any event" must pass over it in both evaluators.
+const NAMES: [&str; 4] = [
+    "product_viewed",
+    "added_to_cart",
+    "order_paid",
+    "message_delivered",
+];
 const CITIES: [&str; 3] = ["重庆", "成都", "上海"];
 /// 2026-11-23T10:17:30.250+08:00: not on a day, hour or minute boundary.
 const NOW_MS: i64 = 1_795_400_250_250;

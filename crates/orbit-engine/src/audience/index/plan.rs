@@ -128,7 +128,7 @@ impl Plan<'_> {
             .filters
             .did_between(name, window_bounds(&event.window, self.at));
         // A named event with no filters on a day wholly inside the window is a `did`;
-        // "any event" is not (Orbit's own transition events do not count as activity).
+        // "any event" is not (passive events, such as transitions, do not count as activity).
         let exact =
             means_did(&event.measure) && event.matching.filters.is_empty() && event.matching.event.is_some();
         if exact {
