@@ -392,19 +392,30 @@ impl ConsentStore for SqliteStore {
             .collect()
     }
 
-    async fn consents(
+    async fn consents_of(
         &self,
         workspace: &WorkspaceId,
-        profile: &ProfileId,
-    ) -> Result<Vec<ConsentRecord>, StoreError> {
-        sqlx::query("SELECT * FROM consents WHERE workspace_id = ? AND profile_id = ? ORDER BY seq")
-            .bind(workspace.as_str())
-            .bind(profile.to_string())
-            .fetch_all(&self.reader)
-            .await
-            .map_err(not_written)?
-            .iter()
-            .map(|row| decode_consent(row).map(|(_, _, r)| r))
-            .collect()
+        people: &[ProfileId],
+    ) -> Result<Vec<(ProfileId, ConsentRecord)>, StoreError> {
+        let mut found = Vec::new();
+        // Chunks keep each statement well under SQLite's bound-parameter limit.
+        for chunk in people.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT * FROM consents WHERE workspace_id = ? AND profile_id IN ({placeholders}) ORDER BY seq"
+            );
+            // Only placeholders are formatted in; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace.as_str());
+            for person in chunk {
+                query = query.bind(person.to_string());
+            }
+            for row in query.fetch_all(&self.reader).await.map_err(not_written)? {
+                let (_, person, record) = decode_consent(&row)?;
+                found.push((person, record));
+            }
+        }
+        // Across chunks, the order of making is what the latest-record rule needs.
+        found.sort_by_key(|(_, record)| record.at);
+        Ok(found)
     }
 }

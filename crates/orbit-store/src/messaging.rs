@@ -136,10 +136,11 @@ pub trait ConsentStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Every consent record of every person (the delivery worker keeps them in memory).
     async fn all_consents(&self) -> Result<Vec<(WorkspaceId, ProfileId, ConsentRecord)>, StoreError>;
-    /// A person's consent records, oldest first.
-    async fn consents(
+    /// The consent records of several people (a person and the ids merged into them,
+    /// or a delivery round's recipients), each with whose it is, oldest first.
+    async fn consents_of(
         &self,
         workspace: &WorkspaceId,
-        profile: &ProfileId,
-    ) -> Result<Vec<ConsentRecord>, StoreError>;
+        people: &[ProfileId],
+    ) -> Result<Vec<(ProfileId, ConsentRecord)>, StoreError>;
 }

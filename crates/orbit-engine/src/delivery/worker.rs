@@ -346,14 +346,12 @@ impl DeliveryWorker {
                 .collect()
         };
         // Choices made under ids since merged into this person still stand.
-        let mut records = Vec::new();
-        for person in std::iter::once(&profile.id).chain(&profile.merged_ids) {
-            match self.stores.consents.consents(&ws, person).await {
-                Ok(found) => records.extend(found),
-                Err(e) => return retry(&row, now, format!("reading consent: {e}"), None, false),
-            }
-        }
-        let consents = Consents::new(records);
+        let mut people = vec![profile.id];
+        people.extend(profile.merged_ids.iter().copied());
+        let consents = match self.stores.consents.consents_of(&ws, &people).await {
+            Ok(found) => Consents::new(found.into_iter().map(|(_, record)| record).collect()),
+            Err(e) => return retry(&row, now, format!("reading consent: {e}"), None, false),
+        };
         let tz = profile
             .traits
             .get("time_zone")

@@ -77,11 +77,14 @@ async fn consent_view(
     if let Some(found) = state.pipeline.profile(caller.workspace(), profile) {
         people.extend(found.merged_ids);
     }
-    let mut records = Vec::new();
-    for person in &people {
-        records.extend(state.stores.consents.consents(caller.workspace(), person).await?);
-    }
-    records.sort_by_key(|r| r.at);
+    let records: Vec<ConsentRecord> = state
+        .stores
+        .consents
+        .consents_of(caller.workspace(), &people)
+        .await?
+        .into_iter()
+        .map(|(_, record)| record)
+        .collect();
     let views: Vec<Value> = records.iter().map(record_view).collect();
     let consents = Consents::new(records);
     let policy = state.pipeline.contact_policy(caller.workspace());

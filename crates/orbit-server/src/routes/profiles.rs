@@ -231,17 +231,20 @@ pub async fn export(
     }
     let merges = state.profiles.merges(caller.workspace(), profile.id).await?;
     let conflicts = state.profiles.conflicts(caller.workspace(), profile.id).await?;
-    let mut consent = Vec::new();
-    for person in std::iter::once(&profile.id).chain(&profile.merged_ids) {
-        consent.extend(state.stores.consents.consents(caller.workspace(), person).await?);
-    }
-    consent.sort_by_key(|r| r.at);
-    let mut inbox_ids = vec![profile.id];
-    inbox_ids.extend(profile.merged_ids.iter().copied());
+    let mut person_ids = vec![profile.id];
+    person_ids.extend(profile.merged_ids.iter().copied());
+    let consent: Vec<_> = state
+        .stores
+        .consents
+        .consents_of(caller.workspace(), &person_ids)
+        .await?
+        .into_iter()
+        .map(|(_, record)| record)
+        .collect();
     let inbox: Vec<Value> = state
         .messaging
         .inbox
-        .messages(caller.workspace(), &inbox_ids)
+        .messages(caller.workspace(), &person_ids)
         .iter()
         .map(|m| json!({"id": m.id, "title": m.title, "body": m.body, "created_at": m.created_at, "read_at": m.read_at}))
         .collect();

@@ -165,18 +165,47 @@ pub async fn consent_records_are_appended(stores: &Stores) {
         };
         stores.consents.record_consent(&ws(), &p, &record).await.unwrap();
     }
-    let records = stores.consents.consents(&ws(), &p).await.unwrap();
+    let records = stores.consents.consents_of(&ws(), &[p]).await.unwrap();
     assert_eq!(records.len(), 2);
-    assert_eq!(records[1].channel, Some(Channel::Sms));
+    assert_eq!(
+        records[1],
+        (
+            p,
+            ConsentRecord {
+                channel: Some(Channel::Sms),
+                topic: Some("promotions".to_owned()),
+                status: ConsentStatus::Subscribed,
+                at: at(2)
+            }
+        )
+    );
     assert_eq!(stores.consents.all_consents().await.unwrap().len(), 2);
     assert!(
         stores
             .consents
-            .consents(&ws(), &person(2))
+            .consents_of(&ws(), &[person(2)])
             .await
             .unwrap()
             .is_empty()
     );
+    // Many people at once: each record comes back with whose it is.
+    let many: Vec<ProfileId> = (100..1_300).map(person).collect();
+    let blocked = ConsentRecord {
+        channel: Some(Channel::Email),
+        topic: None,
+        status: ConsentStatus::Blocked,
+        at: at(3),
+    };
+    stores
+        .consents
+        .record_consent(&ws(), &many[1_100], &blocked)
+        .await
+        .unwrap();
+    let mut asked = many.clone();
+    asked.push(p);
+    let found = stores.consents.consents_of(&ws(), &asked).await.unwrap();
+    assert_eq!(found.len(), 3);
+    assert_eq!(found.last(), Some(&(many[1_100], blocked)), "oldest first");
 }
 
 /// The ledger keeps one row per id whatever is written twice, hands each due row to
@@ -368,7 +397,7 @@ pub async fn erasure_clears_consent_and_ledger_addresses(stores: &Stores) {
     changes.erased.push(profile);
     stores.profiles.commit(&[changes]).await.unwrap();
 
-    assert!(stores.consents.consents(&ws(), &p).await.unwrap().is_empty());
+    assert!(stores.consents.consents_of(&ws(), &[p]).await.unwrap().is_empty());
     assert!(stores.inbox.inbox_messages_since(at(0)).await.unwrap().is_empty());
     let accepted = stores
         .ledger
