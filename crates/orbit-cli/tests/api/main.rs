@@ -4,6 +4,7 @@ mod bad_input;
 mod campaigns;
 mod channels;
 mod consent;
+mod contact_policy;
 mod crash;
 mod helpers;
 mod import;
