@@ -1,8 +1,10 @@
 //! The contact policy as people meet it: campaigns sent through the real server to
 //! local provider stand-ins, with the simulated clock standing in for the days and
 //! nights that caps and quiet hours count. Each module is one rule: frequency caps,
-//! quiet hours, unsubscribes and channel fallback.
+//! quiet hours, unsubscribes, channel fallback, and a 100,000-person broadcast
+//! interrupted by a kill.
 
+mod broadcast;
 mod caps;
 mod fallback;
 mod quiet_hours;

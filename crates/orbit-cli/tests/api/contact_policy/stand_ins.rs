@@ -28,9 +28,10 @@ pub struct Delivery {
     pub key: String,
     /// When Orbit signed it: the server's clock (simulated or not) at sending.
     pub signed_at: Timestamp,
-    /// The body's `user` and `campaign` (the templates put them there).
+    /// The body's `user`, `campaign` and `variant` (the templates put them there).
     pub user: String,
     pub campaign: String,
+    pub variant: String,
 }
 
 /// A webhook endpoint that takes only correctly signed deliveries.
@@ -87,6 +88,7 @@ impl Hook {
                         signed_at: at,
                         user: field("user"),
                         campaign: field("campaign"),
+                        variant: field("variant"),
                     });
                     StatusCode::OK
                 }
@@ -100,6 +102,10 @@ impl Hook {
 
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.seen.lock().expect("lock").clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.seen.lock().expect("lock").len()
     }
 
     /// The users a campaign reached here, sorted, once per delivery.
