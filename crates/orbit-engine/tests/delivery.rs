@@ -429,6 +429,48 @@ async fn one_person_s_rows_settled_in_the_same_round_stay_within_the_daily_cap()
 }
 
 #[tokio::test]
+async fn a_row_that_comes_back_after_its_campaign_was_cancelled_is_suppressed_not_sent() {
+    let w = world(None).await;
+    let id = CampaignId::parse("spring").expect("id");
+    let mut campaign = w
+        .stores
+        .campaigns
+        .campaign(&ws(), &id)
+        .await
+        .expect("read")
+        .expect("campaign");
+    campaign.lifecycle.state = CampaignState::Cancelled;
+    w.stores
+        .campaigns
+        .save_campaign(&campaign, false)
+        .await
+        .expect("saved");
+    // Scheduled again after the cancel swept the campaign: a retry, or a restart
+    // putting back what was in flight.
+    let comeback = row(&w, w.profiles[0], SendState::Scheduled);
+    w.stores
+        .ledger
+        .insert_sends(std::slice::from_ref(&comeback))
+        .await
+        .expect("insert");
+    w.worker.start().await.expect("start");
+    let report = w.worker.dispatch_once().await.expect("dispatch");
+    assert_eq!((report.claimed, report.suppressed), (1, 1));
+    assert!(w.received.lock().expect("lock").keys.is_empty());
+    let stored = w
+        .stores
+        .ledger
+        .send(&ws(), &comeback.id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (stored.state, stored.suppression),
+        (SendState::Suppressed, Some(SuppressionReason::Cancelled))
+    );
+}
+
+#[tokio::test]
 async fn a_provider_outage_is_retried_with_backoff_and_a_crash_mid_send_is_resent_with_the_same_key() {
     let w = world(Some("张伟")).await;
     let failing = row(&w, w.profiles[3], SendState::Scheduled);

@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use orbit_channels::{OutboundMessage, Recipient, SendError};
 use orbit_core::messaging::policy::{SentToday, start_of_local_day};
-use orbit_core::messaging::{CampaignDefinition, Channel};
+use orbit_core::messaging::{CampaignDefinition, CampaignState, Channel};
 use orbit_core::messaging::{
     ChannelCandidate, CompiledTemplate, Consents, ContactPolicy, Decision, Lane, MessageClass,
     SuppressionReason, TemplateContent,
@@ -69,6 +69,8 @@ struct VariantMessage {
 struct CampaignPlan {
     definition: CampaignDefinition,
     class: MessageClass,
+    /// Cancelled since the row was written: it never goes.
+    cancelled: bool,
     templates: HashMap<TemplateId, Arc<CompiledTemplate>>,
 }
 
@@ -260,6 +262,7 @@ impl DeliveryWorker {
         }
         Ok(Some(CampaignPlan {
             class: record.definition.message_class(),
+            cancelled: record.lifecycle.state == CampaignState::Cancelled,
             definition: record.definition,
             templates,
         }))
@@ -309,6 +312,11 @@ impl DeliveryWorker {
         let Some(plan) = plan else {
             return suppressed(SuppressionReason::Cancelled);
         };
+        // Cancelling suppresses the scheduled rows; one that was with a provider at
+        // the time comes back here, for a retry or after a restart.
+        if plan.cancelled {
+            return suppressed(SuppressionReason::Cancelled);
+        }
         let Some(profile) = self.pipeline.profile(&ws, row.send.profile_id) else {
             return suppressed(SuppressionReason::ProfileErased);
         };
