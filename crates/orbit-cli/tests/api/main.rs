@@ -1,6 +1,7 @@
 //! Black-box tests: the real `orbit` binary on an ephemeral port, spoken to over HTTP.
 
 mod bad_input;
+mod campaign_interruptions;
 mod campaigns;
 mod channels;
 mod consent;
