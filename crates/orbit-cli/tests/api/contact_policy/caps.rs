@@ -106,6 +106,48 @@ async fn campaigns_released_together_when_quiet_hours_end_still_respect_the_dail
 }
 
 #[tokio::test]
+async fn a_message_deferred_by_quiet_hours_counts_against_the_day_it_goes_out() {
+    let hook = Hook::start().await;
+    // 20:00 in Shanghai.
+    let app = simulated("2026-11-23T12:00:00Z").await;
+    workspace(&app, Some(&hook), None).await;
+    contact_policy(
+        &app,
+        "Asia/Shanghai",
+        json!({"daily_cap": 1, "quiet_hours": {"start": "21:00", "end": "09:00"}}),
+    )
+    .await;
+    member(&app, "mei", json!({})).await;
+    run(&app, "evening", &["hook"], json!({})).await;
+    assert_eq!(hook.users_of("evening"), vec!["mei".to_owned()]);
+
+    // At 22:00 Monday's allowance is spent, but the message waits for Tuesday 09:00.
+    set_clock(&app, "2026-11-23T14:00:00Z").await;
+    launch(&app, "morning-news", &["hook"], json!({})).await;
+    // A service message launched after it goes at once: when it is recorded, the
+    // worker has decided about the news too, at 22:00.
+    run(
+        &app,
+        "order-shipped",
+        &["hook-service"],
+        json!({"class": "transactional"}),
+    )
+    .await;
+    assert_eq!(
+        totals(&report(&app, "morning-news").await),
+        counts(&[("pending", 1)]),
+        "deferred, not capped"
+    );
+    set_clock(&app, "2026-11-24T01:00:00Z").await;
+    wait_completed(&app, "morning-news").await;
+    assert_eq!(hook.users_of("morning-news"), vec!["mei".to_owned()]);
+    assert_eq!(
+        totals(&report(&app, "morning-news").await),
+        counts(&[("sent", 1)])
+    );
+}
+
+#[tokio::test]
 async fn a_channel_cap_falls_back_to_the_next_channel_instead_of_dropping_the_message() {
     let hook = Hook::start().await;
     let twilio = Twilio::start().await;
