@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -33,7 +34,13 @@ struct Received {
     bodies: Vec<serde_json::Value>,
 }
 
-async fn receiver(clock: Arc<ManualClock>, fail_for: Option<String>) -> (String, Arc<Mutex<Received>>) {
+/// A receiver that answers after `latency`, as a provider far away does, and fails
+/// deliveries for `fail_for`.
+async fn receiver(
+    clock: Arc<ManualClock>,
+    fail_for: Option<String>,
+    latency: Duration,
+) -> (String, Arc<Mutex<Received>>) {
     let received = Arc::new(Mutex::new(Received::default()));
     let seen = received.clone();
     let app = axum::Router::new().route(
@@ -62,6 +69,7 @@ async fn receiver(clock: Arc<ManualClock>, fail_for: Option<String>) -> (String,
                     return StatusCode::UNAUTHORIZED;
                 }
                 let parsed: serde_json::Value = serde_json::from_slice(&body).expect("json body");
+                tokio::time::sleep(latency).await;
                 if fail_for.as_deref() == parsed["who"].as_str() {
                     return StatusCode::SERVICE_UNAVAILABLE;
                 }
@@ -118,6 +126,10 @@ struct World {
 const ORIGIN: &str = "campaign:spring:run:1";
 
 async fn world(fail_for: Option<&str>) -> World {
+    world_answering_after(fail_for, Duration::ZERO).await
+}
+
+async fn world_answering_after(fail_for: Option<&str>, latency: Duration) -> World {
     let dir = tempfile::tempdir().expect("dir");
     let store = SqliteStore::open(&dir.path().join("orbit.db"), Durability::Normal)
         .await
@@ -152,7 +164,7 @@ async fn world(fail_for: Option<&str>) -> World {
         .collect();
     assert_eq!(outcomes.len(), 4);
 
-    let (url, received) = receiver(clock.clone(), fail_for.map(str::to_owned)).await;
+    let (url, received) = receiver(clock.clone(), fail_for.map(str::to_owned), latency).await;
     let config: ProviderConfig = serde_json::from_value(json!({
         "provider": "webhook", "url": url, "secret": SECRET
     }))
@@ -356,6 +368,110 @@ async fn messages_fall_back_respect_consent_and_skip_the_control_group() {
     // Nothing is left to do, and nothing goes twice.
     assert_eq!(w.worker.dispatch_once().await.expect("dispatch").claimed, 0);
     assert_eq!(w.received.lock().expect("lock").keys.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_person_s_rows_settled_in_the_same_round_stay_within_the_daily_cap() {
+    // A slow provider: every row of the round is decided before the first send ends.
+    let w = world_answering_after(None, Duration::from_millis(300)).await;
+    let mut workspace = w
+        .stores
+        .workspaces
+        .workspace(&ws())
+        .await
+        .expect("read")
+        .expect("the default workspace");
+    workspace.settings.contact_policy.daily_cap = Some(2);
+    w.stores
+        .workspaces
+        .save_workspace(&workspace)
+        .await
+        .expect("saved");
+    w.pipeline.reload_settings().await.expect("reloaded");
+    // Four campaigns' rows for one person, due together: one round claims them all.
+    let rows: Vec<NewSend> = (1..=4)
+        .map(|run| {
+            let origin = format!("campaign:spring:run:{run}");
+            let mut send = row(&w, w.profiles[0], SendState::Scheduled);
+            send.id = SendKey {
+                workspace: &ws(),
+                origin: &origin,
+                profile: &w.profiles[0],
+                lane: Lane::Priority,
+            }
+            .id();
+            send.origin = origin;
+            send
+        })
+        .collect();
+    w.stores.ledger.insert_sends(&rows).await.expect("insert");
+    w.worker.start().await.expect("start");
+    let report = w.worker.dispatch_once().await.expect("dispatch");
+    assert_eq!((report.claimed, report.accepted, report.suppressed), (4, 2, 2));
+    assert_eq!(w.received.lock().expect("lock").keys.len(), 2);
+    let mut reasons = Vec::new();
+    for send in &rows {
+        let stored = w
+            .stores
+            .ledger
+            .send(&ws(), &send.id)
+            .await
+            .expect("read")
+            .expect("row");
+        reasons.push(stored.suppression);
+    }
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![
+            None,
+            None,
+            Some(SuppressionReason::FrequencyCap),
+            Some(SuppressionReason::FrequencyCap)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_row_that_comes_back_after_its_campaign_was_cancelled_is_suppressed_not_sent() {
+    let w = world(None).await;
+    let id = CampaignId::parse("spring").expect("id");
+    let mut campaign = w
+        .stores
+        .campaigns
+        .campaign(&ws(), &id)
+        .await
+        .expect("read")
+        .expect("campaign");
+    campaign.lifecycle.state = CampaignState::Cancelled;
+    w.stores
+        .campaigns
+        .save_campaign(&campaign, false)
+        .await
+        .expect("saved");
+    // Scheduled again after the cancel swept the campaign: a retry, or a restart
+    // putting back what was in flight.
+    let comeback = row(&w, w.profiles[0], SendState::Scheduled);
+    w.stores
+        .ledger
+        .insert_sends(std::slice::from_ref(&comeback))
+        .await
+        .expect("insert");
+    w.worker.start().await.expect("start");
+    let report = w.worker.dispatch_once().await.expect("dispatch");
+    assert_eq!((report.claimed, report.suppressed), (1, 1));
+    assert!(w.received.lock().expect("lock").keys.is_empty());
+    let stored = w
+        .stores
+        .ledger
+        .send(&ws(), &comeback.id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (stored.state, stored.suppression),
+        (SendState::Suppressed, Some(SuppressionReason::Cancelled))
+    );
 }
 
 #[tokio::test]

@@ -246,7 +246,8 @@ impl SendLedger for SqliteStore {
         held: bool,
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(
-            "UPDATE sends SET held = ? WHERE workspace_id = ? AND origin = ? AND state = 'scheduled' AND held != ?",
+            "UPDATE sends SET held = ? WHERE workspace_id = ? AND origin = ? \
+             AND state IN ('scheduled', 'dispatching') AND held != ?",
         )
         .bind(i64::from(held))
         .bind(workspace.as_str())

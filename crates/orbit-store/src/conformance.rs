@@ -20,10 +20,10 @@ use serde_json::json;
 mod messaging;
 mod tags;
 pub use messaging::{
-    call_tasks_are_listed_by_status_and_closed, consent_records_are_appended,
-    dead_letters_page_through_rows_that_failed_together, erasure_clears_consent_and_ledger_addresses,
-    inbox_messages_are_kept_once_and_read_once, messaging_definitions_round_trip,
-    the_send_ledger_never_holds_a_message_twice,
+    a_held_origin_keeps_rows_that_come_back_from_dispatching, call_tasks_are_listed_by_status_and_closed,
+    consent_records_are_appended, dead_letters_page_through_rows_that_failed_together,
+    erasure_clears_consent_and_ledger_addresses, inbox_messages_are_kept_once_and_read_once,
+    messaging_definitions_round_trip, the_send_ledger_never_holds_a_message_twice,
 };
 pub use tags::{
     assigned_tag_values_are_replaced_per_profile_and_go_with_their_tag, tags_round_trip_and_refuse_a_taken_id,
@@ -56,6 +56,7 @@ macro_rules! store_conformance_tests {
             messaging_definitions_round_trip,
             consent_records_are_appended,
             the_send_ledger_never_holds_a_message_twice,
+            a_held_origin_keeps_rows_that_come_back_from_dispatching,
             erasure_clears_consent_and_ledger_addresses,
             inbox_messages_are_kept_once_and_read_once,
             call_tasks_are_listed_by_status_and_closed,

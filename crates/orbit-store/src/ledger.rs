@@ -231,7 +231,9 @@ pub trait SendLedger: Send + Sync {
     async fn in_flight(&self) -> Result<Vec<SendRecord>, StoreError>;
     /// Puts dispatching rows back to scheduled, to be sent again with the same id.
     async fn requeue(&self, ids: &[String], at: Timestamp) -> Result<(), StoreError>;
-    /// Holds or releases an origin's scheduled rows; returns how many changed.
+    /// Holds or releases an origin's rows that are not final: scheduled ones, and
+    /// dispatching ones, so that one coming back for a retry (or put back after a
+    /// crash) stays held. Returns how many changed.
     async fn hold_origin(&self, workspace: &WorkspaceId, origin: &str, held: bool)
     -> Result<u64, StoreError>;
     /// Suppresses every scheduled row of an origin as cancelled; returns how many.

@@ -181,14 +181,26 @@ pub fn urlencode(raw: &str) -> String {
 }
 
 /// Polls `condition` until it holds, failing the test after 30 seconds.
-pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
+pub async fn wait_until<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    wait_until_within(Duration::from_secs(30), what, condition).await;
+}
+
+/// Polls `condition` until it holds, failing the test after `limit`.
+pub async fn wait_until_within<F, Fut>(limit: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
     while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -1,9 +1,11 @@
 //! Black-box tests: the real `orbit` binary on an ephemeral port, spoken to over HTTP.
 
 mod bad_input;
+mod campaign_interruptions;
 mod campaigns;
 mod channels;
 mod consent;
+mod contact_policy;
 mod crash;
 mod engagement;
 mod helpers;

@@ -218,6 +218,11 @@ impl ContactPolicy {
                 address: best_address.to_owned(),
             };
         }
+        // Quiet hours before caps: a deferred message goes on another day, perhaps,
+        // and is counted against that one when it is decided again.
+        if let Some(until) = self.quiet_hours.and_then(|q| q.ends_after(now, tz)) {
+            return Decision::Defer { until };
+        }
         if self.daily_cap.is_some_and(|cap| sent_today.total >= cap) {
             return Decision::Suppress {
                 reason: SuppressionReason::FrequencyCap,
@@ -232,9 +237,6 @@ impl ContactPolicy {
                 reason: SuppressionReason::ChannelCap,
             };
         };
-        if let Some(until) = self.quiet_hours.and_then(|q| q.ends_after(now, tz)) {
-            return Decision::Defer { until };
-        }
         Decision::Send {
             channel,
             address: address.to_owned(),

@@ -22,7 +22,6 @@ impl DeliveryWorker {
         row: &SendRecord,
         profile: ProfileId,
         (title, body, popup, link): (String, String, bool, Option<String>),
-        marketing: bool,
         now: Timestamp,
     ) -> SendUpdate {
         let message = InboxMessage {
@@ -38,19 +37,14 @@ impl DeliveryWorker {
             read_at: None,
         };
         match self.inbox.deliver(&self.stores, message).await {
-            Ok(()) => {
-                if marketing {
-                    self.count_sent(&row.send.workspace_id, profile, Channel::Inbox, now);
-                }
-                SendUpdate::Accepted {
-                    id: row.send.id.clone(),
-                    channel: Channel::Inbox,
-                    account: own_account(),
-                    address: profile.to_string(),
-                    provider_message_id: None,
-                    at: now,
-                }
-            }
+            Ok(()) => SendUpdate::Accepted {
+                id: row.send.id.clone(),
+                channel: Channel::Inbox,
+                account: own_account(),
+                address: profile.to_string(),
+                provider_message_id: None,
+                at: now,
+            },
             Err(e) => retry(row, now, format!("storing the inbox message: {e}"), None, true),
         }
     }
@@ -61,7 +55,6 @@ impl DeliveryWorker {
         row: &SendRecord,
         task: CallTask,
         notify: Option<Account>,
-        marketing: bool,
     ) -> SendUpdate {
         let now = task.created_at;
         if let Err(e) = self.stores.call_tasks.put_call_task(&task).await {
@@ -104,9 +97,6 @@ impl DeliveryWorker {
                     };
                 }
             }
-        }
-        if marketing {
-            self.count_sent(&row.send.workspace_id, task.profile_id, Channel::CallTask, now);
         }
         SendUpdate::Accepted {
             id: task.id,

@@ -6,13 +6,14 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
+use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use orbit_channels::{OutboundMessage, Recipient, SendError};
 use orbit_core::messaging::policy::{SentToday, start_of_local_day};
-use orbit_core::messaging::{CampaignDefinition, Channel};
+use orbit_core::messaging::{CampaignDefinition, CampaignState, Channel};
 use orbit_core::messaging::{
-    ChannelCandidate, CompiledTemplate, Consents, Decision, Lane, MessageClass, SuppressionReason,
-    TemplateContent,
+    ChannelCandidate, CompiledTemplate, Consents, ContactPolicy, Decision, Lane, MessageClass,
+    SuppressionReason, TemplateContent,
 };
 use orbit_core::profile::Profile;
 use orbit_core::{CampaignId, Clock, ProfileId, TemplateId, WorkspaceId};
@@ -70,6 +71,8 @@ struct VariantMessage {
 struct CampaignPlan {
     definition: CampaignDefinition,
     class: MessageClass,
+    /// Cancelled since the row was written: it never goes.
+    cancelled: bool,
     templates: HashMap<TemplateId, Arc<CompiledTemplate>>,
 }
 
@@ -264,6 +267,7 @@ impl DeliveryWorker {
         }
         Ok(Some(CampaignPlan {
             class: record.definition.message_class(),
+            cancelled: record.lifecycle.state == CampaignState::Cancelled,
             definition: record.definition,
             templates,
         }))
@@ -313,6 +317,11 @@ impl DeliveryWorker {
         let Some(plan) = plan else {
             return suppressed(SuppressionReason::Cancelled);
         };
+        // Cancelling suppresses the scheduled rows; one that was with a provider at
+        // the time comes back here, for a retry or after a restart.
+        if plan.cancelled {
+            return suppressed(SuppressionReason::Cancelled);
+        }
         let Some(profile) = self.pipeline.profile(&ws, row.send.profile_id) else {
             return suppressed(SuppressionReason::ProfileErased);
         };
@@ -358,21 +367,52 @@ impl DeliveryWorker {
             .and_then(Value::as_str)
             .and_then(|name| jiff::tz::TimeZone::get(name).ok())
             .unwrap_or_else(|| self.pipeline.time_zone(&ws));
-        let sent_today = self.sent_today(&ws, profile.id, start_of_local_day(now, &tz));
         let policy = self.pipeline.contact_policy(&ws);
-        let (channel, address) =
-            match policy.decide(&plan.class, &candidates, &consents, &sent_today, now, &tz) {
-                Decision::Send { channel, address } => (channel, address),
-                Decision::Defer { until } => {
-                    return SendUpdate::Retry {
-                        id,
-                        next_attempt_at: until,
-                        error: "quiet hours".to_owned(),
-                        counts_as_attempt: false,
-                    };
-                }
-                Decision::Suppress { reason } => return suppressed(reason),
-            };
+        let inputs = PolicyInputs {
+            policy: &policy,
+            class: &plan.class,
+            candidates: &candidates,
+            consents: &consents,
+            tz: &tz,
+        };
+        let (channel, address) = match self.decide_and_count(&ws, profile.id, inputs, now) {
+            Decision::Send { channel, address } => (channel, address),
+            Decision::Defer { until } => {
+                return SendUpdate::Retry {
+                    id,
+                    next_attempt_at: until,
+                    error: "quiet hours".to_owned(),
+                    counts_as_attempt: false,
+                };
+            }
+            Decision::Suppress { reason } => return suppressed(reason),
+        };
+        let update = self
+            .send_on(&row, &profile, &options, (channel, address), now)
+            .await;
+        // Only what a provider took counts towards caps.
+        if plan.class.is_marketing() && !matches!(update, SendUpdate::Accepted { .. }) {
+            self.uncount_sent(&ws, profile.id, channel, now);
+        }
+        update
+    }
+
+    /// Sends a message the policy let through on `channel`, to `address`.
+    async fn send_on(
+        &self,
+        row: &SendRecord,
+        profile: &Profile,
+        options: &[VariantMessage],
+        (channel, address): (Channel, String),
+        now: Timestamp,
+    ) -> SendUpdate {
+        let id = row.send.id.clone();
+        let ws = row.send.workspace_id.clone();
+        let suppressed = |reason| SendUpdate::Suppressed {
+            id: id.clone(),
+            reason,
+            at: now,
+        };
         let Some(option) = options.iter().find(|o| o.channel == channel) else {
             return suppressed(SuppressionReason::NoAddress);
         };
@@ -388,7 +428,7 @@ impl DeliveryWorker {
             send_id: id.clone(),
         });
         let context = render_context(
-            &profile,
+            profile,
             tags,
             Some((&campaign_id, row.send.variant.as_deref().unwrap_or(""))),
             &id,
@@ -414,13 +454,7 @@ impl DeliveryWorker {
         } = rendered
         {
             return self
-                .deliver_to_inbox(
-                    &row,
-                    profile.id,
-                    (title, body, popup, link),
-                    plan.class.is_marketing(),
-                    now,
-                )
+                .deliver_to_inbox(row, profile.id, (title, body, popup, link), now)
                 .await;
         }
         if let TemplateContent::CallTask { script } = rendered {
@@ -446,9 +480,7 @@ impl DeliveryWorker {
                 created_at: now,
                 updated_at: now,
             };
-            return self
-                .deliver_call_task(&row, task, notify, plan.class.is_marketing())
-                .await;
+            return self.deliver_call_task(row, task, notify).await;
         }
         let rendered = match self.track_email(rendered, &ws, &id) {
             Ok(rendered) => rendered,
@@ -461,7 +493,7 @@ impl DeliveryWorker {
                 };
             }
         };
-        let unsubscribe = plan.class.is_marketing().then_some(unsubscribe_url);
+        let unsubscribe = row.send.marketing.then_some(unsubscribe_url);
         let Some(content) = connector_content(rendered, unsubscribe) else {
             return SendUpdate::Failed {
                 id,
@@ -490,24 +522,19 @@ impl DeliveryWorker {
         };
         account.ready().await;
         match account.connector.send(&message).await {
-            Ok(accepted) => {
-                if plan.class.is_marketing() {
-                    self.count_sent(&ws, profile.id, channel, now);
-                }
-                SendUpdate::Accepted {
-                    id,
-                    channel,
-                    account: account.id,
-                    address,
-                    provider_message_id: accepted.provider_message_id,
-                    at: now,
-                }
-            }
+            Ok(accepted) => SendUpdate::Accepted {
+                id,
+                channel,
+                account: account.id,
+                address,
+                provider_message_id: accepted.provider_message_id,
+                at: now,
+            },
             Err(SendError::Retryable {
                 code,
                 message,
                 retry_after_ms,
-            }) => retry(&row, now, format!("{code}: {message}"), retry_after_ms, true).with_channel(channel),
+            }) => retry(row, now, format!("{code}: {message}"), retry_after_ms, true).with_channel(channel),
             Err(e @ SendError::Permanent { .. }) => SendUpdate::Failed {
                 id,
                 channel: Some(channel),
@@ -545,32 +572,55 @@ impl DeliveryWorker {
         }
     }
 
-    pub(super) fn count_sent(&self, ws: &WorkspaceId, profile: ProfileId, channel: Channel, at: Timestamp) {
-        self.sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry((ws.clone(), profile))
-            .or_default()
-            .push((channel, at));
-    }
-
-    fn sent_today(&self, ws: &WorkspaceId, profile: ProfileId, since: Timestamp) -> SentToday {
+    /// Decides by the contact policy and counts a marketing message it lets through
+    /// at once, under one lock.
+    ///
+    /// # Contract
+    /// A person's rows from several campaigns settle concurrently within a round; a
+    /// count read before a sibling's send was recorded would let both past a cap. So
+    /// the message is counted before it is sent, and uncounted
+    /// ([`DeliveryWorker::uncount_sent`]) if the provider does not take it.
+    fn decide_and_count(
+        &self,
+        ws: &WorkspaceId,
+        profile: ProfileId,
+        inputs: PolicyInputs<'_>,
+        now: Timestamp,
+    ) -> Decision {
         let mut sent = self
             .sent
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut today = SentToday::default();
-        if let Some(log) = sent.get_mut(&(ws.clone(), profile)) {
-            // Nothing older than two days can count towards any local day.
-            log.retain(|(_, at)| *at >= since - 24.hours());
-            for (channel, at) in log.iter() {
-                if *at >= since {
-                    today.total += 1;
-                    *today.by_channel.entry(*channel).or_default() += 1;
-                }
-            }
+        let today = sent_today(&mut sent, ws, profile, start_of_local_day(now, inputs.tz));
+        let decision = inputs.policy.decide(
+            inputs.class,
+            inputs.candidates,
+            inputs.consents,
+            &today,
+            now,
+            inputs.tz,
+        );
+        if let Decision::Send { channel, .. } = &decision
+            && inputs.class.is_marketing()
+        {
+            sent.entry((ws.clone(), profile))
+                .or_default()
+                .push((*channel, now));
         }
-        today
+        decision
+    }
+
+    /// Takes back the count of a marketing message that was not sent after all.
+    fn uncount_sent(&self, ws: &WorkspaceId, profile: ProfileId, channel: Channel, at: Timestamp) {
+        let mut sent = self
+            .sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(log) = sent.get_mut(&(ws.clone(), profile))
+            && let Some(i) = log.iter().rposition(|entry| *entry == (channel, at))
+        {
+            log.swap_remove(i);
+        }
     }
 
     fn tags_of(&self, ws: &WorkspaceId, profile: ProfileId) -> Map<String, Value> {
@@ -593,6 +643,32 @@ impl DeliveryWorker {
             })
             .unwrap_or_default()
     }
+}
+
+/// What the contact policy decides a message by.
+#[derive(Clone, Copy)]
+struct PolicyInputs<'a> {
+    policy: &'a ContactPolicy,
+    class: &'a MessageClass,
+    candidates: &'a [ChannelCandidate],
+    consents: &'a Consents,
+    tz: &'a TimeZone,
+}
+
+/// Marketing messages counted for a person since `since`, the start of their day.
+fn sent_today(sent: &mut SentLog, ws: &WorkspaceId, profile: ProfileId, since: Timestamp) -> SentToday {
+    let mut today = SentToday::default();
+    if let Some(log) = sent.get_mut(&(ws.clone(), profile)) {
+        // Nothing older than two days can count towards any local day.
+        log.retain(|(_, at)| *at >= since - 24.hours());
+        for (channel, at) in log.iter() {
+            if *at >= since {
+                today.total += 1;
+                *today.by_channel.entry(*channel).or_default() += 1;
+            }
+        }
+    }
+    today
 }
 
 /// The address a channel reaches a person at.

@@ -351,6 +351,37 @@ pub async fn the_send_ledger_never_holds_a_message_twice(stores: &Stores) {
     assert_eq!(delivered, 1);
 }
 
+/// Holding an origin covers rows being sent when it is held: one that comes back
+/// for a retry, or is put back after a crash, stays held until released.
+pub async fn a_held_origin_keeps_rows_that_come_back_from_dispatching(stores: &Stores) {
+    let ledger = &stores.ledger;
+    let origin = "campaign:spring:run:1";
+    let rows: Vec<NewSend> = (1..=3)
+        .map(|n| new_send(origin, person(n), SendState::Scheduled, 10))
+        .collect();
+    ledger.insert_sends(&rows).await.unwrap();
+    assert_eq!(ledger.claim_due(at(10), 10).await.unwrap().len(), 3);
+    assert_eq!(ledger.hold_origin(&ws(), origin, true).await.unwrap(), 3);
+    let retries: Vec<SendUpdate> = rows[..2]
+        .iter()
+        .map(|row| SendUpdate::Retry {
+            id: row.id.clone(),
+            next_attempt_at: at(20),
+            error: "provider busy".to_owned(),
+            counts_as_attempt: true,
+        })
+        .collect();
+    ledger.apply_updates(&retries).await.unwrap();
+    ledger.requeue(&[rows[2].id.clone()], at(30)).await.unwrap();
+    assert!(
+        ledger.claim_due(at(100), 10).await.unwrap().is_empty(),
+        "still held"
+    );
+    assert_eq!(ledger.pending_in_origin(&ws(), origin).await.unwrap(), 3);
+    assert_eq!(ledger.hold_origin(&ws(), origin, false).await.unwrap(), 3);
+    assert_eq!(ledger.claim_due(at(100), 10).await.unwrap().len(), 3);
+}
+
 /// Erasing a person removes their consent and the addresses in their ledger rows,
 /// and what had not gone yet is suppressed; the rows stay for campaign counts.
 pub async fn erasure_clears_consent_and_ledger_addresses(stores: &Stores) {

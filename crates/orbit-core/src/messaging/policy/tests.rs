@@ -202,6 +202,61 @@ fn quiet_hours_defer_marketing_to_the_local_end_of_the_window() {
 }
 
 #[test]
+fn a_message_deferred_overnight_is_not_capped_by_the_day_it_was_launched() {
+    let policy = ContactPolicy {
+        daily_cap: Some(1),
+        quiet_hours: Some(QuietHours {
+            start: Time::constant(21, 0, 0, 0),
+            end: Time::constant(9, 0, 0, 0),
+        }),
+        ..ContactPolicy::default()
+    };
+    let sms = candidates(&[(Channel::Sms, Some("+8613800138000"))]);
+    let consents = Consents::default();
+    let spent = SentToday {
+        total: 1,
+        by_channel: [(Channel::Sms, 1)].into_iter().collect(),
+    };
+    // 22:00 in Shanghai with the day's allowance spent: it waits for 09:00…
+    assert_eq!(
+        policy.decide(
+            &promo(),
+            &sms,
+            &consents,
+            &spent,
+            at("2026-11-23T14:00:00Z"),
+            &shanghai()
+        ),
+        Decision::Defer {
+            until: at("2026-11-24T01:00:00Z")
+        }
+    );
+    // …when the new day's count decides.
+    assert_eq!(
+        policy.decide(
+            &promo(),
+            &sms,
+            &consents,
+            &SentToday::default(),
+            at("2026-11-24T01:00:00Z"),
+            &shanghai()
+        ),
+        send(Channel::Sms, "+8613800138000")
+    );
+    assert_eq!(
+        policy.decide(
+            &promo(),
+            &sms,
+            &consents,
+            &spent,
+            at("2026-11-24T01:00:00Z"),
+            &shanghai()
+        ),
+        suppress(SuppressionReason::FrequencyCap)
+    );
+}
+
+#[test]
 fn a_same_day_window_and_an_empty_window() {
     let lunch = QuietHours {
         start: Time::constant(12, 0, 0, 0),
