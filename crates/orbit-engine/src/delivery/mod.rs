@@ -9,6 +9,7 @@ pub mod engagement;
 pub mod inbox;
 mod own_channels;
 pub mod sealing;
+mod sending;
 pub mod tracking;
 pub mod worker;
 
