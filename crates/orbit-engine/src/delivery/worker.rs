@@ -1,7 +1,7 @@
 //! The delivery worker: claims due ledger rows, decides each by the contact policy,
 //! renders it, sends it through its account's connector and records the outcome.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use jiff::{Timestamp, ToSpan};
 use orbit_core::messaging::policy::{SentToday, start_of_local_day};
 use orbit_core::messaging::{CampaignDefinition, CampaignState, Channel};
 use orbit_core::messaging::{
-    ChannelCandidate, CompiledTemplate, Consents, ContactPolicy, Decision, Lane, MessageClass,
+    ChannelCandidate, CompiledTemplate, ConsentRecord, Consents, ContactPolicy, Decision, Lane, MessageClass,
     SuppressionReason,
 };
 use orbit_core::profile::Profile;
@@ -41,6 +41,13 @@ pub struct DispatchReport {
     /// Outcome unknown.
     pub ambiguous: usize,
 }
+
+/// A campaign's plan as a round read it: none for a campaign that is gone, or why
+/// it could not be read.
+type PlanRead = Result<Option<Arc<CampaignPlan>>, String>;
+
+/// Rounds a worker runs at once.
+const ROUNDS_IN_FLIGHT: usize = 2;
 
 /// Marketing messages accepted per person, for caps.
 type SentLog = HashMap<(WorkspaceId, ProfileId), Vec<(Channel, Timestamp)>>;
@@ -174,20 +181,33 @@ impl DeliveryWorker {
     }
 
     /// Runs rounds until cancelled, pausing briefly when nothing was due.
+    ///
+    /// [`ROUNDS_IN_FLIGHT`] rounds run at once, so one round's commits overlap
+    /// another's sends; a row is claimed by one round only.
     pub async fn run(self: Arc<Self>) {
-        loop {
-            match self.dispatch_once().await {
-                Ok(report) if report.claimed > 0 => continue,
-                Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-                Err(e) => {
-                    tracing::error!(error = %e, "delivery round failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+        let lanes = (0..ROUNDS_IN_FLIGHT).map(|_| {
+            let worker = self.clone();
+            async move {
+                loop {
+                    match worker.dispatch_once().await {
+                        Ok(report) if report.claimed > 0 => continue,
+                        Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                        Err(e) => {
+                            tracing::error!(error = %e, "delivery round failed");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
                 }
             }
-        }
+        });
+        futures::future::join_all(lanes).await;
     }
 
     /// Claims the rows due now and settles each.
+    ///
+    /// What every row needs from storage — its campaign's plan and its recipient's
+    /// consent — is read once for the round; when a read fails, the rows it was for
+    /// are scheduled again rather than left claimed.
     pub async fn dispatch_once(&self) -> Result<DispatchReport, EngineError> {
         let now = self.clock.now();
         let claimed = self.stores.ledger.claim_due(now, self.batch).await?;
@@ -198,25 +218,53 @@ impl DeliveryWorker {
         if claimed.is_empty() {
             return Ok(report);
         }
-        let mut plans: HashMap<(WorkspaceId, Option<CampaignId>), Option<Arc<CampaignPlan>>> = HashMap::new();
+        let mut plans: HashMap<(WorkspaceId, Option<CampaignId>), PlanRead> = HashMap::new();
         for row in &claimed {
             let key = (row.send.workspace_id.clone(), row.send.campaign_id.clone());
             if let std::collections::hash_map::Entry::Vacant(slot) = plans.entry(key) {
                 let (ws, campaign) = slot.key();
-                let plan = self.plan(ws, campaign.as_ref()).await?.map(Arc::new);
+                let plan = self
+                    .plan(ws, campaign.as_ref())
+                    .await
+                    .map(|plan| plan.map(Arc::new))
+                    .map_err(|e| format!("reading the campaign: {e}"));
                 slot.insert(plan);
             }
         }
-        let updates: Vec<SendUpdate> = futures::stream::iter(claimed.into_iter().map(|row| {
-            let plan = plans
-                .get(&(row.send.workspace_id.clone(), row.send.campaign_id.clone()))
-                .cloned()
-                .flatten();
-            async move { self.settle(row, plan, now).await }
-        }))
-        .buffer_unordered(self.concurrency)
-        .collect()
-        .await;
+        let profiles: Vec<Option<Profile>> = claimed
+            .iter()
+            .map(|row| self.pipeline.profile(&row.send.workspace_id, row.send.profile_id))
+            .collect();
+        let consents = self.round_consents(&claimed, &profiles).await;
+        let updates: Vec<SendUpdate> =
+            futures::stream::iter(claimed.into_iter().zip(profiles).map(|(row, profile)| {
+                let ws = row.send.workspace_id.clone();
+                let plan = plans
+                    .get(&(ws.clone(), row.send.campaign_id.clone()))
+                    .cloned()
+                    .unwrap_or(Ok(None));
+                let consent = match (&profile, consents.get(&ws)) {
+                    (Some(profile), Some(Ok(by_person))) => Ok(std::iter::once(&profile.id)
+                        .chain(&profile.merged_ids)
+                        .filter_map(|person| by_person.get(person))
+                        .flatten()
+                        .cloned()
+                        .collect()),
+                    (_, Some(Err(e))) => Err(e.clone()),
+                    _ => Ok(Vec::new()),
+                };
+                async move {
+                    match (plan, consent) {
+                        (Err(e), _) | (_, Err(e)) => retry(&row, now, e, None, false),
+                        (Ok(plan), Ok(consent)) => {
+                            self.settle(row, profile, plan, Consents::new(consent), now).await
+                        }
+                    }
+                }
+            }))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
         for update in &updates {
             match update {
                 SendUpdate::Accepted { .. } => report.accepted += 1,
@@ -228,6 +276,43 @@ impl DeliveryWorker {
         }
         self.stores.ledger.apply_updates(&updates).await?;
         Ok(report)
+    }
+
+    /// The consent records of a round's recipients and of the ids merged into them
+    /// (choices made under those still stand), by workspace and person: one read per
+    /// workspace instead of one per message.
+    async fn round_consents(
+        &self,
+        claimed: &[SendRecord],
+        profiles: &[Option<Profile>],
+    ) -> HashMap<WorkspaceId, Result<HashMap<ProfileId, Vec<ConsentRecord>>, String>> {
+        let mut people: HashMap<WorkspaceId, BTreeSet<ProfileId>> = HashMap::new();
+        for (row, profile) in claimed.iter().zip(profiles) {
+            if let Some(profile) = profile {
+                let ids = people.entry(row.send.workspace_id.clone()).or_default();
+                ids.insert(profile.id);
+                ids.extend(profile.merged_ids.iter().copied());
+            }
+        }
+        let mut found = HashMap::new();
+        for (ws, ids) in people {
+            let ids: Vec<ProfileId> = ids.into_iter().collect();
+            let by_person = self
+                .stores
+                .consents
+                .consents_of(&ws, &ids)
+                .await
+                .map(|records| {
+                    let mut by_person: HashMap<ProfileId, Vec<ConsentRecord>> = HashMap::new();
+                    for (person, record) in records {
+                        by_person.entry(person).or_default().push(record);
+                    }
+                    by_person
+                })
+                .map_err(|e| format!("reading consent: {e}"));
+            found.insert(ws, by_person);
+        }
+        found
     }
 
     async fn plan(
@@ -304,7 +389,14 @@ impl DeliveryWorker {
         )
     }
 
-    async fn settle(&self, row: SendRecord, plan: Option<Arc<CampaignPlan>>, now: Timestamp) -> SendUpdate {
+    async fn settle(
+        &self,
+        row: SendRecord,
+        profile: Option<Profile>,
+        plan: Option<Arc<CampaignPlan>>,
+        consents: Consents,
+        now: Timestamp,
+    ) -> SendUpdate {
         let id = row.send.id.clone();
         let ws = row.send.workspace_id.clone();
         let suppressed = |reason| SendUpdate::Suppressed {
@@ -320,7 +412,7 @@ impl DeliveryWorker {
         if plan.cancelled {
             return suppressed(SuppressionReason::Cancelled);
         }
-        let Some(profile) = self.pipeline.profile(&ws, row.send.profile_id) else {
+        let Some(profile) = profile else {
             return suppressed(SuppressionReason::ProfileErased);
         };
         let Some(options) = self.options(&ws, &plan, &row) else {
@@ -351,13 +443,6 @@ impl DeliveryWorker {
                     },
                 })
                 .collect()
-        };
-        // Choices made under ids since merged into this person still stand.
-        let mut people = vec![profile.id];
-        people.extend(profile.merged_ids.iter().copied());
-        let consents = match self.stores.consents.consents_of(&ws, &people).await {
-            Ok(found) => Consents::new(found.into_iter().map(|(_, record)| record).collect()),
-            Err(e) => return retry(&row, now, format!("reading consent: {e}"), None, false),
         };
         let tz = profile
             .traits
