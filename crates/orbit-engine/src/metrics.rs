@@ -21,6 +21,15 @@ pub fn describe() {
         "Position of the newest durable event in the log"
     );
     describe_gauge!("orbit_profiles", "Live profiles held in memory, every workspace");
+    describe_histogram!(
+        "orbit_delivery_round_seconds",
+        Unit::Seconds,
+        "Time of one delivery round's phases: claim (due rows), settle (policy, render, send), record (outcomes)"
+    );
+    describe_counter!(
+        "orbit_delivery_messages_total",
+        "Ledger rows claimed and settled by the delivery worker"
+    );
     describe_gauge!(
         "orbit_timeline_events",
         "Events on profile timelines held in memory"

@@ -139,76 +139,7 @@ impl SendLedger for SqliteStore {
 
     async fn apply_updates(&self, updates: &[SendUpdate]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        for update in updates {
-            let query = match update {
-                SendUpdate::Accepted {
-                    id,
-                    channel,
-                    account,
-                    address,
-                    provider_message_id,
-                    at,
-                } => sqlx::query(
-                    "UPDATE sends SET state = 'accepted', channel = ?, account = ?, address = ?, \
-                     provider_message_id = ?, accepted_at = ?, attempts = attempts + 1, \
-                     last_error = NULL, updated_at = ? WHERE id = ?",
-                )
-                .bind(channel.as_str())
-                .bind(account.as_str())
-                .bind(address.as_str())
-                .bind(provider_message_id.as_deref())
-                .bind(at.as_millisecond())
-                .bind(at.as_millisecond())
-                .bind(id.as_str()),
-                SendUpdate::Retry {
-                    id,
-                    next_attempt_at,
-                    error,
-                    counts_as_attempt,
-                } => sqlx::query(
-                    "UPDATE sends SET state = 'scheduled', next_attempt_at = ?, last_error = ?, \
-                     attempts = attempts + ?, updated_at = ? WHERE id = ?",
-                )
-                .bind(next_attempt_at.as_millisecond())
-                .bind(error.as_str())
-                .bind(i64::from(*counts_as_attempt))
-                .bind(next_attempt_at.as_millisecond())
-                .bind(id.as_str()),
-                SendUpdate::Failed {
-                    id,
-                    channel,
-                    error,
-                    at,
-                } => sqlx::query(
-                    "UPDATE sends SET state = 'failed', channel = COALESCE(?, channel), last_error = ?, \
-                     attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                )
-                .bind(channel.map(Channel::as_str))
-                .bind(error.as_str())
-                .bind(at.as_millisecond())
-                .bind(id.as_str()),
-                SendUpdate::Ambiguous {
-                    id,
-                    channel,
-                    error,
-                    at,
-                } => sqlx::query(
-                    "UPDATE sends SET state = 'ambiguous', channel = ?, last_error = ?, \
-                     attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                )
-                .bind(channel.as_str())
-                .bind(error.as_str())
-                .bind(at.as_millisecond())
-                .bind(id.as_str()),
-                SendUpdate::Suppressed { id, reason, at } => sqlx::query(
-                    "UPDATE sends SET state = 'suppressed', suppression = ?, updated_at = ? WHERE id = ?",
-                )
-                .bind(reason.as_str())
-                .bind(at.as_millisecond())
-                .bind(id.as_str()),
-            };
-            query.execute(&mut *tx).await.map_err(not_written)?;
-        }
+        crate::ledger_updates::write_outcomes(&mut tx, updates).await?;
         tx.commit().await.map_err(unknown)
     }
 

@@ -8,6 +8,7 @@ mod events;
 mod inbox;
 mod keys;
 mod ledger;
+mod ledger_updates;
 mod message_ids;
 mod messaging;
 mod profiles;

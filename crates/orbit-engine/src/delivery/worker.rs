@@ -210,6 +210,8 @@ impl DeliveryWorker {
     /// are scheduled again rather than left claimed.
     pub async fn dispatch_once(&self) -> Result<DispatchReport, EngineError> {
         let now = self.clock.now();
+        // Durations of storage and sending, for operators: not domain time.
+        let started = std::time::Instant::now();
         let claimed = self.stores.ledger.claim_due(now, self.batch).await?;
         let mut report = DispatchReport {
             claimed: claimed.len(),
@@ -218,6 +220,7 @@ impl DeliveryWorker {
         if claimed.is_empty() {
             return Ok(report);
         }
+        let claimed_at = std::time::Instant::now();
         let mut plans: HashMap<(WorkspaceId, Option<CampaignId>), PlanRead> = HashMap::new();
         for row in &claimed {
             let key = (row.send.workspace_id.clone(), row.send.campaign_id.clone());
@@ -265,6 +268,7 @@ impl DeliveryWorker {
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
+        let settled_at = std::time::Instant::now();
         for update in &updates {
             match update {
                 SendUpdate::Accepted { .. } => report.accepted += 1,
@@ -275,6 +279,22 @@ impl DeliveryWorker {
             }
         }
         self.stores.ledger.apply_updates(&updates).await?;
+        let phases = [
+            ("claim", claimed_at - started),
+            ("settle", settled_at - claimed_at),
+            ("record", settled_at.elapsed()),
+        ];
+        for (phase, took) in phases {
+            metrics::histogram!("orbit_delivery_round_seconds", "phase" => phase).record(took.as_secs_f64());
+        }
+        metrics::counter!("orbit_delivery_messages_total").increment(report.claimed as u64);
+        tracing::debug!(
+            claimed = report.claimed,
+            claim_ms = phases[0].1.as_millis(),
+            settle_ms = phases[1].1.as_millis(),
+            record_ms = phases[2].1.as_millis(),
+            "delivery round"
+        );
         Ok(report)
     }
 

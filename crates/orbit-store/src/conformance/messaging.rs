@@ -285,9 +285,41 @@ pub async fn the_send_ledger_never_holds_a_message_twice(stores: &Stores) {
     );
     let retried = ledger.send(&ws(), &first[3].send.id).await.unwrap().unwrap();
     assert_eq!(
-        (retried.state, retried.next_attempt_at),
-        (SendState::Scheduled, at(60))
+        (
+            retried.state,
+            retried.next_attempt_at,
+            retried.attempts,
+            retried.last_error.as_deref()
+        ),
+        (SendState::Scheduled, at(60), 1, Some("throttled"))
     );
+    let failed = ledger.send(&ws(), &first[1].send.id).await.unwrap().unwrap();
+    assert_eq!(
+        (failed.state, failed.channel, failed.last_error.as_deref()),
+        (
+            SendState::Failed,
+            Some(Channel::Sms),
+            Some("isv.MOBILE_NUMBER_ILLEGAL")
+        )
+    );
+    let suppressed = ledger.send(&ws(), &first[2].send.id).await.unwrap().unwrap();
+    assert_eq!(
+        (suppressed.state, suppressed.suppression, suppressed.attempts),
+        (SendState::Suppressed, Some(SuppressionReason::Unsubscribed), 0)
+    );
+    // Every one of many outcomes of one kind is written, whatever the batch's size.
+    for row in &first[4..] {
+        let ambiguous = ledger.send(&ws(), &row.send.id).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                ambiguous.state,
+                ambiguous.channel,
+                ambiguous.attempts,
+                ambiguous.updated_at
+            ),
+            (SendState::Ambiguous, Some(Channel::Sms), 1, at(11))
+        );
+    }
     assert_eq!(
         ledger.marketing_accepted_since(at(0)).await.unwrap(),
         vec![(ws(), first[0].send.profile_id, Channel::Sms, at(11))]
