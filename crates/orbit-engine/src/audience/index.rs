@@ -5,7 +5,10 @@
 //! bitmap-first plans of ADR 0006 build on the same data and must give the same
 //! answers, which the differential test pins.
 
+mod announced;
 mod plan;
+
+pub use announced::Announced;
 
 use super::behaviour::{event_holds, sequence_holds};
 use super::filters::Filters;
@@ -49,15 +52,6 @@ pub struct AudienceIndex {
     /// Profiles whose events, traits or merges changed since [`Self::take_changed`]:
     /// what computed tags must look at again.
     changed: RoaringBitmap,
-}
-
-/// A dynamic segment's membership as its transition events announced it.
-#[derive(Debug, Default, Clone)]
-pub struct Announced {
-    /// The log position of the baseline the events replay over.
-    pub since: i64,
-    /// The members announced, as dense numbers.
-    pub members: RoaringBitmap,
 }
 
 /// One event type's occurrences on a profile within a time range.
@@ -109,18 +103,19 @@ impl AudienceIndex {
         self.set_tag_values(n, tag, values);
     }
 
-    /// Records an event on a profile's timeline.
+    /// Records the event at log `position` on a profile's timeline.
     pub fn record_event(
         &mut self,
         profile: ProfileId,
         at_ms: i64,
+        position: i64,
         name: Option<&str>,
         properties: &Map<String, Value>,
     ) {
         let n = self.number(profile);
         self.slots[n as usize]
             .timeline
-            .push(at_ms, name, properties, &mut self.strings);
+            .push(at_ms, position, name, properties, &mut self.strings);
         let name_id = name.and_then(|name| self.strings.find(name)).unwrap_or(UNNAMED);
         self.filters.record_event(n, name_id, at_ms);
         self.touched.insert(n);
@@ -132,29 +127,26 @@ impl AudienceIndex {
         self.segments.insert(segment.to_owned(), members);
     }
 
-    /// Folds a merged-away profile into its survivor: events move over; the merged
-    /// profile's number is retired.
+    /// Folds a merged-away profile into its survivor: events move over, in time and
+    /// log order; announced memberships combine as a replay of the log would combine
+    /// them; the merged profile's number is retired.
     pub fn merge(&mut self, survivor: ProfileId, merged: ProfileId) {
         let Some(gone) = self.dense.remove(&merged) else {
             return;
         };
         self.aliases.insert(merged, survivor);
         let moved = std::mem::take(&mut self.slots[gone as usize]);
-        self.retire(gone);
-        let keep = self.number(survivor) as usize;
-        self.touched.insert(keep as u32);
-        self.changed.insert(keep as u32);
-        let events = moved.timeline.events().to_vec();
-        for event in &events {
-            let properties = moved.timeline.properties_of(event, &self.strings);
-            let name = (event.name != super::timeline::UNNAMED)
-                .then(|| self.strings.text(event.name).map(str::to_owned))
-                .flatten();
-            self.slots[keep]
-                .timeline
-                .push(event.at_ms, name.as_deref(), &properties, &mut self.strings);
-            self.filters.record_event(keep as u32, event.name, event.at_ms);
+        let keep = self.number(survivor);
+        for announced in self.announced.values_mut() {
+            announced.merge(keep, gone);
         }
+        self.retire(gone);
+        self.touched.insert(keep);
+        self.changed.insert(keep);
+        for event in moved.timeline.events() {
+            self.filters.record_event(keep, event.name, event.at_ms);
+        }
+        self.slots[keep as usize].timeline.absorb(moved.timeline);
     }
 
     /// Forgets a profile: its number is retired.
@@ -175,7 +167,7 @@ impl AudienceIndex {
             segment.remove(n);
         }
         for announced in self.announced.values_mut() {
-            announced.members.remove(n);
+            announced.forget(n);
         }
     }
 
@@ -191,9 +183,9 @@ impl AudienceIndex {
 
     /// Starts a segment's announced membership over from a baseline at `since`.
     pub fn set_baseline(&mut self, segment: &str, since: i64, members: &[ProfileId]) {
-        let members = members.iter().filter_map(|p| self.find(*p)).collect();
+        let numbers = members.iter().filter_map(|p| self.find(*p)).collect();
         self.announced
-            .insert(segment.to_owned(), Announced { since, members });
+            .insert(segment.to_owned(), Announced::from_baseline(since, numbers));
     }
 
     /// Forgets a deleted segment's announced membership.
@@ -218,10 +210,8 @@ impl AudienceIndex {
         if let Some(state) = self.announced.get_mut(&announcement.segment)
             && position > state.since
         {
-            match announcement.transition {
-                Transition::Entered => state.members.insert(n),
-                Transition::Exited => state.members.remove(n),
-            };
+            let entered = announcement.transition == Transition::Entered;
+            state.set(n, entered, position);
         }
     }
 
@@ -395,6 +385,14 @@ impl AudienceIndex {
                 .unwrap_or(0.0);
         }
         summary
+    }
+
+    /// Every live profile with its timeline.
+    pub fn timelines(&self) -> impl Iterator<Item = (ProfileId, &ProfileTimeline)> {
+        self.live
+            .iter()
+            .filter_map(|n| self.slots.get(n as usize))
+            .filter_map(|slot| Some((slot.id?, &slot.timeline)))
     }
 
     /// Bytes held by timelines, for memory accounting.

@@ -92,7 +92,7 @@ impl Audiences {
         let Some(index) = self.workspaces.get_mut(workspace) else {
             return;
         };
-        index.record_event(profile, at.as_millisecond(), name, properties);
+        index.record_event(profile, at.as_millisecond(), position.0, name, properties);
         if let Some(announcement) = announced(source, name, properties) {
             index.apply_announcement(profile, &announcement, position.0);
         }

@@ -50,7 +50,15 @@ pub enum Scalar {
 /// No event name (identify and other unnamed calls).
 pub const UNNAMED: u32 = u32::MAX;
 
+/// Log positions a record can hold: 48 bits, the room its layout leaves.
+pub const MAX_POSITION: i64 = (1 << 48) - 1;
+
 /// One event on a compact timeline.
+///
+/// The log position is kept so that events of the same millisecond stay in log order
+/// whatever path they arrive by (a merge interleaves two timelines): a timeline then
+/// reads the same after a merge as after a rebuild from the log. It fits in what would
+/// otherwise be padding, 48 bits split in two, so a record stays 24 bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EventRecord {
     /// Event time, epoch milliseconds.
@@ -61,9 +69,23 @@ pub struct EventRecord {
     props_start: u32,
     /// How many it has.
     props_len: u16,
+    position_high: u16,
+    position_low: u32,
 }
 
-/// One profile's events, oldest first (ties in arrival order).
+impl EventRecord {
+    /// The event's log position.
+    pub fn position(&self) -> i64 {
+        (i64::from(self.position_high) << 32) | i64::from(self.position_low)
+    }
+
+    /// Where the event sorts on a timeline: by time, then by log position.
+    fn order(&self) -> (i64, i64) {
+        (self.at_ms, self.position())
+    }
+}
+
+/// One profile's events, oldest first, ties in log order.
 #[derive(Debug, Default, Clone)]
 pub struct ProfileTimeline {
     events: Vec<EventRecord>,
@@ -71,15 +93,21 @@ pub struct ProfileTimeline {
 }
 
 impl ProfileTimeline {
-    /// Adds an event: its top-level scalar properties are indexed (text, numbers,
-    /// booleans); nested values are not.
+    /// Adds the event at log `position`: its top-level scalar properties are indexed
+    /// (text, numbers, booleans); nested values are not.
     pub fn push(
         &mut self,
         at_ms: i64,
+        position: i64,
         name: Option<&str>,
         properties: &Map<String, Value>,
         strings: &mut Interner,
     ) {
+        debug_assert!(
+            (0..=MAX_POSITION).contains(&position),
+            "a log position fits in 48 bits"
+        );
+        let position = position.clamp(0, MAX_POSITION);
         let props_start = self.values.len() as u32;
         for (key, value) in properties {
             let scalar = match value {
@@ -100,9 +128,12 @@ impl ProfileTimeline {
             name: name.map_or(UNNAMED, |n| strings.intern(n)),
             props_start,
             props_len: (self.values.len() as u32 - props_start) as u16,
+            position_high: (position >> 32) as u16,
+            position_low: position as u32,
         };
-        // Events mostly arrive in time order; a late one goes after its equals.
-        let at = self.events.partition_point(|e| e.at_ms <= at_ms);
+        // Events mostly arrive in time and log order: appending is the common case.
+        let key = record.order();
+        let at = self.events.partition_point(|e| e.order() <= key);
         self.events.insert(at, record);
     }
 
@@ -127,6 +158,30 @@ impl ProfileTimeline {
             .iter()
             .filter_map(|(key, value)| Some((strings.text(*key)?.to_owned(), value.to_json(strings))))
             .collect()
+    }
+
+    /// Moves every event of `other` (a timeline over the same strings) onto this one,
+    /// interleaved in time and log order.
+    pub fn absorb(&mut self, other: Self) {
+        let shift = self.values.len() as u32;
+        self.values.extend_from_slice(&other.values);
+        let moved = other.events.into_iter().map(|e| EventRecord {
+            props_start: e.props_start + shift,
+            ..e
+        });
+        let kept = std::mem::take(&mut self.events);
+        let mut merged = Vec::with_capacity(kept.len() + moved.len());
+        let (mut a, mut b) = (kept.into_iter().peekable(), moved.peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.order() <= y.order() => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            merged.extend(next);
+        }
+        self.events = merged;
     }
 
     /// Bytes this timeline holds, for memory accounting.
