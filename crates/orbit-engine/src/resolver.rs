@@ -63,7 +63,8 @@ impl Resolver {
         Ok((resolver, timelines))
     }
 
-    async fn load_profiles(stores: &Stores) -> Result<Self, StoreError> {
+    /// Loads settings and every stored profile with its identities.
+    pub async fn load_profiles(stores: &Stores) -> Result<Self, StoreError> {
         let mut resolver = Self::default();
         resolver.load_settings(stores).await?;
         let mut after = None;
@@ -92,7 +93,7 @@ impl Resolver {
 
     /// Reads where every event sits and puts it on its live profile's timeline; a
     /// profile's `last_seen` is its newest event (the stored one is not kept current).
-    async fn rebuild_timelines(&mut self, stores: &Stores) -> Result<Timelines, StoreError> {
+    pub async fn rebuild_timelines(&mut self, stores: &Stores) -> Result<Timelines, StoreError> {
         let mut timelines = Timelines::default();
         let mut after = LogPosition(0);
         let (mut unplaced, mut pages) = (0usize, 0usize);
@@ -134,6 +135,23 @@ impl Resolver {
         }
         tracing::info!(events = timelines.event_count(), "timelines rebuilt");
         Ok(timelines)
+    }
+
+    /// Makes every profile's `last_seen` its newest event, as the rebuild of the
+    /// timelines does (the stored one is not kept current).
+    pub fn see_newest(&mut self, timelines: &Timelines) {
+        for (workspace, profile, newest_ms) in timelines.newest() {
+            let Ok(at) = jiff::Timestamp::from_millisecond(newest_ms) else {
+                continue;
+            };
+            if let Some(p) = self
+                .workspaces
+                .get_mut(workspace)
+                .and_then(|state| state.graph.profile_mut(profile))
+            {
+                p.last_seen = p.last_seen.max(at);
+            }
+        }
     }
 
     /// Re-reads every workspace's settings.

@@ -6,9 +6,13 @@
 //! answers, which the differential test pins.
 
 mod announced;
+mod image;
+#[cfg(test)]
+pub mod observe;
 mod plan;
 
 pub use announced::Announced;
+pub use image::{Captured, IndexImage, MalformedImage};
 
 use super::behaviour::{event_holds, sequence_holds};
 use super::filters::Filters;
@@ -21,6 +25,7 @@ use orbit_core::audience::{Condition, Evaluation};
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What the index holds on one profile.
 #[derive(Debug, Default, Clone)]
@@ -28,7 +33,9 @@ struct Slot {
     id: Option<ProfileId>,
     traits: Map<String, Value>,
     tags: BTreeMap<String, Vec<String>>,
-    timeline: ProfileTimeline,
+    /// Shared with a snapshot being written, which takes it without copying while
+    /// commits wait; a commit that changes it meanwhile copies it first.
+    timeline: Arc<ProfileTimeline>,
 }
 
 /// One workspace's index.
@@ -113,9 +120,13 @@ impl AudienceIndex {
         properties: &Map<String, Value>,
     ) {
         let n = self.number(profile);
-        self.slots[n as usize]
-            .timeline
-            .push(at_ms, position, name, properties, &mut self.strings);
+        Arc::make_mut(&mut self.slots[n as usize].timeline).push(
+            at_ms,
+            position,
+            name,
+            properties,
+            &mut self.strings,
+        );
         let name_id = name.and_then(|name| self.strings.find(name)).unwrap_or(UNNAMED);
         self.filters.record_event(n, name_id, at_ms);
         self.touched.insert(n);
@@ -146,7 +157,7 @@ impl AudienceIndex {
         for event in moved.timeline.events() {
             self.filters.record_event(keep, event.name, event.at_ms);
         }
-        self.slots[keep as usize].timeline.absorb(moved.timeline);
+        Arc::make_mut(&mut self.slots[keep as usize].timeline).absorb(Arc::unwrap_or_clone(moved.timeline));
     }
 
     /// Forgets a profile: its number is retired.
@@ -181,11 +192,39 @@ impl AudienceIndex {
         &self.live
     }
 
-    /// Starts a segment's announced membership over from a baseline at `since`.
+    /// Starts a segment's announced membership over from a baseline at `since`, as it
+    /// was just saved: `members` are live profiles.
     pub fn set_baseline(&mut self, segment: &str, since: i64, members: &[ProfileId]) {
         let numbers = members.iter().filter_map(|p| self.find(*p)).collect();
-        self.announced
-            .insert(segment.to_owned(), Announced::from_baseline(since, numbers));
+        self.announced.insert(
+            segment.to_owned(),
+            Announced::from_baseline(since, numbers, members),
+        );
+    }
+
+    /// Starts a segment's announced membership over from a stored baseline, whose
+    /// members may have been merged away since (`canonical` names their survivors) or
+    /// erased.
+    pub fn set_stored_baseline(
+        &mut self,
+        segment: &str,
+        baseline: &orbit_store::MembershipBaseline,
+        canonical: impl Fn(ProfileId) -> Option<ProfileId>,
+    ) {
+        let numbers = baseline
+            .members
+            .iter()
+            .filter_map(|p| self.find(canonical(*p)?))
+            .collect();
+        self.announced.insert(
+            segment.to_owned(),
+            Announced::from_baseline(baseline.position.0, numbers, &baseline.members),
+        );
+    }
+
+    /// The segments with an announced membership.
+    pub fn announced_segments(&self) -> impl Iterator<Item = &str> {
+        self.announced.keys().map(String::as_str)
     }
 
     /// Forgets a deleted segment's announced membership.
@@ -392,7 +431,7 @@ impl AudienceIndex {
         self.live
             .iter()
             .filter_map(|n| self.slots.get(n as usize))
-            .filter_map(|slot| Some((slot.id?, &slot.timeline)))
+            .filter_map(|slot| Some((slot.id?, &*slot.timeline)))
     }
 
     /// Bytes held by timelines, for memory accounting.

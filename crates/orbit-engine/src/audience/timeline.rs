@@ -2,6 +2,7 @@
 //! indexed property values (ADR 0006).
 
 use foldhash::HashMap;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Numbers for strings: event names, property names and text values.
@@ -32,10 +33,25 @@ impl Interner {
     pub fn text(&self, id: u32) -> Option<&str> {
         self.names.get(id as usize).map(String::as_str)
     }
+
+    /// Every string, by number: what a snapshot keeps.
+    pub fn texts(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The interner that numbered `names` in this order.
+    pub fn from_texts(names: Vec<String>) -> Self {
+        let ids = names
+            .iter()
+            .enumerate()
+            .map(|(id, name)| (name.clone(), id as u32))
+            .collect();
+        Self { ids, names }
+    }
 }
 
 /// One indexed property value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Scalar {
     /// A whole number, kept whole so that it reads back as written.
     Integer(i64),
@@ -59,7 +75,7 @@ pub const MAX_POSITION: i64 = (1 << 48) - 1;
 /// whatever path they arrive by (a merge interleaves two timelines): a timeline then
 /// reads the same after a merge as after a rebuild from the log. It fits in what would
 /// otherwise be padding, 48 bits split in two, so a record stays 24 bytes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
     /// Event time, epoch milliseconds.
     pub at_ms: i64,
@@ -86,7 +102,7 @@ impl EventRecord {
 }
 
 /// One profile's events, oldest first, ties in log order.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileTimeline {
     events: Vec<EventRecord>,
     values: Vec<(u32, Scalar)>,
@@ -182,6 +198,23 @@ impl ProfileTimeline {
             merged.extend(next);
         }
         self.events = merged;
+    }
+
+    /// Whether the timeline is one this code could have built over `strings` strings:
+    /// events in order, their values in range, every number interned. A snapshot is
+    /// checked with this before use, since reads index without checking.
+    pub fn is_well_formed(&self, strings: usize) -> bool {
+        let interned = |id: u32| (id as usize) < strings;
+        let ordered = self.events.windows(2).all(|w| w[0].order() <= w[1].order());
+        let events_fit = self.events.iter().all(|e| {
+            let end = e.props_start as usize + usize::from(e.props_len);
+            end <= self.values.len() && (e.name == UNNAMED || interned(e.name))
+        });
+        let values_fit = self
+            .values
+            .iter()
+            .all(|(key, value)| interned(*key) && !matches!(value, Scalar::Text(text) if !interned(*text)));
+        ordered && events_fit && values_fit
     }
 
     /// Bytes this timeline holds, for memory accounting.
