@@ -16,5 +16,6 @@ mod segment_sdk;
 mod segment_transitions;
 mod segments;
 mod settings;
+mod snapshots;
 mod tags;
 mod templates;
