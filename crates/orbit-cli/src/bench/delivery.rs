@@ -275,6 +275,5 @@ pub async fn run(args: DeliveryArgs) -> anyhow::Result<()> {
         );
     }
     let _ = stop.send(());
-    running.server.await??;
-    Ok(())
+    running.stopped().await
 }
