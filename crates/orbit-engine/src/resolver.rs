@@ -6,8 +6,8 @@ use orbit_core::event::JsonObject;
 use orbit_core::resolution::{IdentityGraph, Resolution};
 use orbit_core::{EventKind, Identity, IdentityKind, NewEvent, ProfileId, WorkspaceId};
 use orbit_store::{
-    ConflictRecord, LogPosition, MergeRecord, ProfileRecord, StoreError, Stores, WorkspaceChanges,
-    WorkspaceRecord, WorkspaceSettings,
+    ConflictRecord, LogPosition, MergeRecord, ProfileRecord, StoreError, StoredProfile, Stores,
+    WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -67,15 +67,24 @@ impl Resolver {
     pub async fn load_profiles(stores: &Stores) -> Result<Self, StoreError> {
         let mut resolver = Self::default();
         resolver.load_settings(stores).await?;
-        let mut after = None;
+        // One task reads (and the store decodes) the next page while this one puts the
+        // previous page into the graphs: the two take about as long.
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<StoredProfile>>(2);
+        let profiles = stores.profiles.clone();
+        let reader = tokio::spawn(async move {
+            let mut after = None;
+            loop {
+                let page = profiles.load_profiles(after.clone(), PROFILES_PER_PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = Some((last.workspace_id.clone(), last.record.profile.id));
+                if pages_tx.send(page).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<_, StoreError>(())
+        });
         let mut loaded = 0usize;
-        loop {
-            let page = stores
-                .profiles
-                .load_profiles(after.clone(), PROFILES_PER_PAGE)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.workspace_id.clone(), last.record.profile.id));
+        while let Some(page) = pages_rx.recv().await {
             loaded += page.len();
             for stored in page {
                 resolver
@@ -87,6 +96,9 @@ impl Resolver {
                 tracing::info!(profiles = loaded, "loading profiles");
             }
         }
+        reader
+            .await
+            .map_err(|e| StoreError::Unknown(format!("loading profiles: {e}")))??;
         tracing::info!(profiles = loaded, "profiles loaded");
         Ok(resolver)
     }
