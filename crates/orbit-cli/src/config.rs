@@ -41,6 +41,23 @@ pub struct Config {
     /// address, which only this machine can reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Minutes between snapshots of the engine's memory, written when the log moved
+    /// (one is also written at shutdown, and start-up replays only the log after the
+    /// newest); 0 turns the schedule off.
+    #[serde(default = "default_snapshot_every_minutes")]
+    pub snapshot_every_minutes: u32,
+    /// Also write a snapshot as soon as the log has grown by this many events since the
+    /// last one; 0 turns this off.
+    #[serde(default = "default_snapshot_every_events")]
+    pub snapshot_every_events: u64,
+}
+
+fn default_snapshot_every_minutes() -> u32 {
+    10
+}
+
+fn default_snapshot_every_events() -> u64 {
+    1_000_000
 }
 
 impl Default for Config {
@@ -56,13 +73,15 @@ impl Default for Config {
             simulated_clock: None,
             egress_allow: String::new(),
             public_url: None,
+            snapshot_every_minutes: default_snapshot_every_minutes(),
+            snapshot_every_events: default_snapshot_every_events(),
         }
     }
 }
 
 impl Config {
     /// The settable keys, also as `ORBIT_<KEY>` variables.
-    pub const KEYS: [&'static str; 10] = [
+    pub const KEYS: [&'static str; 12] = [
         "listen",
         "data_dir",
         "durability",
@@ -73,6 +92,8 @@ impl Config {
         "simulated_clock",
         "egress_allow",
         "public_url",
+        "snapshot_every_minutes",
+        "snapshot_every_events",
     ];
 
     /// Layers the sources; `file` is `--config`, else `./orbit.toml` when it exists.
@@ -161,6 +182,15 @@ impl Config {
                     .map_err(|e| anyhow::anyhow!("simulated_clock {raw:?} is not an RFC 3339 time: {e}"))
             })
             .transpose()
+    }
+
+    /// When snapshots of the engine's memory are written, besides at shutdown.
+    pub fn snapshot_policy(&self) -> orbit_engine::snapshot::SnapshotPolicy {
+        orbit_engine::snapshot::SnapshotPolicy {
+            every: (self.snapshot_every_minutes > 0)
+                .then(|| std::time::Duration::from_secs(u64::from(self.snapshot_every_minutes) * 60)),
+            after_events: std::num::NonZeroU64::new(self.snapshot_every_events),
+        }
     }
 
     /// The phone region, parsed.

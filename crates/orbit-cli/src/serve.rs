@@ -5,10 +5,11 @@ use crate::data_dir;
 use anyhow::Context;
 use clap::Args;
 use orbit_core::{Clock, ManualClock, SystemClock};
-use orbit_engine::IngestPipeline;
+use orbit_engine::snapshot::{SnapshotFile, Snapshotter};
+use orbit_engine::{IngestPipeline, StartupReport, StartupSource};
 use orbit_server::auth::KeyHasher;
 use orbit_server::{AppState, ServerSettings};
-use orbit_store::Stores;
+use orbit_store::{LogPosition, Stores};
 use orbit_store_sqlite::Durability;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -73,6 +74,17 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
+    /// Minutes between snapshots of the engine's memory, when the log moved; one is
+    /// also written at shutdown, and start-up replays only the log after the newest.
+    /// 0: on a schedule never [default: 10; env ORBIT_SNAPSHOT_EVERY_MINUTES].
+    #[arg(long, value_name = "MINUTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot_every_minutes: Option<u32>,
+    /// Also snapshot once the log grew by this many events since the last snapshot;
+    /// 0: never [default: 1000000; env ORBIT_SNAPSHOT_EVERY_EVENTS].
+    #[arg(long, value_name = "EVENTS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot_every_events: Option<u64>,
     /// A TOML configuration file [default: ./orbit.toml when present].
     #[arg(long)]
     #[serde(skip)]
@@ -98,9 +110,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let running = start(&config, shutdown_signal()).await?;
     // Tests and scripts read the bound address (port 0 picks one) from this line.
     println!("orbit listening on http://{}", running.address);
-    let Running { server, lock, .. } = running;
-    server.await.context("the server task failed")??;
-    drop(lock);
+    running.stopped().await?;
     tracing::info!("orbit stopped");
     Ok(())
 }
@@ -117,6 +127,24 @@ pub struct Running {
     pub server: JoinHandle<anyhow::Result<()>>,
     /// The data directory's lock, released when this is dropped.
     pub lock: std::fs::File,
+    /// Writes snapshots of the engine's memory.
+    pub snapshots: Arc<Snapshotter>,
+    /// How the engine's memory was loaded.
+    pub startup: StartupReport,
+}
+
+impl Running {
+    /// Waits for the HTTP server to end (after `shutdown` resolved), writes a last
+    /// snapshot of the engine's memory, and releases the data directory.
+    pub async fn stopped(self) -> anyhow::Result<()> {
+        let served = self.server.await.context("the server task failed")?;
+        // Even after a failed server: the snapshot only shortens the next start-up.
+        if let Err(error) = self.snapshots.write_now().await {
+            tracing::warn!(error = %error, "writing the engine snapshot at shutdown failed");
+        }
+        drop(self.lock);
+        served
+    }
 }
 
 /// Opens the data directory, starts the ingest pipeline and the HTTP server.
@@ -141,9 +169,21 @@ pub async fn start(
         None => Arc::new(SystemClock),
     };
 
-    let pipeline = IngestPipeline::start(stores.clone(), clock.clone())
+    let snapshot = SnapshotFile::in_dir(&config.data_dir);
+    let pipeline = IngestPipeline::start_from(stores.clone(), clock.clone(), Some(&snapshot))
         .await
         .context("starting the ingest pipeline")?;
+    let startup = pipeline.startup().clone();
+    let snapshots = Arc::new(Snapshotter::new(
+        pipeline.clone(),
+        stores.events.clone(),
+        snapshot,
+        clock.clone(),
+        match startup.source {
+            StartupSource::Snapshot(position) => position,
+            StartupSource::Log => LogPosition(0),
+        },
+    ));
     tokio::spawn(orbit_engine::maintenance::prune_message_ids_forever(
         stores.events.clone(),
         clock.clone(),
@@ -171,6 +211,9 @@ pub async fn start(
         .context("loading tags")?;
     let mut state =
         AppState::new(stores.clone(), pipeline, hasher.clone(), clock, settings, catalog).with_tags(tags);
+    // The metrics recorder exists from here on.
+    orbit_engine::metrics::record_startup(&startup);
+    tokio::spawn(snapshots.clone().run(config.snapshot_policy()));
     state.simulated_clock = simulated;
     // Tag values are computed before segments are sized or requests answered; then kept
     // fresh after commits, every minute (rules that depend on time) and when the
@@ -203,6 +246,8 @@ pub async fn start(
         hasher,
         server,
         lock,
+        snapshots,
+        startup,
     })
 }
 

@@ -161,6 +161,11 @@ impl ProfileId {
         self.0.as_bytes()
     }
 
+    /// The id whose bytes ([`ProfileId::as_bytes`]) these are, for compact encodings.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Uuid::from_bytes(bytes))
+    }
+
     /// Parses the textual form (a UUID).
     pub fn parse(raw: &str) -> Result<Self, IdError> {
         uuid::Uuid::try_parse(raw)

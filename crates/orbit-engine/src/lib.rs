@@ -5,6 +5,8 @@
 //!   the new events with their profiles and stores the profile changes in one
 //!   transaction, and only then acknowledges the requests it served (group commit).
 //! - [`timeline`]: every profile's events by time, kept in memory.
+//! - [`snapshot`]: the engine's memory on disk, so that start-up replays only the log
+//!   after it; [`startup`] chooses between it and the whole log.
 //! - [`maintenance`]: periodic upkeep.
 //! - [`metrics`]: what the engine reports to Prometheus.
 
@@ -14,9 +16,12 @@ pub mod maintenance;
 pub mod metrics;
 pub mod pipeline;
 mod resolver;
+pub mod snapshot;
+pub mod startup;
 pub mod timeline;
 
 pub use pipeline::{IngestPipeline, PipelineHandle};
+pub use startup::{StartupReport, StartupSource};
 pub use timeline::TimelineCursor;
 
 /// What went wrong inside the engine, as callers see it.

@@ -34,4 +34,48 @@ pub fn describe() {
         "orbit_timeline_events",
         "Events on profile timelines held in memory"
     );
+    describe_gauge!(
+        "orbit_startup_seconds",
+        Unit::Seconds,
+        "Time start-up took to load the engine's memory"
+    );
+    describe_gauge!(
+        "orbit_startup_replayed_events",
+        "Events start-up read from the log: after the snapshot, or all of them"
+    );
+    describe_gauge!(
+        "orbit_startup_snapshot_position",
+        "Log position of the snapshot start-up loaded (0: rebuilt from the whole log)"
+    );
+    describe_histogram!(
+        "orbit_snapshot_write_duration_seconds",
+        Unit::Seconds,
+        "Time to encode, write and sync one snapshot of the engine's memory"
+    );
+    describe_gauge!(
+        "orbit_snapshot_bytes",
+        Unit::Bytes,
+        "Size of the newest snapshot of the engine's memory"
+    );
+    describe_gauge!(
+        "orbit_snapshot_position",
+        "Log position the newest snapshot written reflects"
+    );
+    describe_counter!(
+        "orbit_snapshot_write_failures_total",
+        "Snapshots that could not be written (the previous one is kept)"
+    );
+}
+
+/// Records how start-up loaded the engine's memory; call once a recorder is installed.
+pub fn record_startup(report: &crate::StartupReport) {
+    metrics::gauge!("orbit_startup_seconds").set(report.took.as_secs_f64());
+    metrics::gauge!("orbit_startup_replayed_events").set(report.replayed as f64);
+    let position = match report.source {
+        crate::StartupSource::Snapshot(position) => position.0,
+        crate::StartupSource::Log => 0,
+    };
+    metrics::gauge!("orbit_startup_snapshot_position").set(position as f64);
+    metrics::gauge!("orbit_timeline_events").set(report.events as f64);
+    metrics::gauge!("orbit_profiles").set(report.profiles as f64);
 }

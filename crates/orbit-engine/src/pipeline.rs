@@ -12,6 +12,8 @@ use crate::EngineError;
 use crate::audience::Audiences;
 use crate::audience::index::AudienceIndex;
 use crate::resolver::{Pending, Resolver};
+use crate::snapshot::SnapshotFile;
+use crate::startup::{self, Loaded, StartupReport};
 use crate::timeline::{TimelineCursor, Timelines};
 use orbit_core::event::JsonObject;
 use orbit_core::profile::Profile;
@@ -67,6 +69,7 @@ pub struct PipelineHandle {
     resolver: Arc<RwLock<Resolver>>,
     timelines: Arc<RwLock<Timelines>>,
     audiences: Arc<RwLock<Audiences>>,
+    startup: Arc<StartupReport>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -129,6 +132,11 @@ impl PipelineHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Request::ReloadSettings { reply }).await?;
         answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// How the pipeline's memory was loaded at start-up.
+    pub fn startup(&self) -> &StartupReport {
+        &self.startup
     }
 
     /// The position of the newest durable event; changes as commits land.
@@ -227,6 +235,20 @@ impl PipelineHandle {
     }
 }
 
+#[cfg(test)]
+impl PipelineHandle {
+    /// The pipeline's memory, for tests that compare how it was loaded.
+    pub(crate) fn memory(
+        &self,
+    ) -> (
+        RwLockReadGuard<'_, Resolver>,
+        RwLockReadGuard<'_, Timelines>,
+        RwLockReadGuard<'_, Audiences>,
+    ) {
+        (read(&self.resolver), read(&self.timelines), read(&self.audiences))
+    }
+}
+
 /// The pipeline's state and loop.
 pub struct IngestPipeline {
     stores: Stores,
@@ -238,10 +260,25 @@ pub struct IngestPipeline {
 }
 
 impl IngestPipeline {
-    /// Loads every profile and timeline into memory and starts the pipeline task.
+    /// Loads every profile and timeline into memory from the whole log and starts the
+    /// pipeline task.
     pub async fn start(stores: Stores, clock: Arc<dyn Clock>) -> Result<PipelineHandle, EngineError> {
-        let (resolver, timelines) = Resolver::load(&stores).await?;
-        let audiences = Audiences::load(&stores, &resolver).await?;
+        Self::start_from(stores, clock, None).await
+    }
+
+    /// Loads every profile and timeline into memory, from `snapshot` and the log after
+    /// it when the snapshot is usable (ADR 0010), and starts the pipeline task.
+    pub async fn start_from(
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+        snapshot: Option<&SnapshotFile>,
+    ) -> Result<PipelineHandle, EngineError> {
+        let Loaded {
+            resolver,
+            timelines,
+            audiences,
+            report,
+        } = startup::load(&stores, snapshot).await?;
         let (resolver, timelines) = (Arc::new(RwLock::new(resolver)), Arc::new(RwLock::new(timelines)));
         let audiences = Arc::new(RwLock::new(audiences));
         let (head, head_rx) = watch::channel(stores.events.head().await?);
@@ -263,6 +300,7 @@ impl IngestPipeline {
             resolver,
             timelines,
             audiences,
+            startup: Arc::new(report),
         })
     }
 

@@ -6,8 +6,8 @@ use orbit_core::event::JsonObject;
 use orbit_core::resolution::{IdentityGraph, Resolution};
 use orbit_core::{EventKind, Identity, IdentityKind, NewEvent, ProfileId, WorkspaceId};
 use orbit_store::{
-    ConflictRecord, LogPosition, MergeRecord, ProfileRecord, StoreError, Stores, WorkspaceChanges,
-    WorkspaceRecord, WorkspaceSettings,
+    ConflictRecord, LogPosition, MergeRecord, ProfileRecord, StoreError, StoredProfile, Stores,
+    WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -63,18 +63,28 @@ impl Resolver {
         Ok((resolver, timelines))
     }
 
-    async fn load_profiles(stores: &Stores) -> Result<Self, StoreError> {
+    /// Loads settings and every stored profile with its identities.
+    pub async fn load_profiles(stores: &Stores) -> Result<Self, StoreError> {
         let mut resolver = Self::default();
         resolver.load_settings(stores).await?;
-        let mut after = None;
+        // One task reads (and the store decodes) the next page while this one puts the
+        // previous page into the graphs: the two take about as long.
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<StoredProfile>>(2);
+        let profiles = stores.profiles.clone();
+        let reader = tokio::spawn(async move {
+            let mut after = None;
+            loop {
+                let page = profiles.load_profiles(after.clone(), PROFILES_PER_PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = Some((last.workspace_id.clone(), last.record.profile.id));
+                if pages_tx.send(page).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<_, StoreError>(())
+        });
         let mut loaded = 0usize;
-        loop {
-            let page = stores
-                .profiles
-                .load_profiles(after.clone(), PROFILES_PER_PAGE)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.workspace_id.clone(), last.record.profile.id));
+        while let Some(page) = pages_rx.recv().await {
             loaded += page.len();
             for stored in page {
                 resolver
@@ -86,13 +96,16 @@ impl Resolver {
                 tracing::info!(profiles = loaded, "loading profiles");
             }
         }
+        reader
+            .await
+            .map_err(|e| StoreError::Unknown(format!("loading profiles: {e}")))??;
         tracing::info!(profiles = loaded, "profiles loaded");
         Ok(resolver)
     }
 
     /// Reads where every event sits and puts it on its live profile's timeline; a
     /// profile's `last_seen` is its newest event (the stored one is not kept current).
-    async fn rebuild_timelines(&mut self, stores: &Stores) -> Result<Timelines, StoreError> {
+    pub async fn rebuild_timelines(&mut self, stores: &Stores) -> Result<Timelines, StoreError> {
         let mut timelines = Timelines::default();
         let mut after = LogPosition(0);
         let (mut unplaced, mut pages) = (0usize, 0usize);
@@ -134,6 +147,23 @@ impl Resolver {
         }
         tracing::info!(events = timelines.event_count(), "timelines rebuilt");
         Ok(timelines)
+    }
+
+    /// Makes every profile's `last_seen` its newest event, as the rebuild of the
+    /// timelines does (the stored one is not kept current).
+    pub fn see_newest(&mut self, timelines: &Timelines) {
+        for (workspace, profile, newest_ms) in timelines.newest() {
+            let Ok(at) = jiff::Timestamp::from_millisecond(newest_ms) else {
+                continue;
+            };
+            if let Some(p) = self
+                .workspaces
+                .get_mut(workspace)
+                .and_then(|state| state.graph.profile_mut(profile))
+            {
+                p.last_seen = p.last_seen.max(at);
+            }
+        }
     }
 
     /// Re-reads every workspace's settings.

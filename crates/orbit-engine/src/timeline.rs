@@ -105,6 +105,44 @@ impl Timelines {
         timeline[..end].iter().rev().take(limit).copied().collect()
     }
 
+    /// Gives a profile that has no timeline yet the one `entries` make, which must be
+    /// in order (as a snapshot's are).
+    pub fn insert_ordered(
+        &mut self,
+        workspace: &WorkspaceId,
+        profile: ProfileId,
+        entries: Vec<TimelineCursor>,
+    ) {
+        debug_assert!(entries.is_sorted(), "a timeline is in order");
+        if entries.is_empty() {
+            return;
+        }
+        let profiles = self.workspaces.entry(workspace.clone()).or_default();
+        self.events += entries.len();
+        if let Some(replaced) = profiles.insert(profile, entries) {
+            self.events -= replaced.len();
+        }
+    }
+
+    /// Every profile's newest event time, epoch milliseconds.
+    pub fn newest(&self) -> impl Iterator<Item = (&WorkspaceId, ProfileId, i64)> {
+        self.workspaces.iter().flat_map(|(workspace, profiles)| {
+            profiles
+                .iter()
+                .filter_map(move |(id, timeline)| Some((workspace, *id, timeline.last()?.timestamp_ms)))
+        })
+    }
+
+    /// Every timeline, by workspace and profile.
+    #[cfg(test)]
+    pub fn all(&self) -> std::collections::BTreeMap<(WorkspaceId, ProfileId), Vec<TimelineCursor>> {
+        self.workspaces
+            .iter()
+            .flat_map(|(ws, profiles)| profiles.iter().map(|(p, t)| ((ws.clone(), *p), t.clone())))
+            .filter(|(_, t)| !t.is_empty())
+            .collect()
+    }
+
     /// How many events every timeline holds together.
     pub fn event_count(&self) -> usize {
         self.events

@@ -111,6 +111,7 @@ pub async fn run(args: AudienceArgs) -> anyhow::Result<()> {
     let resident_before = resident_bytes();
     let mut loaded = Duration::ZERO;
     let mut events = 0usize;
+    let mut position = 0i64;
     let mut index = AudienceIndex::default();
     for i in 0..population.profiles {
         let (id, history) = person(i);
@@ -127,7 +128,14 @@ pub async fn run(args: AudienceArgs) -> anyhow::Result<()> {
                 index.set_traits(id, event.traits);
                 index.set_tag(id, "channel", vec![channel]);
             }
-            index.record_event(id, event.at.as_millisecond(), event.name, &event.properties);
+            position += 1;
+            index.record_event(
+                id,
+                event.at.as_millisecond(),
+                position,
+                event.name,
+                &event.properties,
+            );
         }
         loaded += started.elapsed();
     }

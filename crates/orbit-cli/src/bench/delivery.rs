@@ -276,8 +276,7 @@ pub async fn run(args: DeliveryArgs) -> anyhow::Result<()> {
     }
     inbox_latency(&client, &running, &key, &base, args.people).await?;
     let _ = stop.send(());
-    running.server.await??;
-    Ok(())
+    running.stopped().await
 }
 
 /// Sends everyone an inbox message, then times apps reading inboxes one request at

@@ -15,13 +15,15 @@ use std::time::{Duration, Instant};
 
 mod audience;
 mod delivery;
+mod restart;
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// A 5-condition segment on the audience index, beside SQL over SQLite.
     Audience(audience::AudienceArgs),
-    /// Durable ingestion over HTTP on loopback, identity resolution included.
+    /// Durable ingestion over HTTP on loopback, identity resolution included; then
+    /// start-up on that data, from the engine snapshot and from the whole log.
     Ingest(IngestArgs),
     /// A broadcast campaign delivered to a webhook endpoint on loopback.
     Delivery(delivery::DeliveryArgs),
@@ -241,6 +243,9 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         data_dir: dir.path().to_path_buf(),
         durability: args.durability.clone(),
         log: "warn".into(),
+        // A snapshot only when the bench asks for one, so that it times the write.
+        snapshot_every_minutes: 0,
+        snapshot_every_events: 0,
         ..Config::default()
     };
     serve::init_logging(&config);
@@ -277,27 +282,12 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         db_bytes as f64 / 1048576.0,
         db_bytes as f64 / total as f64
     );
+    let written = running.snapshots.write_now().await?;
     let _ = stop.send(());
-    let serve::Running { server, lock, .. } = running;
-    server.await??;
-    drop(lock);
+    running.stopped().await?;
 
-    // Start-up on what was just written: profiles loaded, timelines rebuilt from the log.
-    let started = Instant::now();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = serve::start(&config, async move {
-        let _ = stopped.await;
-    })
-    .await?;
-    let restart = started.elapsed();
-    println!(
-        "  restart   profiles loaded, timelines rebuilt:     {:>10.0} events/s  ({:.2} s)",
-        rate(total, restart),
-        restart.as_secs_f64()
-    );
-    let _ = stop.send(());
-    running.server.await??;
-    Ok(())
+    // Start-up on what was just written.
+    restart::measure(&config, total, written).await
 }
 
 fn resolve(args: ResolveArgs) {

@@ -100,6 +100,45 @@ impl TestApp {
         }
     }
 
+    /// Stops the server as an operator does (SIGTERM): it drains, writes its last
+    /// engine snapshot and exits; waits for that, failing the test after 30 seconds.
+    pub async fn stop(&mut self) {
+        let Some(mut child) = self.process.take() else {
+            return;
+        };
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM sent");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("waitable") {
+                assert!(status.success(), "orbit exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for orbit to stop");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The value of a metric without labels at `/metrics`.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -26,5 +26,6 @@ mod settings;
     reason = "these tests use the plain server, not its TLS and fault modes"
 )]
 mod smtp_server;
+mod snapshots;
 mod tags;
 mod templates;

@@ -101,6 +101,27 @@ impl Filters {
         }
     }
 
+    /// The event bitmaps, for a snapshot: profiles by event name ever, and by (event
+    /// name, UTC day). Trait and tag bitmaps are left out: start-up sets traits and
+    /// tags again from their sources, which rebuilds those.
+    pub fn event_bitmaps(&self) -> EventBitmaps {
+        let mut ever: Vec<_> = self.ever.iter().map(|(k, b)| (*k, b.clone())).collect();
+        let mut days: Vec<_> = self.days.iter().map(|(k, b)| (*k, b.clone())).collect();
+        // In key order, so that equal indexes make equal snapshots.
+        ever.sort_unstable_by_key(|(k, _)| *k);
+        days.sort_unstable_by_key(|(k, _)| *k);
+        EventBitmaps { ever, days }
+    }
+
+    /// Filters holding only the event bitmaps of a snapshot.
+    pub fn from_event_bitmaps(bitmaps: EventBitmaps) -> Self {
+        Self {
+            ever: bitmaps.ever.into_iter().collect(),
+            days: bitmaps.days.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
     /// The exact members of a trait test the bitmaps answer alone (text equality on a
     /// top-level trait); `None` for any other test.
     pub fn trait_exact(&self, name: &str, value_type: ValueType, test: &ValueTest) -> Option<RoaringBitmap> {
@@ -172,6 +193,107 @@ impl Filters {
         let inside = roaring::MultiOps::union((first..=last).filter(|d| whole(*d)).filter_map(day));
         let cut = roaring::MultiOps::union([first, last].into_iter().filter(|d| !whole(*d)).filter_map(day));
         (inside.clone(), cut - inside)
+    }
+}
+
+/// What the narrowing bitmaps say about live profiles, by profile and by text, so
+/// that two indexes numbered differently compare equal when they hold the same.
+#[cfg(test)]
+#[derive(Debug, PartialEq, Default)]
+pub struct ObservedFilters {
+    /// Trait → value as text → profiles.
+    pub trait_values:
+        std::collections::BTreeMap<(String, String), std::collections::BTreeSet<orbit_core::ProfileId>>,
+    /// Trait → profiles that have it, with the number column's value (as bits) where set.
+    pub traits:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<orbit_core::ProfileId, Option<u64>>>,
+    /// (tag, value) → profiles.
+    pub tag_values:
+        std::collections::BTreeMap<(String, String), std::collections::BTreeSet<orbit_core::ProfileId>>,
+    /// Event name → profiles that ever did it.
+    pub ever: std::collections::BTreeMap<String, std::collections::BTreeSet<orbit_core::ProfileId>>,
+    /// (event name, day) → profiles.
+    pub days: std::collections::BTreeMap<(String, i64), std::collections::BTreeSet<orbit_core::ProfileId>>,
+}
+
+#[cfg(test)]
+impl Filters {
+    /// What the bitmaps say about the profiles `live` names, by id; `name` spells an
+    /// interned event name.
+    pub fn observe(
+        &self,
+        live: &dyn Fn(u32) -> Option<orbit_core::ProfileId>,
+        name: &dyn Fn(u32) -> String,
+    ) -> ObservedFilters {
+        use std::collections::BTreeSet;
+        let ids = |bitmap: &RoaringBitmap| -> BTreeSet<orbit_core::ProfileId> {
+            bitmap.iter().filter_map(live).collect()
+        };
+        let spell = |key: u32| match key {
+            ANY_EVENT => "<any>".to_owned(),
+            UNNAMED => "<unnamed>".to_owned(),
+            other => name(other),
+        };
+        let mut seen = ObservedFilters::default();
+        for (trait_name, values) in &self.trait_values {
+            for (value, bitmap) in values {
+                seen.trait_values
+                    .insert((trait_name.clone(), value.clone()), ids(bitmap));
+            }
+        }
+        for (trait_name, set) in &self.trait_set {
+            let column = self.number_columns.get(trait_name);
+            let held = set
+                .iter()
+                .filter_map(|n| {
+                    let number = column.and_then(|c| c.get(n as usize)).filter(|x| !x.is_nan());
+                    Some((live(n)?, number.map(|x| x.to_bits())))
+                })
+                .collect();
+            seen.traits.insert(trait_name.clone(), held);
+        }
+        for (tag, values) in &self.tag_values {
+            for (value, bitmap) in values {
+                seen.tag_values.insert((tag.clone(), value.clone()), ids(bitmap));
+            }
+        }
+        for (key, bitmap) in &self.ever {
+            seen.ever.insert(spell(*key), ids(bitmap));
+        }
+        for ((key, day), bitmap) in &self.days {
+            seen.days.insert((spell(*key), *day), ids(bitmap));
+        }
+        let drop_empty = |_: &_, set: &mut BTreeSet<orbit_core::ProfileId>| !set.is_empty();
+        seen.trait_values.retain(drop_empty);
+        seen.tag_values.retain(drop_empty);
+        seen.ever.retain(|_, set| !set.is_empty());
+        seen.days.retain(|_, set| !set.is_empty());
+        seen.traits.retain(|_, held| !held.is_empty());
+        seen
+    }
+}
+
+/// The event bitmaps of [`Filters`], as a snapshot holds them.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EventBitmaps {
+    /// Event name (interned) → profiles that ever did it.
+    pub ever: Vec<(u32, RoaringBitmap)>,
+    /// (event name, UTC day number) → profiles that did it that day.
+    pub days: Vec<((u32, i64), RoaringBitmap)>,
+}
+
+impl EventBitmaps {
+    /// Renumbers every bitmap through `map` (old dense number → new; `None` drops
+    /// it). `map` must keep order, as compaction does.
+    pub fn renumber(&mut self, map: &dyn Fn(u32) -> Option<u32>) {
+        let renumber = |bitmap: &mut RoaringBitmap| {
+            let moved = RoaringBitmap::from_sorted_iter(bitmap.iter().filter_map(map));
+            *bitmap = moved.unwrap_or_else(|_| bitmap.iter().filter_map(map).collect());
+        };
+        self.ever.iter_mut().for_each(|(_, b)| renumber(b));
+        self.days.iter_mut().for_each(|(_, b)| renumber(b));
+        self.ever.retain(|(_, b)| !b.is_empty());
+        self.days.retain(|(_, b)| !b.is_empty());
     }
 }
 

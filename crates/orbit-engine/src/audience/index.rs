@@ -5,7 +5,14 @@
 //! bitmap-first plans of ADR 0006 build on the same data and must give the same
 //! answers, which the differential test pins.
 
+mod announced;
+mod image;
+#[cfg(test)]
+pub mod observe;
 mod plan;
+
+pub use announced::Announced;
+pub use image::{Captured, IndexImage, MalformedImage};
 
 use super::behaviour::{event_holds, sequence_holds};
 use super::filters::Filters;
@@ -18,6 +25,7 @@ use orbit_core::audience::{Condition, Evaluation};
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What the index holds on one profile.
 #[derive(Debug, Default, Clone)]
@@ -25,7 +33,9 @@ struct Slot {
     id: Option<ProfileId>,
     traits: Map<String, Value>,
     tags: BTreeMap<String, Vec<String>>,
-    timeline: ProfileTimeline,
+    /// Shared with a snapshot being written, which takes it without copying while
+    /// commits wait; a commit that changes it meanwhile copies it first.
+    timeline: Arc<ProfileTimeline>,
 }
 
 /// One workspace's index.
@@ -49,15 +59,6 @@ pub struct AudienceIndex {
     /// Profiles whose events, traits or merges changed since [`Self::take_changed`]:
     /// what computed tags must look at again.
     changed: RoaringBitmap,
-}
-
-/// A dynamic segment's membership as its transition events announced it.
-#[derive(Debug, Default, Clone)]
-pub struct Announced {
-    /// The log position of the baseline the events replay over.
-    pub since: i64,
-    /// The members announced, as dense numbers.
-    pub members: RoaringBitmap,
 }
 
 /// One event type's occurrences on a profile within a time range.
@@ -109,18 +110,23 @@ impl AudienceIndex {
         self.set_tag_values(n, tag, values);
     }
 
-    /// Records an event on a profile's timeline.
+    /// Records the event at log `position` on a profile's timeline.
     pub fn record_event(
         &mut self,
         profile: ProfileId,
         at_ms: i64,
+        position: i64,
         name: Option<&str>,
         properties: &Map<String, Value>,
     ) {
         let n = self.number(profile);
-        self.slots[n as usize]
-            .timeline
-            .push(at_ms, name, properties, &mut self.strings);
+        Arc::make_mut(&mut self.slots[n as usize].timeline).push(
+            at_ms,
+            position,
+            name,
+            properties,
+            &mut self.strings,
+        );
         let name_id = name.and_then(|name| self.strings.find(name)).unwrap_or(UNNAMED);
         self.filters.record_event(n, name_id, at_ms);
         self.touched.insert(n);
@@ -132,29 +138,26 @@ impl AudienceIndex {
         self.segments.insert(segment.to_owned(), members);
     }
 
-    /// Folds a merged-away profile into its survivor: events move over; the merged
-    /// profile's number is retired.
+    /// Folds a merged-away profile into its survivor: events move over, in time and
+    /// log order; announced memberships combine as a replay of the log would combine
+    /// them; the merged profile's number is retired.
     pub fn merge(&mut self, survivor: ProfileId, merged: ProfileId) {
         let Some(gone) = self.dense.remove(&merged) else {
             return;
         };
         self.aliases.insert(merged, survivor);
         let moved = std::mem::take(&mut self.slots[gone as usize]);
-        self.retire(gone);
-        let keep = self.number(survivor) as usize;
-        self.touched.insert(keep as u32);
-        self.changed.insert(keep as u32);
-        let events = moved.timeline.events().to_vec();
-        for event in &events {
-            let properties = moved.timeline.properties_of(event, &self.strings);
-            let name = (event.name != super::timeline::UNNAMED)
-                .then(|| self.strings.text(event.name).map(str::to_owned))
-                .flatten();
-            self.slots[keep]
-                .timeline
-                .push(event.at_ms, name.as_deref(), &properties, &mut self.strings);
-            self.filters.record_event(keep as u32, event.name, event.at_ms);
+        let keep = self.number(survivor);
+        for announced in self.announced.values_mut() {
+            announced.merge(keep, gone);
         }
+        self.retire(gone);
+        self.touched.insert(keep);
+        self.changed.insert(keep);
+        for event in moved.timeline.events() {
+            self.filters.record_event(keep, event.name, event.at_ms);
+        }
+        Arc::make_mut(&mut self.slots[keep as usize].timeline).absorb(Arc::unwrap_or_clone(moved.timeline));
     }
 
     /// Forgets a profile: its number is retired.
@@ -175,7 +178,7 @@ impl AudienceIndex {
             segment.remove(n);
         }
         for announced in self.announced.values_mut() {
-            announced.members.remove(n);
+            announced.forget(n);
         }
     }
 
@@ -189,11 +192,39 @@ impl AudienceIndex {
         &self.live
     }
 
-    /// Starts a segment's announced membership over from a baseline at `since`.
+    /// Starts a segment's announced membership over from a baseline at `since`, as it
+    /// was just saved: `members` are live profiles.
     pub fn set_baseline(&mut self, segment: &str, since: i64, members: &[ProfileId]) {
-        let members = members.iter().filter_map(|p| self.find(*p)).collect();
-        self.announced
-            .insert(segment.to_owned(), Announced { since, members });
+        let numbers = members.iter().filter_map(|p| self.find(*p)).collect();
+        self.announced.insert(
+            segment.to_owned(),
+            Announced::from_baseline(since, numbers, members),
+        );
+    }
+
+    /// Starts a segment's announced membership over from a stored baseline, whose
+    /// members may have been merged away since (`canonical` names their survivors) or
+    /// erased.
+    pub fn set_stored_baseline(
+        &mut self,
+        segment: &str,
+        baseline: &orbit_store::MembershipBaseline,
+        canonical: impl Fn(ProfileId) -> Option<ProfileId>,
+    ) {
+        let numbers = baseline
+            .members
+            .iter()
+            .filter_map(|p| self.find(canonical(*p)?))
+            .collect();
+        self.announced.insert(
+            segment.to_owned(),
+            Announced::from_baseline(baseline.position.0, numbers, &baseline.members),
+        );
+    }
+
+    /// The segments with an announced membership.
+    pub fn announced_segments(&self) -> impl Iterator<Item = &str> {
+        self.announced.keys().map(String::as_str)
     }
 
     /// Forgets a deleted segment's announced membership.
@@ -218,10 +249,8 @@ impl AudienceIndex {
         if let Some(state) = self.announced.get_mut(&announcement.segment)
             && position > state.since
         {
-            match announcement.transition {
-                Transition::Entered => state.members.insert(n),
-                Transition::Exited => state.members.remove(n),
-            };
+            let entered = announcement.transition == Transition::Entered;
+            state.set(n, entered, position);
         }
     }
 
@@ -395,6 +424,14 @@ impl AudienceIndex {
                 .unwrap_or(0.0);
         }
         summary
+    }
+
+    /// Every live profile with its timeline.
+    pub fn timelines(&self) -> impl Iterator<Item = (ProfileId, &ProfileTimeline)> {
+        self.live
+            .iter()
+            .filter_map(|n| self.slots.get(n as usize))
+            .filter_map(|slot| Some((slot.id?, &*slot.timeline)))
     }
 
     /// Bytes held by timelines, for memory accounting.

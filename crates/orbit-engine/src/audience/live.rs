@@ -1,8 +1,9 @@
 //! Every workspace's audience index, kept current by the pipeline and rebuilt from
 //! storage at start-up.
 
-use super::index::AudienceIndex;
+use super::index::{AudienceIndex, Captured};
 use crate::resolver::Resolver;
+use crate::timeline::{TimelineCursor, Timelines};
 use orbit_core::audience::membership::announced;
 use orbit_core::{NewEvent, ProfileId, SourceId, WorkspaceId};
 use orbit_store::{EncodedEvent, EventEssentials, LogEntry};
@@ -92,7 +93,7 @@ impl Audiences {
         let Some(index) = self.workspaces.get_mut(workspace) else {
             return;
         };
-        index.record_event(profile, at.as_millisecond(), name, properties);
+        index.record_event(profile, at.as_millisecond(), position.0, name, properties);
         if let Some(announcement) = announced(source, name, properties) {
             index.apply_announcement(profile, &announcement, position.0);
         }
@@ -123,8 +124,28 @@ impl Audiences {
     pub(crate) async fn load(stores: &Stores, resolver: &Resolver) -> Result<Self, StoreError> {
         let started = std::time::Instant::now();
         let mut audiences = Self::default();
+        audiences.set_profiles(resolver);
+        for (workspace, segment, baseline) in stores.segments.baselines().await? {
+            if let Some(state) = resolver.get(&workspace) {
+                audiences
+                    .workspace_index(&workspace)
+                    .set_stored_baseline(segment.as_str(), &baseline, |p| state.graph.canonical(p));
+            }
+        }
+        let replayed = audiences.replay(stores, resolver, LogPosition(0)).await?;
+        tracing::info!(
+            events = audiences.event_count(),
+            seconds = started.elapsed().as_secs_f64(),
+            applying_seconds = replayed.applying.as_secs_f64(),
+            "audience indexes rebuilt"
+        );
+        Ok(audiences)
+    }
+
+    /// Gives every live profile its stored traits, and every merged-away id its alias.
+    pub(crate) fn set_profiles(&mut self, resolver: &Resolver) {
         for (workspace, state) in resolver.states() {
-            let index = audiences.workspace_index(workspace);
+            let index = self.workspace_index(workspace);
             for profile in state.graph.profiles() {
                 index.set_traits(profile.id, profile.traits.to_object());
                 for merged in &profile.merged_ids {
@@ -132,28 +153,22 @@ impl Audiences {
                 }
             }
         }
-        for (workspace, segment, baseline) in stores.segments.baselines().await? {
-            let Some(state) = resolver.get(&workspace) else {
-                continue;
-            };
-            // Members merged away since count as their survivors; erased ones are gone.
-            let members: Vec<ProfileId> = baseline
-                .members
-                .iter()
-                .filter_map(|p| state.graph.canonical(*p))
-                .collect();
-            audiences.workspace_index(&workspace).set_baseline(
-                segment.as_str(),
-                baseline.position.0,
-                &members,
-            );
-        }
+    }
+
+    /// Puts every event after `after` on its live profile's timeline, in log order.
+    pub(crate) async fn replay(
+        &mut self,
+        stores: &Stores,
+        resolver: &Resolver,
+        after: LogPosition,
+    ) -> Result<Replayed, StoreError> {
+        let audiences = self;
         // Pages are read by one task while the previous ones are decoded, in parallel
         // and only as far as the index needs, then applied in log order.
         let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel::<Vec<EncodedEvent>>(4);
         let events = stores.events.clone();
         let reader = tokio::spawn(async move {
-            let mut after = LogPosition(0);
+            let mut after = after;
             loop {
                 let page = events.read_encoded_after(after, EVENTS_PER_PAGE).await?;
                 let Some(last) = page.last() else { break };
@@ -185,8 +200,10 @@ impl Audiences {
             Ok::<_, StoreError>(())
         });
         let (mut pages, mut applying) = (0usize, std::time::Duration::ZERO);
+        let mut replayed = 0usize;
         while let Some(decoded) = decoded_rx.recv().await {
             let began = std::time::Instant::now();
+            replayed += decoded.len();
             for (position, recorded, event) in &decoded {
                 let Some(recorded) = recorded else { continue };
                 let live = resolver
@@ -212,13 +229,75 @@ impl Audiences {
                 .await
                 .map_err(|e| StoreError::Unknown(format!("rebuilding audience indexes: {e}")))??;
         }
-        let seconds = started.elapsed().as_secs_f64();
-        tracing::info!(
-            events = audiences.event_count(),
-            seconds,
-            applying_seconds = applying.as_secs_f64(),
-            "audience indexes rebuilt"
-        );
-        Ok(audiences)
+        Ok(Replayed {
+            events: replayed,
+            applying,
+        })
     }
+
+    /// Takes what a snapshot keeps of every workspace's index, and the log position
+    /// it reflects. Commits wait meanwhile, so this copies little (see
+    /// [`AudienceIndex::capture`]).
+    pub fn capture(&self) -> (LogPosition, Vec<(WorkspaceId, Captured)>) {
+        let mut workspaces: Vec<(WorkspaceId, Captured)> = self
+            .workspaces
+            .iter()
+            .filter(|(_, index)| !index.is_empty())
+            .map(|(id, index)| (id.clone(), index.capture()))
+            .collect();
+        workspaces.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        (self.applied, workspaces)
+    }
+
+    /// Indexes restored from a snapshot taken at `applied`.
+    pub(crate) fn from_indexes(
+        workspaces: HashMap<WorkspaceId, AudienceIndex>,
+        applied: LogPosition,
+    ) -> Self {
+        Self {
+            workspaces,
+            applied,
+            ..Self::default()
+        }
+    }
+
+    /// Every workspace's index, for changes.
+    pub(crate) fn indexes_mut(&mut self) -> impl Iterator<Item = (&WorkspaceId, &mut AudienceIndex)> {
+        self.workspaces.iter_mut()
+    }
+
+    /// Every live profile's timeline as (time, position) pairs: what the engine's
+    /// timelines hold (the same events, placed by the same rule), so a snapshot keeps
+    /// them once.
+    pub(crate) fn timelines(&self) -> Timelines {
+        let mut timelines = Timelines::default();
+        for (workspace, index) in &self.workspaces {
+            for (profile, timeline) in index.timelines() {
+                let entries = timeline
+                    .events()
+                    .iter()
+                    .map(|e| TimelineCursor {
+                        timestamp_ms: e.at_ms,
+                        position: LogPosition(e.position()),
+                    })
+                    .collect();
+                timelines.insert_ordered(workspace, profile, entries);
+            }
+        }
+        timelines
+    }
+
+    /// Every workspace's index.
+    pub fn indexes(&self) -> impl Iterator<Item = (&WorkspaceId, &AudienceIndex)> {
+        self.workspaces.iter()
+    }
+}
+
+/// What a replay of the log did.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Replayed {
+    /// Events read from the log.
+    pub events: usize,
+    /// Time spent applying them to the indexes.
+    pub applying: std::time::Duration,
 }

@@ -9,6 +9,7 @@ pub mod index;
 pub mod libraries;
 pub mod live;
 pub mod membership;
+mod restore;
 pub mod segments;
 mod tag_values;
 pub mod tags;
@@ -16,6 +17,7 @@ pub mod timeline;
 
 pub use live::Audiences;
 pub use membership::{MembershipWatcher, Sweep, SweepReport};
+pub use restore::RestoreError;
 pub use segments::{SegmentCatalog, SegmentDefinition};
 pub use tag_values::{IndexAccess, ThroughPipeline};
 pub use tags::{RefreshReport, RfmProfile, TagCatalog, TagEntry};

@@ -42,12 +42,19 @@ fn tag(id: &str, input: Value) -> TagRecord {
     }
 }
 
+/// Log positions for recorded events, increasing as a log's would.
+fn next_position() -> i64 {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn order(index: &mut AudienceIndex, profile: ProfileId, days_ago: i64, amount: f64) {
     let mut properties = Map::new();
     properties.insert("amount".into(), json!(amount));
     index.record_event(
         profile,
         NOW_MS - days_ago * DAY_MS,
+        next_position(),
         Some("order_paid"),
         &properties,
     );
@@ -57,6 +64,7 @@ fn visit(index: &mut AudienceIndex, profile: ProfileId, days_ago: i64) {
     index.record_event(
         profile,
         NOW_MS - days_ago * DAY_MS,
+        next_position(),
         Some("page_viewed"),
         &Map::new(),
     );

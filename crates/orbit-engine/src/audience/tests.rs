@@ -163,8 +163,14 @@ fn measure() -> impl Strategy<Value = Measure> {
 
 fn timeline_of(facts: &ProfileFacts, strings: &mut Interner) -> ProfileTimeline {
     let mut timeline = ProfileTimeline::default();
-    for e in &facts.events {
-        timeline.push(e.at.as_millisecond(), e.name.as_deref(), &e.properties, strings);
+    for (position, e) in (1..).zip(&facts.events) {
+        timeline.push(
+            e.at.as_millisecond(),
+            position,
+            e.name.as_deref(),
+            &e.properties,
+            strings,
+        );
     }
     timeline
 }
@@ -349,8 +355,8 @@ proptest! {
             for (tag, values) in &facts.tags {
                 index.set_tag(id, tag, values.clone());
             }
-            for e in &facts.events {
-                index.record_event(id, e.at.as_millisecond(), e.name.as_deref(), &e.properties);
+            for (position, e) in (1..).zip(&facts.events) {
+                index.record_event(id, e.at.as_millisecond(), position, e.name.as_deref(), &e.properties);
             }
             if facts.segments.contains("vip") {
                 vip.insert(n);
@@ -375,8 +381,8 @@ fn merges_move_events_and_erasures_retire_numbers() {
     );
     let mut index = AudienceIndex::default();
     let paid = |amount: i64| json!({"amount": amount}).as_object().cloned().unwrap_or_default();
-    index.record_event(old, NOW_MS - DAY_MS, Some("order_paid"), &paid(30));
-    index.record_event(young, NOW_MS - 2 * DAY_MS, Some("order_paid"), &paid(80));
+    index.record_event(old, NOW_MS - DAY_MS, 1, Some("order_paid"), &paid(30));
+    index.record_event(young, NOW_MS - 2 * DAY_MS, 2, Some("order_paid"), &paid(80));
     let two_orders = Condition::Event(EventCondition {
         matching: EventMatch {
             event: Some("order_paid".into()),
@@ -406,4 +412,57 @@ fn merges_move_events_and_erasures_retire_numbers() {
     assert_eq!(index.resolve(young), None, "erased with the survivor");
     assert!(index.is_empty());
     assert!(index.members(&two_orders, &at).is_empty());
+}
+
+#[test]
+fn a_merge_reads_as_if_both_histories_had_been_one_from_the_start() {
+    use super::index::AudienceIndex;
+    use orbit_core::audience::membership::{AnnouncedTransition, Transition};
+    let (old, young, other) = (
+        orbit_core::ProfileId::mint(Timestamp::UNIX_EPOCH, 1),
+        orbit_core::ProfileId::mint(Timestamp::UNIX_EPOCH, 2),
+        orbit_core::ProfileId::mint(Timestamp::UNIX_EPOCH, 3),
+    );
+    let announce = |segment: &str, entered: bool| AnnouncedTransition {
+        segment: segment.into(),
+        transition: if entered {
+            Transition::Entered
+        } else {
+            Transition::Exited
+        },
+    };
+    let mut index = AudienceIndex::default();
+    // Three events in the same millisecond, logged at positions 1 (old), 2 (young), 3 (old).
+    index.record_event(old, NOW_MS, 1, Some("product_viewed"), &Map::new());
+    index.record_event(young, NOW_MS, 2, Some("added_to_cart"), &Map::new());
+    index.record_event(old, NOW_MS, 3, Some("order_paid"), &Map::new());
+    // "vip": the young one's later exit decides; "lapsed": only the young one was in
+    // the baseline and neither moved; "new": the old one's later entry decides.
+    index.set_baseline("vip", 0, &[old, young]);
+    index.set_baseline("lapsed", 0, &[young]);
+    index.set_baseline("new", 0, &[other]);
+    index.apply_announcement(old, &announce("vip", true), 4);
+    index.apply_announcement(young, &announce("vip", false), 5);
+    index.apply_announcement(young, &announce("new", false), 6);
+    index.apply_announcement(old, &announce("new", true), 7);
+    index.merge(old, young);
+
+    let n = index.find(old).expect("the survivor");
+    let positions: Vec<i64> = index
+        .timelines()
+        .find(|(id, _)| *id == old)
+        .map(|(_, t)| t.events().iter().map(|e| e.position()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        positions,
+        vec![1, 2, 3],
+        "same-millisecond events stay in log order"
+    );
+    let member = |segment: &str| index.announced(segment).is_some_and(|a| a.members.contains(n));
+    assert!(!member("vip"), "the later transition (an exit) decides");
+    assert!(
+        member("lapsed"),
+        "a baseline member merged in makes the survivor one"
+    );
+    assert!(member("new"), "the later transition (an entry) decides");
 }
