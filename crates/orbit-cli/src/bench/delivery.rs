@@ -252,11 +252,6 @@ pub async fn run(args: DeliveryArgs) -> anyhow::Result<()> {
         "  orbit     broadcast, policy on, signed webhooks:  {sustained:>10.0} messages/s  ({:.2}x the baseline rate)",
         sustained / plain_rate
     );
-    println!(
-        "  latency   launch to first message: {:.0} ms; launch to last: {:.1} s; {delivered} delivered of {expected} expected",
-        first.duration_since(launched).as_secs_f64() * 1_000.0,
-        last.duration_since(launched).as_secs_f64()
-    );
     let report = call(
         &client,
         &key,
@@ -265,7 +260,18 @@ pub async fn run(args: DeliveryArgs) -> anyhow::Result<()> {
         Value::Null,
     )
     .await?;
-    for variant in report["variants"].as_array().into_iter().flatten() {
+    let variants: Vec<&Value> = report["variants"].as_array().into_iter().flatten().collect();
+    let sent: u64 = variants.iter().filter_map(|v| v["sent"].as_u64()).sum();
+    println!(
+        "  latency   launch to first message: {:.0} ms; launch to last: {:.1} s; the endpoint got {delivered}, the report says {sent} sent",
+        first.duration_since(launched).as_secs_f64() * 1_000.0,
+        last.duration_since(launched).as_secs_f64()
+    );
+    anyhow::ensure!(
+        delivered as u64 == sent,
+        "every message sent reached the endpoint once"
+    );
+    for variant in variants {
         println!(
             "  report    {:<8} targeted {:>7}  sent {:>7}  suppressed {}",
             variant["variant"].as_str().unwrap_or(""),
