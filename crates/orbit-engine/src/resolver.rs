@@ -2,6 +2,7 @@
 //! changes one commit must store.
 
 use crate::timeline::{TimelineCursor, Timelines};
+use foldhash::{HashMap, HashSet};
 use orbit_core::event::JsonObject;
 use orbit_core::resolution::{IdentityGraph, Resolution};
 use orbit_core::{EventKind, Identity, IdentityKind, NewEvent, ProfileId, WorkspaceId};
@@ -10,7 +11,7 @@ use orbit_store::{
     WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
 };
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Profiles or identities loaded per page at start-up.
 const PROFILES_PER_PAGE: u32 = 5_000;

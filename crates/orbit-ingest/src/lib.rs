@@ -38,6 +38,20 @@ pub struct IngestContext {
     pub default_region: phonenumber::country::Id,
     /// Events more than this far in the future are refused.
     pub max_future: SignedDuration,
+    /// The size of the body the events came in, when known: no event in it is larger,
+    /// so the events of a body within [`MAX_EVENT_BYTES`] need not be measured.
+    pub body_bytes: Option<usize>,
+}
+
+impl IngestContext {
+    /// The size of an event's JSON when it may exceed [`MAX_EVENT_BYTES`]; `None`
+    /// when its body is small enough that it cannot.
+    pub(crate) fn oversized(&self, event: &serde_json::Map<String, Value>) -> Option<usize> {
+        if self.body_bytes.is_some_and(|bytes| bytes <= MAX_EVENT_BYTES) {
+            return None;
+        }
+        Some(fields::encoded_len(event)).filter(|size| *size > MAX_EVENT_BYTES)
+    }
 }
 
 /// Why one event of a request was refused.

@@ -46,8 +46,7 @@ fn parse_item(
     batch_sent_at: Option<jiff::Timestamp>,
     ctx: &IngestContext,
 ) -> Result<orbit_core::NewEvent, FieldError> {
-    let size = crate::fields::encoded_len(&msg);
-    if size > MAX_EVENT_BYTES {
+    if let Some(size) = ctx.oversized(&msg) {
         return Err(FieldError::new(
             "",
             "event_too_large",

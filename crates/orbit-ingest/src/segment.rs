@@ -82,8 +82,7 @@ fn parse_message(
     shared_context: &Map<String, Value>,
     ctx: &IngestContext,
 ) -> Result<orbit_core::NewEvent, FieldError> {
-    let size = crate::fields::encoded_len(&msg);
-    if size > MAX_EVENT_BYTES {
+    if let Some(size) = ctx.oversized(&msg) {
         return Err(FieldError::new(
             "",
             "event_too_large",

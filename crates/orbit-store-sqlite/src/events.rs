@@ -4,6 +4,7 @@ use crate::message_ids::{self, Digest, MessageIdKey, digest};
 use crate::profiles::apply_changes;
 use crate::{SqliteStore, chunk_sizes, corrupt, not_written, placeholders, unknown};
 use async_trait::async_trait;
+use foldhash::{HashMap, HashMapExt, HashSet};
 use orbit_core::{NewEvent, ProfileId, WorkspaceId};
 use orbit_store::{
     EncodedEvent, EventLog, LogEntry, LogPosition, LogTransaction, Placement, StoreError, StoredEvent,
@@ -11,7 +12,6 @@ use orbit_store::{
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {

@@ -124,6 +124,7 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<()> {
         received_at: SystemClock.now(),
         default_region: config.region()?,
         max_future: orbit_ingest::DEFAULT_MAX_FUTURE,
+        body_bytes: None,
     };
     let format = args.format.unwrap_or_else(|| format_of(&args.file));
     let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;

@@ -279,11 +279,14 @@ async fn each_bad_input_gets_a_clear_json_error() {
 #[tokio::test]
 async fn a_batch_keeps_its_valid_items_and_names_the_rejected_ones() {
     let app = TestApp::spawn().await;
+    // Over the 64 KiB an event may be, in a body well within the request limit.
+    let huge = "评".repeat(30_000);
     let batch = json!({"batch": [
         {"type": "track", "userId": "keep-1", "event": "order_paid", "messageId": "m1"},
         {"type": "track", "userId": "u", "messageId": "m2"},
         {"type": "track", "userId": "keep-2", "event": "order_paid", "messageId": "m3"},
-        {"type": "identify", "userId": "u", "timestamp": "2099-01-01T00:00:00Z", "messageId": "m4"}
+        {"type": "identify", "userId": "u", "timestamp": "2099-01-01T00:00:00Z", "messageId": "m4"},
+        {"type": "track", "userId": "u", "event": "review_posted", "properties": {"text": huge}, "messageId": "m5"}
     ]});
     let response = app.track("/v1/batch", &batch).await;
     assert_eq!(response.status(), 200);
@@ -300,7 +303,11 @@ async fn a_batch_keeps_its_valid_items_and_names_the_rejected_ones() {
             )
         })
         .collect();
-    assert_eq!(rejected, [(1, "batch[1].event"), (3, "batch[3].timestamp")]);
+    assert_eq!(
+        rejected,
+        [(1, "batch[1].event"), (3, "batch[3].timestamp"), (4, "batch[4]")]
+    );
+    assert_eq!(body["rejected"][2]["code"], "event_too_large");
     app.profile_by("user_id:keep-1").await;
     app.profile_by("user_id:keep-2").await;
     let (status, _) = app.get("/v1/profiles?identity=user_id:u").await;

@@ -10,6 +10,7 @@ fn ctx() -> IngestContext {
         received_at: "2026-11-23T10:00:00Z".parse().expect("valid"),
         default_region: phonenumber::country::Id::CN,
         max_future: crate::DEFAULT_MAX_FUTURE,
+        body_bytes: None,
     }
 }
 
@@ -121,4 +122,38 @@ fn a_body_without_a_batch_array_is_refused_whole() {
     assert_eq!(error(json!([])), Some((String::new(), "wrong_type")));
     let too_many = json!({"batch": vec![json!({"type": "track"}); crate::MAX_BATCH_EVENTS + 1]});
     assert_eq!(error(too_many), Some(("batch".to_owned(), "batch_too_large")));
+}
+
+#[test]
+fn events_are_measured_only_when_their_body_could_hold_one_too_large() {
+    let big =
+        json!({"type": "track", "event": "x", "userId": "u", "properties": {"text": "a".repeat(70_000)}});
+    let Value::Object(big) = big else {
+        unreachable!("an object")
+    };
+    let unknown_body = ctx();
+    assert!(
+        unknown_body
+            .oversized(&big)
+            .is_some_and(|size| size > crate::MAX_EVENT_BYTES)
+    );
+    let large_body = IngestContext {
+        body_bytes: Some(80_000),
+        ..ctx()
+    };
+    assert!(large_body.oversized(&big).is_some());
+    let small = json!({"type": "track", "event": "x", "userId": "u"});
+    let Value::Object(small) = small else {
+        unreachable!("an object")
+    };
+    assert_eq!(large_body.oversized(&small), None);
+    let small_body = IngestContext {
+        body_bytes: Some(2_000),
+        ..ctx()
+    };
+    assert_eq!(
+        small_body.oversized(&small),
+        None,
+        "a small body holds no large event"
+    );
 }

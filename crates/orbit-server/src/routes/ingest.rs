@@ -7,7 +7,7 @@
 use super::openapi;
 use crate::AppState;
 use crate::auth::{find_key, header_credential};
-use crate::body::read_json;
+use crate::body::read_bytes;
 use crate::error::ApiError;
 use axum::Json;
 use axum::body::Body;
@@ -41,7 +41,10 @@ async fn ingest(
         Some(secret) => Some(find_key(&state, secret).await?.ok_or_else(unknown_key)?),
         None => None,
     };
-    let json = read_json(&headers, body).await?;
+    let bytes = read_bytes(&headers, body).await?;
+    let json = orbit_ingest::parse_json_body(&bytes)?;
+    let body_bytes = Some(bytes.len());
+    drop(bytes);
     let record = match header_record {
         Some(record) => record,
         None => {
@@ -73,6 +76,7 @@ async fn ingest(
         received_at,
         default_region: state.settings.default_region,
         max_future: state.settings.max_future,
+        body_bytes,
     };
     let parsed = match format {
         Format::SegmentBatch => segment::parse_batch(json, &ctx)?,
