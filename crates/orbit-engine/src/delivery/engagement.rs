@@ -82,6 +82,7 @@ impl Engagements {
     ) -> Result<ReceiptTally, EngineError> {
         let now = self.clock.now();
         let mut tally = ReceiptTally::default();
+        let mut matched = Vec::new();
         for receipt in receipts {
             let row = self
                 .stores
@@ -99,9 +100,17 @@ impl Engagements {
                     detail: receipt.detail.clone(),
                 },
             };
-            self.record(&row, outcome, now).await?;
-            tally.recorded += 1;
+            matched.push((row, outcome));
         }
+        tally.recorded = matched.len();
+        self.record_all(
+            matched
+                .iter()
+                .map(|(row, outcome)| (row, outcome.clone()))
+                .collect(),
+            now,
+        )
+        .await?;
         Ok(tally)
     }
 
@@ -164,34 +173,53 @@ impl Engagements {
         outcome: MessageOutcome,
         at: Timestamp,
     ) -> Result<(), EngineError> {
-        let engagement = match &outcome {
-            MessageOutcome::Delivered => Some((Engagement::Delivered, row.delivered_at)),
-            MessageOutcome::Bounced { .. } => Some((Engagement::Bounced, row.bounced_at)),
-            MessageOutcome::Opened => Some((Engagement::Opened, row.opened_at)),
-            // Every destination clicked gets its event; the row keeps the first click.
-            MessageOutcome::Clicked { .. } => Some((Engagement::Clicked, None)),
-            MessageOutcome::Unsubscribed { .. } => None,
-        };
-        let already = engagement.is_some_and(|(_, at)| at.is_some());
-        if already {
-            return Ok(());
-        }
-        let ws = &row.send.workspace_id;
-        let profile = self.pipeline.profile(ws, row.send.profile_id);
-        if let Some(address) = profile.as_ref().and_then(|p| addressing_identity(&p.identities)) {
-            let message = MessageRef {
-                send_id: &row.send.id,
-                campaign_id: row.send.campaign_id.as_ref().map(|c| c.as_str()),
-                variant: row.send.variant.as_deref(),
-                channel: row.channel,
+        self.record_all(vec![(row, outcome)], at).await
+    }
+
+    /// Records outcomes: their events in one append (a provider's batch of receipts
+    /// shares one commit), then their rows.
+    async fn record_all(
+        &self,
+        outcomes: Vec<(&SendRecord, MessageOutcome)>,
+        at: Timestamp,
+    ) -> Result<(), EngineError> {
+        let mut events = Vec::new();
+        let mut marks = Vec::new();
+        for (row, outcome) in outcomes {
+            let engagement = match &outcome {
+                MessageOutcome::Delivered => Some((Engagement::Delivered, row.delivered_at)),
+                MessageOutcome::Bounced { .. } => Some((Engagement::Bounced, row.bounced_at)),
+                MessageOutcome::Opened => Some((Engagement::Opened, row.opened_at)),
+                // Every destination clicked gets its event; the row keeps the first click.
+                MessageOutcome::Clicked { .. } => Some((Engagement::Clicked, None)),
+                MessageOutcome::Unsubscribed { .. } => None,
             };
-            let event = outcome_event(ws, &message, address.clone(), &outcome, at);
-            self.pipeline.append(vec![event]).await?;
+            let already = engagement.is_some_and(|(_, at)| at.is_some());
+            if already {
+                continue;
+            }
+            let ws = &row.send.workspace_id;
+            let profile = self.pipeline.profile(ws, row.send.profile_id);
+            if let Some(address) = profile.as_ref().and_then(|p| addressing_identity(&p.identities)) {
+                let message = MessageRef {
+                    send_id: &row.send.id,
+                    campaign_id: row.send.campaign_id.as_ref().map(|c| c.as_str()),
+                    variant: row.send.variant.as_deref(),
+                    channel: row.channel,
+                };
+                events.push(outcome_event(ws, &message, address.clone(), &outcome, at));
+            }
+            if let Some((engagement, _)) = engagement {
+                marks.push((row, engagement));
+            }
         }
-        if let Some((engagement, _)) = engagement {
+        if !events.is_empty() {
+            self.pipeline.append(events).await?;
+        }
+        for (row, engagement) in marks {
             self.stores
                 .ledger
-                .record_engagement(ws, &row.send.id, engagement, at)
+                .record_engagement(&row.send.workspace_id, &row.send.id, engagement, at)
                 .await?;
         }
         Ok(())
