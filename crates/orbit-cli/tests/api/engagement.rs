@@ -132,6 +132,7 @@ async fn email_links_opens_and_the_unsubscribe_link_are_recorded_once_each() {
                "subject": "{{ profile.traits.name }}，双十二专场",
                "html": "<html><body><p>{{ profile.traits.name }}您好</p>\
                         <a href=\"https://shop.example/sale?a=1&amp;b=2\">去看看</a> \
+                        <a href=\"https://shop.example/双十二\">专场</a> \
                         <a href=\"{{ unsubscribe_url }}\">退订</a></body></html>",
                "text": "{{ profile.traits.name }}您好 退订：{{ unsubscribe_url }}"}}),
     )
@@ -155,13 +156,13 @@ async fn email_links_opens_and_the_unsubscribe_link_are_recorded_once_each() {
     let (mei_html, _) = &by_person["mei@example.cn"];
     let links = attributes(mei_html, "href");
     let pixels = attributes(mei_html, "src");
-    assert_eq!(links.len(), 2, "{mei_html}");
+    assert_eq!(links.len(), 3, "{mei_html}");
     assert!(
-        links[0].starts_with(&app.url("/t/c/")),
-        "the sale link is tracked: {links:?}"
+        links[0].starts_with(&app.url("/t/c/")) && links[1].starts_with(&app.url("/t/c/")),
+        "the shop links are tracked: {links:?}"
     );
     assert!(
-        links[1].starts_with(&app.url("/t/u/")),
+        links[2].starts_with(&app.url("/t/u/")),
         "the unsubscribe link is left alone: {links:?}"
     );
     assert_eq!(pixels.len(), 1);
@@ -177,6 +178,13 @@ async fn email_links_opens_and_the_unsubscribe_link_are_recorded_once_each() {
         assert_eq!(click.status(), StatusCode::FOUND);
         assert_eq!(click.headers()["location"], "https://shop.example/sale?a=1&b=2");
     }
+    // A destination with Chinese in its path is redirected to percent-encoded.
+    let chinese = http.get(&links[1]).send().await.expect("click");
+    assert_eq!(chinese.status(), StatusCode::FOUND);
+    assert_eq!(
+        chinese.headers()["location"],
+        "https://shop.example/%E5%8F%8C%E5%8D%81%E4%BA%8C"
+    );
     let report = ok(&app, Method::GET, "/v1/campaigns/double-12/report", Value::Null).await;
     let tally = &report["variants"][0];
     assert_eq!(
@@ -190,6 +198,15 @@ async fn email_links_opens_and_the_unsubscribe_link_are_recorded_once_each() {
     );
     assert_eq!(timeline(&app, "m0", "message_opened").await.len(), 1);
     let clicks = timeline(&app, "m0", "message_clicked").await;
+    assert_eq!(
+        clicks.len(),
+        2,
+        "one per destination, whatever the clicks: {clicks:?}"
+    );
+    let clicks: Vec<Value> = clicks
+        .into_iter()
+        .filter(|c| c["properties"]["url"] == "https://shop.example/sale?a=1&b=2")
+        .collect();
     assert_eq!(clicks.len(), 1, "{clicks:?}");
     assert_eq!(
         clicks[0]["properties"]["url"],

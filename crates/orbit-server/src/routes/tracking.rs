@@ -90,7 +90,12 @@ pub async fn click(State(state): State<AppState>, Path(token): Path<String>) -> 
     {
         tracing::warn!(error = %e, workspace.id = %workspace, "a click could not be recorded");
     }
-    let location = HeaderValue::from_str(&url).map_err(|_| ApiError::not_found("link"))?;
+    // A destination written with Chinese in it is sent percent-encoded, as a
+    // Location header must be.
+    let location = url::Url::parse(&url)
+        .ok()
+        .and_then(|parsed| HeaderValue::from_str(parsed.as_str()).ok())
+        .ok_or_else(|| ApiError::not_found("link"))?;
     Ok((
         StatusCode::FOUND,
         [
