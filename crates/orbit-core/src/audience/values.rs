@@ -38,9 +38,17 @@ pub fn read_text(value: &Value) -> Option<String> {
 
 /// The value at a dotted path (`address.city`, `items.0.sku`) in an object.
 pub fn lookup<'a>(object: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let mut current = object.get(parts.next()?)?;
-    for part in parts {
+    match path.split_once('.') {
+        Some((first, rest)) => descend(object.get(first)?, rest).filter(|_| !rest.is_empty()),
+        None => descend(object.get(path)?, ""),
+    }
+}
+
+/// The value at a dotted path (`items.0.sku`; empty: the value itself) inside `value`;
+/// null counts as missing.
+pub fn descend<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut current = value;
+    for part in path.split('.').take_while(|_| !path.is_empty()) {
         current = match current {
             Value::Object(map) => map.get(part)?,
             Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,

@@ -7,12 +7,13 @@
 //! profiles whose event that day fell outside a window's edge (exact evaluation removes
 //! them); it never lacks a member.
 
-use super::timeline::UNNAMED;
+use super::held::HeldTraits;
+use super::timeline::{Interner, UNNAMED};
 use foldhash::HashMap;
 use orbit_core::audience::values::{read_number, read_text};
 use orbit_core::audience::{EventCondition, Measure, ValueTest, ValueType};
 use roaring::RoaringBitmap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const DAY_MS: i64 = 86_400_000;
 /// The key of "any event" among event names.
@@ -24,7 +25,7 @@ const MOST_DAYS_UNIONED: i64 = 400;
 #[derive(Debug, Default)]
 pub struct Filters {
     /// Top-level trait → its value as text → profiles.
-    trait_values: HashMap<String, HashMap<String, RoaringBitmap>>,
+    trait_values: HashMap<String, ValueHolders>,
     /// Top-level trait → profiles that have it.
     trait_set: HashMap<String, RoaringBitmap>,
     /// Top-level trait that has held a number → each profile's value as a number, by
@@ -39,42 +40,53 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// Moves profile `n` from its old traits' values to its new ones.
-    pub fn set_traits(&mut self, n: u32, old: &Map<String, Value>, new: &Map<String, Value>) {
-        for (name, value) in old {
-            if new.get(name) == Some(value) {
+    /// Moves profile `n` from its old traits' values to its new ones; `names` spells
+    /// the traits' numbers.
+    pub fn set_traits(&mut self, n: u32, old: &HeldTraits, new: &HeldTraits, names: &Interner) {
+        for (id, value) in old.iter() {
+            let Some(name) = names.text(id).filter(|_| new.get(id) != Some(value)) else {
                 continue;
-            }
+            };
             if let Some(set) = self.trait_set.get_mut(name) {
                 set.remove(n);
             }
             if let Some(text) = read_text(value)
-                && let Some(bitmap) = self.trait_values.get_mut(name).and_then(|v| v.get_mut(&text))
+                && let Some(holders) = self.trait_values.get_mut(name)
             {
-                bitmap.remove(n);
+                holders.remove(&text, n);
             }
         }
-        for (name, value) in new {
-            if value.is_null() || old.get(name) == Some(value) {
+        for (id, value) in new.iter() {
+            let Some(name) = names.text(id) else { continue };
+            if value.is_null() || old.get(id) == Some(value) {
                 continue;
             }
             // Only present values are read from a column (the presence bitmap says which).
             let number = read_number(value);
             if number.is_some() || self.number_columns.contains_key(name) {
-                let column = self.number_columns.entry(name.clone()).or_default();
+                let column = self.number_columns.entry(name.to_owned()).or_default();
                 if column.len() <= n as usize {
                     column.resize(n as usize + 1, f64::NAN);
                 }
                 column[n as usize] = number.unwrap_or(f64::NAN);
             }
-            self.trait_set.entry(name.clone()).or_default().insert(n);
+            match self.trait_set.get_mut(name) {
+                Some(set) => _ = set.insert(n),
+                None => {
+                    _ = self
+                        .trait_set
+                        .insert(name.to_owned(), RoaringBitmap::from_iter([n]))
+                }
+            }
             if let Some(text) = read_text(value) {
-                self.trait_values
-                    .entry(name.clone())
-                    .or_default()
-                    .entry(text)
-                    .or_default()
-                    .insert(n);
+                match self.trait_values.get_mut(name) {
+                    Some(holders) => holders.insert(text, n),
+                    None => {
+                        let mut holders = ValueHolders::default();
+                        holders.insert(text, n);
+                        self.trait_values.insert(name.to_owned(), holders);
+                    }
+                }
             }
         }
     }
@@ -136,8 +148,8 @@ impl Filters {
         let values = self.trait_values.get(name);
         let mut union = RoaringBitmap::new();
         for text in wanted.into_iter().filter_map(read_text) {
-            if let Some(bitmap) = values.and_then(|v| v.get(&text)) {
-                union |= bitmap;
+            if let Some(holders) = values {
+                holders.add_holders(&text, &mut union);
             }
         }
         Some(union)
@@ -236,9 +248,9 @@ impl Filters {
         };
         let mut seen = ObservedFilters::default();
         for (trait_name, values) in &self.trait_values {
-            for (value, bitmap) in values {
+            for (value, bitmap) in values.iter() {
                 seen.trait_values
-                    .insert((trait_name.clone(), value.clone()), ids(bitmap));
+                    .insert((trait_name.clone(), value.to_owned()), ids(&bitmap));
             }
         }
         for (trait_name, set) in &self.trait_set {
@@ -270,6 +282,64 @@ impl Filters {
         seen.days.retain(|_, set| !set.is_empty());
         seen.traits.retain(|_, held| !held.is_empty());
         seen
+    }
+}
+
+/// The profiles holding each value of one trait. Most values of a trait such as a
+/// phone number or an email are held by one profile, and a bitmap apiece would cost
+/// ten times what the value does: those are kept as a number until a second profile
+/// holds them.
+#[derive(Debug, Default)]
+struct ValueHolders {
+    /// Values that two or more profiles have held.
+    shared: HashMap<String, RoaringBitmap>,
+    /// Values one profile holds.
+    single: HashMap<Box<str>, u32>,
+}
+
+impl ValueHolders {
+    fn insert(&mut self, value: String, n: u32) {
+        if let Some(bitmap) = self.shared.get_mut(value.as_str()) {
+            bitmap.insert(n);
+            return;
+        }
+        match self.single.get(value.as_str()) {
+            None => _ = self.single.insert(value.into_boxed_str(), n),
+            Some(held) if *held == n => {}
+            Some(held) => {
+                let both = RoaringBitmap::from_iter([*held, n]);
+                self.single.remove(value.as_str());
+                self.shared.insert(value, both);
+            }
+        }
+    }
+
+    fn remove(&mut self, value: &str, n: u32) {
+        if let Some(bitmap) = self.shared.get_mut(value) {
+            bitmap.remove(n);
+        } else if self.single.get(value) == Some(&n) {
+            self.single.remove(value);
+        }
+    }
+
+    /// Adds the holders of `value` to `union`.
+    fn add_holders(&self, value: &str, union: &mut RoaringBitmap) {
+        if let Some(bitmap) = self.shared.get(value) {
+            *union |= bitmap;
+        } else if let Some(n) = self.single.get(value) {
+            union.insert(*n);
+        }
+    }
+
+    /// Every value with its holders.
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = (&str, RoaringBitmap)> {
+        let shared = self.shared.iter().map(|(v, b)| (v.as_str(), b.clone()));
+        shared.chain(
+            self.single
+                .iter()
+                .map(|(v, n)| (&**v, RoaringBitmap::from_iter([*n]))),
+        )
     }
 }
 

@@ -16,11 +16,12 @@ pub use image::{Captured, IndexImage, MalformedImage};
 
 use super::behaviour::{event_holds, sequence_holds};
 use super::filters::Filters;
+use super::held::{HeldTags, HeldTraits};
 use super::timeline::{Interner, ProfileTimeline, UNNAMED};
 use foldhash::HashMap;
 use orbit_core::ProfileId;
 use orbit_core::audience::membership::{AnnouncedTransition, Transition};
-use orbit_core::audience::values::{Today, lookup, passes, read_number};
+use orbit_core::audience::values::{Today, passes, read_number};
 use orbit_core::audience::{Condition, Evaluation};
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
@@ -31,8 +32,8 @@ use std::sync::Arc;
 #[derive(Debug, Default, Clone)]
 struct Slot {
     id: Option<ProfileId>,
-    traits: Map<String, Value>,
-    tags: BTreeMap<String, Vec<String>>,
+    traits: HeldTraits,
+    tags: HeldTags,
     /// Shared with a snapshot being written, which takes it without copying while
     /// commits wait; a commit that changes it meanwhile copies it first.
     timeline: Arc<ProfileTimeline>,
@@ -48,6 +49,10 @@ pub struct AudienceIndex {
     aliases: HashMap<ProfileId, ProfileId>,
     live: RoaringBitmap,
     strings: Interner,
+    /// Trait names, numbered for [`HeldTraits`].
+    trait_names: Interner,
+    /// Tag names and values, numbered for [`HeldTags`].
+    tag_strings: Interner,
     segments: HashMap<String, RoaringBitmap>,
     /// Profiles whose traits, tags or events changed since the membership watcher last
     /// looked.
@@ -98,8 +103,10 @@ impl AudienceIndex {
     /// Replaces a profile's traits.
     pub fn set_traits(&mut self, profile: ProfileId, traits: Map<String, Value>) {
         let n = self.number(profile);
+        let traits = HeldTraits::new(traits, &mut self.trait_names);
         let old = std::mem::replace(&mut self.slots[n as usize].traits, traits);
-        self.filters.set_traits(n, &old, &self.slots[n as usize].traits);
+        self.filters
+            .set_traits(n, &old, &self.slots[n as usize].traits, &self.trait_names);
         self.touched.insert(n);
         self.changed.insert(n);
     }
@@ -319,9 +326,19 @@ impl AudienceIndex {
                 name,
                 value_type,
                 test,
-            } => passes(lookup(&slot.traits, name), *value_type, test, today),
-            Condition::Tag { tag, values } => slot.tags.get(tag).is_some_and(|held| {
-                !held.is_empty() && (values.is_empty() || held.iter().any(|v| values.contains(v)))
+            } => passes(
+                slot.traits.lookup(name, &self.trait_names),
+                *value_type,
+                test,
+                today,
+            ),
+            Condition::Tag { tag, values } => self.tag_strings.find(tag).is_some_and(|tag| {
+                let mut held = slot.tags.values(tag).peekable();
+                let wanted = |v: u32| {
+                    let text = self.tag_strings.text(v);
+                    text.is_some_and(|text| values.iter().any(|w| w == text))
+                };
+                held.peek().is_some() && (values.is_empty() || held.any(wanted))
             }),
             Condition::Event(event) => event_holds(event, &slot.timeline, &self.strings, at, today),
             Condition::Sequence(sequence) => {
@@ -366,10 +383,45 @@ impl AudienceIndex {
     }
 
     /// A live profile's tag values, by tag.
-    pub fn tags_of(&self, number: u32) -> Option<&BTreeMap<String, Vec<String>>> {
-        self.live
-            .contains(number)
-            .then(|| &self.slots[number as usize].tags)
+    pub fn tags_of(&self, number: u32) -> Option<BTreeMap<&str, Vec<&str>>> {
+        if !self.live.contains(number) {
+            return None;
+        }
+        let mut tags: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (tag, value) in self.slots[number as usize].tags.pairs() {
+            if let (Some(tag), Some(value)) = (self.tag_strings.text(*tag), self.tag_strings.text(*value)) {
+                tags.entry(tag).or_default().push(value);
+            }
+        }
+        Some(tags)
+    }
+
+    /// A profile's tags as templates see them: one value as a string, several as a
+    /// list; empty for a profile that is not live.
+    pub fn tags_document(&self, profile: ProfileId) -> Map<String, Value> {
+        let tags = self
+            .find(profile)
+            .and_then(|n| self.tags_of(n))
+            .unwrap_or_default();
+        tags.into_iter()
+            .map(|(tag, values)| {
+                let value = match values.as_slice() {
+                    [one] => Value::from(*one),
+                    many => Value::from(many.to_vec()),
+                };
+                (tag.to_owned(), value)
+            })
+            .collect()
+    }
+
+    /// A live profile's values of one tag, in the order they were set (none for a
+    /// profile that is not live).
+    pub fn tag_values_of(&self, number: u32, tag: &str) -> Vec<&str> {
+        let (Some(tag), true) = (self.tag_strings.find(tag), self.live.contains(number)) else {
+            return Vec::new();
+        };
+        let held = self.slots[number as usize].tags.values(tag);
+        held.filter_map(|v| self.tag_strings.text(v)).collect()
     }
 
     /// Replaces a live profile's values of one tag (empty: the tag is removed); returns
@@ -378,16 +430,17 @@ impl AudienceIndex {
         if !self.live.contains(number) {
             return false;
         }
+        let tag_id = self.tag_strings.intern(tag);
+        let value_ids: Vec<u32> = values.iter().map(|v| self.tag_strings.intern(v)).collect();
         let tags = &mut self.slots[number as usize].tags;
-        if tags.get(tag).map_or(values.is_empty(), |held| *held == values) {
+        if tags.holds_exactly(tag_id, &value_ids) {
             return false;
         }
-        let old = if values.is_empty() {
-            tags.remove(tag)
-        } else {
-            tags.insert(tag.to_owned(), values.clone())
-        }
-        .unwrap_or_default();
+        let old: Vec<String> = tags
+            .values(tag_id)
+            .filter_map(|v| self.tag_strings.text(v).map(str::to_owned))
+            .collect();
+        tags.replace(tag_id, &value_ids);
         self.filters.set_tag(number, tag, &old, &values);
         // Segments may name the tag: membership is looked at again.
         self.touched.insert(number);

@@ -5,6 +5,7 @@
 
 pub mod behaviour;
 pub mod filters;
+mod held;
 pub mod index;
 pub mod libraries;
 pub mod live;

@@ -71,7 +71,8 @@ fn visit(index: &mut AudienceIndex, profile: ProfileId, days_ago: i64) {
 }
 
 fn values_of(index: &AudienceIndex, profile: ProfileId, tag: &str) -> Option<Vec<String>> {
-    index.tags_of(index.find(profile)?)?.get(tag).cloned()
+    let values = index.tags_of(index.find(profile)?)?.remove(tag)?;
+    Some(values.into_iter().map(str::to_owned).collect())
 }
 
 fn value_of(index: &AudienceIndex, profile: ProfileId, tag: &str) -> Option<String> {

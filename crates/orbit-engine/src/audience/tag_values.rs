@@ -214,10 +214,7 @@ fn compute(
     resolve: &dyn Fn(ProfileId) -> Option<ProfileId>,
 ) -> TagUpdate {
     let tag = entry.record.id.as_str();
-    let differs = |n: u32, values: &[String]| {
-        let held = index.tags_of(n).and_then(|tags| tags.get(tag));
-        held.map_or(!values.is_empty(), |held| held.as_slice() != values)
-    };
+    let differs = |n: u32, values: &[String]| !index.tag_values_of(n, tag).iter().eq(values.iter());
     let mut changed = Vec::new();
     let mut rfm = None;
     match &entry.record.definition.source {

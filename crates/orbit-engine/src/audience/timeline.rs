@@ -101,11 +101,65 @@ impl EventRecord {
     }
 }
 
+/// Property keys a timeline can index: the top two bits of a value's first word hold
+/// its kind. A key numbered past this (a billion strings in) is not indexed.
+const MAX_KEY: u32 = (1 << 30) - 1;
+const KIND_SHIFT: u32 = 30;
+
+/// One indexed property value as a timeline holds it, in 12 bytes rather than the 24
+/// a `(u32, Scalar)` takes: the interned key with the kind in its top two bits, then
+/// the payload (a number's 64 bits, interned text, a boolean).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct PackedValue {
+    key_kind: u32,
+    payload: [u32; 2],
+}
+
+impl PackedValue {
+    fn new(key: u32, value: Scalar) -> Option<Self> {
+        if key > MAX_KEY {
+            return None;
+        }
+        let (kind, bits) = match value {
+            Scalar::Integer(i) => (0, i as u64),
+            Scalar::Number(x) => (1, x.to_bits()),
+            Scalar::Text(t) => (2, u64::from(t)),
+            Scalar::Bool(b) => (3, u64::from(b)),
+        };
+        Some(Self {
+            key_kind: key | (kind << KIND_SHIFT),
+            payload: [bits as u32, (bits >> 32) as u32],
+        })
+    }
+
+    fn key(self) -> u32 {
+        self.key_kind & MAX_KEY
+    }
+
+    fn scalar(self) -> Scalar {
+        let bits = u64::from(self.payload[0]) | (u64::from(self.payload[1]) << 32);
+        match self.key_kind >> KIND_SHIFT {
+            0 => Scalar::Integer(bits as i64),
+            1 => Scalar::Number(f64::from_bits(bits)),
+            2 => Scalar::Text(bits as u32),
+            _ => Scalar::Bool(bits != 0),
+        }
+    }
+}
+
+/// Grows a vector by half when full rather than doubling it: timelines are many and
+/// short, and doubling leaves a third of them empty on average.
+fn reserve_one<T>(items: &mut Vec<T>) {
+    if items.len() == items.capacity() {
+        items.reserve_exact((items.len() / 2).max(4));
+    }
+}
+
 /// One profile's events, oldest first, ties in log order.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileTimeline {
     events: Vec<EventRecord>,
-    values: Vec<(u32, Scalar)>,
+    values: Vec<PackedValue>,
 }
 
 impl ProfileTimeline {
@@ -135,8 +189,9 @@ impl ProfileTimeline {
                 Value::Bool(b) => Some(Scalar::Bool(*b)),
                 _ => None,
             };
-            if let Some(scalar) = scalar {
-                self.values.push((strings.intern(key), scalar));
+            if let Some(value) = scalar.and_then(|scalar| PackedValue::new(strings.intern(key), scalar)) {
+                reserve_one(&mut self.values);
+                self.values.push(value);
             }
         }
         let record = EventRecord {
@@ -150,6 +205,7 @@ impl ProfileTimeline {
         // Events mostly arrive in time and log order: appending is the common case.
         let key = record.order();
         let at = self.events.partition_point(|e| e.order() <= key);
+        reserve_one(&mut self.events);
         self.events.insert(at, record);
     }
 
@@ -163,8 +219,8 @@ impl ProfileTimeline {
         let start = event.props_start as usize;
         self.values[start..start + usize::from(event.props_len)]
             .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
+            .find(|v| v.key() == key)
+            .map(|v| v.scalar())
     }
 
     /// An event's indexed properties as JSON, to move it to another timeline.
@@ -172,7 +228,7 @@ impl ProfileTimeline {
         let start = event.props_start as usize;
         self.values[start..start + usize::from(event.props_len)]
             .iter()
-            .filter_map(|(key, value)| Some((strings.text(*key)?.to_owned(), value.to_json(strings))))
+            .filter_map(|v| Some((strings.text(v.key())?.to_owned(), v.scalar().to_json(strings))))
             .collect()
     }
 
@@ -213,14 +269,14 @@ impl ProfileTimeline {
         let values_fit = self
             .values
             .iter()
-            .all(|(key, value)| interned(*key) && !matches!(value, Scalar::Text(text) if !interned(*text)));
+            .all(|v| interned(v.key()) && !matches!(v.scalar(), Scalar::Text(text) if !interned(text)));
         ordered && events_fit && values_fit
     }
 
     /// Bytes this timeline holds, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
         self.events.capacity() * std::mem::size_of::<EventRecord>()
-            + self.values.capacity() * std::mem::size_of::<(u32, Scalar)>()
+            + self.values.capacity() * std::mem::size_of::<PackedValue>()
     }
 }
 
@@ -235,5 +291,51 @@ impl Scalar {
                 .map_or(Value::Null, |t| Value::String(t.to_owned())),
             Self::Bool(b) => Value::Bool(b),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn packed_values_read_back_as_written() {
+        let mut strings = Interner::default();
+        let mut timeline = ProfileTimeline::default();
+        let properties = json!({
+            "big": i64::MIN, "small": -3, "price": 12.3, "nan_free": -0.5,
+            "city": "重庆", "paid": true, "refunded": false, "nested": {"x": 1}
+        });
+        timeline.push(
+            5,
+            1,
+            Some("order_paid"),
+            properties.as_object().expect("an object"),
+            &mut strings,
+        );
+        let event = timeline.events()[0];
+        let read = |key: &str| timeline.property(&event, strings.find(key).expect("interned"));
+        assert_eq!(read("big"), Some(Scalar::Integer(i64::MIN)));
+        assert_eq!(read("small"), Some(Scalar::Integer(-3)));
+        assert_eq!(read("price"), Some(Scalar::Number(12.3)));
+        assert_eq!(read("nan_free"), Some(Scalar::Number(-0.5)));
+        assert_eq!(
+            read("city"),
+            Some(Scalar::Text(strings.find("重庆").expect("interned")))
+        );
+        assert_eq!(read("paid"), Some(Scalar::Bool(true)));
+        assert_eq!(read("refunded"), Some(Scalar::Bool(false)));
+        assert_eq!(strings.find("nested"), None, "nested values are not indexed");
+        assert!(timeline.is_well_formed(strings.texts().len()));
+        assert_eq!(std::mem::size_of::<PackedValue>(), 12);
+    }
+
+    #[test]
+    fn keys_past_the_packed_range_are_left_unindexed() {
+        assert!(PackedValue::new(MAX_KEY, Scalar::Bool(true)).is_some());
+        assert!(PackedValue::new(MAX_KEY + 1, Scalar::Bool(true)).is_none());
+        let value = PackedValue::new(MAX_KEY, Scalar::Text(u32::MAX)).expect("in range");
+        assert_eq!((value.key(), value.scalar()), (MAX_KEY, Scalar::Text(u32::MAX)));
     }
 }

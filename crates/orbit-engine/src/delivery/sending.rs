@@ -193,22 +193,7 @@ impl DeliveryWorker {
 
     fn tags_of(&self, ws: &WorkspaceId, profile: ProfileId) -> Map<String, Value> {
         self.pipeline
-            .with_audience(ws, |index| {
-                let index = index?;
-                let values = index.tags_of(index.find(profile)?)?;
-                Some(
-                    values
-                        .iter()
-                        .map(|(tag, values)| {
-                            let value = match values.as_slice() {
-                                [one] => Value::String(one.clone()),
-                                many => Value::from(many.to_vec()),
-                            };
-                            (tag.clone(), value)
-                        })
-                        .collect(),
-                )
-            })
+            .with_audience(ws, |index| index.map(|index| index.tags_document(profile)))
             .unwrap_or_default()
     }
 }

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The version of this layout and of the body's encoding; bumped with either.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What the body holds, field by field, as the code encodes it. Part of the schema
 /// digest: change it whenever an encoded type changes, and the snapshots of older code
@@ -39,7 +39,7 @@ pub const SCHEMA: &str = "body { workspaces: [(workspace_id: str, index {\
  strings: [str],\
  profiles: [{ id: [u8; 16], timeline { events: [{ at_ms: i64, name: u32, props_start: u32,\
  props_len: u16, position_high: u16, position_low: u32 }],\
- values: [(u32, Integer(i64) | Number(f64) | Text(u32) | Bool(bool))] } }],\
+ values: [{ key_kind: u32 (kind in the top 2 bits: integer, number, text, bool), payload: [u32; 2] }] } }],\
  announced: [{ segment: str, since: i64, members: roaring, last: [(u32, i64)], baseline: [u8; 16] }],\
  bitmaps { ever: [(u32, roaring)], days: [((u32, i64), roaring)] } })] };\
  timelines index top-level scalar properties; positions order equal times";

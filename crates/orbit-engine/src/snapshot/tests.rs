@@ -147,10 +147,10 @@ fn the_encoding_of_a_known_state_is_pinned() {
     let encoded = postcard::to_allocvec(&body()).expect("encoded");
     let decoded: Body = postcard::from_bytes(&encoded).expect("decoded");
     assert_eq!(decoded, body());
-    assert_eq!(FORMAT_VERSION, 1);
+    assert_eq!(FORMAT_VERSION, 2);
     assert_eq!(
         blake3::hash(&encoded).to_hex().as_str(),
-        "741abb2269826d4ac4d8f5a6e62a1664cc903b89378b70f9c9db19e74e777642",
+        "cbf2e1409ae4231521bb5c72a93afe615f7ca270d1fb8f66b6701d6765e52367",
         "the snapshot encoding changed"
     );
 }

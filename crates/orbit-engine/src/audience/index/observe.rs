@@ -77,8 +77,14 @@ impl AudienceIndex {
                 Some((
                     slot.id?,
                     ObservedProfile {
-                        traits: slot.traits.clone(),
-                        tags: slot.tags.clone(),
+                        traits: slot.traits.to_document(&self.trait_names),
+                        tags: self
+                            .tags_of(n)?
+                            .into_iter()
+                            .map(|(tag, values)| {
+                                (tag.to_owned(), values.into_iter().map(str::to_owned).collect())
+                            })
+                            .collect(),
                         events,
                     },
                 ))

@@ -124,12 +124,12 @@ pub async fn compare(
                 };
                 for n in &members {
                     for (tag, values) in index.tags_of(n).into_iter().flatten() {
-                        if !wanted.contains(tag) {
+                        if !wanted.iter().any(|w| w == tag) {
                             continue;
                         }
-                        *t.holders.entry(tag.clone()).or_default() += 1;
+                        *t.holders.entry(tag.to_owned()).or_default() += 1;
                         for value in values {
-                            *t.values.entry((tag.clone(), value.clone())).or_default() += 1;
+                            *t.values.entry((tag.to_owned(), value.to_owned())).or_default() += 1;
                         }
                     }
                 }

@@ -132,10 +132,10 @@ pub(crate) async fn value_counts(
             let Some(index) = index else { return counts };
             for n in index.live() {
                 for (tag, values) in index.tags_of(n).into_iter().flatten() {
-                    let entry = counts.entry(tag.clone()).or_default();
+                    let entry = counts.entry(tag.to_owned()).or_default();
                     entry.holders += 1;
                     for value in values {
-                        *entry.values.entry(value.clone()).or_default() += 1;
+                        *entry.values.entry(value.to_owned()).or_default() += 1;
                     }
                 }
             }

@@ -152,7 +152,13 @@ pub async fn list_profile_tags(
     let profile = load(&state, &caller, &id)?;
     let held: BTreeMap<String, Vec<String>> = state.pipeline.with_audience(workspace, |index| {
         index
-            .and_then(|index| index.tags_of(index.find(profile.id)?).cloned())
+            .and_then(|index| index.tags_of(index.find(profile.id)?))
+            .map(|tags| {
+                let owned = |(tag, values): (&str, Vec<&str>)| {
+                    (tag.to_owned(), values.into_iter().map(str::to_owned).collect())
+                };
+                tags.into_iter().map(owned).collect()
+            })
             .unwrap_or_default()
     });
     let catalog = read_catalog(&state);

@@ -95,27 +95,11 @@ fn person(state: &AppState, workspace: &WorkspaceId, input: &PreviewInput) -> Re
     profile.ok_or_else(|| ApiError::not_found("profile"))
 }
 
-/// A profile's tag values as templates see them: one value as a string, several as a
-/// list — the same shape the delivery worker builds.
+/// A profile's tag values as templates see them, as the delivery worker sees them.
 fn tags_of(state: &AppState, workspace: &WorkspaceId, profile: ProfileId) -> Map<String, Value> {
     state
         .pipeline
-        .with_audience(workspace, |index| {
-            let index = index?;
-            let values = index.tags_of(index.find(profile)?)?;
-            Some(
-                values
-                    .iter()
-                    .map(|(tag, values)| {
-                        let value = match values.as_slice() {
-                            [one] => Value::String(one.clone()),
-                            many => Value::from(many.to_vec()),
-                        };
-                        (tag.clone(), value)
-                    })
-                    .collect(),
-            )
-        })
+        .with_audience(workspace, |index| index.map(|index| index.tags_document(profile)))
         .unwrap_or_default()
 }
 
