@@ -1,8 +1,9 @@
 //! The event log on SQLite: multi-row inserts in one transaction per batch.
 
 use crate::message_ids::{self, Digest, MessageIdKey, digest};
+use crate::padded::PaddedInsert;
 use crate::profiles::apply_changes;
-use crate::{SqliteStore, chunk_sizes, corrupt, not_written, placeholders, unknown};
+use crate::{SqliteStore, chunk_sizes, corrupt, not_written, unknown};
 use async_trait::async_trait;
 use foldhash::{HashMap, HashMapExt, HashSet};
 use orbit_core::{NewEvent, ProfileId, WorkspaceId};
@@ -31,6 +32,10 @@ fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
         profile_id,
     })
 }
+
+/// The log's rows: workspace, name, time, profile, body.
+const EVENTS: PaddedInsert =
+    PaddedInsert::new("INSERT INTO events (workspace_id, name, ts, profile_id, body)", 5);
 
 /// An open write transaction on the single writer connection.
 pub(crate) struct SqliteLogTransaction {
@@ -75,14 +80,9 @@ impl LogTransaction for SqliteLogTransaction {
         entries: &[(&LogEntry, Option<ProfileId>)],
     ) -> Result<Vec<LogPosition>, StoreError> {
         let mut positions = Vec::with_capacity(entries.len());
-        let mut offset = 0;
-        for size in chunk_sizes(entries.len()) {
-            let sql = format!(
-                "INSERT INTO events (workspace_id, name, ts, profile_id, body) VALUES {}",
-                placeholders(size, 5)
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for (entry, profile) in &entries[offset..offset + size] {
+        for (rows, shape) in EVENTS.statements(entries.len()) {
+            let mut query = EVENTS.query(shape);
+            for (entry, profile) in &entries[rows.clone()] {
                 let e = &entry.event;
                 query = query
                     .bind(e.workspace_id.as_str())
@@ -91,13 +91,24 @@ impl LogTransaction for SqliteLogTransaction {
                     .bind(profile.map(|p| p.to_string()))
                     .bind(entry.body.as_str());
             }
-            let done = query.execute(&mut *self.tx).await.map_err(not_written)?;
+            let done = EVENTS
+                .pad(query, rows.len(), shape)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(not_written)?;
+            if done.rows_affected() != rows.len() as u64 {
+                return Err(StoreError::NotWritten(format!(
+                    "{} of {} events inserted",
+                    done.rows_affected(),
+                    rows.len()
+                )));
+            }
             // One INSERT under the write lock takes consecutive positions (AUTOINCREMENT
-            // never reuses one), ending at the last inserted rowid.
+            // never reuses one), in the order the rows were bound, ending at the last
+            // inserted rowid.
             let last = done.last_insert_rowid();
-            let first = last - size as i64 + 1;
+            let first = last - rows.len() as i64 + 1;
             positions.extend((first..=last).map(LogPosition));
-            offset += size;
         }
         Ok(positions)
     }

@@ -11,6 +11,7 @@ mod ledger;
 mod ledger_updates;
 mod message_ids;
 mod messaging;
+mod padded;
 mod profiles;
 mod segments;
 mod tags;

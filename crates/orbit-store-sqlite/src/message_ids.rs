@@ -7,6 +7,7 @@
 //! the store opens. Only the single writer claims ids, so the set is exact; it is not a
 //! cache or a filter (ADR 0004).
 
+use crate::padded::PaddedInsert;
 use crate::{not_written, unknown};
 use foldhash::HashSet;
 use foldhash::HashSetExt;
@@ -33,6 +34,9 @@ pub(crate) fn digest(event: &NewEvent) -> Digest {
     out.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
     out
 }
+
+/// The rows of `message_ids`: digest, time received.
+const CLAIMS: PaddedInsert = PaddedInsert::new("INSERT INTO message_ids (digest, received_at)", 2);
 
 /// Every claimed message id.
 #[derive(Debug, Default)]
@@ -93,18 +97,16 @@ pub(crate) async fn insert(
     tx: &mut Transaction<'static, Sqlite>,
     claims: &[(Digest, i64)],
 ) -> Result<(), StoreError> {
-    let mut offset = 0;
-    for size in crate::chunk_sizes(claims.len()) {
-        let sql = format!(
-            "INSERT INTO message_ids (digest, received_at) VALUES {}",
-            crate::placeholders(size, 2)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (digest, received_at) in &claims[offset..offset + size] {
+    for (rows, shape) in CLAIMS.statements(claims.len()) {
+        let mut query = CLAIMS.query(shape);
+        for (digest, received_at) in &claims[rows.clone()] {
             query = query.bind(digest.to_vec()).bind(*received_at);
         }
-        query.execute(&mut **tx).await.map_err(not_written)?;
-        offset += size;
+        CLAIMS
+            .pad(query, rows.len(), shape)
+            .execute(&mut **tx)
+            .await
+            .map_err(not_written)?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Profiles, identities, aliases and merge history on SQLite.
 
-use crate::{SqliteStore, chunk_sizes, corrupt, not_written, placeholders, unknown};
+use crate::padded::PaddedInsert;
+use crate::{SqliteStore, chunk_sizes, corrupt, not_written, unknown};
 use async_trait::async_trait;
 use orbit_core::profile::Profile;
 use orbit_core::resolution::{Conflict, IdentityState, Merge};
@@ -82,6 +83,10 @@ fn decode_record(row: &SqliteRow) -> Result<ProfileRecord, StoreError> {
     })
 }
 
+/// The rows of `profiles`: workspace, id, document.
+const PROFILES: PaddedInsert =
+    PaddedInsert::new("INSERT OR REPLACE INTO profiles (workspace_id, id, body)", 3);
+
 pub(crate) async fn apply_changes(
     tx: &mut Transaction<'static, Sqlite>,
     changes: &WorkspaceChanges,
@@ -125,21 +130,19 @@ pub(crate) async fn apply_changes(
         .map_err(not_written)?;
     }
 
-    let mut offset = 0;
-    for size in chunk_sizes(changes.profiles.len()) {
-        let sql = format!(
-            "INSERT OR REPLACE INTO profiles (workspace_id, id, body) VALUES {}",
-            placeholders(size, 3)
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for record in &changes.profiles[offset..offset + size] {
+    for (rows, shape) in PROFILES.statements(changes.profiles.len()) {
+        let mut query = PROFILES.query(shape);
+        for record in &changes.profiles[rows.clone()] {
             query = query
                 .bind(ws)
                 .bind(record.profile.id.to_string())
                 .bind(encode_record(record)?);
         }
-        query.execute(&mut **tx).await.map_err(not_written)?;
-        offset += size;
+        PROFILES
+            .pad(query, rows.len(), shape)
+            .execute(&mut **tx)
+            .await
+            .map_err(not_written)?;
     }
 
     for record in &changes.conflicts {
