@@ -36,4 +36,7 @@ pub enum EngineError {
     /// The profile does not exist.
     #[error("no such profile")]
     ProfileNotFound,
+    /// The engine could not start (a thread or runtime could not be made).
+    #[error("the engine could not start: {0}")]
+    Start(String),
 }

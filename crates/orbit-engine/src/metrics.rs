@@ -9,6 +9,11 @@ pub fn describe() {
         "Time of one ingest commit: claim, resolve, append, store profiles, sync"
     );
     describe_histogram!(
+        "orbit_ingest_commit_phase_seconds",
+        Unit::Seconds,
+        "Time of one ingest commit's phases: begin (the write lock), claim (message ids), resolve (OneID), append (events), profiles (changed profiles), sync (the durable commit), timelines, audiences"
+    );
+    describe_histogram!(
         "orbit_ingest_commit_events",
         "Events grouped into one ingest commit"
     );

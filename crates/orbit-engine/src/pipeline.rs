@@ -24,6 +24,27 @@ use orbit_store::{
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::{mpsc, oneshot, watch};
 
+/// Times the phases of one ingest commit into `orbit_ingest_commit_phase_seconds`.
+struct CommitPhases {
+    since: std::time::Instant,
+}
+
+impl CommitPhases {
+    fn start() -> Self {
+        Self {
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// Records the time since the previous mark as `phase`.
+    fn mark(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        metrics::histogram!("orbit_ingest_commit_phase_seconds", "phase" => phase)
+            .record((now - self.since).as_secs_f64());
+        self.since = now;
+    }
+}
+
 /// Most events one commit takes.
 const MAX_EVENTS_PER_COMMIT: usize = 20_000;
 
@@ -283,17 +304,25 @@ impl IngestPipeline {
         let audiences = Arc::new(RwLock::new(audiences));
         let (head, head_rx) = watch::channel(stores.events.head().await?);
         let (requests, inbox) = mpsc::channel(4_096);
-        tokio::spawn(
-            Self {
-                stores,
-                clock,
-                resolver: resolver.clone(),
-                timelines: timelines.clone(),
-                audiences: audiences.clone(),
-                head,
-            }
-            .run(inbox),
-        );
+        let pipeline = Self {
+            stores,
+            clock,
+            resolver: resolver.clone(),
+            timelines: timelines.clone(),
+            audiences: audiences.clone(),
+            head,
+        };
+        // The single writer gets a thread and a runtime of its own: on the shared
+        // runtime it waited in the run queue behind request handlers after every
+        // statement it handed to SQLite's thread, and ingestion is as fast as it is.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| EngineError::Start(format!("the pipeline's runtime: {e}")))?;
+        std::thread::Builder::new()
+            .name("orbit-pipeline".into())
+            .spawn(move || runtime.block_on(pipeline.run(inbox)))
+            .map_err(|e| EngineError::Start(format!("the pipeline's thread: {e}")))?;
         Ok(PipelineHandle {
             requests,
             head: head_rx,
@@ -372,9 +401,12 @@ impl IngestPipeline {
     }
 
     async fn commit_events(&mut self, entries: &[&LogEntry]) -> Result<Vec<AppendOutcome>, StoreError> {
+        let mut phases = CommitPhases::start();
         let mut tx = self.stores.events.begin().await?;
+        phases.mark("begin");
         let events: Vec<&NewEvent> = entries.iter().map(|e| &e.event).collect();
         let fresh = tx.claim_message_ids(&events).await?;
+        phases.mark("claim");
         let now_ms = self.clock.now().as_millisecond();
         let mut pending = Pending::default();
         let mut to_store = Vec::with_capacity(entries.len());
@@ -385,12 +417,24 @@ impl IngestPipeline {
                 to_store.push((*entry, profile));
             }
         }
+        phases.mark("resolve");
         let positions = tx.append(&to_store).await?;
+        phases.mark("append");
         let changes = read(&self.resolver).changes(pending, |index| positions[index]);
         for workspace in &changes {
             tx.apply(workspace).await?;
         }
-        tx.commit().await?;
+        phases.mark("profiles");
+        // The audience indexes take in the round while SQLite syncs it: they do not
+        // count it as applied, nor can a snapshot capture them, until it is durable.
+        let index_round = async {
+            self.update_audiences(&to_store, &positions, &changes);
+            phases.mark("audiences");
+        };
+        let (committed, ()) = futures::future::join(tx.commit(), index_round).await;
+        committed?;
+        write(&self.audiences).settle_commit();
+        phases.mark("sync");
         {
             let mut timelines = write(&self.timelines);
             for ((entry, profile), position) in to_store.iter().zip(&positions) {
@@ -413,7 +457,7 @@ impl IngestPipeline {
             }
             metrics::gauge!("orbit_timeline_events").set(timelines.event_count() as f64);
         }
-        self.update_audiences(&to_store, &positions, &changes);
+        phases.mark("timelines");
         if let Some(newest) = positions.last() {
             self.head.send_replace(*newest);
             metrics::gauge!("orbit_log_head_position").set(newest.0 as f64);
@@ -422,8 +466,9 @@ impl IngestPipeline {
         Ok(AppendOutcome::from_claims(&fresh, positions))
     }
 
-    /// Brings the audience indexes up to a commit: events first (on the profiles they
-    /// were resolved to), then merges (which carry those events over), then traits.
+    /// Brings the audience indexes up to a commit in flight: events first (on the
+    /// profiles they were resolved to), then merges (which carry those events over),
+    /// then traits. The commit's positions count as applied once it settles.
     fn update_audiences(
         &self,
         stored: &[(&LogEntry, Option<ProfileId>)],
@@ -437,7 +482,7 @@ impl IngestPipeline {
             }
         }
         if let Some(newest) = positions.last() {
-            audiences.advance(*newest);
+            audiences.commit_in_flight(*newest);
         }
         for workspace in changes {
             let index = audiences.workspace_index(&workspace.workspace_id);

@@ -276,6 +276,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         rate(total, acked),
         acked.as_secs_f64() / baseline.as_secs_f64()
     );
+    commit_summary(&format!("http://{}/metrics", running.address), acked).await?;
     let db_bytes = std::fs::metadata(dir.path().join(crate::data_dir::DATABASE_FILE)).map_or(0, |m| m.len());
     println!(
         "  database: {:.1} MiB ({:.0} bytes/event)",
@@ -288,6 +289,46 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
 
     // Start-up on what was just written.
     restart::measure(&config, total, written).await
+}
+
+/// Prints how the ingest's commits went, from the server's own metrics: how many, how
+/// large, how long each phase took, and the share of the run the single writer was busy.
+async fn commit_summary(metrics_url: &str, elapsed: Duration) -> anyhow::Result<()> {
+    let text = reqwest::get(metrics_url).await?.text().await?;
+    let value = |name: &str| -> f64 {
+        let found = text
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '));
+        found.and_then(|v| v.trim().parse().ok()).unwrap_or(0.0)
+    };
+    let commits = value("orbit_ingest_commit_events_count");
+    let busy = value("orbit_ingest_commit_duration_seconds_sum");
+    println!(
+        "  commits   {commits:.0}, {:.0} events each, {:.2} ms each; the writer busy {:.0}% of the run",
+        value("orbit_ingest_commit_events_sum") / commits.max(1.0),
+        busy * 1e3 / commits.max(1.0),
+        busy * 100.0 / elapsed.as_secs_f64()
+    );
+    let phases: Vec<String> = [
+        "begin",
+        "claim",
+        "resolve",
+        "append",
+        "profiles",
+        "sync",
+        "timelines",
+        "audiences",
+    ]
+    .iter()
+    .map(|phase| {
+        let sum = value(&format!(
+            "orbit_ingest_commit_phase_seconds_sum{{phase=\"{phase}\"}}"
+        ));
+        format!("{phase} {:.2}", sum * 1e3 / commits.max(1.0))
+    })
+    .collect();
+    println!("            phases (ms per commit): {}", phases.join(", "));
+    Ok(())
 }
 
 fn resolve(args: ResolveArgs) {

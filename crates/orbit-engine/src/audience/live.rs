@@ -28,6 +28,9 @@ type Decoded = (LogPosition, Option<ProfileId>, EventEssentials);
 pub struct Audiences {
     workspaces: HashMap<WorkspaceId, AudienceIndex>,
     applied: LogPosition,
+    /// Whether the indexes hold a commit the log may not yet: set while it syncs, and
+    /// left set when it fails, until the indexes are rebuilt.
+    in_flight: bool,
     generation: u64,
 }
 
@@ -36,6 +39,7 @@ impl Default for Audiences {
         Self {
             workspaces: HashMap::new(),
             applied: LogPosition(0),
+            in_flight: false,
             generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -108,6 +112,18 @@ impl Audiences {
     /// Marks the indexes as reflecting the log up to `position`.
     pub fn advance(&mut self, position: LogPosition) {
         self.applied = self.applied.max(position);
+    }
+
+    /// Marks the indexes as holding events up to `position` that are not durable yet:
+    /// no snapshot is captured until [`Audiences::settle_commit`].
+    pub fn commit_in_flight(&mut self, position: LogPosition) {
+        self.in_flight = true;
+        self.advance(position);
+    }
+
+    /// The commit in flight is durable: snapshots may capture the indexes again.
+    pub fn settle_commit(&mut self) {
+        self.in_flight = false;
     }
 
     /// Which build of the indexes this is: dense numbers mean nothing across builds.
@@ -237,8 +253,12 @@ impl Audiences {
 
     /// Takes what a snapshot keeps of every workspace's index, and the log position
     /// it reflects. Commits wait meanwhile, so this copies little (see
-    /// [`AudienceIndex::capture`]).
-    pub fn capture(&self) -> (LogPosition, Vec<(WorkspaceId, Captured)>) {
+    /// [`AudienceIndex::capture`]). `None` while the indexes hold a commit that is not
+    /// yet durable: no position would describe them.
+    pub fn capture(&self) -> Option<(LogPosition, Vec<(WorkspaceId, Captured)>)> {
+        if self.in_flight {
+            return None;
+        }
         let mut workspaces: Vec<(WorkspaceId, Captured)> = self
             .workspaces
             .iter()
@@ -246,7 +266,7 @@ impl Audiences {
             .map(|(id, index)| (id.clone(), index.capture()))
             .collect();
         workspaces.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        (self.applied, workspaces)
+        Some((self.applied, workspaces))
     }
 
     /// Indexes restored from a snapshot taken at `applied`.
@@ -300,4 +320,41 @@ pub(crate) struct Replayed {
     pub events: usize,
     /// Time spent applying them to the indexes.
     pub applying: std::time::Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    #[test]
+    fn a_commit_in_flight_holds_back_snapshots_until_it_settles() {
+        let mut audiences = Audiences::default();
+        let profile = ProfileId::mint(jiff::Timestamp::UNIX_EPOCH, 1);
+        let workspace = WorkspaceId::default_workspace();
+        let source = orbit_core::SourceId::parse("web").expect("a source");
+        let at = jiff::Timestamp::from_second(1_800_000_000).expect("a time");
+        let record = |audiences: &mut Audiences, position: i64| {
+            audiences.record_parts(
+                profile,
+                (&workspace, &source),
+                Some("order_paid"),
+                at,
+                &Map::new(),
+                LogPosition(position),
+            );
+        };
+        record(&mut audiences, 1);
+        audiences.advance(LogPosition(1));
+        let (position, _) = audiences.capture().expect("nothing in flight");
+        assert_eq!(position, LogPosition(1));
+
+        record(&mut audiences, 2);
+        audiences.commit_in_flight(LogPosition(2));
+        assert!(audiences.capture().is_none(), "position 2 is not durable yet");
+
+        audiences.settle_commit();
+        let (position, captured) = audiences.capture().expect("settled");
+        assert_eq!((position, captured.len()), (LogPosition(2), 1));
+    }
 }

@@ -7,6 +7,7 @@
 use super::file::{Body, SnapshotError, SnapshotFile, Written};
 use crate::PipelineHandle;
 use crate::audience::Audiences;
+use crate::audience::index::Captured;
 use orbit_core::Clock;
 use orbit_store::{EventLog, LogPosition};
 use std::num::NonZeroU64;
@@ -67,11 +68,7 @@ impl Snapshotter {
     /// Reading the log, encoding or writing failed; the previous snapshot is intact.
     pub async fn write_now(&self) -> Result<Option<Written>, SnapshotError> {
         let mut newest = self.newest.lock().await;
-        let pipeline = self.pipeline.clone();
-        let (position, captured) =
-            tokio::task::spawn_blocking(move || pipeline.with_audiences(Audiences::capture))
-                .await
-                .map_err(|e| SnapshotError::Encode(format!("capturing the indexes: {e}")))?;
+        let (position, captured) = self.capture().await?;
         if position <= *newest {
             return Ok(None);
         }
@@ -145,6 +142,27 @@ impl Snapshotter {
 
     async fn newest(&self) -> LogPosition {
         *self.newest.lock().await
+    }
+
+    /// Captures the indexes between commits: one that is syncing holds them for a few
+    /// milliseconds, and one that failed until the pipeline has rebuilt them.
+    async fn capture(
+        &self,
+    ) -> Result<(LogPosition, Vec<(orbit_core::WorkspaceId, Captured)>), SnapshotError> {
+        const ATTEMPTS: u32 = 200;
+        for _ in 0..ATTEMPTS {
+            let pipeline = self.pipeline.clone();
+            let captured = tokio::task::spawn_blocking(move || pipeline.with_audiences(Audiences::capture))
+                .await
+                .map_err(|e| SnapshotError::Encode(format!("capturing the indexes: {e}")))?;
+            if let Some(captured) = captured {
+                return Ok(captured);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Err(SnapshotError::Encode(
+            "capturing the indexes: a commit has been in flight for a second".into(),
+        ))
     }
 
     /// The digest of the stored body of the event at `position`, which ties the
