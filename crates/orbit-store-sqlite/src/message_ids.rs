@@ -13,7 +13,7 @@ use foldhash::HashSet;
 use foldhash::HashSetExt;
 use orbit_core::NewEvent;
 use orbit_store::StoreError;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::SqlitePool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// A message id's digest: BLAKE3 of workspace, source and message id, cut to 128 bits.
@@ -36,7 +36,7 @@ pub(crate) fn digest(event: &NewEvent) -> Digest {
 }
 
 /// The rows of `message_ids`: digest, time received.
-const CLAIMS: PaddedInsert = PaddedInsert::new("INSERT INTO message_ids (digest, received_at)", 2);
+pub(crate) const CLAIMS: PaddedInsert = PaddedInsert::new("INSERT INTO message_ids (digest, received_at)", 2);
 
 /// Every claimed message id.
 #[derive(Debug, Default)]
@@ -90,23 +90,4 @@ impl MessageIdKey {
         self.load(pool).await?;
         Ok(done.rows_affected())
     }
-}
-
-/// Stores newly claimed digests inside the open transaction.
-pub(crate) async fn insert(
-    tx: &mut Transaction<'static, Sqlite>,
-    claims: &[(Digest, i64)],
-) -> Result<(), StoreError> {
-    for (rows, shape) in CLAIMS.statements(claims.len()) {
-        let mut query = CLAIMS.query(shape);
-        for (digest, received_at) in &claims[rows.clone()] {
-            query = query.bind(digest.to_vec()).bind(*received_at);
-        }
-        CLAIMS
-            .pad(query, rows.len(), shape)
-            .execute(&mut **tx)
-            .await
-            .map_err(not_written)?;
-    }
-    Ok(())
 }

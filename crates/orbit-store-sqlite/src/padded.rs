@@ -51,17 +51,21 @@ impl PaddedInsert {
             .collect()
     }
 
-    /// The statement for `shape` rows.
-    pub(crate) fn query(&self, shape: usize) -> Query<'static, Sqlite, SqliteArguments> {
+    /// The statement's text for `shape` rows.
+    pub(crate) fn sql(&self, shape: usize) -> String {
         let row = format!("({})", vec!["?"; self.columns].join(", "));
         let columns: Vec<String> = (1..=self.columns).map(|c| format!("column{c}")).collect();
-        let sql = format!(
+        format!(
             "{} SELECT {} FROM (VALUES {}) WHERE column1 IS NOT NULL",
             self.into,
             columns.join(", "),
             vec![row; shape].join(", ")
-        );
-        sqlx::query(AssertSqlSafe(sql))
+        )
+    }
+
+    /// The statement for `shape` rows.
+    pub(crate) fn query(&self, shape: usize) -> Query<'static, Sqlite, SqliteArguments> {
+        sqlx::query(AssertSqlSafe(self.sql(shape)))
     }
 
     /// Binds NULL rows until `bound` rows make up `shape`.

@@ -10,8 +10,10 @@ use orbit_store::{
     ConflictRecord, LogPosition, MergeRecord, ProfileRecord, ProfileStore, StoreError, StoredProfile,
     WorkspaceChanges,
 };
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Row, Sqlite, SqliteConnection};
 
 fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::NotWritten(format!("encoding {what}: {e}")))
@@ -84,11 +86,68 @@ fn decode_record(row: &SqliteRow) -> Result<ProfileRecord, StoreError> {
 }
 
 /// The rows of `profiles`: workspace, id, document.
-const PROFILES: PaddedInsert =
+pub(crate) const PROFILES: PaddedInsert =
     PaddedInsert::new("INSERT OR REPLACE INTO profiles (workspace_id, id, body)", 3);
 
 pub(crate) async fn apply_changes(
-    tx: &mut Transaction<'static, Sqlite>,
+    conn: &mut SqliteConnection,
+    changes: &WorkspaceChanges,
+) -> Result<(), StoreError> {
+    apply_merges(conn, changes).await?;
+    upsert_profiles(conn, &profile_rows(changes)?).await?;
+    apply_conflicts_and_erasures(conn, changes).await
+}
+
+/// One row of `profiles`: workspace, id, document.
+pub(crate) type ProfileRow = (String, String, String);
+
+/// The rows of the profiles `changes` stores.
+pub(crate) fn profile_rows(changes: &WorkspaceChanges) -> Result<Vec<ProfileRow>, StoreError> {
+    let ws = changes.workspace_id.as_str();
+    changes
+        .profiles
+        .iter()
+        .map(|record| {
+            Ok((
+                ws.to_owned(),
+                record.profile.id.to_string(),
+                encode_record(record)?,
+            ))
+        })
+        .collect()
+}
+
+/// Inserts or replaces profile rows.
+pub(crate) async fn upsert_profiles(
+    conn: &mut SqliteConnection,
+    rows: &[ProfileRow],
+) -> Result<(), StoreError> {
+    for (range, shape) in PROFILES.statements(rows.len()) {
+        let query = bind_profiles(PROFILES.query(shape), &rows[range.clone()]);
+        PROFILES
+            .pad(query, range.len(), shape)
+            .execute(&mut *conn)
+            .await
+            .map_err(not_written)?;
+    }
+    Ok(())
+}
+
+/// Binds profile rows, in order, to a statement that takes them.
+pub(crate) fn bind_profiles(
+    mut query: Query<'static, Sqlite, SqliteArguments>,
+    rows: &[ProfileRow],
+) -> Query<'static, Sqlite, SqliteArguments> {
+    for (ws, id, body) in rows {
+        query = query.bind(ws.as_str()).bind(id.as_str()).bind(body.as_str());
+    }
+    query
+}
+
+/// Records merges: the merged profile's row goes, its aliases and history follow the
+/// survivor. Runs before the survivors' rows are stored.
+pub(crate) async fn apply_merges(
+    conn: &mut SqliteConnection,
     changes: &WorkspaceChanges,
 ) -> Result<(), StoreError> {
     let ws = changes.workspace_id.as_str();
@@ -110,7 +169,7 @@ pub(crate) async fn apply_changes(
                 .bind(ws)
                 .bind(&survivor)
                 .bind(&merged)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(not_written)?;
         }
@@ -125,26 +184,20 @@ pub(crate) async fn apply_changes(
         .bind(linked_by.to_string())
         .bind(record.position.0)
         .bind(record.at_ms)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
         .map_err(not_written)?;
     }
 
-    for (rows, shape) in PROFILES.statements(changes.profiles.len()) {
-        let mut query = PROFILES.query(shape);
-        for record in &changes.profiles[rows.clone()] {
-            query = query
-                .bind(ws)
-                .bind(record.profile.id.to_string())
-                .bind(encode_record(record)?);
-        }
-        PROFILES
-            .pad(query, rows.len(), shape)
-            .execute(&mut **tx)
-            .await
-            .map_err(not_written)?;
-    }
+    Ok(())
+}
 
+/// Records identity conflicts and erasures. Runs after the profiles' rows are stored.
+pub(crate) async fn apply_conflicts_and_erasures(
+    conn: &mut SqliteConnection,
+    changes: &WorkspaceChanges,
+) -> Result<(), StoreError> {
+    let ws = changes.workspace_id.as_str();
     for record in &changes.conflicts {
         let Conflict {
             profile,
@@ -161,7 +214,7 @@ pub(crate) async fn apply_changes(
         .bind(encode("a conflict", &record.conflict)?)
         .bind(record.position.0)
         .bind(record.at_ms)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
         .map_err(not_written)?;
     }
@@ -177,7 +230,7 @@ pub(crate) async fn apply_changes(
             sqlx::query(sql)
                 .bind(ws)
                 .bind(&id)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(not_written)?;
         }
@@ -196,7 +249,7 @@ pub(crate) async fn apply_changes(
                 sqlx::query(sql)
                     .bind(ws)
                     .bind(person.to_string())
-                    .execute(&mut **tx)
+                    .execute(&mut *conn)
                     .await
                     .map_err(not_written)?;
             }
@@ -212,7 +265,7 @@ pub(crate) async fn apply_changes(
         for position in &changes.erased_events[offset..offset + size] {
             query = query.bind(position.0);
         }
-        query.execute(&mut **tx).await.map_err(not_written)?;
+        query.execute(&mut *conn).await.map_err(not_written)?;
         offset += size;
     }
     Ok(())

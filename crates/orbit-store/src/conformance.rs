@@ -40,6 +40,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@tests $make;
             appended_events_read_back_in_order,
             a_transaction_appends_events_with_their_profiles_atomically,
+            a_large_transaction_keeps_its_events_in_order,
             duplicate_message_ids_are_stored_once,
             same_message_id_in_another_source_is_not_a_duplicate,
             committed_profiles_read_back_with_their_linking_states,
@@ -258,6 +259,29 @@ pub async fn a_transaction_appends_events_with_their_profiles_atomically(stores:
         matches!(retried[..], [AppendOutcome::Appended(_)]),
         "a rolled-back claim is not a duplicate"
     );
+}
+
+/// A commit larger than any one statement's share keeps its events in order, each at
+/// the position it was given.
+pub async fn a_large_transaction_keeps_its_events_in_order(stores: &Stores) {
+    let batch: Vec<LogEntry> = (0..9_000)
+        .map(|n| sample_entry("web", &format!("big-{n}"), n))
+        .collect();
+    let outcomes = append_unassigned(stores, &batch).await.unwrap();
+    let stored = positions(&outcomes);
+    assert_eq!(stored.len(), batch.len());
+    assert!(
+        stored.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        "consecutive positions"
+    );
+    let back = stores
+        .events
+        .events_at(&[stored[0], stored[4_500], stored[8_999]])
+        .await
+        .unwrap();
+    let ids: Vec<&str> = back.iter().map(|e| e.event.message_id.as_str()).collect();
+    assert_eq!(ids, ["big-0", "big-4500", "big-8999"]);
+    assert_eq!(stores.events.head().await.unwrap(), stored[8_999]);
 }
 
 /// A resent message id, in the same batch or a later one, is stored once.
