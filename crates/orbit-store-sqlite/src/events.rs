@@ -132,15 +132,9 @@ impl LogTransaction for SqliteLogTransaction {
         let claim_statements = CLAIMS.statements(claims.len());
         let event_statements = EVENTS.statements(entries.len());
         let mut sql = self.opening().to_owned();
-        for (_, shape) in &claim_statements {
-            sql.push_str(&CLAIMS.sql(*shape));
-            sql.push_str("; ");
-        }
+        CLAIMS.push_sql(&mut sql, &claim_statements);
         // The events go last: the result's last rowid is the last event's position.
-        for (_, shape) in &event_statements {
-            sql.push_str(&EVENTS.sql(*shape));
-            sql.push_str("; ");
-        }
+        EVENTS.push_sql(&mut sql, &event_statements);
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (rows, shape) in claim_statements {
             for (digest, received_at) in &claims[rows.clone()] {
@@ -201,10 +195,7 @@ impl LogTransaction for SqliteLogTransaction {
         let profiles = std::mem::take(&mut self.profiles);
         let statements = PROFILES.statements(profiles.len());
         let mut sql = self.opening().to_owned();
-        for (_, shape) in &statements {
-            sql.push_str(&PROFILES.sql(*shape));
-            sql.push_str("; ");
-        }
+        PROFILES.push_sql(&mut sql, &statements);
         sql.push_str("COMMIT");
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (rows, shape) in statements {

@@ -63,6 +63,15 @@ impl PaddedInsert {
         )
     }
 
+    /// Appends the text of `statements`, each ended by `; `, to a multi-statement
+    /// request.
+    pub(crate) fn push_sql(&self, sql: &mut String, statements: &[(Range<usize>, usize)]) {
+        for (_, shape) in statements {
+            sql.push_str(&self.sql(*shape));
+            sql.push_str("; ");
+        }
+    }
+
     /// The statement for `shape` rows.
     pub(crate) fn query(&self, shape: usize) -> Query<'static, Sqlite, SqliteArguments> {
         sqlx::query(AssertSqlSafe(self.sql(shape)))
