@@ -64,6 +64,38 @@ impl TestApp {
         app
     }
 
+    /// A copy of the data directory `fixture` (keys read from `keys`, lines
+    /// `write_key=…` and `api_key=…`), and a server on the copy.
+    pub async fn spawn_on_copy(fixture: &Path, keys: &Path, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for entry in std::fs::read_dir(fixture).expect("fixture directory") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copied");
+        }
+        let keys = std::fs::read_to_string(keys).expect("keys file");
+        let key = |name: &str| {
+            keys.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}=")))
+                .expect("the key is in the keys file")
+                .to_owned()
+        };
+        let mut app = Self {
+            write_key: key("write_key"),
+            api_key: key("api_key"),
+            dir,
+            base: String::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            process: None,
+            extra_args: args.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        app.start();
+        app.wait_healthy().await;
+        app
+    }
+
     /// Starts `orbit serve` on the data directory and reads its address.
     pub fn start(&mut self) {
         let mut child = Command::new(BIN)

@@ -4,6 +4,7 @@ mod bad_input;
 mod campaign_interruptions;
 mod campaigns;
 mod channels;
+mod compat;
 mod consent;
 mod contact_policy;
 mod crash;
