@@ -4,6 +4,8 @@
 //! does not parse stops start-up with an error naming the flag, the variable or the
 //! file key it was read from.
 
+#[cfg(test)]
+mod tests;
 mod values;
 
 pub use values::{Durability, LogFormat};
