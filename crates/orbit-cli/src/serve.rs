@@ -1,6 +1,6 @@
 //! `orbit serve`.
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::data_dir;
 use anyhow::Context;
 use clap::Args;
@@ -10,7 +10,6 @@ use orbit_engine::{IngestPipeline, StartupReport, StartupSource};
 use orbit_server::auth::KeyHasher;
 use orbit_server::{AppState, ServerSettings};
 use orbit_store::{LogPosition, Stores};
-use orbit_store_sqlite::Durability;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,10 +95,9 @@ pub fn init_logging(config: &Config) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let _ = if config.log_format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
     };
 }
 
@@ -152,15 +150,10 @@ pub async fn start(
     config: &Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
-    let durability = if config.durability == "normal" {
-        Durability::Normal
-    } else {
-        Durability::Full
-    };
     let lock = data_dir::lock(&config.data_dir)?;
-    let (store, hasher) = data_dir::open(&config.data_dir, durability).await?;
+    let (store, hasher) = data_dir::open(&config.data_dir, config.durability.into()).await?;
     let stores = store.into_stores();
-    let simulated = config.simulated_start()?.map(ManualClock::new);
+    let simulated = config.simulated_clock.map(ManualClock::new);
     let clock: Arc<dyn Clock> = match &simulated {
         Some(manual) => {
             tracing::warn!(now = %manual.now(), "running on a simulated clock");
@@ -195,10 +188,10 @@ pub async fn start(
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
     let settings = ServerSettings {
-        default_region: config.region()?,
-        max_future: jiff::SignedDuration::from_hours(i64::from(config.max_future_hours)),
-        egress: config.egress()?,
-        public_url: config.public_url(address)?,
+        default_region: config.default_region,
+        max_future: config.max_future,
+        egress: config.egress(),
+        public_url: config.public_url(address),
     };
     if config.public_url.is_none() {
         tracing::info!(public_url = %settings.public_url, "links in messages lead to this address; set --public-url for people's devices to reach them");

@@ -13,6 +13,7 @@ mod message_ids;
 mod messaging;
 mod padded;
 mod profiles;
+mod rows;
 mod segments;
 mod tags;
 mod workspaces;

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::rows::{RowQuery, Stored, Write, all_rows, delete_row, get_row, list_rows, save_row};
 use crate::{SqliteStore, corrupt, not_written};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -50,51 +51,50 @@ struct TemplateDocument {
     defaults: BTreeMap<String, serde_json::Value>,
 }
 
-fn decode_template(row: &SqliteRow) -> Result<TemplateRecord, StoreError> {
-    let doc: TemplateDocument =
-        serde_json::from_str(&text(row, "template", "document")?).map_err(|e| corrupt("template", e))?;
-    Ok(TemplateRecord {
-        workspace_id: workspace(row, "template")?,
-        id: TemplateId::parse(&text(row, "template", "id")?).map_err(|e| corrupt("template id", e))?,
-        name: doc.name,
-        class: doc.class,
-        content: doc.content,
-        defaults: doc.defaults,
-        created_at: millis(row, "template", "created_at")?,
-        updated_at: millis(row, "template", "updated_at")?,
-    })
+impl Stored for TemplateRecord {
+    const TABLE: &'static str = "message_templates";
+    const COLUMNS: &'static [&'static str] = &["document", "created_at", "updated_at"];
+
+    fn key(&self) -> (&WorkspaceId, &str) {
+        (&self.workspace_id, self.id.as_str())
+    }
+
+    fn bind_columns(&self, query: RowQuery) -> Result<RowQuery, StoreError> {
+        let doc = encode(
+            "the template",
+            &TemplateDocument {
+                name: self.name.clone(),
+                class: self.class.clone(),
+                content: self.content.clone(),
+                defaults: self.defaults.clone(),
+            },
+        )?;
+        Ok(query
+            .bind(doc)
+            .bind(self.created_at.as_millisecond())
+            .bind(self.updated_at.as_millisecond()))
+    }
+
+    fn decode(row: &SqliteRow) -> Result<Self, StoreError> {
+        let doc: TemplateDocument =
+            serde_json::from_str(&text(row, "template", "document")?).map_err(|e| corrupt("template", e))?;
+        Ok(TemplateRecord {
+            workspace_id: workspace(row, "template")?,
+            id: TemplateId::parse(&text(row, "template", "id")?).map_err(|e| corrupt("template id", e))?,
+            name: doc.name,
+            class: doc.class,
+            content: doc.content,
+            defaults: doc.defaults,
+            created_at: millis(row, "template", "created_at")?,
+            updated_at: millis(row, "template", "updated_at")?,
+        })
+    }
 }
 
 #[async_trait]
 impl TemplateStore for SqliteStore {
     async fn save_template(&self, template: &TemplateRecord, create: bool) -> Result<(), StoreError> {
-        let doc = encode(
-            "the template",
-            &TemplateDocument {
-                name: template.name.clone(),
-                class: template.class.clone(),
-                content: template.content.clone(),
-                defaults: template.defaults.clone(),
-            },
-        )?;
-        let sql = if create {
-            "INSERT INTO message_templates (workspace_id, id, document, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?)"
-        } else {
-            "INSERT INTO message_templates (workspace_id, id, document, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, id) DO UPDATE SET \
-             document = excluded.document, updated_at = excluded.updated_at"
-        };
-        sqlx::query(sql)
-            .bind(template.workspace_id.as_str())
-            .bind(template.id.as_str())
-            .bind(doc)
-            .bind(template.created_at.as_millisecond())
-            .bind(template.updated_at.as_millisecond())
-            .execute(&self.writer)
-            .await
-            .map_err(not_written)?;
-        Ok(())
+        save_row(&self.writer, template, Write::create_if(create)).await
     }
 
     async fn template(
@@ -102,62 +102,73 @@ impl TemplateStore for SqliteStore {
         workspace: &WorkspaceId,
         id: &TemplateId,
     ) -> Result<Option<TemplateRecord>, StoreError> {
-        sqlx::query("SELECT * FROM message_templates WHERE workspace_id = ? AND id = ?")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(not_written)?
-            .as_ref()
-            .map(decode_template)
-            .transpose()
+        get_row(&self.reader, workspace, id.as_str()).await
     }
 
     async fn templates(&self, workspace: &WorkspaceId) -> Result<Vec<TemplateRecord>, StoreError> {
-        sqlx::query("SELECT * FROM message_templates WHERE workspace_id = ? ORDER BY id")
-            .bind(workspace.as_str())
-            .fetch_all(&self.reader)
-            .await
-            .map_err(not_written)?
-            .iter()
-            .map(decode_template)
-            .collect()
+        list_rows(&self.reader, workspace).await
     }
 
     async fn delete_template(&self, workspace: &WorkspaceId, id: &TemplateId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM message_templates WHERE workspace_id = ? AND id = ?")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(not_written)?;
-        Ok(done.rows_affected() > 0)
+        delete_row::<TemplateRecord>(&self.writer, workspace, id.as_str()).await
     }
 }
 
-fn decode_account(row: &SqliteRow) -> Result<ChannelAccountRecord, StoreError> {
-    let what = "channel account";
-    let channel: Channel = text(row, what, "channel")?
-        .parse()
-        .map_err(|e| corrupt(what, e))?;
-    let rate: Option<i64> = row.try_get("rate_per_second").map_err(|e| corrupt(what, e))?;
-    Ok(ChannelAccountRecord {
-        workspace_id: workspace(row, what)?,
-        id: ChannelId::parse(&text(row, what, "id")?).map_err(|e| corrupt(what, e))?,
-        name: text(row, what, "name")?,
-        channel,
-        provider: text(row, what, "provider")?,
-        sealed_config: row.try_get("sealed_config").map_err(|e| corrupt(what, e))?,
-        masked_config: serde_json::from_str(&text(row, what, "masked_config")?)
-            .map_err(|e| corrupt(what, e))?,
-        is_default: row
-            .try_get::<i64, _>("is_default")
-            .map_err(|e| corrupt(what, e))?
-            != 0,
-        rate_per_second: rate.and_then(|r| u32::try_from(r).ok()),
-        created_at: millis(row, what, "created_at")?,
-        updated_at: millis(row, what, "updated_at")?,
-    })
+impl Stored for ChannelAccountRecord {
+    const TABLE: &'static str = "channel_accounts";
+    const COLUMNS: &'static [&'static str] = &[
+        "name",
+        "channel",
+        "provider",
+        "sealed_config",
+        "masked_config",
+        "is_default",
+        "rate_per_second",
+        "created_at",
+        "updated_at",
+    ];
+
+    fn key(&self) -> (&WorkspaceId, &str) {
+        (&self.workspace_id, self.id.as_str())
+    }
+
+    fn bind_columns(&self, query: RowQuery) -> Result<RowQuery, StoreError> {
+        Ok(query
+            .bind(&self.name)
+            .bind(self.channel.as_str())
+            .bind(&self.provider)
+            .bind(&self.sealed_config)
+            .bind(encode("the masked configuration", &self.masked_config)?)
+            .bind(i64::from(self.is_default))
+            .bind(self.rate_per_second.map(i64::from))
+            .bind(self.created_at.as_millisecond())
+            .bind(self.updated_at.as_millisecond()))
+    }
+
+    fn decode(row: &SqliteRow) -> Result<Self, StoreError> {
+        let what = "channel account";
+        let channel: Channel = text(row, what, "channel")?
+            .parse()
+            .map_err(|e| corrupt(what, e))?;
+        let rate: Option<i64> = row.try_get("rate_per_second").map_err(|e| corrupt(what, e))?;
+        Ok(ChannelAccountRecord {
+            workspace_id: workspace(row, what)?,
+            id: ChannelId::parse(&text(row, what, "id")?).map_err(|e| corrupt(what, e))?,
+            name: text(row, what, "name")?,
+            channel,
+            provider: text(row, what, "provider")?,
+            sealed_config: row.try_get("sealed_config").map_err(|e| corrupt(what, e))?,
+            masked_config: serde_json::from_str(&text(row, what, "masked_config")?)
+                .map_err(|e| corrupt(what, e))?,
+            is_default: row
+                .try_get::<i64, _>("is_default")
+                .map_err(|e| corrupt(what, e))?
+                != 0,
+            rate_per_second: rate.and_then(|r| u32::try_from(r).ok()),
+            created_at: millis(row, what, "created_at")?,
+            updated_at: millis(row, what, "updated_at")?,
+        })
+    }
 }
 
 #[async_trait]
@@ -174,106 +185,73 @@ impl ChannelAccountStore for SqliteStore {
                 .await
                 .map_err(not_written)?;
         }
-        let sql = if create {
-            "INSERT INTO channel_accounts (workspace_id, id, name, channel, provider, sealed_config, \
-             masked_config, is_default, rate_per_second, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        } else {
-            "INSERT INTO channel_accounts (workspace_id, id, name, channel, provider, sealed_config, \
-             masked_config, is_default, rate_per_second, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, id) DO UPDATE SET \
-             name = excluded.name, channel = excluded.channel, provider = excluded.provider, \
-             sealed_config = excluded.sealed_config, masked_config = excluded.masked_config, \
-             is_default = excluded.is_default, rate_per_second = excluded.rate_per_second, \
-             updated_at = excluded.updated_at"
-        };
-        sqlx::query(sql)
-            .bind(account.workspace_id.as_str())
-            .bind(account.id.as_str())
-            .bind(&account.name)
-            .bind(account.channel.as_str())
-            .bind(&account.provider)
-            .bind(&account.sealed_config)
-            .bind(encode("the masked configuration", &account.masked_config)?)
-            .bind(i64::from(account.is_default))
-            .bind(account.rate_per_second.map(i64::from))
-            .bind(account.created_at.as_millisecond())
-            .bind(account.updated_at.as_millisecond())
-            .execute(&mut *tx)
-            .await
-            .map_err(not_written)?;
+        save_row(&mut *tx, account, Write::create_if(create)).await?;
         tx.commit().await.map_err(crate::unknown)
     }
 
     async fn all_accounts(&self) -> Result<Vec<ChannelAccountRecord>, StoreError> {
-        sqlx::query("SELECT * FROM channel_accounts ORDER BY workspace_id, id")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(not_written)?
-            .iter()
-            .map(decode_account)
-            .collect()
+        all_rows(&self.reader, None).await
     }
 
     async fn delete_account(&self, workspace: &WorkspaceId, id: &ChannelId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM channel_accounts WHERE workspace_id = ? AND id = ?")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(not_written)?;
-        Ok(done.rows_affected() > 0)
+        delete_row::<ChannelAccountRecord>(&self.writer, workspace, id.as_str()).await
     }
 }
 
-fn decode_campaign(row: &SqliteRow) -> Result<CampaignRecord, StoreError> {
-    let what = "campaign";
-    let state =
-        CampaignState::parse(&text(row, what, "state")?).ok_or_else(|| corrupt(what, "unknown state"))?;
-    let runs: i64 = row.try_get("runs").map_err(|e| corrupt(what, e))?;
-    let materialized: i64 = row.try_get("materialized_runs").map_err(|e| corrupt(what, e))?;
-    Ok(CampaignRecord {
-        workspace_id: workspace(row, what)?,
-        id: CampaignId::parse(&text(row, what, "id")?).map_err(|e| corrupt(what, e))?,
-        definition: serde_json::from_str(&text(row, what, "definition")?).map_err(|e| corrupt(what, e))?,
-        lifecycle: Lifecycle {
-            state,
-            runs: u32::try_from(runs).map_err(|e| corrupt(what, e))?,
-            next_run_at: opt_millis(row, what, "next_run_at")?,
-        },
-        materialized_runs: u32::try_from(materialized).map_err(|e| corrupt(what, e))?,
-        created_at: millis(row, what, "created_at")?,
-        updated_at: millis(row, what, "updated_at")?,
-    })
+impl Stored for CampaignRecord {
+    const TABLE: &'static str = "campaigns";
+    const COLUMNS: &'static [&'static str] = &[
+        "definition",
+        "state",
+        "runs",
+        "next_run_at",
+        "materialized_runs",
+        "created_at",
+        "updated_at",
+    ];
+
+    fn key(&self) -> (&WorkspaceId, &str) {
+        (&self.workspace_id, self.id.as_str())
+    }
+
+    fn bind_columns(&self, query: RowQuery) -> Result<RowQuery, StoreError> {
+        Ok(query
+            .bind(encode("the campaign", &self.definition)?)
+            .bind(self.lifecycle.state.as_str())
+            .bind(i64::from(self.lifecycle.runs))
+            .bind(self.lifecycle.next_run_at.map(|t| t.as_millisecond()))
+            .bind(i64::from(self.materialized_runs))
+            .bind(self.created_at.as_millisecond())
+            .bind(self.updated_at.as_millisecond()))
+    }
+
+    fn decode(row: &SqliteRow) -> Result<Self, StoreError> {
+        let what = "campaign";
+        let state =
+            CampaignState::parse(&text(row, what, "state")?).ok_or_else(|| corrupt(what, "unknown state"))?;
+        let runs: i64 = row.try_get("runs").map_err(|e| corrupt(what, e))?;
+        let materialized: i64 = row.try_get("materialized_runs").map_err(|e| corrupt(what, e))?;
+        Ok(CampaignRecord {
+            workspace_id: workspace(row, what)?,
+            id: CampaignId::parse(&text(row, what, "id")?).map_err(|e| corrupt(what, e))?,
+            definition: serde_json::from_str(&text(row, what, "definition")?)
+                .map_err(|e| corrupt(what, e))?,
+            lifecycle: Lifecycle {
+                state,
+                runs: u32::try_from(runs).map_err(|e| corrupt(what, e))?,
+                next_run_at: opt_millis(row, what, "next_run_at")?,
+            },
+            materialized_runs: u32::try_from(materialized).map_err(|e| corrupt(what, e))?,
+            created_at: millis(row, what, "created_at")?,
+            updated_at: millis(row, what, "updated_at")?,
+        })
+    }
 }
 
 #[async_trait]
 impl CampaignStore for SqliteStore {
     async fn save_campaign(&self, campaign: &CampaignRecord, create: bool) -> Result<(), StoreError> {
-        let sql = if create {
-            "INSERT INTO campaigns (workspace_id, id, definition, state, runs, next_run_at, \
-             materialized_runs, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        } else {
-            "INSERT INTO campaigns (workspace_id, id, definition, state, runs, next_run_at, \
-             materialized_runs, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (workspace_id, id) DO UPDATE SET definition = excluded.definition, \
-             state = excluded.state, runs = excluded.runs, next_run_at = excluded.next_run_at, \
-             materialized_runs = excluded.materialized_runs, updated_at = excluded.updated_at"
-        };
-        sqlx::query(sql)
-            .bind(campaign.workspace_id.as_str())
-            .bind(campaign.id.as_str())
-            .bind(encode("the campaign", &campaign.definition)?)
-            .bind(campaign.lifecycle.state.as_str())
-            .bind(i64::from(campaign.lifecycle.runs))
-            .bind(campaign.lifecycle.next_run_at.map(|t| t.as_millisecond()))
-            .bind(i64::from(campaign.materialized_runs))
-            .bind(campaign.created_at.as_millisecond())
-            .bind(campaign.updated_at.as_millisecond())
-            .execute(&self.writer)
-            .await
-            .map_err(not_written)?;
-        Ok(())
+        save_row(&self.writer, campaign, Write::create_if(create)).await
     }
 
     async fn campaign(
@@ -281,49 +259,19 @@ impl CampaignStore for SqliteStore {
         workspace: &WorkspaceId,
         id: &CampaignId,
     ) -> Result<Option<CampaignRecord>, StoreError> {
-        sqlx::query("SELECT * FROM campaigns WHERE workspace_id = ? AND id = ?")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(not_written)?
-            .as_ref()
-            .map(decode_campaign)
-            .transpose()
+        get_row(&self.reader, workspace, id.as_str()).await
     }
 
     async fn campaigns(&self, workspace: &WorkspaceId) -> Result<Vec<CampaignRecord>, StoreError> {
-        sqlx::query("SELECT * FROM campaigns WHERE workspace_id = ? ORDER BY id")
-            .bind(workspace.as_str())
-            .fetch_all(&self.reader)
-            .await
-            .map_err(not_written)?
-            .iter()
-            .map(decode_campaign)
-            .collect()
+        list_rows(&self.reader, workspace).await
     }
 
     async fn live_campaigns(&self) -> Result<Vec<CampaignRecord>, StoreError> {
-        sqlx::query(
-            "SELECT * FROM campaigns WHERE state IN ('scheduled', 'running', 'paused') \
-             ORDER BY workspace_id, id",
-        )
-        .fetch_all(&self.reader)
-        .await
-        .map_err(not_written)?
-        .iter()
-        .map(decode_campaign)
-        .collect()
+        all_rows(&self.reader, Some("state IN ('scheduled', 'running', 'paused')")).await
     }
 
     async fn delete_campaign(&self, workspace: &WorkspaceId, id: &CampaignId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM campaigns WHERE workspace_id = ? AND id = ?")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(not_written)?;
-        Ok(done.rows_affected() > 0)
+        delete_row::<CampaignRecord>(&self.writer, workspace, id.as_str()).await
     }
 }
 

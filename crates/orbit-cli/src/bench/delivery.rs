@@ -130,7 +130,7 @@ pub async fn run(args: DeliveryArgs) -> anyhow::Result<()> {
         listen: "127.0.0.1:0".parse()?,
         data_dir: dir.path().to_path_buf(),
         log: "warn".into(),
-        egress_allow: "127.0.0.1/32".into(),
+        egress_allow: vec!["127.0.0.1/32".parse()?],
         ..Config::default()
     };
     serve::init_logging(&config);

@@ -1,6 +1,6 @@
 //! `orbit bench`: measured throughput, each figure beside a baseline from the same run.
 
-use crate::config::Config;
+use crate::config::{Config, Durability};
 use crate::serve;
 use clap::{Args, Subcommand};
 use orbit_core::resolution::{IdentityGraph, IdentityPolicy};
@@ -47,8 +47,8 @@ pub struct IngestArgs {
     #[arg(long, default_value_t = 100_000)]
     people: usize,
     /// `full` or `normal` (see `orbit serve --help`).
-    #[arg(long, default_value = "full")]
-    durability: String,
+    #[arg(long, value_enum, default_value_t = Durability::Full)]
+    durability: Durability,
 }
 
 /// Options of `orbit bench resolve`.
@@ -241,11 +241,11 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
         data_dir: dir.path().to_path_buf(),
-        durability: args.durability.clone(),
+        durability: args.durability,
         log: "warn".into(),
         // A snapshot only when the bench asks for one, so that it times the write.
-        snapshot_every_minutes: 0,
-        snapshot_every_events: 0,
+        snapshot_every: None,
+        snapshot_every_events: None,
         ..Config::default()
     };
     serve::init_logging(&config);

@@ -122,7 +122,7 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<()> {
         workspace_id: WorkspaceId::parse(&args.workspace).map_err(|e| anyhow::anyhow!("--workspace: {e}"))?,
         source_id: SourceId::parse(&args.source).map_err(|e| anyhow::anyhow!("--source: {e}"))?,
         received_at: SystemClock.now(),
-        default_region: config.region()?,
+        default_region: config.default_region,
         max_future: orbit_ingest::DEFAULT_MAX_FUTURE,
         body_bytes: None,
     };
