@@ -73,7 +73,13 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             }
             let name = name.unwrap_or_else(|| format!("{} key", kind.as_str()));
             let now = SystemClock.now().as_millisecond();
-            let minted = hasher.mint(workspace, kind, name, scopes, source, now);
+            let spec = orbit_engine::service::keys::KeySpec {
+                kind,
+                name,
+                scopes,
+                source,
+            };
+            let minted = hasher.mint(workspace, spec, now);
             stores.keys.create_key(&minted.record).await?;
             store.close().await;
             println!(

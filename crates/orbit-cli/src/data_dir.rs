@@ -1,7 +1,7 @@
 //! The data directory: the SQLite database and the server secret that keys are hashed with.
 
 use anyhow::Context;
-use orbit_server::auth::KeyHasher;
+use orbit_engine::KeyHasher;
 use orbit_store_sqlite::{Durability, SqliteStore};
 use std::io::Write;
 use std::path::Path;

@@ -4,10 +4,9 @@ use crate::config::{Config, LogFormat};
 use crate::data_dir;
 use anyhow::Context;
 use clap::Args;
-use orbit_core::{Clock, ManualClock, SystemClock};
+use orbit_core::{ManualClock, SystemClock};
 use orbit_engine::snapshot::{SnapshotFile, Snapshotter};
-use orbit_engine::{IngestPipeline, StartupReport, StartupSource};
-use orbit_server::auth::KeyHasher;
+use orbit_engine::{Engine, EngineClock, EngineSettings, IngestPipeline, KeyHasher, StartupReport, StartupSource};
 use orbit_server::{AppState, ServerSettings};
 use orbit_store::{LogPosition, Stores};
 use serde::Serialize;
@@ -17,13 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tracing_subscriber::EnvFilter;
-
-/// How often segments whose conditions depend on time are re-evaluated for everyone
-/// (touched profiles are re-evaluated after every commit).
-const MEMBERSHIP_SWEEP_EVERY: Duration = Duration::from_secs(60);
-
-/// How often campaigns are checked for runs to open or close.
-const CAMPAIGN_TICK_EVERY: Duration = Duration::from_millis(500);
 
 /// Options of `orbit serve`; each may also be set in `orbit.toml` or as `ORBIT_<NAME>`.
 #[derive(Debug, Args, Serialize)]
@@ -153,17 +145,17 @@ pub async fn start(
     let lock = data_dir::lock(&config.data_dir)?;
     let (store, hasher) = data_dir::open(&config.data_dir, config.durability.into()).await?;
     let stores = store.into_stores();
-    let simulated = config.simulated_clock.map(ManualClock::new);
-    let clock: Arc<dyn Clock> = match &simulated {
-        Some(manual) => {
-            tracing::warn!(now = %manual.now(), "running on a simulated clock");
-            Arc::new(manual.clone())
+    let clock = match config.simulated_clock {
+        Some(start) => {
+            tracing::warn!(now = %start, "running on a simulated clock");
+            EngineClock::Simulated(ManualClock::new(start))
         }
-        None => Arc::new(SystemClock),
+        None => EngineClock::Wall(Arc::new(SystemClock)),
     };
+    let now = clock.now_source();
 
     let snapshot = SnapshotFile::in_dir(&config.data_dir);
-    let pipeline = IngestPipeline::start_from(stores.clone(), clock.clone(), Some(&snapshot))
+    let pipeline = IngestPipeline::start_from(stores.clone(), now.clone(), Some(&snapshot))
         .await
         .context("starting the ingest pipeline")?;
     let startup = pipeline.startup().clone();
@@ -171,7 +163,7 @@ pub async fn start(
         pipeline.clone(),
         stores.events.clone(),
         snapshot,
-        clock.clone(),
+        now.clone(),
         match startup.source {
             StartupSource::Snapshot(position) => position,
             StartupSource::Log => LogPosition(0),
@@ -179,7 +171,7 @@ pub async fn start(
     ));
     tokio::spawn(orbit_engine::maintenance::prune_message_ids_forever(
         stores.events.clone(),
-        clock.clone(),
+        now.clone(),
         Duration::from_secs(3_600),
     ));
     // Bound before anything is built on the public URL, which defaults to this address.
@@ -187,45 +179,31 @@ pub async fn start(
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
-    let settings = ServerSettings {
-        default_region: config.default_region,
-        max_future: config.max_future,
-        egress: config.egress(),
-        public_url: config.public_url(address),
-    };
+    let public_url = config.public_url(address);
     if config.public_url.is_none() {
-        tracing::info!(public_url = %settings.public_url, "links in messages lead to this address; set --public-url for people's devices to reach them");
+        tracing::info!(%public_url, "links in messages lead to this address; set --public-url for people's devices to reach them");
     }
-    let catalog = orbit_engine::audience::SegmentCatalog::load(&stores)
+    let engine_settings = EngineSettings {
+        default_region: config.default_region,
+        egress: config.egress(),
+        public_url,
+    };
+    let engine = Engine::load(stores.clone(), pipeline, hasher.clone(), clock, engine_settings)
         .await
-        .context("loading segments")?;
-    let tags = orbit_engine::audience::TagCatalog::load(&stores)
-        .await
-        .context("loading tags")?;
-    let mut state =
-        AppState::new(stores.clone(), pipeline, hasher.clone(), clock, settings, catalog).with_tags(tags);
+        .context("loading the engine")?;
     // The metrics recorder exists from here on.
+    let state = AppState::new(
+        engine.clone(),
+        ServerSettings {
+            default_region: config.default_region,
+            max_future: config.max_future,
+        },
+    );
     orbit_engine::metrics::record_startup(&startup);
     tokio::spawn(snapshots.clone().run(config.snapshot_policy()));
-    state.simulated_clock = simulated;
-    // Tag values are computed before segments are sized or requests answered; then kept
-    // fresh after commits, every minute (rules that depend on time) and when the
-    // simulated clock moves.
-    orbit_server::tag_refresher::refresh_everything(&state).await;
-    tokio::spawn(orbit_server::refresh_tags_forever(
-        state.clone(),
-        Duration::from_secs(60),
-    ));
-    tokio::spawn(state.membership.clone().run(MEMBERSHIP_SWEEP_EVERY));
-    state.messaging.load(&stores).await?;
-    // Settle what a previous process left mid-send before anything new goes out.
-    state.messaging.worker.start().await?;
-    tokio::spawn(state.messaging.worker.clone().run());
-    tokio::spawn(state.messaging.runner.clone().run(CAMPAIGN_TICK_EVERY));
-    tokio::spawn(orbit_server::record_sizes_forever(
-        state.clone(),
-        Duration::from_secs(3_600),
-    ));
+    // Tag values are computed before anything is answered; a previous process's
+    // half-sent messages are settled before anything new goes out.
+    engine.start().await.context("starting the engine")?;
     tracing::info!(%address, data_dir = %config.data_dir.display(), durability = %config.durability, "orbit is serving");
     let server = tokio::spawn(async move {
         axum::serve(listener, orbit_server::router(state))

@@ -97,6 +97,21 @@ impl Serialize for IdentityKind {
     }
 }
 
+impl utoipa::PartialSchema for IdentityKind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "`user_id`, `anonymous_id`, `email`, `phone`, `device_id`, `wechat_openid`, \
+                 `wechat_unionid`, or a custom type (`[a-z0-9_]{1,64}`)",
+            ))
+            .pattern(Some("^[a-z0-9_]{1,64}$"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for IdentityKind {}
+
 impl<'de> Deserialize<'de> for IdentityKind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
@@ -105,7 +120,7 @@ impl<'de> Deserialize<'de> for IdentityKind {
 }
 
 /// One identifier of a person: a type and a value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identity {
     /// The identifier's type.
     #[serde(rename = "type")]

@@ -56,6 +56,17 @@ macro_rules! slug_id {
             }
         }
 
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(format!("^[a-z0-9_-]{{1,{}}}$", $max)))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl TryFrom<String> for $name {
             type Error = IdError;
             fn try_from(raw: String) -> Result<Self, IdError> {
@@ -118,6 +129,30 @@ slug_id!(
     64
 );
 
+/// Mints ids for definitions created without one: the prefix, a dash, and 12 random
+/// hexadecimal digits (`seg-3f9a0c51d2e4`).
+macro_rules! minted_id {
+    ($name:ident, $prefix:literal) => {
+        impl $name {
+            /// A new random id, for a definition created without one.
+            pub fn mint() -> Self {
+                Self(mint_slug($prefix))
+            }
+        }
+    };
+}
+
+fn mint_slug(prefix: &str) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &random[..12])
+}
+
+minted_id!(SegmentId, "seg");
+minted_id!(TagId, "tag");
+minted_id!(TemplateId, "tpl");
+minted_id!(CampaignId, "campaign");
+minted_id!(ChannelId, "channel");
+
 /// The source Orbit's own events are appended under; no key may send as it.
 const SYSTEM_SOURCE: &str = "orbit";
 
@@ -130,6 +165,16 @@ impl SourceId {
     /// Whether this is Orbit's own source.
     pub fn is_system(&self) -> bool {
         self.0 == SYSTEM_SOURCE
+    }
+
+    /// The source a write key minted without one sends as.
+    pub fn default_source() -> Self {
+        Self("default".to_owned())
+    }
+
+    /// The source of events sent with an API key rather than a write key.
+    pub fn api() -> Self {
+        Self("api".to_owned())
     }
 }
 
@@ -174,6 +219,19 @@ impl ProfileId {
     }
 }
 
+impl utoipa::PartialSchema for ProfileId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Uuid,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ProfileId {}
+
 impl TryFrom<String> for ProfileId {
     type Error = IdError;
     fn try_from(raw: String) -> Result<Self, IdError> {
@@ -196,6 +254,15 @@ impl fmt::Display for ProfileId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minted_ids_are_valid_prefixed_and_distinct() {
+        let (a, b) = (SegmentId::mint(), SegmentId::mint());
+        assert_ne!(a, b);
+        assert!(a.as_str().starts_with("seg-") && a.as_str().len() == 16);
+        assert_eq!(SegmentId::parse(a.as_str()), Ok(a));
+        assert!(CampaignId::mint().as_str().starts_with("campaign-"));
+    }
 
     #[test]
     fn workspace_ids_refuse_uppercase_and_empty() {

@@ -10,7 +10,7 @@ use serde_json::{Map, Number, Value};
 use std::collections::{BTreeMap, HashMap};
 
 /// How a trait's conflicting values are settled.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum TraitMergeRule {
     /// The value with the latest event time wins (the default).
@@ -30,7 +30,7 @@ pub enum TraitMergeRule {
 }
 
 /// The merge rule of each trait; traits not named use [`TraitMergeRule::Latest`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct TraitRules(HashMap<String, TraitMergeRule>);
 

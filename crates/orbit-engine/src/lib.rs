@@ -16,17 +16,23 @@ pub mod maintenance;
 pub mod metrics;
 pub mod pipeline;
 mod resolver;
+pub mod service;
 pub mod snapshot;
 pub mod startup;
+mod sync;
 pub mod timeline;
 
 pub use pipeline::{IngestPipeline, PipelineHandle};
+pub use service::{Audiences, Delivery, Engine, EngineClock, EngineSettings, KeyHasher, Keys};
 pub use startup::{StartupReport, StartupSource};
 pub use timeline::TimelineCursor;
 
 /// What went wrong inside the engine, as callers see it.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The request was refused: what is wrong, and where. Nothing was changed.
+    #[error(transparent)]
+    Rejected(#[from] orbit_core::Problem),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] orbit_store::StoreError),

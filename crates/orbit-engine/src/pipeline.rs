@@ -9,11 +9,12 @@
 //! profiles are up to date: reads after an acknowledgement see the events.
 
 use crate::EngineError;
-use crate::audience::Audiences;
+use crate::audience::AudienceIndexes;
 use crate::audience::index::AudienceIndex;
 use crate::resolver::{Pending, Resolver};
 use crate::snapshot::SnapshotFile;
 use crate::startup::{self, Loaded, StartupReport};
+use crate::sync::Shared;
 use crate::timeline::{TimelineCursor, Timelines};
 use orbit_core::event::JsonObject;
 use orbit_core::profile::Profile;
@@ -21,7 +22,7 @@ use orbit_core::{Clock, Identity, NewEvent, ProfileId, WorkspaceId};
 use orbit_store::{
     AppendOutcome, LogEntry, LogPosition, ProfileRecord, StoreError, Stores, WorkspaceChanges,
 };
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Times the phases of one ingest commit into `orbit_ingest_commit_phase_seconds`.
@@ -87,19 +88,10 @@ impl std::fmt::Debug for Request {
 pub struct PipelineHandle {
     requests: mpsc::Sender<Request>,
     head: watch::Receiver<LogPosition>,
-    resolver: Arc<RwLock<Resolver>>,
-    timelines: Arc<RwLock<Timelines>>,
-    audiences: Arc<RwLock<Audiences>>,
+    resolver: Arc<Shared<Resolver>>,
+    timelines: Arc<Shared<Timelines>>,
+    audiences: Arc<Shared<AudienceIndexes>>,
     startup: Arc<StartupReport>,
-}
-
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    // Both are changed whole under the lock, never left half-updated by a panic.
-    lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl PipelineHandle {
@@ -170,7 +162,8 @@ impl PipelineHandle {
     /// Profiles are read as the pipeline holds them: an acknowledged event is always
     /// reflected, and one whose commit is under way may already be.
     pub fn profile(&self, workspace: &WorkspaceId, id: ProfileId) -> Option<Profile> {
-        read(&self.resolver)
+        self.resolver
+            .read()
             .get(workspace)
             .and_then(|state| state.graph.profile(id).cloned())
     }
@@ -178,14 +171,16 @@ impl PipelineHandle {
     /// A workspace's time zone, from the settings in effect (UTC for an unknown one):
     /// read from memory, since evaluations ask for it after every commit.
     pub fn time_zone(&self, workspace: &WorkspaceId) -> jiff::tz::TimeZone {
-        read(&self.resolver)
+        self.resolver
+            .read()
             .get(workspace)
             .map_or(jiff::tz::TimeZone::UTC, |state| state.settings.time_zone.zone())
     }
 
     /// A workspace's contact policy, from the settings in effect.
     pub fn contact_policy(&self, workspace: &WorkspaceId) -> orbit_core::messaging::ContactPolicy {
-        read(&self.resolver)
+        self.resolver
+            .read()
             .get(workspace)
             .map(|state| state.settings.contact_policy.clone())
             .unwrap_or_default()
@@ -193,7 +188,7 @@ impl PipelineHandle {
 
     /// The profile holding an identity, from memory.
     pub fn profile_by_identity(&self, workspace: &WorkspaceId, identity: &Identity) -> Option<Profile> {
-        let resolver = read(&self.resolver);
+        let resolver = self.resolver.read();
         let graph = &resolver.get(workspace)?.graph;
         graph.profile(graph.profile_of(identity)?).cloned()
     }
@@ -207,12 +202,12 @@ impl PipelineHandle {
         after: Option<TimelineCursor>,
         limit: usize,
     ) -> Vec<TimelineCursor> {
-        read(&self.timelines).page(workspace, profile, after, limit)
+        self.timelines.read().page(workspace, profile, after, limit)
     }
 
     /// The positions of all of a live profile's committed events, oldest first.
     pub fn timeline_positions(&self, workspace: &WorkspaceId, profile: ProfileId) -> Vec<LogPosition> {
-        read(&self.timelines).positions(workspace, profile)
+        self.timelines.read().positions(workspace, profile)
     }
 
     /// Runs `f` over a workspace's audience index as of the last commit (`None` while
@@ -223,18 +218,18 @@ impl PipelineHandle {
         workspace: &WorkspaceId,
         f: impl FnOnce(Option<&AudienceIndex>) -> R,
     ) -> R {
-        f(read(&self.audiences).index(workspace))
+        f(self.audiences.read().index(workspace))
     }
 
     /// Runs `f` over every workspace's audience index as of the last commit.
-    pub fn with_audiences<R>(&self, f: impl FnOnce(&Audiences) -> R) -> R {
-        f(&read(&self.audiences))
+    pub fn with_audiences<R>(&self, f: impl FnOnce(&AudienceIndexes) -> R) -> R {
+        f(&self.audiences.read())
     }
 
     /// Runs `f` over every workspace's audience index, exclusively: commits wait.
     /// Keep `f` short.
-    pub fn with_audiences_mut<R>(&self, f: impl FnOnce(&mut Audiences) -> R) -> R {
-        f(&mut write(&self.audiences))
+    pub fn with_audiences_mut<R>(&self, f: impl FnOnce(&mut AudienceIndexes) -> R) -> R {
+        f(&mut self.audiences.write())
     }
 
     /// Runs `f` over a workspace's audience index for writing (created empty if the
@@ -245,7 +240,7 @@ impl PipelineHandle {
         workspace: &WorkspaceId,
         f: impl FnOnce(&mut AudienceIndex) -> R,
     ) -> R {
-        f(write(&self.audiences).workspace_index(workspace))
+        f(self.audiences.write().workspace_index(workspace))
     }
 
     async fn send(&self, request: Request) -> Result<(), EngineError> {
@@ -262,11 +257,11 @@ impl PipelineHandle {
     pub(crate) fn memory(
         &self,
     ) -> (
-        RwLockReadGuard<'_, Resolver>,
-        RwLockReadGuard<'_, Timelines>,
-        RwLockReadGuard<'_, Audiences>,
+        std::sync::RwLockReadGuard<'_, Resolver>,
+        std::sync::RwLockReadGuard<'_, Timelines>,
+        std::sync::RwLockReadGuard<'_, AudienceIndexes>,
     ) {
-        (read(&self.resolver), read(&self.timelines), read(&self.audiences))
+        (self.resolver.read(), self.timelines.read(), self.audiences.read())
     }
 }
 
@@ -274,9 +269,9 @@ impl PipelineHandle {
 pub struct IngestPipeline {
     stores: Stores,
     clock: Arc<dyn Clock>,
-    resolver: Arc<RwLock<Resolver>>,
-    timelines: Arc<RwLock<Timelines>>,
-    audiences: Arc<RwLock<Audiences>>,
+    resolver: Arc<Shared<Resolver>>,
+    timelines: Arc<Shared<Timelines>>,
+    audiences: Arc<Shared<AudienceIndexes>>,
     head: watch::Sender<LogPosition>,
 }
 
@@ -300,8 +295,8 @@ impl IngestPipeline {
             audiences,
             report,
         } = startup::load(&stores, snapshot).await?;
-        let (resolver, timelines) = (Arc::new(RwLock::new(resolver)), Arc::new(RwLock::new(timelines)));
-        let audiences = Arc::new(RwLock::new(audiences));
+        let (resolver, timelines) = (Arc::new(Shared::new(resolver)), Arc::new(Shared::new(timelines)));
+        let audiences = Arc::new(Shared::new(audiences));
         let (head, head_rx) = watch::channel(stores.events.head().await?);
         let (requests, inbox) = mpsc::channel(4_096);
         let pipeline = Self {
@@ -411,7 +406,7 @@ impl IngestPipeline {
         let mut pending = Pending::default();
         let mut to_store = Vec::with_capacity(entries.len());
         {
-            let mut resolver = write(&self.resolver);
+            let mut resolver = self.resolver.write();
             for (entry, _) in entries.iter().zip(&fresh).filter(|(_, f)| **f) {
                 let profile = resolver.apply_event(&entry.event, to_store.len(), &mut pending, now_ms);
                 to_store.push((*entry, profile));
@@ -420,7 +415,7 @@ impl IngestPipeline {
         phases.mark("resolve");
         let positions = tx.append(&to_store).await?;
         phases.mark("append");
-        let changes = read(&self.resolver).changes(pending, |index| positions[index]);
+        let changes = self.resolver.read().changes(pending, |index| positions[index]);
         for workspace in &changes {
             tx.apply(workspace).await?;
         }
@@ -433,10 +428,10 @@ impl IngestPipeline {
         };
         let (committed, ()) = futures::future::join(tx.commit(), index_round).await;
         committed?;
-        write(&self.audiences).settle_commit();
+        self.audiences.write().settle_commit();
         phases.mark("sync");
         {
-            let mut timelines = write(&self.timelines);
+            let mut timelines = self.timelines.write();
             for ((entry, profile), position) in to_store.iter().zip(&positions) {
                 if let Some(profile) = profile {
                     let at = TimelineCursor {
@@ -462,7 +457,7 @@ impl IngestPipeline {
             self.head.send_replace(*newest);
             metrics::gauge!("orbit_log_head_position").set(newest.0 as f64);
         }
-        metrics::gauge!("orbit_profiles").set(read(&self.resolver).profile_count() as f64);
+        metrics::gauge!("orbit_profiles").set(self.resolver.read().profile_count() as f64);
         Ok(AppendOutcome::from_claims(&fresh, positions))
     }
 
@@ -475,7 +470,7 @@ impl IngestPipeline {
         positions: &[LogPosition],
         changes: &[WorkspaceChanges],
     ) {
-        let mut audiences = write(&self.audiences);
+        let mut audiences = self.audiences.write();
         for ((entry, profile), position) in stored.iter().zip(positions) {
             if let Some(profile) = profile {
                 audiences.record(*profile, &entry.event, *position);
@@ -527,7 +522,7 @@ impl IngestPipeline {
                 let result = self.stores.workspaces.list_workspaces().await;
                 let _ = reply.send(match result {
                     Ok(workspaces) => {
-                        write(&self.resolver).use_settings(workspaces);
+                        self.resolver.write().use_settings(workspaces);
                         Ok(())
                     }
                     Err(error) => Err(error.into()),
@@ -544,7 +539,7 @@ impl IngestPipeline {
     ) -> Result<Profile, EngineError> {
         let now = self.clock.now();
         let record = {
-            let mut resolver = write(&self.resolver);
+            let mut resolver = self.resolver.write();
             let state = resolver.workspace(&workspace);
             let id = state
                 .graph
@@ -563,31 +558,35 @@ impl IngestPipeline {
         let mut changes = WorkspaceChanges::new(workspace.clone());
         changes.profiles.push(record);
         self.stores.profiles.commit(&[changes]).await?;
-        write(&self.audiences)
+        self.audiences
+            .write()
             .workspace_index(&workspace)
             .set_traits(updated.id, updated.traits.to_object());
         Ok(updated)
     }
 
     async fn erase(&mut self, workspace: WorkspaceId, profile: ProfileId) -> Result<Profile, EngineError> {
-        let erased = write(&self.resolver)
+        let erased = self
+            .resolver
+            .write()
             .workspace(&workspace)
             .graph
             .erase(profile)
             .ok_or(EngineError::ProfileNotFound)?;
         let mut changes = WorkspaceChanges::new(workspace.clone());
         changes.erased.push(erased.clone());
-        changes.erased_events = read(&self.timelines).positions(&workspace, erased.id);
+        changes.erased_events = self.timelines.read().positions(&workspace, erased.id);
         self.stores.profiles.commit(&[changes]).await?;
         {
-            let mut timelines = write(&self.timelines);
+            let mut timelines = self.timelines.write();
             timelines.remove(&workspace, erased.id);
             metrics::gauge!("orbit_timeline_events").set(timelines.event_count() as f64);
         }
-        write(&self.audiences)
+        self.audiences
+            .write()
             .workspace_index(&workspace)
             .erase(erased.id);
-        metrics::gauge!("orbit_profiles").set(read(&self.resolver).profile_count() as f64);
+        metrics::gauge!("orbit_profiles").set(self.resolver.read().profile_count() as f64);
         tracing::info!(profile.id = %erased.id, "profile erased");
         Ok(erased)
     }
@@ -597,16 +596,16 @@ impl IngestPipeline {
     async fn reload(&mut self) {
         for attempt in 1..=10u64 {
             let loaded = match Resolver::load(&self.stores).await {
-                Ok((resolver, timelines)) => Audiences::load(&self.stores, &resolver)
+                Ok((resolver, timelines)) => AudienceIndexes::load(&self.stores, &resolver)
                     .await
                     .map(|audiences| (resolver, timelines, audiences)),
                 Err(error) => Err(error),
             };
             match loaded {
                 Ok((resolver, timelines, audiences)) => {
-                    *write(&self.resolver) = resolver;
-                    *write(&self.timelines) = timelines;
-                    *write(&self.audiences) = audiences;
+                    *self.resolver.write() = resolver;
+                    *self.timelines.write() = timelines;
+                    *self.audiences.write() = audiences;
                     return;
                 }
                 Err(error) => {

@@ -7,7 +7,7 @@
 //! log after its position; from the whole log otherwise. Either way the result is the
 //! same, which a property test checks.
 
-use crate::audience::Audiences;
+use crate::audience::AudienceIndexes;
 use crate::resolver::Resolver;
 use crate::snapshot::{Snapshot, SnapshotFile};
 use crate::timeline::Timelines;
@@ -51,7 +51,7 @@ pub struct StartupReport {
 pub(crate) struct Loaded {
     pub resolver: Resolver,
     pub timelines: Timelines,
-    pub audiences: Audiences,
+    pub audiences: AudienceIndexes,
     pub report: StartupReport,
 }
 
@@ -121,7 +121,7 @@ pub(crate) async fn load(stores: &Stores, snapshot: Option<&SnapshotFile>) -> Re
     }
     let rebuilding = Instant::now();
     let timelines = resolver.rebuild_timelines(stores).await?;
-    let mut audiences = Audiences::load(stores, &resolver).await?;
+    let mut audiences = AudienceIndexes::load(stores, &resolver).await?;
     let indexes_took = rebuilding.elapsed();
     audiences.advance(head);
     let report = StartupReport {
@@ -155,16 +155,17 @@ async fn from_snapshot(
     stores: &Stores,
     resolver: &mut Resolver,
     snapshot: Snapshot,
-) -> Result<Result<(Timelines, Audiences, Tail), String>, StoreError> {
+) -> Result<Result<(Timelines, AudienceIndexes, Tail), String>, StoreError> {
     let position = snapshot.position;
     if let Err(reason) = check_log(stores, &snapshot).await? {
         return Ok(Err(reason));
     }
     let baselines = stores.segments.baselines().await?;
-    let mut audiences = match Audiences::restore(snapshot.body.workspaces, position, resolver, &baselines) {
-        Ok(audiences) => audiences,
-        Err(error) => return Ok(Err(error.to_string())),
-    };
+    let mut audiences =
+        match AudienceIndexes::restore(snapshot.body.workspaces, position, resolver, &baselines) {
+            Ok(audiences) => audiences,
+            Err(error) => return Ok(Err(error.to_string())),
+        };
     let replayed = audiences.replay(stores, resolver, position).await?;
     let timelines = audiences.timelines();
     resolver.see_newest(&timelines);

@@ -2,7 +2,7 @@
 //! verifies every signature.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -172,7 +172,7 @@ async fn world_answering_after(fail_for: Option<&str>, latency: Duration) -> Wor
     let http = EgressPolicy::allowing(vec!["127.0.0.1/32".parse().expect("net")])
         .client(std::time::Duration::from_secs(5))
         .expect("client");
-    let mut accounts = Accounts::default();
+    let accounts = Accounts::default();
     accounts.insert(
         ws(),
         Account::new(
@@ -253,7 +253,7 @@ async fn world_answering_after(fail_for: Option<&str>, latency: Duration) -> Wor
         stores.clone(),
         pipeline.clone(),
         clock.clone(),
-        Arc::new(RwLock::new(accounts)),
+        accounts,
         Arc::new(orbit_engine::delivery::Inbox::default()),
         Arc::new(orbit_engine::delivery::TrackingLinks::new(
             [3; 32],

@@ -3,6 +3,7 @@
 use crate::FieldError;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
+use orbit_core::ErrorCode;
 use serde_json::{Map, Value};
 
 /// The nesting depth of a JSON value (a scalar is 0).
@@ -57,7 +58,7 @@ pub(crate) fn opt_string<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<O
         Some(Value::String(s)) => Ok(Some(s.as_str())),
         Some(other) => Err(FieldError::new(
             key,
-            "wrong_type",
+            ErrorCode::WrongType,
             format!("must be a string, not {}", type_name(other)),
         )),
     }
@@ -68,14 +69,16 @@ pub(crate) fn opt_id(obj: &Map<String, Value>, key: &str) -> Result<Option<Strin
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) if s.len() > 256 => {
-            Err(FieldError::new(key, "too_long", "must be at most 256 bytes"))
-        }
+        Some(Value::String(s)) if s.len() > 256 => Err(FieldError::new(
+            key,
+            ErrorCode::TooLong,
+            "must be at most 256 bytes",
+        )),
         Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(other) => Err(FieldError::new(
             key,
-            "wrong_type",
+            ErrorCode::WrongType,
             format!("must be a string or a number, not {}", type_name(other)),
         )),
     }
@@ -88,7 +91,7 @@ pub(crate) fn take_object(obj: &mut Map<String, Value>, key: &str) -> Result<Map
         Some(Value::Object(map)) => Ok(map),
         Some(other) => Err(FieldError::new(
             key,
-            "wrong_type",
+            ErrorCode::WrongType,
             format!("must be an object, not {}", type_name(&other)),
         )),
     }
@@ -100,7 +103,7 @@ pub(crate) fn opt_timestamp(obj: &Map<String, Value>, key: &str) -> Result<Optio
     let bad = || {
         FieldError::new(
             key,
-            "invalid_timestamp",
+            ErrorCode::InvalidTimestamp,
             "must be an ISO 8601 date-time such as 2026-11-23T09:30:00+08:00",
         )
     };
@@ -123,7 +126,7 @@ pub(crate) fn opt_timestamp(obj: &Map<String, Value>, key: &str) -> Result<Optio
         }
         Some(other) => Err(FieldError::new(
             key,
-            "wrong_type",
+            ErrorCode::WrongType,
             format!("must be an ISO 8601 string, not {}", type_name(other)),
         )),
     }
@@ -163,7 +166,7 @@ mod tests {
         assert!(opt_timestamp(&o, "c").expect("ok").is_some());
         assert_eq!(
             opt_timestamp(&obj(json!({"t": "yesterday"})), "t").map_err(|e| e.code),
-            Err("invalid_timestamp")
+            Err(ErrorCode::InvalidTimestamp)
         );
     }
 

@@ -10,6 +10,7 @@ mod normalise;
 pub mod segment;
 
 use jiff::{SignedDuration, Timestamp};
+use orbit_core::ErrorCode;
 use orbit_core::{NewEvent, SourceId, WorkspaceId};
 use serde::Serialize;
 use serde_json::Value;
@@ -55,14 +56,14 @@ impl IngestContext {
 }
 
 /// Why one event of a request was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Rejection {
     /// The item's index in the batch (0 for single-event endpoints).
     pub index: usize,
     /// The offending field, as a path (`batch[3].event`, `properties`).
     pub field: String,
     /// A stable machine-readable code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// What is wrong, for people.
     pub message: String,
 }
@@ -73,14 +74,14 @@ pub struct FieldError {
     /// The field's path within the event.
     pub field: String,
     /// A stable code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// What is wrong.
     pub message: String,
 }
 
 impl FieldError {
     /// A field error.
-    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             code,
@@ -96,13 +97,13 @@ pub struct BodyError {
     /// The offending field (empty for the body itself).
     pub field: String,
     /// A stable code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// What is wrong.
     pub message: String,
 }
 
 impl BodyError {
-    fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(field: &str, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             field: field.to_owned(),
             code,
@@ -148,21 +149,25 @@ pub(crate) fn batch_items(
     key: &str,
 ) -> Result<(serde_json::Map<String, Value>, Vec<Value>), BodyError> {
     let Value::Object(mut root) = body else {
-        return Err(BodyError::new("", "wrong_type", "the body must be a JSON object"));
+        return Err(BodyError::new(
+            "",
+            ErrorCode::WrongType,
+            "the body must be a JSON object",
+        ));
     };
     let items = match root.remove(key) {
         Some(Value::Array(items)) => items,
         Some(_) => {
             return Err(BodyError::new(
                 key,
-                "wrong_type",
+                ErrorCode::WrongType,
                 format!("{key} must be an array"),
             ));
         }
         None => {
             return Err(BodyError::new(
                 key,
-                "missing_field",
+                ErrorCode::MissingField,
                 format!("the body needs a {key} array"),
             ));
         }
@@ -170,7 +175,7 @@ pub(crate) fn batch_items(
     if items.len() > MAX_BATCH_EVENTS {
         return Err(BodyError::new(
             key,
-            "batch_too_large",
+            ErrorCode::BatchTooLarge,
             format!(
                 "a batch holds at most {MAX_BATCH_EVENTS} events, this one {}",
                 items.len()
@@ -183,14 +188,23 @@ pub(crate) fn batch_items(
 /// Parses a request body as JSON, whatever its declared content type, within the depth limit.
 pub fn parse_json_body(body: &[u8]) -> Result<serde_json::Value, BodyError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(BodyError::new("", "empty_body", "the request body is empty"));
+        return Err(BodyError::new(
+            "",
+            ErrorCode::EmptyBody,
+            "the request body is empty",
+        ));
     }
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| BodyError::new("", "malformed_json", format!("the body is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        BodyError::new(
+            "",
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
     if fields::depth(&value) > MAX_JSON_DEPTH {
         return Err(BodyError::new(
             "",
-            "too_deep",
+            ErrorCode::TooDeep,
             format!("the body nests objects and arrays deeper than {MAX_JSON_DEPTH} levels"),
         ));
     }

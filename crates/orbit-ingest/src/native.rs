@@ -13,6 +13,7 @@
 use crate::fields::{opt_id, opt_string, opt_timestamp, take_object};
 use crate::normalise::{Draft, finish};
 use crate::{BodyError, FieldError, IngestContext, MAX_EVENT_BYTES, ParsedBatch};
+use orbit_core::ErrorCode;
 use orbit_core::event::{DataIssue, clean_identity};
 use orbit_core::{EventKind, IdentityKind};
 use serde_json::{Map, Value};
@@ -26,7 +27,11 @@ pub fn parse_batch(body: Value, ctx: &IngestContext) -> Result<ParsedBatch, Body
     for (index, item) in items.into_iter().enumerate() {
         let result = match item {
             Value::Object(msg) => parse_item(msg, sent_at, ctx),
-            _ => Err(FieldError::new("", "wrong_type", "each event must be an object")),
+            _ => Err(FieldError::new(
+                "",
+                ErrorCode::WrongType,
+                "each event must be an object",
+            )),
         };
         parsed.push(index, &format!("events[{index}]"), result);
     }
@@ -36,7 +41,11 @@ pub fn parse_batch(body: Value, ctx: &IngestContext) -> Result<ParsedBatch, Body
 /// Parses one event of the native format on its own (as `orbit import` reads them).
 pub fn parse_event(item: Value, ctx: &IngestContext) -> Result<orbit_core::NewEvent, FieldError> {
     let Value::Object(msg) = item else {
-        return Err(FieldError::new("", "wrong_type", "each event must be an object"));
+        return Err(FieldError::new(
+            "",
+            ErrorCode::WrongType,
+            "each event must be an object",
+        ));
     };
     parse_item(msg, None, ctx)
 }
@@ -49,7 +58,7 @@ fn parse_item(
     if let Some(size) = ctx.oversized(&msg) {
         return Err(FieldError::new(
             "",
-            "event_too_large",
+            ErrorCode::EventTooLarge,
             format!("an event may be at most {MAX_EVENT_BYTES} bytes of JSON, this one {size}"),
         ));
     }
@@ -58,7 +67,7 @@ fn parse_item(
         Some(raw) => EventKind::parse(raw).ok_or_else(|| {
             FieldError::new(
                 "type",
-                "unknown_type",
+                ErrorCode::UnknownType,
                 format!("unknown type {raw:?}; expected track, identify, page, screen, alias or group"),
             )
         })?,
@@ -92,7 +101,7 @@ fn explicit_identities(msg: &mut Map<String, Value>, ctx: &IngestContext) -> Res
     for (kind_name, value) in &given {
         let field = format!("identities.{kind_name}");
         let kind = IdentityKind::parse(kind_name)
-            .map_err(|e| FieldError::new(&field, "invalid_identity", e.to_string()))?;
+            .map_err(|e| FieldError::new(&field, ErrorCode::InvalidIdentity, e.to_string()))?;
         let values: Vec<&Value> = match value {
             Value::Array(items) => items.iter().collect(),
             other => vec![other],
@@ -104,7 +113,7 @@ fn explicit_identities(msg: &mut Map<String, Value>, ctx: &IngestContext) -> Res
                 _ => {
                     return Err(FieldError::new(
                         &field,
-                        "wrong_type",
+                        ErrorCode::WrongType,
                         "must be a string, a number or a list of them",
                     ));
                 }

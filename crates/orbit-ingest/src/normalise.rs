@@ -2,6 +2,7 @@
 
 use crate::{FieldError, IngestContext};
 use jiff::Timestamp;
+use orbit_core::ErrorCode;
 use orbit_core::event::{DataIssue, IdentitySources, JsonObject, extract_identities};
 use orbit_core::{EventKind, EventName, Identity, NewEvent};
 
@@ -35,28 +36,28 @@ pub(crate) fn finish(draft: Draft, ctx: &IngestContext) -> Result<NewEvent, Fiel
         (EventKind::Track, None) => {
             return Err(FieldError::new(
                 "event",
-                "missing_field",
+                ErrorCode::MissingField,
                 "a track call needs an event name",
             ));
         }
         (_, None) => None,
         (EventKind::Track, Some(raw)) => Some(
             EventName::parse(raw)
-                .map_err(|e| FieldError::new("event", "invalid_event_name", e.to_string()))?,
+                .map_err(|e| FieldError::new("event", ErrorCode::InvalidEventName, e.to_string()))?,
         ),
         (_, Some(raw)) => EventName::parse(raw).ok(),
     };
     if kind == EventKind::Alias && draft.previous_id.is_none() {
         return Err(FieldError::new(
             "previousId",
-            "missing_field",
+            ErrorCode::MissingField,
             "an alias call needs previousId",
         ));
     }
     if kind == EventKind::Group && draft.group_id.is_none() {
         return Err(FieldError::new(
             "groupId",
-            "missing_field",
+            ErrorCode::MissingField,
             "a group call needs groupId",
         ));
     }
@@ -74,7 +75,7 @@ pub(crate) fn finish(draft: Draft, ctx: &IngestContext) -> Result<NewEvent, Fiel
     if timestamp.duration_since(ctx.received_at) > ctx.max_future {
         return Err(FieldError::new(
             "timestamp",
-            "timestamp_in_future",
+            ErrorCode::TimestampInFuture,
             format!(
                 "the event time {timestamp} is more than {} hours after its receipt",
                 ctx.max_future.as_hours()
@@ -104,7 +105,7 @@ pub(crate) fn finish(draft: Draft, ctx: &IngestContext) -> Result<NewEvent, Fiel
     if identities.is_empty() && draft.previous_id.is_none() {
         return Err(FieldError::new(
             "userId",
-            "missing_identity",
+            ErrorCode::MissingIdentity,
             "the event needs userId or anonymousId (or another valid identity)",
         ));
     }

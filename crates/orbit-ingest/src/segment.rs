@@ -7,6 +7,7 @@
 use crate::fields::{opt_id, opt_string, opt_timestamp, take_object};
 use crate::normalise::{Draft, finish};
 use crate::{BodyError, FieldError, IngestContext, MAX_EVENT_BYTES, ParsedBatch};
+use orbit_core::ErrorCode;
 use orbit_core::EventKind;
 use serde_json::{Map, Value};
 
@@ -35,7 +36,7 @@ pub fn parse_batch(body: Value, ctx: &IngestContext) -> Result<ParsedBatch, Body
             Value::Object(msg) => Ok(msg),
             _ => Err(FieldError::new(
                 "",
-                "wrong_type",
+                ErrorCode::WrongType,
                 "each batch item must be an object",
             )),
         }
@@ -44,7 +45,7 @@ pub fn parse_batch(body: Value, ctx: &IngestContext) -> Result<ParsedBatch, Body
                 Some(raw) => call_kind(raw).ok_or_else(|| {
                     FieldError::new(
                         "type",
-                        "unknown_type",
+                        ErrorCode::UnknownType,
                         format!(
                             "unknown type {raw:?}; expected track, identify, page, screen, alias or group"
                         ),
@@ -53,7 +54,7 @@ pub fn parse_batch(body: Value, ctx: &IngestContext) -> Result<ParsedBatch, Body
                 None => {
                     return Err(FieldError::new(
                         "type",
-                        "missing_field",
+                        ErrorCode::MissingField,
                         "each batch item needs a type",
                     ));
                 }
@@ -68,7 +69,11 @@ pub fn parse_batch(body: Value, ctx: &IngestContext) -> Result<ParsedBatch, Body
 /// Parses the body of a single-call endpoint (`/v1/track`, `/v1/identify`, …).
 pub fn parse_single(body: Value, kind: EventKind, ctx: &IngestContext) -> Result<ParsedBatch, BodyError> {
     let Value::Object(msg) = body else {
-        return Err(BodyError::new("", "wrong_type", "the body must be a JSON object"));
+        return Err(BodyError::new(
+            "",
+            ErrorCode::WrongType,
+            "the body must be a JSON object",
+        ));
     };
     let mut parsed = ParsedBatch::default();
     parsed.push(0, "", parse_message(msg, kind, None, &Map::new(), ctx));
@@ -85,7 +90,7 @@ fn parse_message(
     if let Some(size) = ctx.oversized(&msg) {
         return Err(FieldError::new(
             "",
-            "event_too_large",
+            ErrorCode::EventTooLarge,
             format!("an event may be at most {MAX_EVENT_BYTES} bytes of JSON, this one {size}"),
         ));
     }
@@ -112,7 +117,7 @@ fn parse_message(
     let name = match name_key.map(|key| (key, msg.remove(key))) {
         None | Some((_, None | Some(Value::Null))) => None,
         Some((_, Some(Value::String(s)))) => Some(s),
-        Some((key, Some(_))) => return Err(FieldError::new(key, "wrong_type", "must be a string")),
+        Some((key, Some(_))) => return Err(FieldError::new(key, ErrorCode::WrongType, "must be a string")),
     };
     let device_time = match opt_timestamp(&msg, "originalTimestamp")? {
         Some(t) => Some(t),

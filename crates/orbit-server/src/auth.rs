@@ -1,8 +1,5 @@
-//! Keys: minting, hashing, and the extractors that authenticate requests.
-//!
-//! Keys are stored as HMAC-SHA256 digests under a server secret, so a leaked database
-//! does not leak usable keys; lookups are by digest, so comparison happens inside the
-//! index on a fixed-length value.
+//! The extractors that authenticate requests: an API key for the management API, an
+//! app's write key for the inbox. Keys are checked by the engine's key service.
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -11,94 +8,8 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use orbit_core::{SourceId, WorkspaceId};
-use orbit_store::{ApiKeyRecord, KeyKind, Scope};
-use sha2::Sha256;
-
-/// Hashes keys with the server's secret.
-#[derive(Clone)]
-pub struct KeyHasher {
-    secret: Vec<u8>,
-}
-
-impl std::fmt::Debug for KeyHasher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyHasher(..)")
-    }
-}
-
-/// A freshly minted key: the secret is shown once and never stored.
-#[derive(Debug)]
-pub struct MintedKey {
-    /// The key to hand to the user.
-    pub secret: String,
-    /// What is stored.
-    pub record: ApiKeyRecord,
-}
-
-impl KeyHasher {
-    /// A hasher over a server secret (at least 32 bytes).
-    pub fn new(secret: Vec<u8>) -> Self {
-        Self { secret }
-    }
-
-    /// A 256-bit key for `purpose`, derived from the server secret, so one secret
-    /// file serves several independent uses (sealing provider configurations…).
-    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
-        blake3::derive_key(purpose, &self.secret)
-    }
-
-    /// The hex HMAC-SHA256 digest of a key.
-    pub fn digest(&self, key: &str) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
-            unreachable!("HMAC accepts keys of any length")
-        };
-        mac.update(key.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
-    }
-
-    /// Mints a new key of `kind`.
-    pub fn mint(
-        &self,
-        workspace_id: WorkspaceId,
-        kind: KeyKind,
-        name: String,
-        scopes: Vec<Scope>,
-        source_id: Option<SourceId>,
-        created_at_ms: i64,
-    ) -> MintedKey {
-        let random = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
-        let prefix = match kind {
-            KeyKind::Write => "wk_",
-            KeyKind::Api => "ok_",
-        };
-        let secret = format!("{prefix}{random}");
-        let id = format!("key_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-        let source_id = match kind {
-            KeyKind::Write => Some(
-                source_id.unwrap_or_else(|| SourceId::parse("default").unwrap_or_else(|_| unreachable!())),
-            ),
-            KeyKind::Api => None,
-        };
-        let record = ApiKeyRecord {
-            id,
-            workspace_id,
-            kind,
-            name,
-            digest: self.digest(&secret),
-            scopes: if kind == KeyKind::Api { scopes } else { Vec::new() },
-            source_id,
-            created_at_ms,
-            revoked_at_ms: None,
-        };
-        MintedKey { secret, record }
-    }
-}
+use orbit_core::WorkspaceId;
+use orbit_engine::service::keys::{ApiKeyRecord, KeyKind, Scope};
 
 /// The credential a request presented in its headers, if any.
 pub fn header_credential(headers: &HeaderMap) -> Option<String> {
@@ -123,7 +34,7 @@ pub fn header_credential(headers: &HeaderMap) -> Option<String> {
 
 /// Looks up a live key by its secret.
 pub async fn find_key(state: &AppState, secret: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
-    Ok(state.keys.key_by_digest(&state.hasher.digest(secret)).await?)
+    Ok(state.engine.keys().authenticate(secret).await?)
 }
 
 /// A request authenticated with an API key.
@@ -168,6 +79,37 @@ impl FromRequestParts<AppState> for ApiCaller {
     }
 }
 
+/// A request authenticated with an app's write key (the in-app inbox).
+#[derive(Debug, Clone)]
+pub struct AppCaller {
+    /// The key.
+    pub key: ApiKeyRecord,
+}
+
+impl AppCaller {
+    /// The workspace the key sends to.
+    pub fn workspace(&self) -> &WorkspaceId {
+        &self.key.workspace_id
+    }
+}
+
+impl FromRequestParts<AppState> for AppCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let secret = header_credential(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized("send the app's write key as a Bearer token or the Basic user")
+        })?;
+        match find_key(state, &secret).await? {
+            Some(key) if key.kind == KeyKind::Write => Ok(Self { key }),
+            Some(_) => Err(ApiError::unauthorized(
+                "the inbox takes an app's write key, not an API key",
+            )),
+            None => Err(ApiError::unauthorized("unknown or revoked write key")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,14 +126,5 @@ mod tests {
         assert_eq!(header_credential(&headers).as_deref(), Some("wk_abc"));
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer ok_123"));
         assert_eq!(header_credential(&headers).as_deref(), Some("ok_123"));
-    }
-
-    #[test]
-    fn digests_depend_on_the_server_secret() {
-        let a = KeyHasher::new(vec![1; 32]);
-        let b = KeyHasher::new(vec![2; 32]);
-        assert_eq!(a.digest("wk_x"), a.digest("wk_x"));
-        assert_ne!(a.digest("wk_x"), b.digest("wk_x"));
-        assert_eq!(a.digest("wk_x").len(), 64);
     }
 }

@@ -2,16 +2,16 @@
 
 use crate::error::ApiError;
 use axum::body::Body;
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_ENCODING;
-use axum::http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Limited};
+use orbit_core::ErrorCode;
 use orbit_ingest::MAX_BODY_BYTES;
 use std::io::Read;
 
 fn too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
+        ErrorCode::BodyTooLarge,
         format!("the request body exceeds {MAX_BODY_BYTES} bytes (after decompression)"),
     )
 }
@@ -33,7 +33,7 @@ pub async fn read_bytes(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiE
             if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
                 too_large()
             } else {
-                ApiError::bad_request("unreadable_body", "", "the request body could not be read")
+                ApiError::new(ErrorCode::UnreadableBody, "the request body could not be read")
             }
         })?
         .to_bytes();
@@ -46,8 +46,7 @@ pub async fn read_bytes(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiE
         "identity" | "" => raw.to_vec(),
         other => {
             return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_encoding",
+                ErrorCode::UnsupportedEncoding,
                 format!("Content-Encoding {other:?} is not supported; send gzip or nothing"),
             ));
         }
@@ -60,13 +59,13 @@ pub async fn read_bytes(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiE
 pub async fn read_typed<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
-    code: &'static str,
+    code: ErrorCode,
 ) -> Result<T, ApiError> {
     let value = read_json(headers, body).await?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
         let field = if field == "." { String::new() } else { field };
-        ApiError::bad_request(code, field, e.into_inner().to_string())
+        ApiError::at(code, field, e.into_inner().to_string())
     })
 }
 
@@ -77,7 +76,7 @@ fn inflate(compressed: &[u8]) -> Result<Vec<u8>, ApiError> {
     let mut decoder = flate2::read::MultiGzDecoder::new(compressed).take(MAX_BODY_BYTES as u64 + 1);
     decoder
         .read_to_end(&mut out)
-        .map_err(|e| ApiError::bad_request("bad_gzip", "", format!("the body is not valid gzip: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::BadGzip, format!("the body is not valid gzip: {e}")))?;
     if out.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }

@@ -1,109 +1,195 @@
-//! Every failure of the HTTP API becomes one JSON shape:
-//! `{"error": {"code": "...", "message": "...", "field": "..."}}` with a fitting status.
+//! Every failure of the HTTP API leaves as one JSON shape, [`ErrorBody`], with the
+//! status its [`ErrorCode`] fixes. Internal causes are logged once, here, and never
+//! sent to the client.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use orbit_core::{ErrorCode, Problem};
+use orbit_engine::EngineError;
 use orbit_ingest::Rejection;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+    /// In a batch where every item was refused: each one and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<Rejection>,
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code; the table in docs/api.md lists each with its status.
+    pub code: ErrorCode,
+    /// What is wrong, for people.
+    pub message: String,
+    /// The offending field's path, when one is to blame (`batch[3].timestamp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For a template: the line within the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// For a template that does not render: the variable to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
+}
 
 /// An error answered to an HTTP client.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
-    message: String,
-    field: Option<String>,
-    rejected: Vec<Rejection>,
+    body: ErrorBody,
+}
+
+/// The status each code answers with.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::MalformedJson
+        | ErrorCode::EmptyBody
+        | ErrorCode::WrongType
+        | ErrorCode::MissingField
+        | ErrorCode::UnknownType
+        | ErrorCode::InvalidEventName
+        | ErrorCode::MissingIdentity
+        | ErrorCode::InvalidTimestamp
+        | ErrorCode::TimestampInFuture
+        | ErrorCode::EventTooLarge
+        | ErrorCode::TooLong
+        | ErrorCode::TooDeep
+        | ErrorCode::BadGzip
+        | ErrorCode::UnreadableBody
+        | ErrorCode::InvalidIdentity
+        | ErrorCode::InvalidId
+        | ErrorCode::InvalidLimit
+        | ErrorCode::InvalidCursor
+        | ErrorCode::InvalidKind
+        | ErrorCode::InvalidScope
+        | ErrorCode::InvalidSource
+        | ErrorCode::InvalidRequest
+        | ErrorCode::InvalidQuery
+        | ErrorCode::InvalidDuration
+        | ErrorCode::InvalidSettings
+        | ErrorCode::InvalidCondition
+        | ErrorCode::InvalidTag
+        | ErrorCode::InvalidValue
+        | ErrorCode::InvalidFile
+        | ErrorCode::InvalidTemplate
+        | ErrorCode::InvalidCampaign
+        | ErrorCode::InvalidConfig
+        | ErrorCode::EgressRefused
+        | ErrorCode::MalformedReceipt
+        | ErrorCode::UnreadableLine
+        | ErrorCode::UnknownProfile => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthorized | ErrorCode::BadSignature => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound | ErrorCode::InvalidLink | ErrorCode::NoReceipts => StatusCode::NOT_FOUND,
+        ErrorCode::AlreadyExists
+        | ErrorCode::InUse
+        | ErrorCode::ComputedTag
+        | ErrorCode::NotImported
+        | ErrorCode::LibraryConflict
+        | ErrorCode::WallClock
+        | ErrorCode::InvalidState => StatusCode::CONFLICT,
+        ErrorCode::BodyTooLarge | ErrorCode::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::RenderFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
 }
 
 impl ApiError {
-    /// An error with a status, a stable code and a message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            rejected: Vec::new(),
-        }
+    /// An error with a code and a message; the code fixes the status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Problem::new(code, message).into()
     }
 
-    /// Names the offending field.
-    pub fn with_field(mut self, field: impl Into<String>) -> Self {
-        let field = field.into();
-        self.field = (!field.is_empty()).then_some(field);
-        self
+    /// An error with a code, the offending field and a message.
+    pub fn at(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem::at(code, field, message).into()
     }
 
     /// Lists the rejected items of a batch.
     pub fn with_rejected(mut self, rejected: Vec<Rejection>) -> Self {
-        self.rejected = rejected;
+        self.body.rejected = rejected;
         self
-    }
-
-    /// 400 with a code and a field.
-    pub fn bad_request(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message).with_field(field)
     }
 
     /// 401: no credentials or unknown ones.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(ErrorCode::Unauthorized, message)
     }
 
     /// 403: the key lacks a scope.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(ErrorCode::Forbidden, message)
     }
 
     /// 404 for a resource.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+        Problem::not_found(what).into()
     }
 
-    /// 500/503 for failures whose cause is logged, not sent.
+    /// 503 for failures whose cause is logged, not sent.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed");
         Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "the server could not complete the request; retry later",
         )
+    }
+
+    /// The code answered.
+    pub fn code(&self) -> ErrorCode {
+        self.body.error.code
+    }
+}
+
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        Self {
+            status: status_of(p.code),
+            body: ErrorBody {
+                error: ErrorDetail {
+                    code: p.code,
+                    message: p.message,
+                    field: p.field,
+                    line: p.line,
+                    variable: p.variable,
+                },
+                rejected: Vec::new(),
+            },
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({"code": self.code, "message": self.message});
-        if let Some(field) = self.field {
-            error["field"] = json!(field);
-        }
-        let mut body = json!({"error": error});
-        if !self.rejected.is_empty() {
-            body["rejected"] = json!(self.rejected);
-        }
-        (self.status, Json(body)).into_response()
+        (self.status, Json(self.body)).into_response()
     }
 }
 
 impl From<orbit_store::StoreError> for ApiError {
     fn from(e: orbit_store::StoreError) -> Self {
         match e {
-            orbit_store::StoreError::AlreadyExists(what) => Self::new(
-                StatusCode::CONFLICT,
-                "already_exists",
-                format!("it exists already ({what})"),
-            ),
+            orbit_store::StoreError::AlreadyExists(what) => {
+                Self::new(ErrorCode::AlreadyExists, format!("it exists already ({what})"))
+            }
             other => Self::internal(&other),
         }
     }
 }
 
-impl From<orbit_engine::EngineError> for ApiError {
-    fn from(e: orbit_engine::EngineError) -> Self {
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
         match e {
-            orbit_engine::EngineError::ProfileNotFound => Self::not_found("profile"),
+            EngineError::Rejected(problem) => problem.into(),
+            EngineError::ProfileNotFound => Self::not_found("profile"),
+            EngineError::Store(store) => store.into(),
             other => Self::internal(&other),
         }
     }
@@ -111,11 +197,24 @@ impl From<orbit_engine::EngineError> for ApiError {
 
 impl From<orbit_ingest::BodyError> for ApiError {
     fn from(e: orbit_ingest::BodyError) -> Self {
-        let status = if e.code == "batch_too_large" {
-            StatusCode::PAYLOAD_TOO_LARGE
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        Self::new(status, e.code, e.message).with_field(e.field)
+        Self::at(e.code, e.field, e.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_client_or_server_error_status() {
+        for code in ErrorCode::ALL {
+            let status = status_of(code);
+            assert!(status.is_client_error() || status.is_server_error(), "{code}");
+        }
+        assert_eq!(status_of(ErrorCode::Unavailable), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            status_of(ErrorCode::RenderFailed),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
     }
 }

@@ -1,9 +1,39 @@
-//! Extractors whose rejections answer in the API's JSON error shape.
+//! Extractors whose rejections answer in the API's JSON error shape: a typed JSON
+//! body and a typed query string, each naming the exact path of an offending field.
 
+use crate::body::read_json;
 use crate::error::ApiError;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use orbit_core::ErrorCode;
 use serde::de::DeserializeOwned;
+
+/// A request body type, with the code its mismatches answer with.
+pub trait ApiBody: DeserializeOwned {
+    /// The code of a body that does not fit the type.
+    const INVALID: ErrorCode = ErrorCode::InvalidRequest;
+}
+
+/// A JSON body read into `T`: at most the body limit, gzip inflated, whatever the
+/// content type (browser SDKs send JSON as `text/plain` to avoid CORS pre-flights).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: ApiBody,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let value = read_json(&parts.headers, body).await?;
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::at(T::INVALID, field_path(&e), e.into_inner().to_string()))
+    }
+}
 
 /// The query string read into `T`; a bad parameter is a JSON `400`, not axum's text.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,9 +52,17 @@ where
         serde_path_to_error::deserialize(deserializer)
             .map(ApiQuery)
             .map_err(|e| {
-                let field = e.path().to_string();
-                let field = if field == "." { String::new() } else { field };
-                ApiError::bad_request("invalid_query", field, e.into_inner().to_string())
+                ApiError::at(
+                    ErrorCode::InvalidQuery,
+                    field_path(&e),
+                    e.into_inner().to_string(),
+                )
             })
     }
+}
+
+/// The path serde stopped at, empty for the whole document.
+fn field_path<E>(e: &serde_path_to_error::Error<E>) -> String {
+    let field = e.path().to_string();
+    if field == "." { String::new() } else { field }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use orbit_core::{ProfileId, SegmentId, WorkspaceId};
 use orbit_store::{
-    LogPosition, MembershipBaseline, SegmentKind, SegmentRecord, SegmentStore, SizePoint, StoreError,
+    LogPosition, MembershipBaseline, SegmentKind, SegmentRecord, SegmentStore, SizePoint, StoreError, Write,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -125,11 +125,14 @@ impl SegmentStore for SqliteStore {
     async fn save_static_segment(
         &self,
         segment: &SegmentRecord,
-        create: bool,
+        write: Write,
         members: &[ProfileId],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let statement = if create { INSERT_SEGMENT } else { UPSERT_SEGMENT };
+        let statement = match write {
+            Write::Create => INSERT_SEGMENT,
+            Write::Replace => UPSERT_SEGMENT,
+        };
         write_segment(&mut tx, segment, statement).await?;
         replace_members(&mut tx, &segment.workspace_id, &segment.id, members).await?;
         // A segment made static has no announcements to start from any more.

@@ -591,13 +591,21 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![b]);
     // Created with its members in one step; a taken id changes neither.
     assert!(matches!(
-        segments.save_static_segment(&record, true, &[a]).await,
+        segments
+            .save_static_segment(&record, crate::Write::Create, &[a])
+            .await,
         Err(crate::StoreError::AlreadyExists(_))
     ));
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![b]);
-    segments.save_static_segment(&record, false, &[a]).await.unwrap();
+    segments
+        .save_static_segment(&record, crate::Write::Replace, &[a])
+        .await
+        .unwrap();
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![a]);
-    segments.save_static_segment(&record, false, &[b]).await.unwrap();
+    segments
+        .save_static_segment(&record, crate::Write::Replace, &[b])
+        .await
+        .unwrap();
 
     segments
         .record_sizes(&ws(), at(100), &[(id.clone(), 5)])
@@ -627,7 +635,10 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
         segments.baselines().await.unwrap(),
         vec![(ws(), id.clone(), later.clone())]
     );
-    segments.save_static_segment(&record, false, &[b]).await.unwrap();
+    segments
+        .save_static_segment(&record, crate::Write::Replace, &[b])
+        .await
+        .unwrap();
     assert!(
         segments.baselines().await.unwrap().is_empty(),
         "a static segment has none"

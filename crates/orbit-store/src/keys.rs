@@ -6,7 +6,7 @@ use orbit_core::{SourceId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 
 /// What a key may be used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyKind {
     /// Sends events for one source; safe to embed in apps and web pages.
@@ -35,7 +35,7 @@ impl KeyKind {
 }
 
 /// A permission an API key holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Scope {
     /// Read profiles and their events.
     #[serde(rename = "profiles:read")]

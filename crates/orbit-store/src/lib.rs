@@ -36,6 +36,15 @@ pub use segments::{MembershipBaseline, SegmentKind, SegmentRecord, SegmentStore,
 pub use tags::{TagAssignment, TagRecord, TagStore};
 pub use workspaces::{TimeZoneName, WorkspaceRecord, WorkspaceSettings, WorkspaceStore};
 
+/// Whether a save makes a new row or replaces one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// A new row: [`StoreError::AlreadyExists`] if its id is taken.
+    Create,
+    /// The row with this id, replaced (or made when there is none).
+    Replace,
+}
+
 use std::sync::Arc;
 
 /// Every port, as the composition root hands them to the engine and the server.

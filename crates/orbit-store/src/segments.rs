@@ -8,7 +8,7 @@ use orbit_core::{ProfileId, SegmentId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 
 /// Whether a segment follows its condition or holds a fixed list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SegmentKind {
     /// Membership is kept live from the condition as events arrive and time passes.
@@ -96,13 +96,13 @@ pub trait SegmentStore: Send + Sync {
     ) -> Result<Option<SegmentRecord>, StoreError>;
     /// Deletes a segment with its members and history; false if there was none.
     async fn delete_segment(&self, workspace: &WorkspaceId, id: &SegmentId) -> Result<bool, StoreError>;
-    /// Creates (`create`: [`StoreError::AlreadyExists`] if its id is taken) or replaces
-    /// a static segment together with its members, in one transaction; a baseline it
-    /// had as a dynamic segment goes.
+    /// Creates ([`StoreError::AlreadyExists`] if its id is taken) or replaces a static
+    /// segment together with its members, in one transaction; a baseline it had as a
+    /// dynamic segment goes.
     async fn save_static_segment(
         &self,
         segment: &SegmentRecord,
-        create: bool,
+        write: crate::Write,
         members: &[ProfileId],
     ) -> Result<(), StoreError>;
     /// Replaces the members of a static segment.

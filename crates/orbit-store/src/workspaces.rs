@@ -9,7 +9,7 @@ use orbit_core::trait_rules::TraitRules;
 use serde::{Deserialize, Serialize};
 
 /// Settings of a workspace that the engine applies to its data.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkspaceSettings {
     /// Identity priorities and guard rails.
@@ -23,7 +23,7 @@ pub struct WorkspaceSettings {
 }
 
 /// An IANA time zone name such as `Asia/Shanghai`; `UTC` unless set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct TimeZoneName(pub String);
 

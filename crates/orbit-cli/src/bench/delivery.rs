@@ -141,10 +141,12 @@ pub async fn run(args: DeliveryArgs) -> anyhow::Result<()> {
     .await?;
     let minted = running.hasher.mint(
         WorkspaceId::default_workspace(),
-        KeyKind::Api,
-        "bench".into(),
-        vec![Scope::Admin],
-        None,
+        orbit_engine::service::keys::KeySpec {
+            kind: KeyKind::Api,
+            name: "bench".into(),
+            scopes: vec![Scope::Admin],
+            source: None,
+        },
         0,
     );
     running.stores.keys.create_key(&minted.record).await?;
@@ -297,10 +299,12 @@ async fn inbox_latency(
     use reqwest::Method;
     let minted = running.hasher.mint(
         WorkspaceId::default_workspace(),
-        KeyKind::Write,
-        "bench-app".into(),
-        Vec::new(),
-        Some(orbit_core::SourceId::parse("app")?),
+        orbit_engine::service::keys::KeySpec {
+            kind: KeyKind::Write,
+            name: "bench-app".into(),
+            scopes: Vec::new(),
+            source: Some(orbit_core::SourceId::parse("app")?),
+        },
         0,
     );
     running.stores.keys.create_key(&minted.record).await?;

@@ -256,10 +256,12 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     .await?;
     let minted = running.hasher.mint(
         WorkspaceId::default_workspace(),
-        KeyKind::Write,
-        "bench".into(),
-        Vec::new(),
-        None,
+        orbit_engine::service::keys::KeySpec {
+            kind: KeyKind::Write,
+            name: "bench".into(),
+            scopes: Vec::new(),
+            source: None,
+        },
         0,
     );
     running.stores.keys.create_key(&minted.record).await?;

@@ -263,7 +263,7 @@ impl Importer<'_> {
             .and_then(|value| {
                 orbit_ingest::native::parse_event(value, &self.ctx).map_err(|e| Problem {
                     field: e.field,
-                    code: e.code,
+                    code: e.code.as_str(),
                     message: e.message,
                 })
             });

@@ -10,22 +10,25 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A condition on one profile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Condition {
     /// Every sub-condition holds.
     And {
         /// At least one.
+        #[schema(no_recursion)]
         conditions: Vec<Condition>,
     },
     /// At least one sub-condition holds.
     Or {
         /// At least one.
+        #[schema(no_recursion)]
         conditions: Vec<Condition>,
     },
     /// The sub-condition does not hold.
     Not {
         /// The negated condition.
+        #[schema(no_recursion)]
         condition: Box<Condition>,
     },
     /// A profile trait compared to a value.
@@ -59,7 +62,7 @@ pub enum Condition {
 }
 
 /// How a trait or property value is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueType {
     /// Text.
@@ -75,7 +78,7 @@ pub enum ValueType {
 }
 
 /// A comparison of one value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ValueTest {
     /// Equal.
@@ -148,7 +151,7 @@ pub enum ValueTest {
 }
 
 /// A filter on an event's property (a dotted path into `properties`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PropertyFilter {
     /// The property's path, e.g. `amount` or `items.0.sku`.
     pub property: String,
@@ -160,7 +163,7 @@ pub struct PropertyFilter {
 }
 
 /// Which events a condition looks at.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventMatch {
     /// The event name; absent means any event (being active).
     #[serde(default)]
@@ -171,7 +174,7 @@ pub struct EventMatch {
 }
 
 /// A behaviour condition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventCondition {
     /// The events looked at.
     #[serde(flatten)]
@@ -183,7 +186,7 @@ pub struct EventCondition {
 }
 
 /// What is measured of the matching events in the window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Measure {
     /// At least one.
@@ -215,7 +218,7 @@ pub enum Measure {
 }
 
 /// An aggregate of a numeric property.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregate {
     /// The total.
@@ -229,7 +232,7 @@ pub enum Aggregate {
 }
 
 /// A numeric comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Compare {
     /// `=`.
@@ -261,7 +264,7 @@ impl Compare {
 }
 
 /// When events count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Window {
     /// Any time.
@@ -294,7 +297,7 @@ pub enum Window {
 }
 
 /// A unit of time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeUnit {
     /// 60 seconds.
@@ -318,7 +321,7 @@ impl TimeUnit {
 }
 
 /// A duration as people give it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Span {
     /// How many units.
@@ -328,7 +331,7 @@ pub struct Span {
 }
 
 /// A sequence: an event, then another within a time (or not).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SequenceCondition {
     /// The first step.
     pub first: EventMatch,

@@ -1,6 +1,7 @@
 //! Audiences: the condition language that says who is in a segment or carries a tag
 //! value, its validation, and the reference evaluator that defines what it means.
 
+pub mod compare;
 pub mod condition;
 pub mod membership;
 pub mod reference;

@@ -16,7 +16,7 @@ use super::channel::{Channel, MessageClass};
 use super::consent::Consents;
 
 /// A workspace's rules for not annoying people.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPolicy {
     /// At most this many marketing messages per person per local day, all channels
@@ -35,12 +35,14 @@ pub struct ContactPolicy {
 }
 
 /// A daily window of local time, possibly across midnight (21:00–09:00).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuietHours {
     /// When quiet starts, local time.
+    #[schema(value_type = String, example = "21:00")]
     pub start: Time,
     /// When quiet ends, local time.
+    #[schema(value_type = String, example = "09:00")]
     pub end: Time,
 }
 

@@ -22,7 +22,7 @@ pub const MAX_VALUES: usize = 100;
 pub const MAX_RFM_WINDOW_DAYS: u32 = 3_650;
 
 /// A tag as written by people.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagInput {
     /// Optional id (`[a-z0-9_-]`, 1–64).
@@ -47,7 +47,7 @@ pub struct TagInput {
 }
 
 /// One value as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValueInput {
     /// The value.

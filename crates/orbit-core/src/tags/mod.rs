@@ -21,7 +21,9 @@ use crate::audience::Condition;
 use serde::{Deserialize, Serialize};
 
 /// The family a tag belongs to, for browsing a tag library.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TagFamily {
     /// Basic attributes: gender, age, city, member tier.
@@ -49,7 +51,7 @@ pub enum TagFamily {
 }
 
 /// A text in Chinese and English.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Label {
     /// Chinese.
@@ -72,7 +74,7 @@ pub struct RuleValue {
 }
 
 /// A value an imported or manual tag accepts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeclaredValue {
     /// The value.
     pub value: String,
@@ -82,7 +84,7 @@ pub struct DeclaredValue {
 }
 
 /// Where an RFM tag reads orders from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RfmSpec {
     /// The event that is one order.
@@ -119,7 +121,7 @@ impl Default for RfmSpec {
 }
 
 /// How a tag's values come about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TagKind {
     /// Computed from ordered rules: the first value whose condition holds.

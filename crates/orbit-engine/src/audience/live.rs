@@ -25,7 +25,7 @@ type Decoded = (LogPosition, Option<ProfileId>, EventEssentials);
 
 /// The audience index of each workspace.
 #[derive(Debug)]
-pub struct Audiences {
+pub struct AudienceIndexes {
     workspaces: HashMap<WorkspaceId, AudienceIndex>,
     applied: LogPosition,
     /// Whether the indexes hold a commit the log may not yet: set while it syncs, and
@@ -34,7 +34,7 @@ pub struct Audiences {
     generation: u64,
 }
 
-impl Default for Audiences {
+impl Default for AudienceIndexes {
     fn default() -> Self {
         Self {
             workspaces: HashMap::new(),
@@ -45,7 +45,7 @@ impl Default for Audiences {
     }
 }
 
-impl Audiences {
+impl AudienceIndexes {
     /// A workspace's index, if it holds any profile.
     pub fn index(&self, workspace: &WorkspaceId) -> Option<&AudienceIndex> {
         self.workspaces.get(workspace)
@@ -115,7 +115,7 @@ impl Audiences {
     }
 
     /// Marks the indexes as holding events up to `position` that are not durable yet:
-    /// no snapshot is captured until [`Audiences::settle_commit`].
+    /// no snapshot is captured until [`AudienceIndexes::settle_commit`].
     pub fn commit_in_flight(&mut self, position: LogPosition) {
         self.in_flight = true;
         self.advance(position);
@@ -329,12 +329,12 @@ mod tests {
 
     #[test]
     fn a_commit_in_flight_holds_back_snapshots_until_it_settles() {
-        let mut audiences = Audiences::default();
+        let mut audiences = AudienceIndexes::default();
         let profile = ProfileId::mint(jiff::Timestamp::UNIX_EPOCH, 1);
         let workspace = WorkspaceId::default_workspace();
         let source = orbit_core::SourceId::parse("web").expect("a source");
         let at = jiff::Timestamp::from_second(1_800_000_000).expect("a time");
-        let record = |audiences: &mut Audiences, position: i64| {
+        let record = |audiences: &mut AudienceIndexes, position: i64| {
             audiences.record_parts(
                 profile,
                 (&workspace, &source),

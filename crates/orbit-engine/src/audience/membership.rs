@@ -8,15 +8,16 @@
 //! even across crashes: an append that failed is retried from the next evaluation,
 //! one that landed is seen in the log.
 
-use super::live::Audiences;
+use super::live::AudienceIndexes;
 use super::segments::SegmentCatalog;
+use crate::sync::Shared;
 use crate::{EngineError, PipelineHandle};
 use orbit_core::audience::Evaluation;
 use orbit_core::audience::membership::{Transition, addressing_identity, transition_event};
 use orbit_core::{Clock, NewEvent, ProfileId, SegmentId, WorkspaceId};
 use orbit_store::{MembershipBaseline, SegmentKind, SegmentStore};
 use roaring::RoaringBitmap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
 
@@ -63,7 +64,7 @@ struct Found {
 /// Announces segment membership changes; one per server.
 pub struct MembershipWatcher {
     pipeline: PipelineHandle,
-    catalog: Arc<RwLock<SegmentCatalog>>,
+    catalog: Arc<Shared<SegmentCatalog>>,
     segments: Arc<dyn SegmentStore>,
     clock: Arc<dyn Clock>,
     /// Serialises sweeps and baselines; holds whether the next sweep must look at
@@ -80,9 +81,9 @@ impl std::fmt::Debug for MembershipWatcher {
 
 impl MembershipWatcher {
     /// A watcher over the pipeline's indexes and the segment catalog.
-    pub fn new(
+    pub(crate) fn new(
         pipeline: PipelineHandle,
-        catalog: Arc<RwLock<SegmentCatalog>>,
+        catalog: Arc<Shared<SegmentCatalog>>,
         segments: Arc<dyn SegmentStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -138,7 +139,7 @@ impl MembershipWatcher {
         let (pipeline, catalog) = (self.pipeline.clone(), self.catalog.clone());
         let (ws, id) = (workspace.clone(), segment.clone());
         let baseline = tokio::task::spawn_blocking(move || {
-            let catalog = catalog.read().unwrap_or_else(PoisonError::into_inner);
+            let catalog = catalog.read();
             pipeline.with_audiences(|audiences| {
                 let position = audiences.applied();
                 let members = audiences
@@ -184,7 +185,7 @@ impl MembershipWatcher {
     async fn sweep_locked(&self, scope: Sweep) -> Result<SweepReport, EngineError> {
         let mut report = SweepReport::default();
         let plans: Vec<(WorkspaceId, Vec<Watched>)> = {
-            let catalog = self.catalog.read().unwrap_or_else(PoisonError::into_inner);
+            let catalog = self.catalog.read();
             catalog
                 .workspaces()
                 .map(|ws| {
@@ -256,8 +257,8 @@ impl MembershipWatcher {
         let (pipeline, catalog) = (self.pipeline.clone(), self.catalog.clone());
         let (ws, segments) = (workspace.clone(), segments.to_vec());
         let job = move || {
-            let catalog = catalog.read().unwrap_or_else(PoisonError::into_inner);
-            pipeline.with_audiences(|audiences: &Audiences| {
+            let catalog = catalog.read();
+            pipeline.with_audiences(|audiences: &AudienceIndexes| {
                 let position = audiences.applied().0;
                 let Some(index) = audiences.index(&ws) else {
                     return (Vec::new(), position);

@@ -16,7 +16,7 @@ mod tag_values;
 pub mod tags;
 pub mod timeline;
 
-pub use live::Audiences;
+pub use live::AudienceIndexes;
 pub use membership::{MembershipWatcher, Sweep, SweepReport};
 pub use restore::RestoreError;
 pub use segments::{SegmentCatalog, SegmentDefinition};

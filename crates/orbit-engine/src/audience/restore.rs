@@ -16,7 +16,7 @@
 //! - tag values are not in the snapshot: start-up computes them from the definitions.
 
 use super::index::{AudienceIndex, IndexImage, MalformedImage};
-use super::live::Audiences;
+use super::live::AudienceIndexes;
 use crate::resolver::Resolver;
 use orbit_core::{ProfileId, SegmentId, WorkspaceId};
 use orbit_store::{LogPosition, MembershipBaseline};
@@ -40,7 +40,7 @@ pub enum RestoreError {
 /// The baselines stored now, by workspace.
 pub(crate) type StoredBaselines = Vec<(WorkspaceId, SegmentId, MembershipBaseline)>;
 
-impl Audiences {
+impl AudienceIndexes {
     /// The indexes of a snapshot taken at `position`, reconciled with the profiles and
     /// baselines as stored now; see the module's contract.
     pub(crate) fn restore(

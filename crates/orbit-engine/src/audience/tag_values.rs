@@ -13,7 +13,7 @@
 //!   that resolve to nobody live are skipped, never given a number.
 
 use super::index::AudienceIndex;
-use super::live::Audiences;
+use super::live::AudienceIndexes;
 use super::tags::{RefreshReport, RfmProfile, TagCatalog, TagEntry};
 use crate::PipelineHandle;
 use foldhash::HashMap;
@@ -60,7 +60,7 @@ pub struct ThroughPipeline<'a> {
 impl<'a> ThroughPipeline<'a> {
     /// Access to `workspace`'s index as the indexes are now.
     pub fn new(pipeline: &'a PipelineHandle, workspace: &'a WorkspaceId) -> Self {
-        let generation = pipeline.with_audiences(Audiences::generation);
+        let generation = pipeline.with_audiences(AudienceIndexes::generation);
         Self {
             pipeline,
             workspace,

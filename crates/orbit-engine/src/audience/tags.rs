@@ -4,13 +4,13 @@
 //! (in `tag_values`) puts them there.
 
 use super::segments::SegmentCatalog;
+use crate::sync::Exclusive;
 use orbit_core::tags::{
     Reference, RfmFacts, RfmScore, TagDefinition, TagError, check_tag_references, references,
 };
 use orbit_core::{ProfileId, SegmentId, TagId, WorkspaceId};
 use orbit_store::{StoreError, Stores, TagAssignment, TagRecord};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, PoisonError};
 
 /// A tag with the values assigned to profiles (imported and manual tags).
 #[derive(Debug, Clone)]
@@ -58,7 +58,7 @@ pub(crate) struct Computed {
 pub struct TagCatalog {
     workspaces: HashMap<WorkspaceId, BTreeMap<TagId, TagEntry>>,
     /// Written by refreshes, which hold the catalog only for reading.
-    pub(crate) computed: Mutex<HashMap<WorkspaceId, Computed>>,
+    pub(crate) computed: Exclusive<HashMap<WorkspaceId, Computed>>,
 }
 
 fn merge_values(into: &mut Vec<String>, values: &[String]) {
@@ -219,7 +219,7 @@ impl TagCatalog {
 
     pub(crate) fn computed_mut(&self) -> std::sync::MutexGuard<'_, HashMap<WorkspaceId, Computed>> {
         // Replaced whole under the lock, never left half-updated by a panic.
-        self.computed.lock().unwrap_or_else(PoisonError::into_inner)
+        self.computed.lock()
     }
 }
 

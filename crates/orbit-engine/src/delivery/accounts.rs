@@ -9,6 +9,8 @@ use orbit_core::messaging::Channel;
 use orbit_core::{ChannelId, WorkspaceId};
 use orbit_store::ChannelAccountRecord;
 
+use crate::sync::Shared;
+
 /// One account, connected.
 #[derive(Clone)]
 pub struct Account {
@@ -68,13 +70,49 @@ impl std::fmt::Debug for Account {
 }
 
 /// Every workspace's accounts, and which is the default per channel.
-#[derive(Debug, Default, Clone)]
-pub struct Accounts {
+#[derive(Debug, Default)]
+pub(crate) struct AccountTable {
     by_id: HashMap<(WorkspaceId, ChannelId), Account>,
     defaults: HashMap<(WorkspaceId, Channel), ChannelId>,
 }
 
+/// Every workspace's accounts, shared by the delivery worker and the account routes:
+/// a handle, cheap to clone, whose changes every holder sees at once.
+#[derive(Debug, Default, Clone)]
+pub struct Accounts(Arc<Shared<AccountTable>>);
+
 impl Accounts {
+    /// Adds or replaces an account.
+    pub fn insert(&self, workspace: WorkspaceId, account: Account, is_default: bool) {
+        self.0.write().insert(workspace, account, is_default);
+    }
+
+    /// Removes an account.
+    pub fn remove(&self, workspace: &WorkspaceId, id: &ChannelId) {
+        self.0.write().remove(workspace, id);
+    }
+
+    /// One account by id.
+    pub fn get(&self, workspace: &WorkspaceId, id: &ChannelId) -> Option<Account> {
+        self.0.read().get(workspace, id).cloned()
+    }
+
+    /// The account to send a `channel` message through: the one named, else the
+    /// channel's default, else its only account.
+    pub fn resolve(
+        &self,
+        workspace: &WorkspaceId,
+        channel: Channel,
+        named: Option<&ChannelId>,
+    ) -> Option<Account> {
+        self.0.read().resolve(workspace, channel, named).cloned()
+    }
+
+    /// The table, for a delivery round that resolves many messages at once.
+    pub(crate) fn table(&self) -> std::sync::RwLockReadGuard<'_, AccountTable> {
+        self.0.read()
+    }
+
     /// Connects stored accounts; `open` turns a sealed configuration back into its
     /// JSON. Accounts that fail to open or connect are returned with the reason and
     /// left out.
@@ -84,7 +122,7 @@ impl Accounts {
         http: &HttpClient,
         clock: &Arc<dyn orbit_core::Clock>,
     ) -> (Self, Vec<(WorkspaceId, ChannelId, String)>) {
-        let mut accounts = Accounts::default();
+        let mut accounts = AccountTable::default();
         let mut broken = Vec::new();
         for record in records {
             let connected = open(&record.sealed_config)
@@ -111,11 +149,13 @@ impl Accounts {
                 Err(reason) => broken.push((record.workspace_id.clone(), record.id.clone(), reason)),
             }
         }
-        (accounts, broken)
+        (Self(Arc::new(Shared::new(accounts))), broken)
     }
+}
 
+impl AccountTable {
     /// Adds or replaces an account.
-    pub fn insert(&mut self, workspace: WorkspaceId, account: Account, is_default: bool) {
+    pub(crate) fn insert(&mut self, workspace: WorkspaceId, account: Account, is_default: bool) {
         if is_default {
             self.defaults
                 .insert((workspace.clone(), account.channel), account.id.clone());
@@ -124,12 +164,12 @@ impl Accounts {
     }
 
     /// One account by id.
-    pub fn get(&self, workspace: &WorkspaceId, id: &ChannelId) -> Option<&Account> {
+    pub(crate) fn get(&self, workspace: &WorkspaceId, id: &ChannelId) -> Option<&Account> {
         self.by_id.get(&(workspace.clone(), id.clone()))
     }
 
     /// Removes an account.
-    pub fn remove(&mut self, workspace: &WorkspaceId, id: &ChannelId) {
+    pub(crate) fn remove(&mut self, workspace: &WorkspaceId, id: &ChannelId) {
         if let Some(account) = self.by_id.remove(&(workspace.clone(), id.clone())) {
             let key = (workspace.clone(), account.channel);
             if self.defaults.get(&key) == Some(id) {
@@ -140,7 +180,7 @@ impl Accounts {
 
     /// The account to send a `channel` message through: the one named, else the
     /// channel's default, else its only account.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &self,
         workspace: &WorkspaceId,
         channel: Channel,

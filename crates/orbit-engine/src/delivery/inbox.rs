@@ -1,8 +1,8 @@
 //! The in-app inbox in memory: what each person's app is shown, answered without
 //! touching storage (SPEC §5: popups in milliseconds).
 
+use crate::sync::Shared;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{PoisonError, RwLock};
 
 use jiff::{Timestamp, ToSpan};
 use orbit_core::{ProfileId, WorkspaceId};
@@ -16,7 +16,7 @@ const KEPT_DAYS: i64 = 30;
 /// Every person's recent inbox messages.
 #[derive(Debug, Default)]
 pub struct Inbox {
-    by_person: RwLock<HashMap<(WorkspaceId, ProfileId), VecDeque<InboxMessage>>>,
+    by_person: Shared<HashMap<(WorkspaceId, ProfileId), VecDeque<InboxMessage>>>,
 }
 
 impl Inbox {
@@ -40,7 +40,7 @@ impl Inbox {
     }
 
     fn remember(&self, message: InboxMessage) {
-        let mut by_person = self.by_person.write().unwrap_or_else(PoisonError::into_inner);
+        let mut by_person = self.by_person.write();
         let list = by_person
             .entry((message.workspace_id.clone(), message.profile_id))
             .or_default();
@@ -55,7 +55,7 @@ impl Inbox {
 
     /// A person's messages, newest first, gathered over the ids merged into them.
     pub fn messages(&self, workspace: &WorkspaceId, people: &[ProfileId]) -> Vec<InboxMessage> {
-        let by_person = self.by_person.read().unwrap_or_else(PoisonError::into_inner);
+        let by_person = self.by_person.read();
         let mut all: Vec<InboxMessage> = people
             .iter()
             .filter_map(|p| by_person.get(&(workspace.clone(), *p)))
@@ -68,7 +68,7 @@ impl Inbox {
 
     /// Marks a message read in memory (the caller stores it).
     pub fn mark_read(&self, workspace: &WorkspaceId, people: &[ProfileId], id: &str, at: Timestamp) -> bool {
-        let mut by_person = self.by_person.write().unwrap_or_else(PoisonError::into_inner);
+        let mut by_person = self.by_person.write();
         for person in people {
             if let Some(message) = by_person
                 .get_mut(&(workspace.clone(), *person))
@@ -83,7 +83,7 @@ impl Inbox {
 
     /// Forgets an erased person's messages.
     pub fn forget(&self, workspace: &WorkspaceId, people: &[ProfileId]) {
-        let mut by_person = self.by_person.write().unwrap_or_else(PoisonError::into_inner);
+        let mut by_person = self.by_person.write();
         for person in people {
             by_person.remove(&(workspace.clone(), *person));
         }

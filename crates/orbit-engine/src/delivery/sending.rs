@@ -78,10 +78,7 @@ impl DeliveryWorker {
         }
         if let TemplateContent::CallTask { script } = rendered {
             let notify = {
-                let accounts = self
-                    .accounts
-                    .read()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let accounts = self.accounts.table();
                 option
                     .account
                     .as_ref()
@@ -122,10 +119,7 @@ impl DeliveryWorker {
             };
         };
         let account = {
-            let accounts = self
-                .accounts
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let accounts = self.accounts.table();
             accounts.resolve(&ws, channel, option.account.as_ref()).cloned()
         };
         let Some(account) = account else {

@@ -1,8 +1,9 @@
 //! The delivery worker: claims due ledger rows, decides each by the contact policy,
 //! renders it, sends it through its account's connector and records the outcome.
 
+use crate::sync::Exclusive;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -57,10 +58,10 @@ pub struct DeliveryWorker {
     pub(super) stores: Stores,
     pub(super) pipeline: PipelineHandle,
     clock: Arc<dyn Clock>,
-    pub(super) accounts: Arc<RwLock<Accounts>>,
+    pub(super) accounts: Accounts,
     pub(super) inbox: Arc<Inbox>,
     pub(super) links: Arc<TrackingLinks>,
-    sent: std::sync::Mutex<SentLog>,
+    sent: Exclusive<SentLog>,
     batch: u32,
     concurrency: usize,
 }
@@ -88,7 +89,7 @@ impl DeliveryWorker {
         stores: Stores,
         pipeline: PipelineHandle,
         clock: Arc<dyn Clock>,
-        accounts: Arc<RwLock<Accounts>>,
+        accounts: Accounts,
         inbox: Arc<Inbox>,
         links: Arc<TrackingLinks>,
     ) -> Self {
@@ -99,7 +100,7 @@ impl DeliveryWorker {
             accounts,
             inbox,
             links,
-            sent: std::sync::Mutex::new(HashMap::new()),
+            sent: Exclusive::new(HashMap::new()),
             batch: 512,
             concurrency: 64,
         }
@@ -116,10 +117,7 @@ impl DeliveryWorker {
             .marketing_accepted_since(now - 48.hours())
             .await?;
         {
-            let mut sent = self
-                .sent
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut sent = self.sent.lock();
             for (ws, profile, channel, at) in recent {
                 sent.entry((ws, profile)).or_default().push((channel, at));
             }
@@ -170,10 +168,7 @@ impl DeliveryWorker {
         let Some(options) = self.options(&row.send.workspace_id, &plan, row) else {
             return false;
         };
-        let accounts = self
-            .accounts
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let accounts = self.accounts.table();
         options
             .iter()
             .filter_map(|o| accounts.resolve(&row.send.workspace_id, o.channel, o.account.as_ref()))
@@ -444,10 +439,7 @@ impl DeliveryWorker {
             };
         };
         let candidates: Vec<ChannelCandidate> = {
-            let accounts = self
-                .accounts
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let accounts = self.accounts.table();
             options
                 .iter()
                 .map(|o| ChannelCandidate {
@@ -515,10 +507,7 @@ impl DeliveryWorker {
         inputs: PolicyInputs<'_>,
         now: Timestamp,
     ) -> Decision {
-        let mut sent = self
-            .sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sent = self.sent.lock();
         let today = sent_today(&mut sent, ws, profile, start_of_local_day(now, inputs.tz));
         let decision = inputs.policy.decide(
             inputs.class,
@@ -540,10 +529,7 @@ impl DeliveryWorker {
 
     /// Takes back the count of a marketing message that was not sent after all.
     fn uncount_sent(&self, ws: &WorkspaceId, profile: ProfileId, channel: Channel, at: Timestamp) {
-        let mut sent = self
-            .sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sent = self.sent.lock();
         if let Some(log) = sent.get_mut(&(ws.clone(), profile))
             && let Some(i) = log.iter().rposition(|entry| *entry == (channel, at))
         {

@@ -6,7 +6,7 @@
 
 use super::file::{Body, SnapshotError, SnapshotFile, Written};
 use crate::PipelineHandle;
-use crate::audience::Audiences;
+use crate::audience::AudienceIndexes;
 use crate::audience::index::Captured;
 use orbit_core::Clock;
 use orbit_store::{EventLog, LogPosition};
@@ -152,9 +152,10 @@ impl Snapshotter {
         const ATTEMPTS: u32 = 200;
         for _ in 0..ATTEMPTS {
             let pipeline = self.pipeline.clone();
-            let captured = tokio::task::spawn_blocking(move || pipeline.with_audiences(Audiences::capture))
-                .await
-                .map_err(|e| SnapshotError::Encode(format!("capturing the indexes: {e}")))?;
+            let captured =
+                tokio::task::spawn_blocking(move || pipeline.with_audiences(AudienceIndexes::capture))
+                    .await
+                    .map_err(|e| SnapshotError::Encode(format!("capturing the indexes: {e}")))?;
             if let Some(captured) = captured {
                 return Ok(captured);
             }

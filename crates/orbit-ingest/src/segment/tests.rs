@@ -95,7 +95,7 @@ fn bad_items_are_named_and_good_ones_kept() {
     let got: Vec<(usize, &str, &str)> = parsed
         .rejected
         .iter()
-        .map(|r| (r.index, r.field.as_str(), r.code))
+        .map(|r| (r.index, r.field.as_str(), r.code.as_str()))
         .collect();
     assert_eq!(
         got,
@@ -114,7 +114,11 @@ fn bad_items_are_named_and_good_ones_kept() {
 
 #[test]
 fn a_body_without_a_batch_array_is_refused_whole() {
-    let error = |body: Value| parse_batch(body, &ctx()).err().map(|e| (e.field, e.code));
+    let error = |body: Value| {
+        parse_batch(body, &ctx())
+            .err()
+            .map(|e| (e.field, e.code.as_str()))
+    };
     assert_eq!(
         error(json!({"batch": {}})),
         Some(("batch".to_owned(), "wrong_type"))

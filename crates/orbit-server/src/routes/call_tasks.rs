@@ -11,7 +11,9 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use orbit_store::{CallTask, Scope};
+use orbit_core::ErrorCode;
+use orbit_engine::service::keys::Scope;
+use orbit_store::CallTask;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -39,8 +41,8 @@ fn check_status(status: &str, field: &str) -> Result<(), ApiError> {
     if STATUSES.contains(&status) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "invalid_value",
+        Err(ApiError::at(
+            ErrorCode::InvalidValue,
             field,
             "must be open, done or cancelled",
         ))
@@ -112,7 +114,8 @@ pub async fn list_call_tasks(
             let mut after: Option<String> = None;
             loop {
                 let page = state
-                    .stores
+                    .engine
+                    .stores()
                     .call_tasks
                     .call_tasks(caller.workspace(), status, after.as_deref(), 10_000)
                     .await?;
@@ -123,7 +126,7 @@ pub async fn list_call_tasks(
                     break;
                 }
             }
-            Ok(super::segments::members::export(
+            Ok(super::segments::export(
                 csv(&all)?,
                 "text/csv; charset=utf-8",
                 "call-tasks.csv",
@@ -132,14 +135,15 @@ pub async fn list_call_tasks(
         "json" => {
             let limit = query.limit.unwrap_or(100);
             if limit == 0 || limit > 1_000 {
-                return Err(ApiError::bad_request(
-                    "invalid_limit",
+                return Err(ApiError::at(
+                    ErrorCode::InvalidLimit,
                     "limit",
                     "must be between 1 and 1000",
                 ));
             }
             let tasks = state
-                .stores
+                .engine
+                .stores()
                 .call_tasks
                 .call_tasks(caller.workspace(), status, query.after.as_deref(), limit)
                 .await?;
@@ -149,8 +153,8 @@ pub async fn list_call_tasks(
             let tasks: Vec<Value> = tasks.iter().map(view).collect();
             Ok(Json(json!({"tasks": tasks, "next": next})).into_response())
         }
-        _ => Err(ApiError::bad_request(
-            "invalid_query",
+        _ => Err(ApiError::at(
+            ErrorCode::InvalidQuery,
             "format",
             "must be json or csv",
         )),
@@ -167,17 +171,18 @@ pub async fn update_call_task(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::AudiencesWrite)?;
-    let update: CallTaskUpdate = read_typed(&headers, body, "invalid_request").await?;
+    let update: CallTaskUpdate = read_typed(&headers, body, ErrorCode::InvalidRequest).await?;
     check_status(&update.status, "status")?;
     let task = state
-        .stores
+        .engine
+        .stores()
         .call_tasks
         .update_call_task(
             caller.workspace(),
             &id,
             &update.status,
             update.outcome.as_deref(),
-            state.clock.now(),
+            state.engine.now(),
         )
         .await?
         .ok_or_else(|| ApiError::not_found("call task"))?;

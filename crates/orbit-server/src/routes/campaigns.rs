@@ -9,15 +9,16 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use orbit_core::ErrorCode;
 use orbit_core::messaging::campaign::Lifecycle;
 use orbit_core::messaging::{CampaignDefinition, SuppressionReason};
 use orbit_core::{CampaignId, WorkspaceId};
 use orbit_engine::delivery::CampaignError;
-use orbit_store::{CampaignRecord, ReportRow, Scope, SendState};
+use orbit_engine::service::keys::Scope;
+use orbit_store::{CampaignRecord, ReportRow, SendState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::PoisonError;
 
 /// A campaign as written: an optional id beside its definition.
 #[derive(Debug, Deserialize)]
@@ -29,7 +30,7 @@ pub struct CampaignInput {
 }
 
 fn parse_id(raw: &str) -> Result<CampaignId, ApiError> {
-    CampaignId::parse(raw).map_err(|e| ApiError::bad_request("invalid_id", "id", format!("campaign id {e}")))
+    CampaignId::parse(raw).map_err(|e| ApiError::at(ErrorCode::InvalidId, "id", format!("campaign id {e}")))
 }
 
 fn view(record: &CampaignRecord) -> Value {
@@ -46,9 +47,9 @@ fn view(record: &CampaignRecord) -> Value {
 fn campaign_error(e: CampaignError) -> ApiError {
     match e {
         CampaignError::NotFound => ApiError::not_found("campaign"),
-        CampaignError::Lifecycle(e) => ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string()),
-        CampaignError::Definition(e) => ApiError::bad_request("invalid_campaign", e.field, e.message),
-        CampaignError::Audience(message) => ApiError::bad_request("invalid_campaign", "segment", message),
+        CampaignError::Lifecycle(e) => ApiError::new(ErrorCode::InvalidState, e.to_string()),
+        CampaignError::Definition(e) => ApiError::at(ErrorCode::InvalidCampaign, e.field, e.message),
+        CampaignError::Audience(message) => ApiError::at(ErrorCode::InvalidCampaign, "segment", message),
         CampaignError::Store(e) => e.into(),
     }
 }
@@ -61,24 +62,22 @@ async fn checked(
     raw: Value,
 ) -> Result<CampaignDefinition, ApiError> {
     let definition: CampaignDefinition = serde_path_to_error::deserialize(raw).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_campaign",
+        ApiError::at(
+            ErrorCode::InvalidCampaign,
             e.path().to_string(),
             e.into_inner().to_string(),
         )
     })?;
     definition
         .validate()
-        .map_err(|e| ApiError::bad_request("invalid_campaign", e.field, e.message))?;
+        .map_err(|e| ApiError::at(ErrorCode::InvalidCampaign, e.field, e.message))?;
     let known_segment = state
-        .segments
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(workspace, &definition.segment)
-        .is_some();
+        .engine
+        .audiences()
+        .has_segment(workspace, &definition.segment);
     if !known_segment {
-        return Err(ApiError::bad_request(
-            "invalid_campaign",
+        return Err(ApiError::at(
+            ErrorCode::InvalidCampaign,
             "segment",
             format!("no segment {}", definition.segment),
         ));
@@ -88,21 +87,22 @@ async fn checked(
         for (m, message) in variant.messages.iter().enumerate() {
             let field = format!("variants[{v}].messages[{m}].template");
             let Some(template) = state
-                .stores
+                .engine
+                .stores()
                 .templates
                 .template(workspace, &message.template)
                 .await?
             else {
-                return Err(ApiError::bad_request(
-                    "invalid_campaign",
+                return Err(ApiError::at(
+                    ErrorCode::InvalidCampaign,
                     field,
                     format!("no template {}", message.template),
                 ));
             };
             let channel = template.content.channel();
             if channels.contains(&channel) {
-                return Err(ApiError::bad_request(
-                    "invalid_campaign",
+                return Err(ApiError::at(
+                    ErrorCode::InvalidCampaign,
                     field,
                     format!("the variant has two {channel} messages; give each channel one"),
                 ));
@@ -119,7 +119,8 @@ async fn stored(
     id: &CampaignId,
 ) -> Result<CampaignRecord, ApiError> {
     state
-        .stores
+        .engine
+        .stores()
         .campaigns
         .campaign(workspace, id)
         .await?
@@ -135,7 +136,7 @@ pub async fn create_campaign(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::AudiencesWrite)?;
-    let input: CampaignInput = read_typed(&headers, body, "invalid_campaign").await?;
+    let input: CampaignInput = read_typed(&headers, body, ErrorCode::InvalidCampaign).await?;
     let id = match input.id {
         Some(raw) => parse_id(&raw)?,
         None => parse_id(&format!(
@@ -144,7 +145,7 @@ pub async fn create_campaign(
         ))?,
     };
     let definition = checked(&state, caller.workspace(), input.definition).await?;
-    let now = state.clock.now();
+    let now = state.engine.now();
     let record = CampaignRecord {
         workspace_id: caller.workspace().clone(),
         id,
@@ -154,7 +155,12 @@ pub async fn create_campaign(
         created_at: now,
         updated_at: now,
     };
-    state.stores.campaigns.save_campaign(&record, true).await?;
+    state
+        .engine
+        .stores()
+        .campaigns
+        .save_campaign(&record, true)
+        .await?;
     Ok((StatusCode::CREATED, Json(view(&record))))
 }
 
@@ -166,7 +172,8 @@ pub async fn list_campaigns(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::AudiencesRead)?;
     let campaigns: Vec<Value> = state
-        .stores
+        .engine
+        .stores()
         .campaigns
         .campaigns(caller.workspace())
         .await?
@@ -203,22 +210,26 @@ pub async fn put_campaign(
     let mut record = stored(&state, caller.workspace(), &id).await?;
     if !record.lifecycle.state.editable() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_state",
+            ErrorCode::InvalidState,
             format!("a {} campaign cannot be edited", record.lifecycle.state.as_str()),
         ));
     }
-    let input: CampaignInput = read_typed(&headers, body, "invalid_campaign").await?;
+    let input: CampaignInput = read_typed(&headers, body, ErrorCode::InvalidCampaign).await?;
     if input.id.as_deref().is_some_and(|given| given != id.as_str()) {
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(ApiError::at(
+            ErrorCode::InvalidRequest,
             "id",
             "the id in the body differs from the path",
         ));
     }
     record.definition = checked(&state, caller.workspace(), input.definition).await?;
-    record.updated_at = state.clock.now();
-    state.stores.campaigns.save_campaign(&record, false).await?;
+    record.updated_at = state.engine.now();
+    state
+        .engine
+        .stores()
+        .campaigns
+        .save_campaign(&record, false)
+        .await?;
     Ok(Json(view(&record)))
 }
 
@@ -234,13 +245,13 @@ pub async fn delete_campaign(
     let record = stored(&state, caller.workspace(), &id).await?;
     if record.lifecycle.runs > 0 {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_state",
+            ErrorCode::InvalidState,
             "a campaign that has run keeps its record and report; cancel it instead",
         ));
     }
     state
-        .stores
+        .engine
+        .stores()
         .campaigns
         .delete_campaign(caller.workspace(), &id)
         .await?;
@@ -257,7 +268,7 @@ pub async fn campaign_action(
     caller.require(Scope::AudiencesWrite)?;
     let id = parse_id(&id)?;
     let workspace = caller.workspace();
-    let runner = &state.messaging.runner;
+    let runner = &state.engine.delivery().parts().runner;
     let record = match action.as_str() {
         "launch" => runner.launch(workspace, &id).await,
         "pause" => runner.pause(workspace, &id).await,
@@ -265,8 +276,7 @@ pub async fn campaign_action(
         "cancel" => runner.cancel(workspace, &id).await,
         other => {
             return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 format!("no action {other:?}; use launch, pause, resume or cancel"),
             ));
         }
@@ -287,7 +297,8 @@ pub async fn campaign_report(
     let id = parse_id(&id)?;
     let record = stored(&state, caller.workspace(), &id).await?;
     let rows = state
-        .stores
+        .engine
+        .stores()
         .ledger
         .campaign_report(caller.workspace(), &id)
         .await?;

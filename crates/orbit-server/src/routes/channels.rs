@@ -11,12 +11,13 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orbit_channels::registry::ProviderConfig;
+use orbit_core::ErrorCode;
 use orbit_core::{ChannelId, WorkspaceId};
 use orbit_engine::delivery::{Account, Tracked};
-use orbit_store::{ChannelAccountRecord, Scope};
+use orbit_engine::service::keys::Scope;
+use orbit_store::ChannelAccountRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::PoisonError;
 
 /// What a client writes to create or replace an account.
 #[derive(Debug, Deserialize)]
@@ -35,15 +36,15 @@ pub struct AccountInput {
 /// Checks the fields around the configuration.
 fn check_input(input: &AccountInput) -> Result<(), ApiError> {
     if input.name.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(ApiError::at(
+            ErrorCode::InvalidRequest,
             "name",
             "must not be empty",
         ));
     }
     if input.rate_per_second == Some(0) {
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(ApiError::at(
+            ErrorCode::InvalidRequest,
             "rate_per_second",
             "must be at least 1",
         ));
@@ -52,14 +53,14 @@ fn check_input(input: &AccountInput) -> Result<(), ApiError> {
 }
 
 fn parse_id(raw: &str) -> Result<ChannelId, ApiError> {
-    ChannelId::parse(raw).map_err(|e| ApiError::bad_request("invalid_id", "id", format!("channel id {e}")))
+    ChannelId::parse(raw).map_err(|e| ApiError::at(ErrorCode::InvalidId, "id", format!("channel id {e}")))
 }
 
 /// An account as the API shows it; providers that push delivery receipts get the
 /// URL to give them (in their console, or as Twilio's `status_callback`).
 fn view(state: &AppState, record: &ChannelAccountRecord) -> Value {
     let receipt_url = ProviderConfig::provider_sends_receipts(&record.provider).then(|| {
-        state.messaging.links.url(&Tracked::Receipts {
+        state.engine.delivery().parts().links.url(&Tracked::Receipts {
             workspace: record.workspace_id.clone(),
             account: record.id.clone(),
         })
@@ -84,7 +85,8 @@ async fn stored(
     id: &ChannelId,
 ) -> Result<ChannelAccountRecord, ApiError> {
     state
-        .stores
+        .engine
+        .stores()
         .accounts
         .all_accounts()
         .await?
@@ -100,11 +102,11 @@ async fn checked_config(
     previous: Option<&ProviderConfig>,
 ) -> Result<ProviderConfig, ApiError> {
     let config = ProviderConfig::parse_keeping_secrets(raw, previous)
-        .map_err(|e| ApiError::bad_request("invalid_config", "config", e.to_string()))?;
+        .map_err(|e| ApiError::at(ErrorCode::InvalidConfig, "config", e.to_string()))?;
     config
         .validate()
-        .map_err(|e| ApiError::bad_request("invalid_config", format!("config.{}", e.field), e.message))?;
-    let egress = &state.messaging.egress;
+        .map_err(|e| ApiError::at(ErrorCode::InvalidConfig, format!("config.{}", e.field), e.message))?;
+    let egress = &state.engine.delivery().parts().egress;
     let refused = match &config {
         // A name that does not resolve yet (internal DNS, a record not yet
         // published) is accepted; the guard checks it again at every send.
@@ -119,8 +121,8 @@ async fn checked_config(
         _ => None,
     };
     if let Some(e) = refused {
-        return Err(ApiError::bad_request(
-            "egress_refused",
+        return Err(ApiError::at(
+            ErrorCode::EgressRefused,
             format!("config.{}", e.field),
             e.message,
         ));
@@ -138,14 +140,14 @@ async fn save(
     created_at: Option<jiff::Timestamp>,
 ) -> Result<ChannelAccountRecord, ApiError> {
     let plain = serde_json::to_vec(&config).map_err(|e| ApiError::internal(&e))?;
-    let now = state.clock.now();
+    let now = state.engine.now();
     let record = ChannelAccountRecord {
         workspace_id: workspace.clone(),
         id: id.clone(),
         name: input.name,
         channel: config.channel(),
         provider: config.provider().to_owned(),
-        sealed_config: state.messaging.sealer.seal(&plain),
+        sealed_config: state.engine.delivery().parts().sealer.seal(&plain),
         masked_config: config.masked(),
         is_default: input.default,
         rate_per_second: input.rate_per_second,
@@ -154,23 +156,22 @@ async fn save(
     };
     let connector = config
         .clone()
-        .connect(state.messaging.http.clone(), state.messaging.clock())
-        .map_err(|e| ApiError::bad_request("invalid_config", format!("config.{}", e.field), e.message))?;
+        .connect(
+            state.engine.delivery().parts().http.clone(),
+            state.engine.delivery().parts().clock.clone(),
+        )
+        .map_err(|e| ApiError::at(ErrorCode::InvalidConfig, format!("config.{}", e.field), e.message))?;
     state
-        .stores
+        .engine
+        .stores()
         .accounts
         .save_account(&record, created_at.is_none())
         .await?;
-    state
-        .messaging
-        .accounts
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(
-            workspace.clone(),
-            Account::new(id, record.channel, record.rate_per_second, connector).with_config(config),
-            record.is_default,
-        );
+    state.engine.delivery().parts().accounts.insert(
+        workspace.clone(),
+        Account::new(id, record.channel, record.rate_per_second, connector).with_config(config),
+        record.is_default,
+    );
     Ok(record)
 }
 
@@ -183,7 +184,7 @@ pub async fn create_channel(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::Admin)?;
-    let mut input: AccountInput = read_typed(&headers, body, "invalid_request").await?;
+    let mut input: AccountInput = read_typed(&headers, body, ErrorCode::InvalidRequest).await?;
     let id = match input.id.take() {
         Some(raw) => parse_id(&raw)?,
         None => parse_id(&format!(
@@ -205,7 +206,8 @@ pub async fn list_channels(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::Admin)?;
     let accounts: Vec<Value> = state
-        .stores
+        .engine
+        .stores()
         .accounts
         .all_accounts()
         .await?
@@ -240,17 +242,19 @@ pub async fn put_channel(
     caller.require(Scope::Admin)?;
     let id = parse_id(&id)?;
     let previous = stored(&state, caller.workspace(), &id).await?;
-    let mut input: AccountInput = read_typed(&headers, body, "invalid_request").await?;
+    let mut input: AccountInput = read_typed(&headers, body, ErrorCode::InvalidRequest).await?;
     if input.id.take().is_some_and(|given| given != id.as_str()) {
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(ApiError::at(
+            ErrorCode::InvalidRequest,
             "id",
             "the id in the body differs from the path",
         ));
     }
     check_input(&input)?;
     let old_config = state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .sealer
         .open(&previous.sealed_config)
         .ok()
@@ -278,7 +282,8 @@ pub async fn delete_channel(
     caller.require(Scope::Admin)?;
     let id = parse_id(&id)?;
     if !state
-        .stores
+        .engine
+        .stores()
         .accounts
         .delete_account(caller.workspace(), &id)
         .await?
@@ -286,10 +291,10 @@ pub async fn delete_channel(
         return Err(ApiError::not_found("channel"));
     }
     state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .accounts
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
         .remove(caller.workspace(), &id);
     Ok(StatusCode::NO_CONTENT)
 }

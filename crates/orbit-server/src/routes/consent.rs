@@ -13,9 +13,10 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use orbit_core::ErrorCode;
 use orbit_core::ProfileId;
 use orbit_core::messaging::{Channel, ConsentRecord, ConsentStatus, Consents, ContactPolicy, MessageClass};
-use orbit_store::Scope;
+use orbit_engine::service::keys::Scope;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -74,11 +75,12 @@ async fn consent_view(
 ) -> Result<Value, ApiError> {
     // Choices made under ids since merged into this person still stand.
     let mut people = vec![profile];
-    if let Some(found) = state.pipeline.profile(caller.workspace(), profile) {
+    if let Some(found) = state.engine.pipeline().profile(caller.workspace(), profile) {
         people.extend(found.merged_ids);
     }
     let records: Vec<ConsentRecord> = state
-        .stores
+        .engine
+        .stores()
         .consents
         .consents_of(caller.workspace(), &people)
         .await?
@@ -87,7 +89,7 @@ async fn consent_view(
         .collect();
     let views: Vec<Value> = records.iter().map(record_view).collect();
     let consents = Consents::new(records);
-    let policy = state.pipeline.contact_policy(caller.workspace());
+    let policy = state.engine.pipeline().contact_policy(caller.workspace());
     let marketing = MessageClass::Marketing {
         topic: topic.to_owned(),
     };
@@ -134,10 +136,10 @@ pub async fn record_consent(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::ProfilesWrite)?;
     let profile = load(&state, &caller, &id)?;
-    let input: ConsentInput = read_typed(&headers, body, "invalid_request").await?;
+    let input: ConsentInput = read_typed(&headers, body, ErrorCode::InvalidRequest).await?;
     let status = input.status.ok_or_else(|| {
-        ApiError::bad_request(
-            "missing_field",
+        ApiError::at(
+            ErrorCode::MissingField,
             "status",
             "give the status: subscribed, unsubscribed or blocked",
         )
@@ -145,8 +147,8 @@ pub async fn record_consent(
     let topic = input.topic.as_deref().map(parse_topic).transpose()?;
     // Service messages have no topic, so a block limited to one would never stop them.
     if status == ConsentStatus::Blocked && topic.is_some() {
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(ApiError::at(
+            ErrorCode::InvalidRequest,
             "topic",
             "a block stops every message on its channels; leave the topic out",
         ));
@@ -155,10 +157,11 @@ pub async fn record_consent(
         channel: input.channel,
         topic: topic.clone(),
         status,
-        at: state.clock.now(),
+        at: state.engine.now(),
     };
     state
-        .stores
+        .engine
+        .stores()
         .consents
         .record_consent(caller.workspace(), &profile.id, &record)
         .await?;

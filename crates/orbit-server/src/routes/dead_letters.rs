@@ -7,7 +7,8 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use axum::Json;
 use axum::extract::State;
-use orbit_store::Scope;
+use orbit_core::ErrorCode;
+use orbit_engine::service::keys::Scope;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,8 +24,8 @@ pub struct DeadLetterQuery {
 /// A cursor is the last row's failure time (ms) and id: `1764806400000.0123…`.
 fn parse_cursor(raw: &str) -> Result<(jiff::Timestamp, String), ApiError> {
     let bad = || {
-        ApiError::bad_request(
-            "invalid_cursor",
+        ApiError::at(
+            ErrorCode::InvalidCursor,
             "cursor",
             "pass back next_cursor from the previous page",
         )
@@ -51,15 +52,16 @@ pub async fn dead_letters(
     caller.require(Scope::AudiencesRead)?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
+        return Err(ApiError::at(
+            ErrorCode::InvalidLimit,
             "limit",
             "must be between 1 and 500",
         ));
     }
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let rows = state
-        .stores
+        .engine
+        .stores()
         .ledger
         .dead_letters(caller.workspace(), limit, after)
         .await?;

@@ -8,6 +8,7 @@ use crate::extract::ApiQuery;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use orbit_core::ErrorCode;
 use orbit_core::event::clean_identity;
 use orbit_core::profile::Profile;
 use orbit_core::{Identity, ProfileId, WorkspaceId};
@@ -45,13 +46,14 @@ fn person(
     raw: Option<String>,
 ) -> Result<Option<(Profile, Vec<ProfileId>)>, ApiError> {
     let raw =
-        raw.ok_or_else(|| ApiError::bad_request("missing_field", "identity", "give ?identity=TYPE:VALUE"))?;
+        raw.ok_or_else(|| ApiError::at(ErrorCode::MissingField, "identity", "give ?identity=TYPE:VALUE"))?;
     let parsed = Identity::parse_typed(&raw)
-        .map_err(|e| ApiError::bad_request("invalid_identity", "identity", e.to_string()))?;
+        .map_err(|e| ApiError::at(ErrorCode::InvalidIdentity, "identity", e.to_string()))?;
     let identity = clean_identity(parsed.kind, &parsed.value, state.settings.default_region)
-        .map_err(|e| ApiError::bad_request("invalid_identity", "identity", e))?;
+        .map_err(|e| ApiError::at(ErrorCode::InvalidIdentity, "identity", e))?;
     Ok(state
-        .pipeline
+        .engine
+        .pipeline()
         .profile_by_identity(workspace, &identity)
         .map(|profile| {
             let mut ids = vec![profile.id];
@@ -70,8 +72,8 @@ pub async fn get_inbox(
     let workspace = app_workspace(&state, &headers).await?;
     let limit = query.limit.unwrap_or(50);
     if limit == 0 || limit > 100 {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
+        return Err(ApiError::at(
+            ErrorCode::InvalidLimit,
             "limit",
             "must be between 1 and 100",
         ));
@@ -80,7 +82,7 @@ pub async fn get_inbox(
     let Some((_, ids)) = person(&state, &workspace, query.identity)? else {
         return Ok(Json(json!({"messages": [], "unread": 0})));
     };
-    let messages = state.messaging.inbox.messages(&workspace, &ids);
+    let messages = state.engine.delivery().parts().inbox.messages(&workspace, &ids);
     let unread = messages.iter().filter(|m| m.read_at.is_none()).count();
     let shown: Vec<Value> = messages
         .iter()
@@ -112,19 +114,34 @@ pub async fn read_inbox_message(
     let workspace = app_workspace(&state, &headers).await?;
     let (_, ids) =
         person(&state, &workspace, query.identity)?.ok_or_else(|| ApiError::not_found("message"))?;
-    let now = state.clock.now();
-    if !state.messaging.inbox.mark_read(&workspace, &ids, &id, now) {
+    let now = state.engine.now();
+    if !state
+        .engine
+        .delivery()
+        .parts()
+        .inbox
+        .mark_read(&workspace, &ids, &id, now)
+    {
         return Err(ApiError::not_found("message"));
     }
-    state.stores.inbox.mark_inbox_read(&workspace, &id, now).await?;
+    state
+        .engine
+        .stores()
+        .inbox
+        .mark_inbox_read(&workspace, &id, now)
+        .await?;
     // Reading an inbox message is opening it.
     state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .engagements
         .record_interaction(&workspace, &id, orbit_core::messaging::MessageOutcome::Opened)
         .await?;
     let read_at = state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .inbox
         .messages(&workspace, &ids)
         .into_iter()

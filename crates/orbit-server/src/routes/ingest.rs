@@ -4,18 +4,20 @@
 //! by validation are listed with their index, field and reason; if every item was
 //! refused the answer is 400, so SDKs do not retry a batch that can never succeed.
 
-use super::openapi;
+use super::legacy as openapi;
 use crate::AppState;
 use crate::auth::{find_key, header_credential};
 use crate::body::read_bytes;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use orbit_core::{EventKind, SourceId};
+use orbit_engine::service::keys::Scope;
 use orbit_ingest::{IngestContext, ParsedBatch, segment};
-use orbit_store::{AppendOutcome, KeyKind, Scope};
+use orbit_store::{AppendOutcome, KeyKind};
 use serde_json::{Value, json};
 
 /// The source name of events sent with an API key rather than a write key.
@@ -33,7 +35,7 @@ async fn ingest(
     body: Body,
     format: Format,
 ) -> Result<Json<Value>, ApiError> {
-    let received_at = state.clock.now();
+    let received_at = state.engine.now();
     // A key in the headers is checked before the body is read, so a bad key is a 401
     // whatever the body holds.
     let header_key = header_credential(&headers);
@@ -97,11 +99,11 @@ async fn store(state: &AppState, parsed: ParsedBatch) -> Result<Json<Value>, Api
         } else {
             format!("all {} events were rejected; see rejected", rejected.len())
         };
-        return Err(ApiError::bad_request(first.code, first.field.clone(), message).with_rejected(rejected));
+        return Err(ApiError::at(first.code, first.field.clone(), message).with_rejected(rejected));
     }
     let count = accepted.len();
     let events = accepted.into_iter().map(|(_, event)| event).collect();
-    let outcomes = state.pipeline.append(events).await?;
+    let outcomes = state.engine.pipeline().append(events).await?;
     let duplicates = outcomes
         .iter()
         .filter(|o| matches!(o, AppendOutcome::Duplicate))
@@ -122,7 +124,7 @@ fn unknown_key() -> ApiError {
 }
 
 /// `POST /v1/batch`: Segment's batch call.
-#[utoipa::path(post, path = "/v1/batch", tag = "ingestion", request_body = openapi::SegmentBatch, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody), (status = 413, description = "Body over the size limit", body = openapi::ErrorBody), (status = 503, description = "Storage failed; nothing was acknowledged, retry", body = openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/batch", tag = "ingestion", request_body = openapi::SegmentBatch, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody), (status = 413, description = "Body over the size limit", body = ErrorBody), (status = 503, description = "Storage failed; nothing was acknowledged, retry", body = ErrorBody)))]
 pub async fn segment_batch(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -132,7 +134,7 @@ pub async fn segment_batch(
 }
 
 /// `POST /v1/track`.
-#[utoipa::path(post, path = "/v1/track", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/track", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody)))]
 pub async fn segment_track(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -142,7 +144,7 @@ pub async fn segment_track(
 }
 
 /// `POST /v1/identify`.
-#[utoipa::path(post, path = "/v1/identify", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/identify", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody)))]
 pub async fn segment_identify(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -152,13 +154,13 @@ pub async fn segment_identify(
 }
 
 /// `POST /v1/page`.
-#[utoipa::path(post, path = "/v1/page", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/page", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody)))]
 pub async fn segment_page(State(s): State<AppState>, h: HeaderMap, b: Body) -> Result<Json<Value>, ApiError> {
     ingest(s, h, b, Format::SegmentSingle(EventKind::Page)).await
 }
 
 /// `POST /v1/screen`.
-#[utoipa::path(post, path = "/v1/screen", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/screen", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody)))]
 pub async fn segment_screen(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -168,7 +170,7 @@ pub async fn segment_screen(
 }
 
 /// `POST /v1/alias`.
-#[utoipa::path(post, path = "/v1/alias", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/alias", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody)))]
 pub async fn segment_alias(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -178,7 +180,7 @@ pub async fn segment_alias(
 }
 
 /// `POST /v1/group`.
-#[utoipa::path(post, path = "/v1/group", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/group", tag = "ingestion", request_body = openapi::SegmentMessage, security(("write_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody)))]
 pub async fn segment_group(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -188,7 +190,7 @@ pub async fn segment_group(
 }
 
 /// `POST /v1/events`: Orbit's native batch format.
-#[utoipa::path(post, path = "/v1/events", tag = "ingestion", request_body = openapi::NativeBatch, security(("write_key" = []), ("api_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = openapi::ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = openapi::ErrorBody), (status = 413, description = "Body over the size limit", body = openapi::ErrorBody), (status = 503, description = "Storage failed; nothing was acknowledged, retry", body = openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/events", tag = "ingestion", request_body = openapi::NativeBatch, security(("write_key" = []), ("api_key" = [])), responses((status = 200, description = "OK", body = openapi::IngestAnswer), (status = 400, description = "Bad input; the error names the field", body = ErrorBody), (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody), (status = 413, description = "Body over the size limit", body = ErrorBody), (status = 503, description = "Storage failed; nothing was acknowledged, retry", body = ErrorBody)))]
 pub async fn native_batch(State(s): State<AppState>, h: HeaderMap, b: Body) -> Result<Json<Value>, ApiError> {
     ingest(s, h, b, Format::Native).await
 }

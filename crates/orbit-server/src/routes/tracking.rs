@@ -11,10 +11,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use orbit_channels::receipts::{ReceiptPush, ReceiptRefused, TWILIO_SIGNATURE_HEADER};
+use orbit_core::ErrorCode;
 use orbit_core::WorkspaceId;
 use orbit_core::messaging::MessageOutcome;
 use orbit_engine::delivery::{Tracked, UnsubscribeScope};
-use std::sync::PoisonError;
 
 /// A transparent 1×1 GIF, the smallest image every mail client shows.
 const PIXEL: &[u8] = &[
@@ -26,14 +26,15 @@ const PIXEL: &[u8] = &[
 /// Reads a token, refusing one that is forged or stands for something else.
 fn read_token(state: &AppState, token: &str, segment: &str) -> Result<Tracked, ApiError> {
     let tracked = state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .links
         .read(token)
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "invalid_link", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidLink, e.to_string()))?;
     if tracked.path_segment() != segment {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "invalid_link",
+            ErrorCode::InvalidLink,
             "the link is not valid here",
         ));
     }
@@ -51,7 +52,9 @@ pub async fn open_pixel(
     };
     // The image is shown whatever happens to the record: a reader never sees an error.
     if let Err(e) = state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .engagements
         .record_interaction(&workspace, &send_id, MessageOutcome::Opened)
         .await
@@ -83,7 +86,9 @@ pub async fn click(State(state): State<AppState>, Path(token): Path<String>) -> 
         return Err(ApiError::not_found("link"));
     };
     if let Err(e) = state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .engagements
         .record_interaction(&workspace, &send_id, MessageOutcome::Clicked { url: url.clone() })
         .await
@@ -142,15 +147,17 @@ pub async fn unsubscribe(
         Some("topic") => UnsubscribeScope::Topic,
         Some("channel") | None => UnsubscribeScope::Channel,
         Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_request",
+            return Err(ApiError::at(
+                ErrorCode::InvalidRequest,
                 "scope",
                 format!("{other:?} is not a scope: give topic or channel"),
             ));
         }
     };
     state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .engagements
         .unsubscribe(&workspace, &send_id, scope)
         .await?
@@ -179,7 +186,7 @@ pub async fn receipts(
     let body = read_bytes(&headers, body).await?;
     let query = query.unwrap_or_default();
     // Twilio signs the URL it requested: the public one, query included.
-    let mut url = state.messaging.links.url(&tracked);
+    let mut url = state.engine.delivery().parts().links.url(&tracked);
     if !query.is_empty() {
         url = format!("{url}?{query}");
     }
@@ -192,7 +199,9 @@ pub async fn receipts(
     };
     let batch = config.read_receipts(&push).map_err(refused)?;
     let tally = state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .engagements
         .record_receipts(workspace, &batch.receipts)
         .await?;
@@ -228,10 +237,10 @@ fn account_config(
     account: &orbit_core::ChannelId,
 ) -> Result<std::sync::Arc<orbit_channels::registry::ProviderConfig>, ApiError> {
     state
-        .messaging
+        .engine
+        .delivery()
+        .parts()
         .accounts
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
         .get(workspace, account)
         .and_then(|a| a.config.clone())
         .ok_or_else(|| ApiError::not_found("channel"))
@@ -239,13 +248,9 @@ fn account_config(
 
 fn refused(error: ReceiptRefused) -> ApiError {
     match error {
-        ReceiptRefused::BadSignature => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", error.to_string())
-        }
-        ReceiptRefused::NotSupported(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "no_receipts", error.to_string())
-        }
-        ReceiptRefused::Malformed(_) => ApiError::bad_request("malformed_receipt", "body", error.to_string()),
+        ReceiptRefused::BadSignature => ApiError::new(ErrorCode::BadSignature, error.to_string()),
+        ReceiptRefused::NotSupported(_) => ApiError::new(ErrorCode::NoReceipts, error.to_string()),
+        ReceiptRefused::Malformed(_) => ApiError::at(ErrorCode::MalformedReceipt, "body", error.to_string()),
     }
 }
 

@@ -15,9 +15,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use orbit_channels::sms::parts::{CountingRule, PartCount, count_parts};
+use orbit_core::ErrorCode;
 use orbit_core::TemplateId;
 use orbit_core::messaging::{ClassName, CompiledTemplate, MessageClass, TemplateContent, TemplateError};
-use orbit_store::{Scope, StoreError, TemplateRecord};
+use orbit_engine::service::keys::Scope;
+use orbit_store::{StoreError, TemplateRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -119,20 +121,20 @@ impl IntoResponse for TemplateFailure {
 }
 
 fn parse_template_id(raw: &str) -> Result<TemplateId, ApiError> {
-    TemplateId::parse(raw).map_err(|e| ApiError::bad_request("invalid_id", "id", format!("template id {e}")))
+    TemplateId::parse(raw).map_err(|e| ApiError::at(ErrorCode::InvalidId, "id", format!("template id {e}")))
 }
 
 /// A marketing topic: the same slug rule as ids, so it can key consent records.
 pub(crate) fn parse_topic(raw: &str) -> Result<String, ApiError> {
     orbit_core::TagId::parse(raw)
         .map(|t| t.as_str().to_owned())
-        .map_err(|e| ApiError::bad_request("invalid_request", "topic", format!("topic {e}")))
+        .map_err(|e| ApiError::at(ErrorCode::InvalidRequest, "topic", format!("topic {e}")))
 }
 
 fn class_of(class: ClassName, topic: Option<&str>) -> Result<MessageClass, ApiError> {
     match class {
-        ClassName::Transactional if topic.is_some() => Err(ApiError::bad_request(
-            "invalid_request",
+        ClassName::Transactional if topic.is_some() => Err(ApiError::at(
+            ErrorCode::InvalidRequest,
             "topic",
             "only marketing templates have a topic",
         )),
@@ -219,8 +221,8 @@ fn check(input: TemplateInput, path_id: Option<&TemplateId>) -> Result<Checked, 
     let given = input.id.as_deref().map(parse_template_id).transpose()?;
     let id = match (given, path_id) {
         (Some(given), Some(path)) if given != *path => {
-            return Err(ApiError::bad_request(
-                "invalid_request",
+            return Err(ApiError::at(
+                ErrorCode::InvalidRequest,
                 "id",
                 "the id in the body differs from the path",
             )
@@ -235,12 +237,12 @@ fn check(input: TemplateInput, path_id: Option<&TemplateId>) -> Result<Checked, 
     };
     let name = input.name.trim().to_owned();
     if name.is_empty() {
-        return Err(ApiError::bad_request("invalid_request", "name", "give the template a name").into());
+        return Err(ApiError::at(ErrorCode::InvalidRequest, "name", "give the template a name").into());
     }
     let class = class_of(input.class, input.topic.as_deref())?;
     let content = input.content.ok_or_else(|| {
-        ApiError::bad_request(
-            "missing_field",
+        ApiError::at(
+            ErrorCode::MissingField,
             "content",
             "give the content, e.g. {\"channel\": \"sms\", \"text\": \"…\"}",
         )
@@ -258,7 +260,8 @@ fn check(input: TemplateInput, path_id: Option<&TemplateId>) -> Result<Checked, 
 /// A stored template, or 404.
 async fn stored(state: &AppState, caller: &ApiCaller, id: &TemplateId) -> Result<TemplateRecord, ApiError> {
     state
-        .stores
+        .engine
+        .stores()
         .templates
         .template(caller.workspace(), id)
         .await?
@@ -274,9 +277,9 @@ pub async fn create_template(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), TemplateFailure> {
     caller.require(Scope::AudiencesWrite)?;
-    let input: TemplateInput = read_typed(&headers, body, "invalid_request").await?;
+    let input: TemplateInput = read_typed(&headers, body, ErrorCode::InvalidRequest).await?;
     let checked = check(input, None)?;
-    let now = state.clock.now();
+    let now = state.engine.now();
     let record = TemplateRecord {
         workspace_id: caller.workspace().clone(),
         id: checked.id,
@@ -288,20 +291,20 @@ pub async fn create_template(
         updated_at: now,
     };
     state
-        .stores
+        .engine
+        .stores()
         .templates
         .save_template(&record, true)
         .await
         .map_err(|e| match e {
-            StoreError::AlreadyExists(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "already_exists",
+            StoreError::AlreadyExists(_) => ApiError::at(
+                ErrorCode::AlreadyExists,
+                "id",
                 format!(
                     "a template {} exists; PUT /v1/templates/{} changes it",
                     record.id, record.id
                 ),
-            )
-            .with_field("id"),
+            ),
             other => other.into(),
         })?;
     Ok((StatusCode::CREATED, Json(template_view(&record))))
@@ -314,7 +317,12 @@ pub async fn list_templates(
     caller: ApiCaller,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::AudiencesRead)?;
-    let records = state.stores.templates.templates(caller.workspace()).await?;
+    let records = state
+        .engine
+        .stores()
+        .templates
+        .templates(caller.workspace())
+        .await?;
     let views: Vec<Value> = records.iter().map(template_view).collect();
     Ok(Json(json!({"templates": views})))
 }
@@ -343,7 +351,7 @@ pub async fn put_template(
     caller.require(Scope::AudiencesWrite)?;
     let id = parse_template_id(&id)?;
     let existing = stored(&state, &caller, &id).await?;
-    let input: TemplateInput = read_typed(&headers, body, "invalid_request").await?;
+    let input: TemplateInput = read_typed(&headers, body, ErrorCode::InvalidRequest).await?;
     let checked = check(input, Some(&id))?;
     let record = TemplateRecord {
         workspace_id: caller.workspace().clone(),
@@ -353,9 +361,14 @@ pub async fn put_template(
         content: checked.content,
         defaults: checked.defaults,
         created_at: existing.created_at,
-        updated_at: state.clock.now(),
+        updated_at: state.engine.now(),
     };
-    state.stores.templates.save_template(&record, false).await?;
+    state
+        .engine
+        .stores()
+        .templates
+        .save_template(&record, false)
+        .await?;
     Ok(Json(template_view(&record)))
 }
 
@@ -370,7 +383,8 @@ pub async fn delete_template(
     let id = parse_template_id(&id)?;
     // A campaign that may still send must not lose its content.
     let users: Vec<String> = state
-        .stores
+        .engine
+        .stores()
         .campaigns
         .campaigns(caller.workspace())
         .await?
@@ -390,8 +404,7 @@ pub async fn delete_template(
         .collect();
     if !users.is_empty() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "in_use",
+            ErrorCode::InUse,
             format!(
                 "campaigns {} use this template; change or cancel them first",
                 users.join(", ")
@@ -399,7 +412,8 @@ pub async fn delete_template(
         ));
     }
     if state
-        .stores
+        .engine
+        .stores()
         .templates
         .delete_template(caller.workspace(), &id)
         .await?

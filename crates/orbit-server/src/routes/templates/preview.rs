@@ -11,13 +11,14 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use orbit_core::ErrorCode;
 use orbit_core::event::clean_identity;
 use orbit_core::messaging::{CompiledTemplate, TemplateContent};
 use orbit_core::profile::Profile;
 use orbit_core::{Identity, ProfileId, TemplateId, WorkspaceId};
 use orbit_engine::delivery::Tracked;
 use orbit_engine::delivery::content::render_context;
-use orbit_store::Scope;
+use orbit_engine::service::keys::Scope;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -67,26 +68,26 @@ fn person(state: &AppState, workspace: &WorkspaceId, input: &PreviewInput) -> Re
     let profile = match (&input.profile, &input.identity) {
         (Some(id), None) => {
             let id = ProfileId::parse(id.trim())
-                .map_err(|e| ApiError::bad_request("invalid_id", "profile", format!("profile id {e}")))?;
-            state.pipeline.profile(workspace, id)
+                .map_err(|e| ApiError::at(ErrorCode::InvalidId, "profile", format!("profile id {e}")))?;
+            state.engine.pipeline().profile(workspace, id)
         }
         (None, Some(raw)) => {
             let parsed = Identity::parse_typed(raw)
-                .map_err(|e| ApiError::bad_request("invalid_identity", "identity", e.to_string()))?;
+                .map_err(|e| ApiError::at(ErrorCode::InvalidIdentity, "identity", e.to_string()))?;
             let identity = clean_identity(parsed.kind, &parsed.value, state.settings.default_region)
-                .map_err(|e| ApiError::bad_request("invalid_identity", "identity", e))?;
-            state.pipeline.profile_by_identity(workspace, &identity)
+                .map_err(|e| ApiError::at(ErrorCode::InvalidIdentity, "identity", e))?;
+            state.engine.pipeline().profile_by_identity(workspace, &identity)
         }
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request(
-                "invalid_request",
+            return Err(ApiError::at(
+                ErrorCode::InvalidRequest,
                 "identity",
                 "give profile or identity, not both",
             ));
         }
         (None, None) => {
-            return Err(ApiError::bad_request(
-                "missing_field",
+            return Err(ApiError::at(
+                ErrorCode::MissingField,
                 "profile",
                 "give the profile id or an identity (TYPE:VALUE) to preview for",
             ));
@@ -98,7 +99,8 @@ fn person(state: &AppState, workspace: &WorkspaceId, input: &PreviewInput) -> Re
 /// A profile's tag values as templates see them, as the delivery worker sees them.
 fn tags_of(state: &AppState, workspace: &WorkspaceId, profile: ProfileId) -> Map<String, Value> {
     state
-        .pipeline
+        .engine
+        .pipeline()
         .with_audience(workspace, |index| index.map(|index| index.tags_document(profile)))
         .unwrap_or_default()
 }
@@ -108,8 +110,8 @@ fn clean_signature(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
     let bare = raw.trim().trim_start_matches('【').trim_end_matches('】').trim();
     if bare.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(ApiError::at(
+            ErrorCode::InvalidRequest,
             "signature",
             "the signature must not be empty; leave it out instead",
         ));
@@ -133,7 +135,7 @@ fn render(
         .as_ref()
         .map(|c| (c.id.as_str(), c.variant.as_str()));
     // A real link's shape, for a message that does not exist: it leads nowhere.
-    let unsubscribe_url = state.messaging.links.url(&Tracked::Unsubscribe {
+    let unsubscribe_url = state.engine.delivery().parts().links.url(&Tracked::Unsubscribe {
         workspace: caller.workspace().clone(),
         send_id: PREVIEW_SEND_ID.to_owned(),
     });
@@ -170,15 +172,15 @@ pub async fn preview_saved(
     caller.require(Scope::ProfilesRead)?;
     let id = parse_template_id(&id)?;
     let record = stored(&state, &caller, &id).await?;
-    let input: PreviewInput = read_typed(&headers, body, "invalid_request").await?;
+    let input: PreviewInput = read_typed(&headers, body, ErrorCode::InvalidRequest).await?;
     if input.content.is_some() || input.defaults.is_some() {
         let field = if input.content.is_some() {
             "content"
         } else {
             "defaults"
         };
-        return Err(ApiError::bad_request(
-            "invalid_request",
+        return Err(ApiError::at(
+            ErrorCode::InvalidRequest,
             field,
             "a saved template renders its own content; POST /v1/templates/preview renders unsaved content",
         )
@@ -200,10 +202,10 @@ pub async fn preview_unsaved(
 ) -> Result<Json<Value>, TemplateFailure> {
     caller.require(Scope::AudiencesRead)?;
     caller.require(Scope::ProfilesRead)?;
-    let mut input: PreviewInput = read_typed(&headers, body, "invalid_request").await?;
+    let mut input: PreviewInput = read_typed(&headers, body, ErrorCode::InvalidRequest).await?;
     let content = input.content.take().ok_or_else(|| {
-        ApiError::bad_request(
-            "missing_field",
+        ApiError::at(
+            ErrorCode::MissingField,
             "content",
             "give the content to preview, or POST /v1/templates/{id}/preview for a saved template",
         )

@@ -1,0 +1,162 @@
+//! The delivery service: provider accounts as live connectors, campaigns and their
+//! runs, the delivery worker draining the send ledger, the in-app inbox, tracked links
+//! and the engagements they record (ADR 0009, ADR 0011).
+
+use crate::delivery::{
+    Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks,
+};
+use crate::service::keys::KeyHasher;
+use crate::{EngineError, PipelineHandle};
+use orbit_channels::{EgressPolicy, HttpClient};
+use orbit_core::Clock;
+use orbit_store::Stores;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one provider request may take before it counts as timed out.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How often campaigns are checked for runs to open or close.
+const CAMPAIGN_TICK_EVERY: Duration = Duration::from_millis(500);
+
+/// Provider accounts, campaigns, the delivery worker, the inbox and tracked links.
+pub struct Delivery {
+    stores: Stores,
+    pipeline: PipelineHandle,
+    clock: Arc<dyn Clock>,
+    default_region: phonenumber::country::Id,
+    accounts: Accounts,
+    sealer: Sealer,
+    egress: EgressPolicy,
+    http: HttpClient,
+    runner: Arc<CampaignRunner>,
+    worker: Arc<DeliveryWorker>,
+    inbox: Arc<Inbox>,
+    links: Arc<TrackingLinks>,
+    engagements: Arc<Engagements>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery").finish_non_exhaustive()
+    }
+}
+
+/// What the delivery service is built with.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// Region for phone numbers without a country code.
+    pub default_region: phonenumber::country::Id,
+    /// Which internal networks connectors may reach.
+    pub egress: EgressPolicy,
+    /// The address people's devices reach this server at: tracked links,
+    /// unsubscribe links and provider receipt URLs are made under it.
+    pub public_url: String,
+}
+
+impl Delivery {
+    /// Loads the recent inbox and connects every stored account; accounts that do not
+    /// open are logged and left out (a server secret that changed, a provider
+    /// configuration no longer valid). Nothing is sent until [`Delivery::start`].
+    ///
+    /// # Errors
+    /// Fails when the HTTP client cannot be built or the stores cannot be read.
+    pub async fn load(
+        stores: Stores,
+        pipeline: PipelineHandle,
+        clock: Arc<dyn Clock>,
+        hasher: &KeyHasher,
+        audience: Arc<dyn CampaignAudience>,
+        settings: DeliverySettings,
+    ) -> Result<Self, EngineError> {
+        let links = Arc::new(TrackingLinks::new(
+            hasher.derive_key("orbit tracked links v1"),
+            &settings.public_url,
+        ));
+        let sealer = Sealer::new(hasher.derive_key("orbit provider configuration sealing v1"));
+        let http = settings
+            .egress
+            .client(PROVIDER_TIMEOUT)
+            .map_err(|e| EngineError::Start(format!("the HTTP client for connectors: {e}")))?;
+        let records = stores.accounts.all_accounts().await?;
+        let (accounts, broken) = Accounts::connect(&records, |sealed| sealer.open(sealed), &http, &clock);
+        for (workspace, id, reason) in broken {
+            tracing::error!(workspace.id = %workspace, account = %id, %reason, "a provider account could not be connected");
+        }
+
+        let inbox = Arc::new(Inbox::default());
+        inbox.load_recent(&stores, clock.now()).await?;
+        Ok(Self {
+            runner: Arc::new(CampaignRunner::new(stores.clone(), clock.clone(), audience)),
+            worker: Arc::new(DeliveryWorker::new(
+                stores.clone(),
+                pipeline.clone(),
+                clock.clone(),
+                accounts.clone(),
+                inbox.clone(),
+                links.clone(),
+            )),
+            engagements: Arc::new(Engagements::new(stores.clone(), pipeline.clone(), clock.clone())),
+            default_region: settings.default_region,
+            egress: settings.egress,
+            stores,
+            pipeline,
+            clock,
+            accounts,
+            sealer,
+            http,
+            inbox,
+            links,
+        })
+    }
+
+    /// Settles what a previous process left mid-send, then runs the delivery worker
+    /// and the campaign runner in the background.
+    ///
+    /// # Errors
+    /// Fails when the send ledger cannot be read.
+    pub async fn start(&self) -> Result<(), EngineError> {
+        self.worker.start().await?;
+        tokio::spawn(self.worker.clone().run());
+        tokio::spawn(self.runner.clone().run(CAMPAIGN_TICK_EVERY));
+        Ok(())
+    }
+
+    /// The parts the routes not yet served by a service reach.
+    #[doc(hidden)]
+    pub fn parts(&self) -> DeliveryParts<'_> {
+        DeliveryParts {
+            stores: &self.stores,
+            pipeline: &self.pipeline,
+            clock: &self.clock,
+            default_region: self.default_region,
+            accounts: &self.accounts,
+            sealer: &self.sealer,
+            egress: &self.egress,
+            http: &self.http,
+            runner: &self.runner,
+            worker: &self.worker,
+            inbox: &self.inbox,
+            links: &self.links,
+            engagements: &self.engagements,
+        }
+    }
+}
+
+/// The delivery service's parts, for the routes not yet served by a service.
+#[doc(hidden)]
+pub struct DeliveryParts<'a> {
+    pub stores: &'a Stores,
+    pub pipeline: &'a PipelineHandle,
+    pub clock: &'a Arc<dyn Clock>,
+    pub default_region: phonenumber::country::Id,
+    pub accounts: &'a Accounts,
+    pub sealer: &'a Sealer,
+    pub egress: &'a EgressPolicy,
+    pub http: &'a HttpClient,
+    pub runner: &'a Arc<CampaignRunner>,
+    pub worker: &'a Arc<DeliveryWorker>,
+    pub inbox: &'a Arc<Inbox>,
+    pub links: &'a Arc<TrackingLinks>,
+    pub engagements: &'a Arc<Engagements>,
+}
