@@ -204,8 +204,9 @@ fn restore_masked(incoming: &mut Value, shown: &Value, plain: &Value) {
     }
 }
 
-/// Refuses a configuration still holding a kept secret, naming the first one by its
-/// path in the configuration JSON (`password`, `headers.Authorization`).
+/// Refuses a configuration still holding a kept secret, naming one (the first by
+/// path, in byte order) by its path in the configuration JSON (`password`,
+/// `headers.Authorization`).
 pub fn refuse_kept<T: Serialize>(config: &T) -> Result<(), ConfigError> {
     match kept_paths(config).into_iter().next() {
         Some(path) => Err(ConfigError::new(

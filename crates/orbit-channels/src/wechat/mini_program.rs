@@ -11,7 +11,6 @@
 //! Docs: <https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html>.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -27,6 +26,7 @@ use crate::connector::{
     SendError,
 };
 use crate::egress::HttpClient;
+use crate::secret::{self, Secret};
 
 fn default_endpoint() -> String {
     DEFAULT_ENDPOINT.to_owned()
@@ -64,17 +64,17 @@ pub enum Lang {
 }
 
 /// A mini-program connector's configuration.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MiniProgramConfig {
     /// The mini program's AppID.
     pub app_id: String,
     /// The mini program's AppSecret.
-    pub app_secret: String,
+    pub app_secret: Secret,
     /// The Token of the mini program's message push configuration, which signs the
     /// events WeChat pushes; needed to read delivery receipts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_token: Option<String>,
+    pub server_token: Option<Secret>,
     /// The version of the mini program pages open in.
     #[serde(default)]
     pub miniprogram_state: MiniProgramState,
@@ -86,28 +86,13 @@ pub struct MiniProgramConfig {
     pub endpoint: String,
 }
 
-impl fmt::Debug for MiniProgramConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MiniProgramConfig")
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"***")
-            .field("server_token", &self.server_token.as_ref().map(|_| "***"))
-            .field("miniprogram_state", &self.miniprogram_state)
-            .field("lang", &self.lang)
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
-}
-
 impl MiniProgramConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["app_secret", "server_token"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        secret::refuse_kept(self)?;
         api::check_app_id(&self.app_id)?;
-        api::check_app_secret(&self.app_secret)?;
-        api::check_server_token(self.server_token.as_deref())?;
+        api::check_app_secret(self.app_secret.expose())?;
+        api::check_server_token(self.server_token.as_ref().map(Secret::expose))?;
         api::check_endpoint(&self.endpoint)
     }
 
@@ -163,7 +148,7 @@ impl MiniProgramConnector {
 
     /// Reads a message push into receipts, after checking its signature.
     pub fn parse_receipts(&self, query: &ServerQuery, body: &str) -> Result<Vec<Receipt>, ReceiptError> {
-        parse_receipts(self.config.server_token.as_deref(), query, body)
+        parse_receipts(self.config.server_token.as_ref().map(Secret::expose), query, body)
     }
 }
 
@@ -373,7 +358,7 @@ mod tests {
         };
         let config = MiniProgramConfig {
             app_id: "wx0123456789abcdef".to_owned(),
-            app_secret: "s".to_owned(),
+            app_secret: "s".into(),
             server_token: None,
             miniprogram_state: MiniProgramState::Trial,
             lang: Lang::EnUs,

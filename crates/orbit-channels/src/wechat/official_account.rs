@@ -11,7 +11,6 @@
 //! <https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html>.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -26,48 +25,36 @@ use crate::connector::{
     WechatTemplateContent,
 };
 use crate::egress::HttpClient;
+use crate::secret::{self, Secret};
 
 fn default_endpoint() -> String {
     DEFAULT_ENDPOINT.to_owned()
 }
 
 /// An official account connector's configuration.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OfficialAccountConfig {
     /// The official account's AppID.
     pub app_id: String,
     /// The official account's AppSecret.
-    pub app_secret: String,
+    pub app_secret: Secret,
     /// The Token of the account's server configuration, which signs the events WeChat
     /// pushes to the server URL; needed to read delivery receipts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_token: Option<String>,
+    pub server_token: Option<Secret>,
     /// WeChat's API base URL.
     #[serde(default = "default_endpoint")]
     pub endpoint: String,
 }
 
-impl fmt::Debug for OfficialAccountConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OfficialAccountConfig")
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"***")
-            .field("server_token", &self.server_token.as_ref().map(|_| "***"))
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
-}
-
 impl OfficialAccountConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["app_secret", "server_token"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        secret::refuse_kept(self)?;
         api::check_app_id(&self.app_id)?;
-        api::check_app_secret(&self.app_secret)?;
-        api::check_server_token(self.server_token.as_deref())?;
+        api::check_app_secret(self.app_secret.expose())?;
+        api::check_server_token(self.server_token.as_ref().map(Secret::expose))?;
         api::check_endpoint(&self.endpoint)
     }
 
@@ -123,7 +110,7 @@ impl OfficialAccountConnector {
 
     /// Reads a push to the server URL into receipts, after checking its signature.
     pub fn parse_receipts(&self, query: &ServerQuery, body: &str) -> Result<Vec<Receipt>, ReceiptError> {
-        parse_receipts(self.config.server_token.as_deref(), query, body)
+        parse_receipts(self.config.server_token.as_ref().map(Secret::expose), query, body)
     }
 }
 
