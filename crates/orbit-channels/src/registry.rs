@@ -25,7 +25,8 @@ use crate::{ConfigError, Connector, HttpClient, secret};
 
 pub use crate::secret::MASK;
 
-/// A provider account's configuration, tagged by `provider`.
+/// A provider account's configuration, tagged by `provider`. Its OpenAPI schema is
+/// written out by hand, the tag among each provider's own fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "provider", rename_all = "snake_case")]
 pub enum ProviderConfig {
@@ -159,5 +160,6 @@ impl ProviderConfig {
     }
 }
 
+mod schema;
 #[cfg(test)]
 mod tests;

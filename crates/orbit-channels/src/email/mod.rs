@@ -28,7 +28,7 @@ use crate::secret::{self, Secret};
 pub use message::message_id;
 
 /// How the connection to the SMTP server is protected.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SmtpSecurity {
     /// Plain connection upgraded with `STARTTLS` before anything else is said (RFC
@@ -55,7 +55,7 @@ impl SmtpSecurity {
 }
 
 /// An SMTP relay or provider (Aliyun DirectMail, Tencent SES, SendGrid, Postfix, …).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
     /// The server's host name, or IP address.

@@ -44,7 +44,7 @@ fn default_token_uri() -> String {
 /// An FCM connector's configuration: the fields of a Firebase service account file
 /// that sending needs. The whole file may be pasted in: its other fields are checked
 /// for what they are and not kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "ServiceAccountFile")]
 pub struct FcmConfig {
     /// The Firebase project id (`project_id` in the service account file).

@@ -58,7 +58,7 @@ fn default_apns_production() -> bool {
 }
 
 /// A JPush connector's configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JpushConfig {
     /// The application's AppKey.

@@ -161,3 +161,59 @@ fn a_mask_with_nothing_stored_behind_it_is_refused_by_name_and_never_sealed() {
         "password"
     );
 }
+
+#[test]
+fn the_schema_has_one_object_per_provider_carrying_its_tag() {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(components(schemas(ProviderConfig)))]
+    struct Document;
+    let document = serde_json::to_value(<Document as utoipa::OpenApi>::openapi()).expect("json");
+    let schemas = &document["components"]["schemas"];
+    let variants = schemas["ProviderConfig"]["oneOf"].as_array().expect("one of");
+    let mut tags = Vec::new();
+    for variant in variants {
+        let tag = &variant["properties"]["provider"]["enum"];
+        tags.push(tag[0].as_str().expect("one tag").to_owned());
+        assert_eq!(variant["required"][0], "provider", "{variant}");
+        let fields = variant["properties"].as_object().expect("properties");
+        assert!(fields.len() > 1, "{variant}");
+        for (name, field) in fields {
+            assert!(
+                field.get("description").is_some() || field.get("oneOf").is_some(),
+                "{name} has no description"
+            );
+        }
+    }
+    let every_provider = [
+        "smtp",
+        "aliyun_sms",
+        "tencent_sms",
+        "twilio",
+        "webhook",
+        "fcm",
+        "jpush",
+        "wechat_official_account",
+        "wechat_mini_program",
+    ];
+    assert_eq!(tags, every_provider);
+
+    // Secrets are passwords, the headers' values included.
+    assert_eq!(schemas["Secret"]["type"], "string");
+    assert_eq!(schemas["Secret"]["format"], "password");
+    let webhook = &variants[4];
+    assert_eq!(
+        webhook["properties"]["secret"]["$ref"],
+        "#/components/schemas/Secret"
+    );
+    assert_eq!(
+        webhook["properties"]["headers"]["additionalProperties"]["$ref"],
+        "#/components/schemas/Secret"
+    );
+    assert_eq!(
+        webhook["additionalProperties"], false,
+        "unknown fields are refused"
+    );
+    for referenced in ["SmtpSecurity", "MiniProgramState", "Lang"] {
+        assert!(schemas.get(referenced).is_some(), "{referenced}");
+    }
+}

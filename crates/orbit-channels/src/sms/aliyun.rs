@@ -45,7 +45,7 @@ pub const DEFAULT_ENDPOINT: &str = "https://dysmsapi.aliyuncs.com";
 pub const API_VERSION: &str = "2017-05-25";
 
 /// An Aliyun SMS account as configured in a workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AliyunSmsConfig {
     /// The AccessKey ID of a RAM user allowed to call `dysms:SendSms`.

@@ -40,7 +40,7 @@ pub const API_VERSION: &str = "2021-01-11";
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 /// A Tencent Cloud SMS application as configured in a workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TencentSmsConfig {
     /// The API key's SecretId.

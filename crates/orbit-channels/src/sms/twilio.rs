@@ -34,7 +34,7 @@ use crate::{Accepted, ConfigError, Connector, Content, HttpClient, OutboundMessa
 pub const DEFAULT_ENDPOINT: &str = "https://api.twilio.com";
 
 /// A Twilio account as configured in a workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TwilioConfig {
     /// The account's SID (`AC` and 32 hex digits).

@@ -65,7 +65,7 @@ const RESERVED_HEADERS: &[&str] = &[
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// A webhook endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where deliveries are posted (`http` or `https`).

@@ -33,7 +33,7 @@ fn default_endpoint() -> String {
 }
 
 /// Which version of the mini program the message's page opens in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MiniProgramState {
     /// The released version.
@@ -46,7 +46,7 @@ pub enum MiniProgramState {
 }
 
 /// The language the message is shown in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Lang {
     /// Simplified Chinese.
     #[default]
@@ -64,7 +64,7 @@ pub enum Lang {
 }
 
 /// A mini-program connector's configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MiniProgramConfig {
     /// The mini program's AppID.

@@ -32,7 +32,7 @@ fn default_endpoint() -> String {
 }
 
 /// An official account connector's configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfficialAccountConfig {
     /// The official account's AppID.
