@@ -14,12 +14,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use orbit_core::{Clock, SystemClock};
+use orbit_core::Clock;
 use serde::{Deserialize, Serialize};
 
-use super::api::{self, CallError, classify_common, post_with_token};
+use super::api::{self, ApiClient, DataValue, classify_common};
 use super::server_push::{self, ReceiptError, ServerQuery};
-use super::token::{AccessTokens, Credentials, DEFAULT_ENDPOINT, TokenSource};
+use super::token::{AccessTokens, DEFAULT_ENDPOINT};
 use crate::connector::{
     Accepted, ConfigError, Connector, Content, OutboundMessage, Receipt, ReceiptStatus, SendError,
     WechatTemplateContent,
@@ -57,22 +57,15 @@ impl OfficialAccountConfig {
         api::check_server_token(self.server_token.as_ref().map(Secret::expose))?;
         api::check_endpoint(&self.endpoint)
     }
-
-    fn credentials(&self) -> Credentials {
-        Credentials {
-            endpoint: self.endpoint.trim_end_matches('/').to_owned(),
-            app_id: self.app_id.clone(),
-            app_secret: self.app_secret.clone(),
-        }
-    }
 }
+
+/// The template message API, under the endpoint.
+const TEMPLATE_SEND: &str = "/cgi-bin/message/template/send";
 
 /// Sends template messages from a WeChat official account.
 pub struct OfficialAccountConnector {
     config: OfficialAccountConfig,
-    http: HttpClient,
-    registry: Arc<AccessTokens>,
-    tokens: TokenSource,
+    api: ApiClient,
 }
 
 impl OfficialAccountConnector {
@@ -80,31 +73,19 @@ impl OfficialAccountConnector {
     /// with every connector of the same account.
     pub fn new(config: OfficialAccountConfig, http: HttpClient) -> Result<Self, ConfigError> {
         config.validate()?;
-        let registry = AccessTokens::shared();
-        let tokens = registry.source(config.credentials(), http.clone(), Arc::new(SystemClock));
-        Ok(Self {
-            config,
-            http,
-            registry,
-            tokens,
-        })
+        let api = ApiClient::new(&config.endpoint, &config.app_id, &config.app_secret, http);
+        Ok(Self { config, api })
     }
 
     /// Takes access tokens from `registry` instead of the process-wide one.
     pub fn with_tokens(mut self, registry: Arc<AccessTokens>) -> Self {
-        self.registry = registry;
-        let clock = self.tokens.clock().clone();
-        self.tokens = self
-            .registry
-            .source(self.config.credentials(), self.http.clone(), clock);
+        self.api = self.api.with_tokens(registry);
         self
     }
 
     /// Uses `clock` for token lifetimes and quota waits.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.tokens = self
-            .registry
-            .source(self.config.credentials(), self.http.clone(), clock);
+        self.api = self.api.with_clock(clock);
         self
     }
 
@@ -131,24 +112,10 @@ impl Connector for OfficialAccountConnector {
             return Err(SendError::permanent("address", "no openid"));
         }
         let body = TemplateBody::new(&message.recipient.address, template, &message.send_id);
-        let url = format!(
-            "{}/cgi-bin/message/template/send",
-            self.config.endpoint.trim_end_matches('/')
-        );
         // client_msg_id makes WeChat drop a repeat within ten minutes.
-        match post_with_token(&self.tokens, &self.http, &url, &body, true).await {
-            Ok(answer) => Ok(Accepted {
-                provider_message_id: answer.get("msgid").map(|id| match id {
-                    serde_json::Value::String(id) => id.clone(),
-                    other => other.to_string(),
-                }),
-                parts: None,
-            }),
-            Err(CallError::Send(error)) => Err(error),
-            Err(CallError::Errcode { code, message }) => {
-                Err(classify_errcode(code, &message, self.tokens.clock().now()))
-            }
-        }
+        self.api
+            .send_message(TEMPLATE_SEND, &body, true, classify_errcode)
+            .await
     }
 }
 
@@ -169,12 +136,6 @@ struct TemplateBody<'a> {
 struct MiniProgramLink<'a> {
     appid: &'a str,
     pagepath: &'a str,
-}
-
-/// One template keyword's value.
-#[derive(Debug, Serialize)]
-pub(crate) struct DataValue<'a> {
-    pub(crate) value: &'a str,
 }
 
 impl<'a> TemplateBody<'a> {
