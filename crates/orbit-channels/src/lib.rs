@@ -8,6 +8,7 @@ pub mod email;
 pub mod push;
 pub mod receipts;
 pub mod registry;
+pub mod secret;
 pub mod sms;
 pub mod webhook;
 pub mod wechat;
@@ -18,3 +19,4 @@ pub use connector::{
     WechatTemplateContent,
 };
 pub use egress::{EgressPolicy, HttpClient};
+pub use secret::Secret;

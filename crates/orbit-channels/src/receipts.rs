@@ -8,7 +8,7 @@
 
 use crate::registry::ProviderConfig;
 use crate::wechat::server_push::{ServerQuery, verify_server_signature};
-use crate::{Receipt, sms, wechat};
+use crate::{Receipt, Secret, sms, wechat};
 
 /// A push as the receiving route got it.
 #[derive(Debug, Clone, Copy)]
@@ -113,7 +113,7 @@ impl ProviderConfig {
                 JSON,
             )),
             ProviderConfig::Twilio(c) => Ok(batch(
-                sms::twilio::parse_receipts(push.url, push.body, push.signature, &c.auth_token)?,
+                sms::twilio::parse_receipts(push.url, push.body, push.signature, c.auth_token.expose())?,
                 "",
                 TEXT,
             )),
@@ -121,7 +121,11 @@ impl ProviderConfig {
                 let query = server_query(push.query)?;
                 let body = body_text(push.body)?;
                 Ok(batch(
-                    wechat::official_account::parse_receipts(c.server_token.as_deref(), &query, body)?,
+                    wechat::official_account::parse_receipts(
+                        c.server_token.as_ref().map(Secret::expose),
+                        &query,
+                        body,
+                    )?,
                     WECHAT_ACK,
                     TEXT,
                 ))
@@ -130,7 +134,11 @@ impl ProviderConfig {
                 let query = server_query(push.query)?;
                 let body = body_text(push.body)?;
                 Ok(batch(
-                    wechat::mini_program::parse_receipts(c.server_token.as_deref(), &query, body)?,
+                    wechat::mini_program::parse_receipts(
+                        c.server_token.as_ref().map(Secret::expose),
+                        &query,
+                        body,
+                    )?,
                     WECHAT_ACK,
                     TEXT,
                 ))
@@ -146,8 +154,8 @@ impl ProviderConfig {
     /// [`ReceiptRefused`] for other providers, a missing Token or a bad signature.
     pub fn verify_receipt_url(&self, query: &str) -> Result<String, ReceiptRefused> {
         let token = match self {
-            ProviderConfig::WechatOfficialAccount(c) => c.server_token.as_deref(),
-            ProviderConfig::WechatMiniProgram(c) => c.server_token.as_deref(),
+            ProviderConfig::WechatOfficialAccount(c) => c.server_token.as_ref().map(Secret::expose),
+            ProviderConfig::WechatMiniProgram(c) => c.server_token.as_ref().map(Secret::expose),
             other => return Err(ReceiptRefused::NotSupported(other.provider())),
         };
         let signed = server_query(query)?;

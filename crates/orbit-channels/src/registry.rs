@@ -1,5 +1,10 @@
-//! Provider configurations as one tagged type: validated, masked for display, and
-//! turned into connectors.
+//! Provider configurations as one tagged type: validated, masked for display, sealed
+//! at rest, and turned into connectors.
+//!
+//! Every secret field is a [`Secret`](crate::Secret), so what is masked, sealed and
+//! kept follows from the types (see [`crate::secret`]): serializing a configuration
+//! masks it, and only [`ProviderConfig::to_sealed_json`] and
+//! [`ProviderConfig::from_sealed_json`] see the plaintext.
 
 use std::sync::Arc;
 
@@ -16,12 +21,12 @@ use crate::sms::twilio::{TwilioConfig, TwilioConnector};
 use crate::webhook::{WebhookConfig, WebhookConnector};
 use crate::wechat::mini_program::{MiniProgramConfig, MiniProgramConnector};
 use crate::wechat::official_account::{OfficialAccountConfig, OfficialAccountConnector};
-use crate::{ConfigError, Connector, HttpClient};
+use crate::{ConfigError, Connector, HttpClient, secret};
 
-/// What is shown instead of a secret.
-pub const MASK: &str = "••••••";
+pub use crate::secret::MASK;
 
-/// A provider account's configuration, tagged by `provider`.
+/// A provider account's configuration, tagged by `provider`. Its OpenAPI schema is
+/// written out by hand, the tag among each provider's own fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "provider", rename_all = "snake_case")]
 pub enum ProviderConfig {
@@ -75,22 +80,8 @@ impl ProviderConfig {
         }
     }
 
-    /// Fields that are secret.
-    pub fn secret_fields(&self) -> &'static [&'static str] {
-        match self {
-            ProviderConfig::Smtp(_) => SmtpConfig::SECRET_FIELDS,
-            ProviderConfig::AliyunSms(_) => AliyunSmsConfig::SECRET_FIELDS,
-            ProviderConfig::TencentSms(_) => TencentSmsConfig::SECRET_FIELDS,
-            ProviderConfig::Twilio(_) => TwilioConfig::SECRET_FIELDS,
-            ProviderConfig::Webhook(_) => WebhookConfig::SECRET_FIELDS,
-            ProviderConfig::Fcm(_) => FcmConfig::SECRET_FIELDS,
-            ProviderConfig::Jpush(_) => JpushConfig::SECRET_FIELDS,
-            ProviderConfig::WechatOfficialAccount(_) => OfficialAccountConfig::SECRET_FIELDS,
-            ProviderConfig::WechatMiniProgram(_) => MiniProgramConfig::SECRET_FIELDS,
-        }
-    }
-
-    /// Checks every field, naming the bad one.
+    /// Checks every field, naming the bad one; a secret sent as [`MASK`] with no
+    /// stored value to keep is refused by its path (`password`, `headers.X-Token`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         match self {
             ProviderConfig::Smtp(c) => c.validate(),
@@ -108,54 +99,45 @@ impl ProviderConfig {
     /// The configuration as JSON with every secret that is set replaced by [`MASK`]
     /// (each value, for a secret map such as a webhook's headers).
     pub fn masked(&self) -> serde_json::Value {
-        let mut json = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        if let Some(fields) = json.as_object_mut() {
-            for name in self.secret_fields() {
-                match fields.get_mut(*name) {
-                    Some(serde_json::Value::Object(map)) => {
-                        for value in map.values_mut() {
-                            *value = serde_json::Value::String(MASK.to_owned());
-                        }
-                    }
-                    Some(value) if !value.is_null() => *value = serde_json::Value::String(MASK.to_owned()),
-                    _ => {}
-                }
-            }
-        }
-        json
+        // Serializing is masking: secrets render as MASK unless sealing asks otherwise.
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
     /// Reads a configuration, taking each secret still written as [`MASK`] from
-    /// `previous`, so a console can save a form it was shown masked without retyping
-    /// secrets.
+    /// `previous` (key by key, for a secret map), so a console can save a form it was
+    /// shown masked without retyping secrets. Nothing is taken from a configuration
+    /// of another provider. A [`MASK`] with nothing stored behind it is read as a kept
+    /// secret, which [`ProviderConfig::validate`] refuses.
     pub fn parse_keeping_secrets(
         mut json: serde_json::Value,
         previous: Option<&ProviderConfig>,
     ) -> Result<ProviderConfig, serde_json::Error> {
-        if let (Some(previous), Some(fields)) = (previous, json.as_object_mut())
-            && fields.get("provider").and_then(|p| p.as_str()) == Some(previous.provider())
+        if let Some(previous) = previous
+            && json.get("provider").and_then(serde_json::Value::as_str) == Some(previous.provider())
         {
-            let old = serde_json::to_value(previous)?;
-            for name in previous.secret_fields() {
-                let is_mask = |v: &serde_json::Value| v.as_str() == Some(MASK);
-                match fields.get_mut(*name) {
-                    Some(value) if is_mask(value) => {
-                        *value = old.get(*name).cloned().unwrap_or(serde_json::Value::Null);
-                    }
-                    Some(serde_json::Value::Object(map)) => {
-                        for (key, value) in map.iter_mut() {
-                            if is_mask(value)
-                                && let Some(kept) = old.get(*name).and_then(|o| o.get(key))
-                            {
-                                *value = kept.clone();
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            secret::keep_stored(&mut json, previous)?;
         }
         serde_json::from_value(json)
+    }
+
+    /// The configuration as sealed at rest: JSON with every secret in plaintext.
+    ///
+    /// # Contract
+    /// The format is that of the configuration's fields with plain strings for
+    /// secrets, tagged by `provider`; data directories written before secrets had a
+    /// type of their own hold it, so it must not change.
+    ///
+    /// # Errors
+    /// When a secret sent as [`MASK`] was never given its stored value: sealing it
+    /// would store the mask.
+    pub fn to_sealed_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        secret::with_plaintext(|| serde_json::to_vec(self))
+    }
+
+    /// Reads a configuration sealed by [`ProviderConfig::to_sealed_json`], secrets in
+    /// plaintext (a stored secret that happens to read [`MASK`] is taken as it is).
+    pub fn from_sealed_json(json: &[u8]) -> Result<ProviderConfig, serde_json::Error> {
+        secret::with_plaintext(|| serde_json::from_slice(json))
     }
 
     /// Builds the connector; signatures and token expiry read `clock`.
@@ -178,37 +160,6 @@ impl ProviderConfig {
     }
 }
 
+mod schema;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn configurations_read_tagged_and_mask_their_secrets() {
-        let config: ProviderConfig = serde_json::from_value(json!({
-            "provider": "webhook",
-            "url": "https://hooks.example.com/orbit",
-            "secret": "0123456789abcdef0123"
-        }))
-        .expect("parses");
-        assert_eq!(config.channel(), Channel::Webhook);
-        assert_eq!(config.validate(), Ok(()));
-        let masked = config.masked();
-        assert_eq!(masked["provider"], "webhook");
-        assert_eq!(masked["secret"], MASK);
-        assert_eq!(masked["url"], "https://hooks.example.com/orbit");
-
-        let kept = ProviderConfig::parse_keeping_secrets(masked.clone(), Some(&config)).expect("kept");
-        assert_eq!(kept, config);
-        let mut changed = masked;
-        changed["secret"] = json!("a-brand-new-secret-value");
-        let replaced = ProviderConfig::parse_keeping_secrets(changed, Some(&config)).expect("parses");
-        assert_ne!(replaced, config);
-
-        let unknown = serde_json::from_value::<ProviderConfig>(json!({
-            "provider": "webhook", "url": "https://x.example.com", "secret": "0123456789abcdef0123", "colour": 1
-        }));
-        assert!(unknown.is_err(), "unknown fields are refused");
-        assert!(serde_json::from_value::<ProviderConfig>(json!({"provider": "fax"})).is_err());
-    }
-}
+mod tests;

@@ -23,11 +23,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::connector::{Accepted, ConfigError, Connector, Content, OutboundMessage, SendError};
 use crate::egress::{EgressPolicy, HttpClient};
+use crate::secret::{self, Secret};
 
 pub use message::message_id;
 
 /// How the connection to the SMTP server is protected.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SmtpSecurity {
     /// Plain connection upgraded with `STARTTLS` before anything else is said (RFC
@@ -54,7 +55,7 @@ impl SmtpSecurity {
 }
 
 /// An SMTP relay or provider (Aliyun DirectMail, Tencent SES, SendGrid, Postfix, …).
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
     /// The server's host name, or IP address.
@@ -68,9 +69,9 @@ pub struct SmtpConfig {
     /// The user for `AUTH PLAIN` / `AUTH LOGIN`; no authentication when absent.
     #[serde(default)]
     pub username: Option<String>,
-    /// The password (secret).
+    /// The password.
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// The sender address, in `From` and as the envelope sender.
     pub from_address: String,
     /// The sender's display name (Chinese names are RFC 2047 encoded).
@@ -95,31 +96,7 @@ fn default_timeout_ms() -> u64 {
     30_000
 }
 
-impl fmt::Debug for SmtpConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmtpConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("security", &self.security)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "***"))
-            .field("from_address", &self.from_address)
-            .field("from_name", &self.from_name)
-            .field("reply_to", &self.reply_to)
-            .field("timeout_ms", &self.timeout_ms)
-            .field(
-                "extra_root_certificate",
-                &self.extra_root_certificate.as_ref().map(|_| "<pem>"),
-            )
-            .field("hello_name", &self.hello_name)
-            .finish()
-    }
-}
-
 impl SmtpConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["password"];
-
     /// The port connected to.
     pub fn effective_port(&self) -> u16 {
         self.port.unwrap_or(self.security.default_port())
@@ -144,6 +121,7 @@ impl SmtpConfig {
     }
 
     fn parsed(&self) -> Result<Parsed, ConfigError> {
+        secret::refuse_kept(self)?;
         check_host(&self.host).map_err(|m| ConfigError::new("host", m))?;
         if self.port == Some(0) {
             return Err(ConfigError::new("port", "must be between 1 and 65535"));
@@ -172,7 +150,9 @@ impl SmtpConfig {
             return Err(ConfigError::new("timeout_ms", "must be between 1 and 600000"));
         }
         let credentials = match (&self.username, &self.password) {
-            (Some(user), Some(password)) => Some(Credentials::new(user.clone(), password.clone())),
+            (Some(user), Some(password)) => {
+                Some(Credentials::new(user.clone(), password.expose().to_owned()))
+            }
             (None, None) => None,
             (Some(_), None) => return Err(ConfigError::new("password", "required with a username")),
             (None, Some(_)) => return Err(ConfigError::new("username", "required with a password")),
@@ -347,7 +327,6 @@ mod tests {
         assert_eq!(config.timeout_ms, 30_000);
         assert!(config.validate().is_ok());
         assert!(!format!("{config:?}").contains("s3cret"));
-        assert_eq!(SmtpConfig::SECRET_FIELDS, ["password"]);
     }
 
     #[test]

@@ -12,7 +12,6 @@
 mod oauth;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +24,7 @@ use crate::connector::{
     transport_error,
 };
 use crate::egress::HttpClient;
+use crate::secret::{self, Secret};
 use oauth::{ServiceAccountKey, TokenSource};
 
 /// FCM's production base URL.
@@ -44,7 +44,7 @@ fn default_token_uri() -> String {
 /// An FCM connector's configuration: the fields of a Firebase service account file
 /// that sending needs. The whole file may be pasted in: its other fields are checked
 /// for what they are and not kept.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "ServiceAccountFile")]
 pub struct FcmConfig {
     /// The Firebase project id (`project_id` in the service account file).
@@ -52,7 +52,7 @@ pub struct FcmConfig {
     /// The service account's address (`client_email`), the assertion's issuer.
     pub client_email: String,
     /// The service account's PEM private key (`private_key`).
-    pub private_key: String,
+    pub private_key: Secret,
     /// The key's id (`private_key_id`), sent as the assertion's `kid` when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_key_id: Option<String>,
@@ -70,7 +70,7 @@ pub struct FcmConfig {
 struct ServiceAccountFile {
     project_id: String,
     client_email: String,
-    private_key: String,
+    private_key: Secret,
     #[serde(default)]
     private_key_id: Option<String>,
     #[serde(default = "default_token_uri")]
@@ -122,25 +122,10 @@ impl TryFrom<ServiceAccountFile> for FcmConfig {
     }
 }
 
-impl fmt::Debug for FcmConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FcmConfig")
-            .field("project_id", &self.project_id)
-            .field("client_email", &self.client_email)
-            .field("private_key", &"***")
-            .field("private_key_id", &self.private_key_id)
-            .field("token_uri", &self.token_uri)
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
-}
-
 impl FcmConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["private_key"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        secret::refuse_kept(self)?;
         // The id goes into the URL path: Firebase ids are lowercase letters, digits
         // and hyphens, and nothing else may slip into the path.
         let project_id_ok = !self.project_id.is_empty()
@@ -160,7 +145,7 @@ impl FcmConfig {
                 "must be the service account's address",
             ));
         }
-        ServiceAccountKey::from_pem(&self.private_key, None)
+        ServiceAccountKey::from_pem(self.private_key.expose(), None)
             .map_err(|e| ConfigError::new("private_key", e))?;
         check_http_url("token_uri", &self.token_uri)?;
         check_http_url("endpoint", &self.endpoint)?;
@@ -188,7 +173,7 @@ impl FcmConnector {
     /// A connector for a validated configuration.
     pub fn new(config: FcmConfig, http: HttpClient) -> Result<Self, ConfigError> {
         config.validate()?;
-        let key = ServiceAccountKey::from_pem(&config.private_key, config.private_key_id)
+        let key = ServiceAccountKey::from_pem(config.private_key.expose(), config.private_key_id)
             .map_err(|e| ConfigError::new("private_key", e))?;
         let tokens = TokenSource::new(
             key,
@@ -491,7 +476,7 @@ mod tests {
         let good = FcmConfig {
             project_id: "orbit-test".to_owned(),
             client_email: "orbit@orbit-test.iam.gserviceaccount.com".to_owned(),
-            private_key: include_str!("../../tests/fixtures/fcm-test-key.pem").to_owned(),
+            private_key: include_str!("../../tests/fixtures/fcm-test-key.pem").into(),
             private_key_id: None,
             token_uri: default_token_uri(),
             endpoint: default_endpoint(),
@@ -504,7 +489,7 @@ mod tests {
         };
         assert_eq!(bad(|c| c.project_id = "../x".to_owned()), "project_id");
         assert_eq!(bad(|c| c.client_email = "nobody".to_owned()), "client_email");
-        assert_eq!(bad(|c| c.private_key = "-----BEGIN".to_owned()), "private_key");
+        assert_eq!(bad(|c| c.private_key = "-----BEGIN".into()), "private_key");
         assert_eq!(bad(|c| c.token_uri = "ftp://x".to_owned()), "token_uri");
         assert_eq!(bad(|c| c.endpoint = "nope".to_owned()), "endpoint");
         assert!(!format!("{good:?}").contains("PRIVATE KEY"));

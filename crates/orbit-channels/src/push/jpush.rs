@@ -19,7 +19,6 @@
 //! <https://docs.jiguang.cn/jpush/server/push/http_status_code>.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +32,7 @@ use crate::connector::{
     Accepted, ConfigError, Connector, Content, OutboundMessage, PushContent, SendError, transport_error,
 };
 use crate::egress::HttpClient;
+use crate::secret::{self, Secret};
 
 /// JPush's production base URL.
 pub const DEFAULT_ENDPOINT: &str = "https://api.jpush.cn";
@@ -58,13 +58,13 @@ fn default_apns_production() -> bool {
 }
 
 /// A JPush connector's configuration.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JpushConfig {
     /// The application's AppKey.
     pub app_key: String,
     /// The application's Master Secret.
-    pub master_secret: String,
+    pub master_secret: Secret,
     /// Whether iOS notifications go to the APNs production environment (JPush's
     /// default) or to the development one.
     #[serde(default = "default_apns_production")]
@@ -78,24 +78,10 @@ pub struct JpushConfig {
     pub endpoint: String,
 }
 
-impl fmt::Debug for JpushConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JpushConfig")
-            .field("app_key", &self.app_key)
-            .field("master_secret", &"***")
-            .field("apns_production", &self.apns_production)
-            .field("time_to_live", &self.time_to_live)
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
-}
-
 impl JpushConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["master_secret"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        secret::refuse_kept(self)?;
         // Basic auth splits user and password at the first colon.
         let app_key_ok = !self.app_key.is_empty() && self.app_key.bytes().all(|b| b.is_ascii_alphanumeric());
         if !app_key_ok {
@@ -104,7 +90,7 @@ impl JpushConfig {
                 "must be the application's AppKey (letters and digits)",
             ));
         }
-        if self.master_secret.trim().is_empty() {
+        if self.master_secret.expose().trim().is_empty() {
             return Err(ConfigError::new("master_secret", "must not be empty"));
         }
         if self.time_to_live.is_some_and(|ttl| ttl > MAX_TIME_TO_LIVE) {
@@ -169,7 +155,7 @@ impl JpushConnector {
         let response = self
             .http
             .request(reqwest::Method::GET, &url)?
-            .basic_auth(&self.config.app_key, Some(&self.config.master_secret))
+            .basic_auth(&self.config.app_key, Some(self.config.master_secret.expose()))
             .send()
             .await
             // Asking for cids pushes nothing; a lost answer only costs a retry.
@@ -190,7 +176,7 @@ impl JpushConnector {
         let response = self
             .http
             .request(reqwest::Method::POST, &url)?
-            .basic_auth(&self.config.app_key, Some(&self.config.master_secret))
+            .basic_auth(&self.config.app_key, Some(self.config.master_secret.expose()))
             .json(body)
             .send()
             .await
@@ -471,7 +457,7 @@ mod tests {
     fn config() -> JpushConfig {
         JpushConfig {
             app_key: "7d431e42dfa6a6d693ac2d04".to_owned(),
-            master_secret: "5e987ac6d2e04d95a9d8f0d1".to_owned(),
+            master_secret: "5e987ac6d2e04d95a9d8f0d1".into(),
             apns_production: false,
             time_to_live: Some(3600),
             endpoint: default_endpoint(),
@@ -571,7 +557,7 @@ mod tests {
             c.validate().expect_err("invalid").field
         };
         assert_eq!(bad(|c| c.app_key = "a:b".to_owned()), "app_key");
-        assert_eq!(bad(|c| c.master_secret = " ".to_owned()), "master_secret");
+        assert_eq!(bad(|c| c.master_secret = " ".into()), "master_secret");
         assert_eq!(
             bad(|c| c.time_to_live = Some(MAX_TIME_TO_LIVE + 1)),
             "time_to_live"

@@ -22,7 +22,6 @@
 mod report;
 pub mod signature;
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +35,8 @@ use serde::{Deserialize, Serialize};
 pub use report::{RECEIPT_ACK, parse_receipts};
 
 use crate::connector::{classify_status, transport_error};
-use crate::sms::{check_endpoint, e164_digits, masked, require};
+use crate::secret::{self, Secret};
+use crate::sms::{check_endpoint, e164_digits, require};
 use crate::{Accepted, ConfigError, Connector, Content, HttpClient, OutboundMessage, SendError};
 
 /// Aliyun's public SMS endpoint.
@@ -45,13 +45,13 @@ pub const DEFAULT_ENDPOINT: &str = "https://dysmsapi.aliyuncs.com";
 pub const API_VERSION: &str = "2017-05-25";
 
 /// An Aliyun SMS account as configured in a workspace.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AliyunSmsConfig {
     /// The AccessKey ID of a RAM user allowed to call `dysms:SendSms`.
     pub access_key_id: String,
     /// That AccessKey's secret.
-    pub access_key_secret: String,
+    pub access_key_secret: Secret,
     /// The approved signature (签名), without the 【】 Aliyun adds.
     pub sign_name: String,
     /// The template sent when a message names none.
@@ -73,27 +73,12 @@ fn default_endpoint() -> String {
     DEFAULT_ENDPOINT.to_owned()
 }
 
-impl fmt::Debug for AliyunSmsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AliyunSmsConfig")
-            .field("access_key_id", &self.access_key_id)
-            .field("access_key_secret", &masked(&self.access_key_secret))
-            .field("sign_name", &self.sign_name)
-            .field("template_code", &self.template_code)
-            .field("region_id", &self.region_id)
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
-}
-
 impl AliyunSmsConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["access_key_secret"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        secret::refuse_kept(self)?;
         require("access_key_id", &self.access_key_id)?;
-        require("access_key_secret", &self.access_key_secret)?;
+        require("access_key_secret", self.access_key_secret.expose())?;
         require("sign_name", &self.sign_name)?;
         if let Some(template) = &self.template_code {
             require("template_code", template)?;
@@ -188,7 +173,7 @@ impl AliyunSmsConnector {
         }
         let canonical = signature::canonicalized_query(&params);
         let to_sign = signature::string_to_sign("POST", &canonical);
-        let signed = signature::sign(&self.config.access_key_secret, &to_sign);
+        let signed = signature::sign(self.config.access_key_secret.expose(), &to_sign);
         Ok(format!(
             "{canonical}&Signature={}",
             signature::percent_encode(&signed)

@@ -69,15 +69,6 @@ pub(crate) fn check_endpoint(field: &str, value: &str) -> Result<url::Url, Confi
     }
 }
 
-/// Renders a secret for `Debug`: whether it is set, never what it is.
-pub(crate) fn masked(secret: &str) -> &'static str {
-    if secret.is_empty() {
-        "<empty>"
-    } else {
-        "<redacted>"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

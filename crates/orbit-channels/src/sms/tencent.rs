@@ -16,7 +16,6 @@
 mod report;
 pub mod tc3;
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +28,8 @@ use serde::{Deserialize, Serialize};
 pub use report::{RECEIPT_ACK, parse_receipts};
 
 use crate::connector::{classify_status, transport_error};
-use crate::sms::{check_endpoint, e164_digits, masked, require};
+use crate::secret::{self, Secret};
+use crate::sms::{check_endpoint, e164_digits, require};
 use crate::{Accepted, ConfigError, Connector, Content, HttpClient, OutboundMessage, SendError};
 
 /// Tencent's public SMS endpoint.
@@ -40,13 +40,13 @@ pub const API_VERSION: &str = "2021-01-11";
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 /// A Tencent Cloud SMS application as configured in a workspace.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TencentSmsConfig {
     /// The API key's SecretId.
     pub secret_id: String,
     /// The API key's SecretKey.
-    pub secret_key: String,
+    pub secret_key: Secret,
     /// The SMS application's `SmsSdkAppId` (`1400006666`).
     pub sms_sdk_app_id: String,
     /// The approved signature; required for mainland numbers, unused abroad.
@@ -71,28 +71,12 @@ fn default_endpoint() -> String {
     DEFAULT_ENDPOINT.to_owned()
 }
 
-impl fmt::Debug for TencentSmsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TencentSmsConfig")
-            .field("secret_id", &self.secret_id)
-            .field("secret_key", &masked(&self.secret_key))
-            .field("sms_sdk_app_id", &self.sms_sdk_app_id)
-            .field("sign_name", &self.sign_name)
-            .field("template_id", &self.template_id)
-            .field("region", &self.region)
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
-}
-
 impl TencentSmsConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["secret_key"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        secret::refuse_kept(self)?;
         require("secret_id", &self.secret_id)?;
-        require("secret_key", &self.secret_key)?;
+        require("secret_key", self.secret_key.expose())?;
         require("sms_sdk_app_id", &self.sms_sdk_app_id)?;
         if let Some(sign_name) = &self.sign_name {
             require("sign_name", sign_name)?;
@@ -203,7 +187,7 @@ impl TencentSmsConnector {
             serde_json::to_string(&body).map_err(|e| SendError::permanent("request", e.to_string()))?;
         let authorization = tc3::Tc3Request {
             secret_id: &self.config.secret_id,
-            secret_key: &self.config.secret_key,
+            secret_key: self.config.secret_key.expose(),
             service: "sms",
             host: &self.host,
             content_type: CONTENT_TYPE,

@@ -17,7 +17,6 @@
 
 mod callback;
 
-use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,20 +26,21 @@ use serde::{Deserialize, Serialize};
 pub use callback::{compute_signature, parse_receipts, verify_signature};
 
 use crate::connector::{retry_after, transport_error};
-use crate::sms::{check_endpoint, e164_digits, masked, require};
+use crate::secret::{self, Secret};
+use crate::sms::{check_endpoint, e164_digits, require};
 use crate::{Accepted, ConfigError, Connector, Content, HttpClient, OutboundMessage, SendError};
 
 /// Twilio's public REST API.
 pub const DEFAULT_ENDPOINT: &str = "https://api.twilio.com";
 
 /// A Twilio account as configured in a workspace.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TwilioConfig {
     /// The account's SID (`AC` and 32 hex digits).
     pub account_sid: String,
     /// The account's primary auth token; it also signs status callbacks.
-    pub auth_token: String,
+    pub auth_token: Secret,
     /// The sending number (E.164) or alphanumeric sender id.
     #[serde(default)]
     pub from: Option<String>,
@@ -59,37 +59,22 @@ fn default_endpoint() -> String {
     DEFAULT_ENDPOINT.to_owned()
 }
 
-impl fmt::Debug for TwilioConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TwilioConfig")
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &masked(&self.auth_token))
-            .field("from", &self.from)
-            .field("messaging_service_sid", &self.messaging_service_sid)
-            .field("status_callback", &self.status_callback)
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
-}
-
 /// Whether `sid` is a Twilio SID of the given two-letter kind.
 fn is_sid(sid: &str, prefix: &str) -> bool {
     sid.len() == 34 && sid.starts_with(prefix) && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl TwilioConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["auth_token"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        secret::refuse_kept(self)?;
         if !is_sid(&self.account_sid, "AC") {
             return Err(ConfigError::new(
                 "account_sid",
                 "must be AC followed by 32 hexadecimal digits",
             ));
         }
-        require("auth_token", &self.auth_token)?;
+        require("auth_token", self.auth_token.expose())?;
         match (&self.from, &self.messaging_service_sid) {
             (None, None) => {
                 return Err(ConfigError::new(
@@ -180,7 +165,7 @@ impl Connector for TwilioConnector {
         let response = self
             .http
             .request(reqwest::Method::POST, &url)?
-            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+            .basic_auth(&self.config.account_sid, Some(self.config.auth_token.expose()))
             .form(&form)
             .send()
             .await

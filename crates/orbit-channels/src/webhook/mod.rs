@@ -30,6 +30,7 @@ use crate::connector::{
     Accepted, ConfigError, Connector, Content, OutboundMessage, SendError, retry_after, transport_error,
 };
 use crate::egress::{EgressPolicy, HttpClient};
+use crate::secret::{self, Secret};
 
 pub use signature::{SIGNATURE_HEADER, SignatureError, sign, verify};
 
@@ -64,40 +65,27 @@ const RESERVED_HEADERS: &[&str] = &[
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// A webhook endpoint.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where deliveries are posted (`http` or `https`).
     pub url: String,
-    /// The signing secret (secret), shared with the receiver.
-    pub secret: String,
+    /// The signing secret, shared with the receiver.
+    pub secret: Secret,
     /// How long a delivery may take, answer included.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
-    /// Static headers added to every delivery (secret: they often carry a token).
+    /// Static headers added to every delivery; their values are secrets, as they often
+    /// carry a token.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Secret>,
 }
 
 fn default_timeout_ms() -> u64 {
     10_000
 }
 
-impl fmt::Debug for WebhookConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookConfig")
-            .field("url", &self.url)
-            .field("secret", &"***")
-            .field("timeout_ms", &self.timeout_ms)
-            .field("headers", &self.headers.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
 impl WebhookConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["secret", "headers"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.parsed().map(|_| ())
@@ -124,8 +112,9 @@ impl WebhookConfig {
     }
 
     fn parsed(&self) -> Result<(Url, HeaderMap), ConfigError> {
+        secret::refuse_kept(self)?;
         let url = self.parsed_url()?;
-        if self.secret.len() < 16 {
+        if self.secret.expose().len() < 16 {
             return Err(ConfigError::new("secret", "use at least 16 characters"));
         }
         if !(1..=120_000).contains(&self.timeout_ms) {
@@ -139,7 +128,7 @@ impl WebhookConfig {
             if RESERVED_HEADERS.contains(&parsed_name.as_str()) {
                 return Err(bad(format!("{name} is set by Orbit and cannot be configured")));
             }
-            let parsed_value = HeaderValue::from_str(value)
+            let parsed_value = HeaderValue::from_str(value.expose())
                 .map_err(|_| bad("the value must be visible ASCII without line breaks".to_owned()))?;
             headers.insert(parsed_name, parsed_value);
         }
@@ -171,7 +160,7 @@ impl WebhookConnector {
         let (url, headers) = config.parsed()?;
         Ok(Self {
             url,
-            secret: config.secret,
+            secret: config.secret.expose().to_owned(),
             timeout: Duration::from_millis(config.timeout_ms),
             headers,
             http,
@@ -298,7 +287,6 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains("whsec"), "{debug}");
         assert!(!debug.contains("Bearer"), "{debug}");
-        assert_eq!(WebhookConfig::SECRET_FIELDS, ["secret", "headers"]);
     }
 
     #[test]
@@ -340,16 +328,16 @@ mod tests {
             "Idempotency-Key",
         ] {
             let mut config = config();
-            config.headers.insert(reserved.to_owned(), "x".to_owned());
+            config.headers.insert(reserved.to_owned(), "x".into());
             assert_eq!(field(config), format!("headers.{reserved}"));
         }
         let mut bad_name = config();
-        bad_name.headers.insert("X Bad".to_owned(), "x".to_owned());
+        bad_name.headers.insert("X Bad".to_owned(), "x".into());
         assert_eq!(field(bad_name), "headers.X Bad");
         let mut injected = config();
         injected
             .headers
-            .insert("X-Ok".to_owned(), "a\r\nHost: evil".to_owned());
+            .insert("X-Ok".to_owned(), "a\r\nHost: evil".into());
         assert_eq!(field(injected), "headers.X-Ok");
     }
 

@@ -1,106 +1,157 @@
-//! Calling WeChat's server APIs with an access token, and the `errcode`s every API
-//! shares (<https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html>).
+//! One WeChat account's server API, the one client both the official account and the
+//! mini-program connectors send through: access tokens from the shared
+//! `stable_token` cache ([`super::token`]), calls carrying the token, the single retry
+//! after WeChat refuses a token, and the `errcode`s every API shares
+//! (<https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html>).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use orbit_core::{Clock, SystemClock};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
-use super::token::TokenSource;
-use crate::connector::{ConfigError, SendError, classify_status, transport_error};
+use super::token::{AccessTokens, Credentials, TokenSource};
+use crate::connector::{Accepted, ConfigError, SendError, classify_status, transport_error};
 use crate::egress::HttpClient;
+use crate::secret::Secret;
 
 /// `errcode`s that mean the access token is invalid (40001, 40014) or expired (42001).
-pub(crate) const TOKEN_REFUSED: [i64; 3] = [40001, 40014, 42001];
+const TOKEN_REFUSED: [i64; 3] = [40001, 40014, 42001];
 
 /// China Standard Time, where WeChat's daily API quotas reset at midnight; it has no
 /// daylight saving time.
 const CHINA_UTC_OFFSET_SECS: i64 = 8 * 3600;
 
-/// Why a call did not return a successful answer.
-#[derive(Debug)]
-pub(crate) enum CallError {
-    /// The call failed before WeChat answered with an `errcode`, already sorted.
-    Send(SendError),
-    /// WeChat answered with a non-zero `errcode`, for the connector to sort.
-    Errcode {
-        /// The `errcode`.
-        code: i64,
-        /// The `errmsg`.
-        message: String,
-    },
+/// Sorts an API's non-zero `errcode` and `errmsg` into a send error; `now` dates
+/// quota waits. Each API sorts its own codes and hands the rest to [`classify_common`].
+pub(crate) type ClassifyErrcode = fn(i64, &str, Timestamp) -> SendError;
+
+/// One account's API client.
+pub(crate) struct ApiClient {
+    /// The API base URL, without a trailing slash.
+    endpoint: String,
+    credentials: Credentials,
+    http: HttpClient,
+    registry: Arc<AccessTokens>,
+    tokens: TokenSource,
 }
 
-impl From<SendError> for CallError {
-    fn from(error: SendError) -> Self {
-        Self::Send(error)
-    }
-}
-
-/// POSTs `body` as JSON to `url` with the account's access token. When WeChat calls
-/// the token invalid or expired, the token is replaced once, for every connector of
-/// the account, and the call made again. `provider_deduplicates` tells whether an
-/// answer lost after the request left may be retried without sending twice.
-pub(crate) async fn post_with_token<B: Serialize + Sync>(
-    tokens: &TokenSource,
-    http: &HttpClient,
-    url: &str,
-    body: &B,
-    provider_deduplicates: bool,
-) -> Result<serde_json::Value, CallError> {
-    let mut token = tokens.token().await?;
-    let mut refreshed = false;
-    loop {
-        let with_token = format!(
-            "{url}?access_token={}",
-            utf8_percent_encode(&token, NON_ALPHANUMERIC)
-        );
-        let response = http
-            .request(reqwest::Method::POST, &with_token)?
-            .json(body)
-            .send()
-            .await
-            // The URL carries the token: keep it out of the error's words.
-            .map_err(|e| transport_error(&e.without_url(), provider_deduplicates))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| transport_error(&e.without_url(), provider_deduplicates))?;
-        if !status.is_success() {
-            return Err(CallError::Send(classify_status(status, &text)));
+impl ApiClient {
+    /// A client for the account `app_id`, sharing access tokens process-wide with every
+    /// client of the same account and reading the wall clock.
+    pub(crate) fn new(endpoint: &str, app_id: &str, app_secret: &Secret, http: HttpClient) -> Self {
+        let credentials = Credentials {
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            app_id: app_id.to_owned(),
+            app_secret: app_secret.clone(),
+        };
+        let registry = AccessTokens::shared();
+        let tokens = registry.source(credentials.clone(), http.clone(), Arc::new(SystemClock));
+        Self {
+            endpoint: credentials.endpoint.clone(),
+            credentials,
+            http,
+            registry,
+            tokens,
         }
-        let answer: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            let message = format!("WeChat answered 200 with an unreadable body: {e}");
-            if provider_deduplicates {
-                SendError::retryable("answer", message)
-            } else {
-                SendError::Ambiguous { message }
+    }
+
+    /// Takes access tokens from `registry` instead of the process-wide one.
+    pub(crate) fn with_tokens(mut self, registry: Arc<AccessTokens>) -> Self {
+        self.registry = registry;
+        let clock = self.tokens.clock().clone();
+        self.tokens = self
+            .registry
+            .source(self.credentials.clone(), self.http.clone(), clock);
+        self
+    }
+
+    /// Uses `clock` for token lifetimes and quota waits.
+    pub(crate) fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.tokens = self
+            .registry
+            .source(self.credentials.clone(), self.http.clone(), clock);
+        self
+    }
+
+    /// Sends a message: POSTs `body` as JSON to `path` (`/cgi-bin/message/…`) with the
+    /// account's access token, and reads WeChat's `msgid` from the answer. When WeChat
+    /// calls the token invalid or expired, the token is replaced once, for every
+    /// connector of the account, and the call made again; any other non-zero
+    /// `errcode` is sorted by `classify`. `provider_deduplicates` tells whether an
+    /// answer lost after the request left may be retried without sending twice.
+    pub(crate) async fn send_message<B: Serialize + Sync>(
+        &self,
+        path: &str,
+        body: &B,
+        provider_deduplicates: bool,
+        classify: ClassifyErrcode,
+    ) -> Result<Accepted, SendError> {
+        let url = format!("{}{path}", self.endpoint);
+        let mut token = self.tokens.token().await?;
+        let mut refreshed = false;
+        loop {
+            let with_token = format!(
+                "{url}?access_token={}",
+                utf8_percent_encode(&token, NON_ALPHANUMERIC)
+            );
+            let response = self
+                .http
+                .request(reqwest::Method::POST, &with_token)?
+                .json(body)
+                .send()
+                .await
+                // The URL carries the token: keep it out of the error's words.
+                .map_err(|e| transport_error(&e.without_url(), provider_deduplicates))?;
+            let status = response.status();
+            let text = response
+                .text()
+                .await
+                .map_err(|e| transport_error(&e.without_url(), provider_deduplicates))?;
+            if !status.is_success() {
+                return Err(classify_status(status, &text));
             }
-        })?;
-        let errcode = answer
-            .get("errcode")
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0);
-        if errcode == 0 {
-            return Ok(answer);
+            let answer: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                let message = format!("WeChat answered 200 with an unreadable body: {e}");
+                if provider_deduplicates {
+                    SendError::retryable("answer", message)
+                } else {
+                    SendError::Ambiguous { message }
+                }
+            })?;
+            let errcode = answer
+                .get("errcode")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(0);
+            if errcode == 0 {
+                return Ok(Accepted {
+                    provider_message_id: answer.get("msgid").map(|id| match id {
+                        serde_json::Value::String(id) => id.clone(),
+                        other => other.to_string(),
+                    }),
+                    parts: None,
+                });
+            }
+            if TOKEN_REFUSED.contains(&errcode) && !refreshed {
+                token = self.tokens.refresh_after_rejection(&token).await?;
+                refreshed = true;
+                continue;
+            }
+            let errmsg = answer
+                .get("errmsg")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            return Err(classify(errcode, errmsg, self.tokens.clock().now()));
         }
-        if TOKEN_REFUSED.contains(&errcode) && !refreshed {
-            token = tokens.refresh_after_rejection(&token).await?;
-            refreshed = true;
-            continue;
-        }
-        let message = answer
-            .get("errmsg")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        return Err(CallError::Errcode {
-            code: errcode,
-            message,
-        });
     }
+}
+
+/// One template keyword's value, as both message APIs write their `data`.
+#[derive(Debug, Serialize)]
+pub(crate) struct DataValue<'a> {
+    pub(crate) value: &'a str,
 }
 
 /// Sorts the `errcode`s any WeChat API may answer.

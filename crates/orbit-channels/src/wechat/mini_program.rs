@@ -11,29 +11,28 @@
 //! Docs: <https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html>.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use orbit_core::{Clock, SystemClock};
+use orbit_core::Clock;
 use serde::{Deserialize, Serialize};
 
-use super::api::{self, CallError, classify_common, post_with_token};
-use super::official_account::DataValue;
+use super::api::{self, ApiClient, DataValue, classify_common};
 use super::server_push::{self, ReceiptError, ServerQuery};
-use super::token::{AccessTokens, Credentials, DEFAULT_ENDPOINT, TokenSource};
+use super::token::{AccessTokens, DEFAULT_ENDPOINT};
 use crate::connector::{
     Accepted, ConfigError, Connector, Content, MiniProgramContent, OutboundMessage, Receipt, ReceiptStatus,
     SendError,
 };
 use crate::egress::HttpClient;
+use crate::secret::{self, Secret};
 
 fn default_endpoint() -> String {
     DEFAULT_ENDPOINT.to_owned()
 }
 
 /// Which version of the mini program the message's page opens in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MiniProgramState {
     /// The released version.
@@ -46,7 +45,7 @@ pub enum MiniProgramState {
 }
 
 /// The language the message is shown in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Lang {
     /// Simplified Chinese.
     #[default]
@@ -64,17 +63,17 @@ pub enum Lang {
 }
 
 /// A mini-program connector's configuration.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MiniProgramConfig {
     /// The mini program's AppID.
     pub app_id: String,
     /// The mini program's AppSecret.
-    pub app_secret: String,
+    pub app_secret: Secret,
     /// The Token of the mini program's message push configuration, which signs the
     /// events WeChat pushes; needed to read delivery receipts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_token: Option<String>,
+    pub server_token: Option<Secret>,
     /// The version of the mini program pages open in.
     #[serde(default)]
     pub miniprogram_state: MiniProgramState,
@@ -86,46 +85,24 @@ pub struct MiniProgramConfig {
     pub endpoint: String,
 }
 
-impl fmt::Debug for MiniProgramConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MiniProgramConfig")
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"***")
-            .field("server_token", &self.server_token.as_ref().map(|_| "***"))
-            .field("miniprogram_state", &self.miniprogram_state)
-            .field("lang", &self.lang)
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
-}
-
 impl MiniProgramConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["app_secret", "server_token"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        secret::refuse_kept(self)?;
         api::check_app_id(&self.app_id)?;
-        api::check_app_secret(&self.app_secret)?;
-        api::check_server_token(self.server_token.as_deref())?;
+        api::check_app_secret(self.app_secret.expose())?;
+        api::check_server_token(self.server_token.as_ref().map(Secret::expose))?;
         api::check_endpoint(&self.endpoint)
     }
-
-    fn credentials(&self) -> Credentials {
-        Credentials {
-            endpoint: self.endpoint.trim_end_matches('/').to_owned(),
-            app_id: self.app_id.clone(),
-            app_secret: self.app_secret.clone(),
-        }
-    }
 }
+
+/// The subscription message API, under the endpoint.
+const SUBSCRIBE_SEND: &str = "/cgi-bin/message/subscribe/send";
 
 /// Sends subscription messages from a WeChat mini program.
 pub struct MiniProgramConnector {
     config: MiniProgramConfig,
-    http: HttpClient,
-    registry: Arc<AccessTokens>,
-    tokens: TokenSource,
+    api: ApiClient,
 }
 
 impl MiniProgramConnector {
@@ -133,37 +110,25 @@ impl MiniProgramConnector {
     /// with every connector of the same account.
     pub fn new(config: MiniProgramConfig, http: HttpClient) -> Result<Self, ConfigError> {
         config.validate()?;
-        let registry = AccessTokens::shared();
-        let tokens = registry.source(config.credentials(), http.clone(), Arc::new(SystemClock));
-        Ok(Self {
-            config,
-            http,
-            registry,
-            tokens,
-        })
+        let api = ApiClient::new(&config.endpoint, &config.app_id, &config.app_secret, http);
+        Ok(Self { config, api })
     }
 
     /// Takes access tokens from `registry` instead of the process-wide one.
     pub fn with_tokens(mut self, registry: Arc<AccessTokens>) -> Self {
-        self.registry = registry;
-        let clock = self.tokens.clock().clone();
-        self.tokens = self
-            .registry
-            .source(self.config.credentials(), self.http.clone(), clock);
+        self.api = self.api.with_tokens(registry);
         self
     }
 
     /// Uses `clock` for token lifetimes and quota waits.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.tokens = self
-            .registry
-            .source(self.config.credentials(), self.http.clone(), clock);
+        self.api = self.api.with_clock(clock);
         self
     }
 
     /// Reads a message push into receipts, after checking its signature.
     pub fn parse_receipts(&self, query: &ServerQuery, body: &str) -> Result<Vec<Receipt>, ReceiptError> {
-        parse_receipts(self.config.server_token.as_deref(), query, body)
+        parse_receipts(self.config.server_token.as_ref().map(Secret::expose), query, body)
     }
 }
 
@@ -184,23 +149,10 @@ impl Connector for MiniProgramConnector {
             return Err(SendError::permanent("address", "no openid"));
         }
         let body = SubscribeBody::new(&message.recipient.address, content, &self.config);
-        let url = format!(
-            "{}/cgi-bin/message/subscribe/send",
-            self.config.endpoint.trim_end_matches('/')
-        );
-        match post_with_token(&self.tokens, &self.http, &url, &body, false).await {
-            Ok(answer) => Ok(Accepted {
-                provider_message_id: answer.get("msgid").map(|id| match id {
-                    serde_json::Value::String(id) => id.clone(),
-                    other => other.to_string(),
-                }),
-                parts: None,
-            }),
-            Err(CallError::Send(error)) => Err(error),
-            Err(CallError::Errcode { code, message }) => {
-                Err(classify_errcode(code, &message, self.tokens.clock().now()))
-            }
-        }
+        // The API takes no idempotency key: an answer lost in flight is ambiguous.
+        self.api
+            .send_message(SUBSCRIBE_SEND, &body, false, classify_errcode)
+            .await
     }
 }
 
@@ -373,7 +325,7 @@ mod tests {
         };
         let config = MiniProgramConfig {
             app_id: "wx0123456789abcdef".to_owned(),
-            app_secret: "s".to_owned(),
+            app_secret: "s".into(),
             server_token: None,
             miniprogram_state: MiniProgramState::Trial,
             lang: Lang::EnUs,

@@ -11,81 +11,61 @@
 //! <https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html>.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use orbit_core::{Clock, SystemClock};
+use orbit_core::Clock;
 use serde::{Deserialize, Serialize};
 
-use super::api::{self, CallError, classify_common, post_with_token};
+use super::api::{self, ApiClient, DataValue, classify_common};
 use super::server_push::{self, ReceiptError, ServerQuery};
-use super::token::{AccessTokens, Credentials, DEFAULT_ENDPOINT, TokenSource};
+use super::token::{AccessTokens, DEFAULT_ENDPOINT};
 use crate::connector::{
     Accepted, ConfigError, Connector, Content, OutboundMessage, Receipt, ReceiptStatus, SendError,
     WechatTemplateContent,
 };
 use crate::egress::HttpClient;
+use crate::secret::{self, Secret};
 
 fn default_endpoint() -> String {
     DEFAULT_ENDPOINT.to_owned()
 }
 
 /// An official account connector's configuration.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfficialAccountConfig {
     /// The official account's AppID.
     pub app_id: String,
     /// The official account's AppSecret.
-    pub app_secret: String,
+    pub app_secret: Secret,
     /// The Token of the account's server configuration, which signs the events WeChat
     /// pushes to the server URL; needed to read delivery receipts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_token: Option<String>,
+    pub server_token: Option<Secret>,
     /// WeChat's API base URL.
     #[serde(default = "default_endpoint")]
     pub endpoint: String,
 }
 
-impl fmt::Debug for OfficialAccountConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OfficialAccountConfig")
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"***")
-            .field("server_token", &self.server_token.as_ref().map(|_| "***"))
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
-}
-
 impl OfficialAccountConfig {
-    /// Fields encrypted at rest and masked in API answers.
-    pub const SECRET_FIELDS: &[&str] = &["app_secret", "server_token"];
-
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        secret::refuse_kept(self)?;
         api::check_app_id(&self.app_id)?;
-        api::check_app_secret(&self.app_secret)?;
-        api::check_server_token(self.server_token.as_deref())?;
+        api::check_app_secret(self.app_secret.expose())?;
+        api::check_server_token(self.server_token.as_ref().map(Secret::expose))?;
         api::check_endpoint(&self.endpoint)
     }
-
-    fn credentials(&self) -> Credentials {
-        Credentials {
-            endpoint: self.endpoint.trim_end_matches('/').to_owned(),
-            app_id: self.app_id.clone(),
-            app_secret: self.app_secret.clone(),
-        }
-    }
 }
+
+/// The template message API, under the endpoint.
+const TEMPLATE_SEND: &str = "/cgi-bin/message/template/send";
 
 /// Sends template messages from a WeChat official account.
 pub struct OfficialAccountConnector {
     config: OfficialAccountConfig,
-    http: HttpClient,
-    registry: Arc<AccessTokens>,
-    tokens: TokenSource,
+    api: ApiClient,
 }
 
 impl OfficialAccountConnector {
@@ -93,37 +73,25 @@ impl OfficialAccountConnector {
     /// with every connector of the same account.
     pub fn new(config: OfficialAccountConfig, http: HttpClient) -> Result<Self, ConfigError> {
         config.validate()?;
-        let registry = AccessTokens::shared();
-        let tokens = registry.source(config.credentials(), http.clone(), Arc::new(SystemClock));
-        Ok(Self {
-            config,
-            http,
-            registry,
-            tokens,
-        })
+        let api = ApiClient::new(&config.endpoint, &config.app_id, &config.app_secret, http);
+        Ok(Self { config, api })
     }
 
     /// Takes access tokens from `registry` instead of the process-wide one.
     pub fn with_tokens(mut self, registry: Arc<AccessTokens>) -> Self {
-        self.registry = registry;
-        let clock = self.tokens.clock().clone();
-        self.tokens = self
-            .registry
-            .source(self.config.credentials(), self.http.clone(), clock);
+        self.api = self.api.with_tokens(registry);
         self
     }
 
     /// Uses `clock` for token lifetimes and quota waits.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.tokens = self
-            .registry
-            .source(self.config.credentials(), self.http.clone(), clock);
+        self.api = self.api.with_clock(clock);
         self
     }
 
     /// Reads a push to the server URL into receipts, after checking its signature.
     pub fn parse_receipts(&self, query: &ServerQuery, body: &str) -> Result<Vec<Receipt>, ReceiptError> {
-        parse_receipts(self.config.server_token.as_deref(), query, body)
+        parse_receipts(self.config.server_token.as_ref().map(Secret::expose), query, body)
     }
 }
 
@@ -144,24 +112,10 @@ impl Connector for OfficialAccountConnector {
             return Err(SendError::permanent("address", "no openid"));
         }
         let body = TemplateBody::new(&message.recipient.address, template, &message.send_id);
-        let url = format!(
-            "{}/cgi-bin/message/template/send",
-            self.config.endpoint.trim_end_matches('/')
-        );
         // client_msg_id makes WeChat drop a repeat within ten minutes.
-        match post_with_token(&self.tokens, &self.http, &url, &body, true).await {
-            Ok(answer) => Ok(Accepted {
-                provider_message_id: answer.get("msgid").map(|id| match id {
-                    serde_json::Value::String(id) => id.clone(),
-                    other => other.to_string(),
-                }),
-                parts: None,
-            }),
-            Err(CallError::Send(error)) => Err(error),
-            Err(CallError::Errcode { code, message }) => {
-                Err(classify_errcode(code, &message, self.tokens.clock().now()))
-            }
-        }
+        self.api
+            .send_message(TEMPLATE_SEND, &body, true, classify_errcode)
+            .await
     }
 }
 
@@ -182,12 +136,6 @@ struct TemplateBody<'a> {
 struct MiniProgramLink<'a> {
     appid: &'a str,
     pagepath: &'a str,
-}
-
-/// One template keyword's value.
-#[derive(Debug, Serialize)]
-pub(crate) struct DataValue<'a> {
-    pub(crate) value: &'a str,
 }
 
 impl<'a> TemplateBody<'a> {

@@ -26,6 +26,7 @@ use tokio::sync::Mutex;
 use super::api::classify_common;
 use crate::connector::{SendError, classify_status, transport_error};
 use crate::egress::HttpClient;
+use crate::secret::Secret;
 
 /// WeChat's production API base URL.
 pub const DEFAULT_ENDPOINT: &str = "https://api.weixin.qq.com";
@@ -36,24 +37,14 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.weixin.qq.com";
 const REFRESH_MARGIN: SignedDuration = SignedDuration::from_secs(60);
 
 /// The credentials tokens are fetched with.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// WeChat's API base URL.
     pub endpoint: String,
     /// The account's AppID.
     pub app_id: String,
     /// The account's AppSecret.
-    pub app_secret: String,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("endpoint", &self.endpoint)
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"***")
-            .finish()
-    }
+    pub app_secret: Secret,
 }
 
 /// Token caches by account. Connectors built with the same credentials on the same
@@ -101,7 +92,7 @@ impl AccessTokens {
         let key = SlotKey {
             endpoint: credentials.endpoint.clone(),
             app_id: credentials.app_id.clone(),
-            secret_digest: Sha256::digest(credentials.app_secret.as_bytes()).into(),
+            secret_digest: Sha256::digest(credentials.app_secret.expose().as_bytes()).into(),
         };
         let slot = self
             .slots
@@ -178,7 +169,7 @@ impl TokenSource {
         let request = StableTokenRequest {
             grant_type: "client_credential",
             appid: &self.credentials.app_id,
-            secret: &self.credentials.app_secret,
+            secret: self.credentials.app_secret.expose(),
             force_refresh,
         };
         let response = self
@@ -299,7 +290,7 @@ mod tests {
         let credentials = |secret: &str| Credentials {
             endpoint: DEFAULT_ENDPOINT.to_owned(),
             app_id: "wx1234".to_owned(),
-            app_secret: secret.to_owned(),
+            app_secret: secret.into(),
         };
         let a = registry.source(credentials("s1"), http.clone(), clock.clone());
         let b = registry.source(credentials("s1"), http.clone(), clock.clone());

@@ -78,7 +78,7 @@ async fn authenticating(password: &str, mechanisms: &'static str) -> (SmtpServer
     let smtp = connector(
         SmtpConfig {
             username: Some("news@mail.example.cn".to_owned()),
-            password: Some(password.to_owned()),
+            password: Some(password.into()),
             extra_root_certificate: Some(ca.ca_pem.clone()),
             ..config(&server, SmtpSecurity::Starttls)
         },

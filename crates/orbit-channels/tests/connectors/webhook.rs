@@ -124,9 +124,9 @@ impl TestReceiver {
 fn config(url: String, timeout_ms: u64) -> WebhookConfig {
     WebhookConfig {
         url,
-        secret: SECRET.to_owned(),
+        secret: SECRET.into(),
         timeout_ms,
-        headers: [("X-Tenant".to_owned(), "shop-7".to_owned())].into(),
+        headers: [("X-Tenant".to_owned(), "shop-7".into())].into(),
     }
 }
 

@@ -126,7 +126,7 @@ impl Accounts {
         let mut broken = Vec::new();
         for record in records {
             let connected = open(&record.sealed_config)
-                .and_then(|json| serde_json::from_slice::<ProviderConfig>(&json).map_err(|e| e.to_string()))
+                .and_then(|json| ProviderConfig::from_sealed_json(&json).map_err(|e| e.to_string()))
                 .and_then(|config| {
                     let connector = config
                         .clone()

@@ -139,7 +139,13 @@ async fn save(
     config: ProviderConfig,
     created_at: Option<jiff::Timestamp>,
 ) -> Result<ChannelAccountRecord, ApiError> {
-    let plain = serde_json::to_vec(&config).map_err(|e| ApiError::internal(&e))?;
+    let sealed_config = state
+        .engine
+        .delivery()
+        .parts()
+        .sealer
+        .seal_config(&config)
+        .map_err(|e| ApiError::internal(&e))?;
     let now = state.engine.now();
     let record = ChannelAccountRecord {
         workspace_id: workspace.clone(),
@@ -147,7 +153,7 @@ async fn save(
         name: input.name,
         channel: config.channel(),
         provider: config.provider().to_owned(),
-        sealed_config: state.engine.delivery().parts().sealer.seal(&plain),
+        sealed_config,
         masked_config: config.masked(),
         is_default: input.default,
         rate_per_second: input.rate_per_second,
@@ -256,9 +262,8 @@ pub async fn put_channel(
         .delivery()
         .parts()
         .sealer
-        .open(&previous.sealed_config)
-        .ok()
-        .and_then(|plain| serde_json::from_slice::<ProviderConfig>(&plain).ok());
+        .open_config(&previous.sealed_config)
+        .ok();
     let config = checked_config(&state, input.config.clone(), old_config.as_ref()).await?;
     let record = save(
         &state,

@@ -231,7 +231,7 @@ async fn start_fcm(fcm: Fcm, timeout: Duration) -> (Arc<Fcm>, FcmConnector) {
     let config = FcmConfig {
         project_id: PROJECT.to_owned(),
         client_email: CLIENT_EMAIL.to_owned(),
-        private_key: TEST_KEY.to_owned(),
+        private_key: TEST_KEY.into(),
         private_key_id: None,
         token_uri,
         endpoint: format!("http://{addr}"),

@@ -175,7 +175,7 @@ async fn start_jpush(jpush: Jpush, timeout: Duration) -> (Arc<Jpush>, JpushConne
     let addr = serve(app).await;
     let config = JpushConfig {
         app_key: APP_KEY.to_owned(),
-        master_secret: MASTER_SECRET.to_owned(),
+        master_secret: MASTER_SECRET.into(),
         apns_production: false,
         time_to_live: Some(86_400),
         endpoint: format!("http://{addr}"),
@@ -331,7 +331,7 @@ async fn wrong_credentials_are_permanent() {
     let wrong = JpushConnector::new(
         JpushConfig {
             app_key: APP_KEY.to_owned(),
-            master_secret: "wrong-secret".to_owned(),
+            master_secret: "wrong-secret".into(),
             apns_production: false,
             time_to_live: Some(86_400),
             endpoint: format!("http://{addr}"),

@@ -35,7 +35,7 @@ async fn connector(wechat: Wechat, timeout: Duration) -> (Arc<Wechat>, MiniProgr
     let (wechat, endpoint) = serve(wechat).await;
     let config = MiniProgramConfig {
         app_id: APP_ID.to_owned(),
-        app_secret: APP_SECRET.to_owned(),
+        app_secret: APP_SECRET.into(),
         server_token: None,
         miniprogram_state: MiniProgramState::Trial,
         lang: Lang::ZhCn,

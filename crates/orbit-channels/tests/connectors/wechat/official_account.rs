@@ -52,8 +52,8 @@ fn expected_body(send_id: &str) -> serde_json::Value {
 fn config(endpoint: &str) -> OfficialAccountConfig {
     OfficialAccountConfig {
         app_id: APP_ID.to_owned(),
-        app_secret: APP_SECRET.to_owned(),
-        server_token: Some("orbitToken".to_owned()),
+        app_secret: APP_SECRET.into(),
+        server_token: Some("orbitToken".into()),
         endpoint: endpoint.to_owned(),
     }
 }
