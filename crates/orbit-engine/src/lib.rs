@@ -11,6 +11,7 @@
 //! - [`metrics`]: what the engine reports to Prometheus.
 
 pub mod audience;
+pub mod clock;
 pub mod delivery;
 pub mod maintenance;
 pub mod metrics;
@@ -23,7 +24,8 @@ mod sync;
 pub mod timeline;
 
 pub use pipeline::{IngestPipeline, PipelineHandle};
-pub use service::{Audiences, Delivery, Engine, EngineClock, EngineSettings, KeyHasher, Keys};
+pub use clock::EngineClock;
+pub use service::{Audiences, Delivery, Engine, EngineSettings, KeyHasher, Keys};
 pub use startup::{StartupReport, StartupSource};
 pub use timeline::TimelineCursor;
 

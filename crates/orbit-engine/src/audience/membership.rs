@@ -14,7 +14,8 @@ use crate::sync::Shared;
 use crate::{EngineError, PipelineHandle};
 use orbit_core::audience::Evaluation;
 use orbit_core::audience::membership::{Transition, addressing_identity, transition_event};
-use orbit_core::{Clock, NewEvent, ProfileId, SegmentId, WorkspaceId};
+use crate::clock::{EngineClock, Periodic};
+use orbit_core::{NewEvent, ProfileId, SegmentId, WorkspaceId};
 use orbit_store::{MembershipBaseline, SegmentKind, SegmentStore};
 use roaring::RoaringBitmap;
 use std::sync::Arc;
@@ -66,7 +67,9 @@ pub struct MembershipWatcher {
     pipeline: PipelineHandle,
     catalog: Arc<Shared<SegmentCatalog>>,
     segments: Arc<dyn SegmentStore>,
-    clock: Arc<dyn Clock>,
+    clock: EngineClock,
+    /// Sweeps of everyone in segments that depend on time.
+    time_sweeps: Periodic,
     /// Serialises sweeps and baselines; holds whether the next sweep must look at
     /// everyone (after a failed append, whose touched profiles were already taken).
     turn: Mutex<bool>,
@@ -85,13 +88,15 @@ impl MembershipWatcher {
         pipeline: PipelineHandle,
         catalog: Arc<Shared<SegmentCatalog>>,
         segments: Arc<dyn SegmentStore>,
-        clock: Arc<dyn Clock>,
+        clock: EngineClock,
+        every: Duration,
     ) -> Self {
         Self {
             pipeline,
             catalog,
             segments,
             clock,
+            time_sweeps: Periodic::new(every),
             turn: Mutex::new(false),
             wake: Notify::new(),
         }
@@ -175,6 +180,9 @@ impl MembershipWatcher {
         } else {
             scope
         };
+        if scope != Sweep::Touched {
+            self.time_sweeps.done(self.clock.now());
+        }
         let result = self.sweep_locked(scope).await;
         if result.is_err() {
             *everyone_next = true;
@@ -340,12 +348,12 @@ impl MembershipWatcher {
     }
 
     /// Sweeps touched profiles after every commit (and when nudged), and everyone in
-    /// time-dependent segments every `every`, until the pipeline stops.
-    pub async fn run(self: Arc<Self>, every: Duration) {
+    /// time-dependent segments each period of the engine's clock, until the pipeline
+    /// stops.
+    pub async fn run(self: Arc<Self>) {
         let mut head = self.pipeline.head();
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let next = self.time_sweeps.next_due(self.clock.now());
             let scope = tokio::select! {
                 changed = head.changed() => {
                     if changed.is_err() {
@@ -353,11 +361,18 @@ impl MembershipWatcher {
                     }
                     Sweep::Touched
                 }
-                _ = self.wake.notified() => Sweep::Touched,
-                _ = ticker.tick() => Sweep::Time,
+                () = self.wake.notified() => Sweep::Touched,
+                () = self.clock.sleep_until(next) => {
+                    // A move of a simulated clock may have swept already.
+                    if !self.time_sweeps.claim(self.clock.now()) {
+                        continue;
+                    }
+                    Sweep::Time
+                }
             };
             if let Err(error) = self.sweep(scope).await {
                 tracing::warn!(error = %error, "segment membership sweep failed; everyone is looked at next time");
+                // An idle pause before retrying storage, not product time.
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }

@@ -16,7 +16,8 @@ pub use orbit_store::WorkspaceSettings;
 
 use crate::{EngineError, PipelineHandle};
 use jiff::{SignedDuration, Timestamp};
-use orbit_core::{Clock, ErrorCode, ManualClock, NewEvent, Problem, WorkspaceId};
+use crate::clock::EngineClock;
+use orbit_core::{Clock, ErrorCode, NewEvent, Problem, WorkspaceId};
 use orbit_store::{AppendOutcome, Stores};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -31,25 +32,6 @@ pub struct EngineSettings {
     pub egress: orbit_channels::EgressPolicy,
     /// The address people's devices reach this server at.
     pub public_url: String,
-}
-
-/// The clock the engine runs on.
-#[derive(Debug, Clone)]
-pub enum EngineClock {
-    /// The wall clock.
-    Wall(Arc<dyn Clock>),
-    /// A simulated clock, moved only on request (demos and scenario tests).
-    Simulated(ManualClock),
-}
-
-impl EngineClock {
-    /// The clock every part of the engine reads.
-    pub fn now_source(&self) -> Arc<dyn Clock> {
-        match self {
-            Self::Wall(clock) => clock.clone(),
-            Self::Simulated(manual) => Arc::new(manual.clone()),
-        }
-    }
 }
 
 /// The server's time, and whether it is simulated.
@@ -138,7 +120,7 @@ impl Engine {
             Audiences::load(
                 stores.clone(),
                 pipeline.clone(),
-                now.clone(),
+                clock.clone(),
                 settings.default_region,
             )
             .await?,
@@ -287,7 +269,6 @@ impl Engine {
             )
             .into());
         };
-        let before = clock.now();
         match (request.advance, request.set) {
             (Some(raw), None) => {
                 let by = parse_duration(raw.trim()).ok_or_else(|| {
@@ -311,7 +292,7 @@ impl Engine {
             }
             _ => return Err(Problem::invalid("advance", "give either advance or set").into()),
         }
-        let announced = self.inner.audiences.time_moved(before).await?;
+        let announced = self.inner.audiences.time_moved().await?;
         Ok(ClockView {
             now: clock.now(),
             simulated: true,

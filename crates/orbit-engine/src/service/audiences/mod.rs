@@ -24,13 +24,13 @@ pub use tags::{
 };
 
 use crate::audience::membership::{MembershipWatcher, Sweep, SweepReport};
+use crate::clock::{EngineClock, Periodic};
 use crate::audience::{SegmentCatalog, TagCatalog};
 use crate::delivery::CampaignAudience;
 use crate::sync::Shared;
 use crate::{EngineError, PipelineHandle};
-use jiff::Timestamp;
 use orbit_core::audience::{Condition, ConditionError, Evaluation};
-use orbit_core::{Clock, ErrorCode, Problem, ProfileId, SegmentId, WorkspaceId};
+use orbit_core::{ErrorCode, Problem, ProfileId, SegmentId, WorkspaceId};
 use orbit_store::Stores;
 use roaring::RoaringBitmap;
 use std::sync::Arc;
@@ -50,11 +50,15 @@ const SIZE_RECORD_EVERY: Duration = Duration::from_secs(3_600);
 pub struct Audiences {
     pipeline: PipelineHandle,
     stores: Stores,
-    clock: Arc<dyn Clock>,
+    clock: EngineClock,
     default_region: phonenumber::country::Id,
     segments: Arc<Shared<SegmentCatalog>>,
     tags: Arc<Shared<TagCatalog>>,
     membership: Arc<MembershipWatcher>,
+    /// Refreshes of every profile's tag values, for rules that depend on time.
+    everyone_refreshes: Periodic,
+    /// Recordings of every segment's size, for its history.
+    size_records: Periodic,
 }
 
 impl std::fmt::Debug for Audiences {
@@ -96,7 +100,7 @@ impl Audiences {
     pub async fn load(
         stores: Stores,
         pipeline: PipelineHandle,
-        clock: Arc<dyn Clock>,
+        clock: EngineClock,
         default_region: phonenumber::country::Id,
     ) -> Result<Self, EngineError> {
         let segments = Arc::new(Shared::new(SegmentCatalog::load(&stores).await?));
@@ -106,6 +110,7 @@ impl Audiences {
             segments.clone(),
             stores.segments.clone(),
             clock.clone(),
+            MEMBERSHIP_SWEEP_EVERY,
         ));
         Ok(Self {
             pipeline,
@@ -115,6 +120,8 @@ impl Audiences {
             segments,
             tags,
             membership,
+            everyone_refreshes: Periodic::new(TAG_REFRESH_EVERY),
+            size_records: Periodic::new(SIZE_RECORD_EVERY),
         })
     }
 
@@ -123,22 +130,21 @@ impl Audiences {
     pub async fn start(self: &Arc<Self>) {
         // Tag values are computed before segments are sized or requests answered.
         self.refresh_all(RefreshScope::Everyone).await;
-        tokio::spawn(self.clone().refresh_forever(TAG_REFRESH_EVERY));
-        tokio::spawn(self.membership.clone().run(MEMBERSHIP_SWEEP_EVERY));
-        tokio::spawn(self.clone().record_sizes_forever(SIZE_RECORD_EVERY));
+        tokio::spawn(self.clone().refresh_forever());
+        tokio::spawn(self.membership.clone().run());
+        tokio::spawn(self.clone().record_sizes_forever());
     }
 
-    /// Everything a move of the clock from `before` to now makes due, done before it
-    /// returns: tag values first (segments may name them), then the segment transitions
-    /// caused by time alone, then sizes when an hour boundary was crossed.
+    /// Everything a move of the clock makes due, done before it returns: tag values
+    /// first (segments may name them), then the segment transitions caused by time
+    /// alone, then sizes when the move reached the top of an hour.
     ///
     /// # Errors
     /// Fails when the transitions or sizes cannot be stored.
-    pub async fn time_moved(&self, before: Timestamp) -> Result<SweepReport, EngineError> {
+    pub async fn time_moved(&self) -> Result<SweepReport, EngineError> {
         self.refresh_all(RefreshScope::Everyone).await;
         let announced = self.membership.sweep(Sweep::Time).await?;
-        let hour = |t: Timestamp| t.as_second().div_euclid(3_600);
-        if hour(before) != hour(self.clock.now()) {
+        if self.size_records.claim(self.clock.now()) {
             self.record_sizes().await?;
         }
         Ok(announced)
@@ -219,12 +225,17 @@ impl Audiences {
         Ok(())
     }
 
-    /// Records segment sizes every `every`, for the size-over-time chart.
-    async fn record_sizes_forever(self: Arc<Self>, every: Duration) {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    /// Records segment sizes at start and at the top of every hour of the engine's
+    /// clock, for the size-over-time chart.
+    async fn record_sizes_forever(self: Arc<Self>) {
         loop {
-            tick.tick().await;
+            self.clock
+                .sleep_until(self.size_records.next_due(self.clock.now()))
+                .await;
+            // A move of a simulated clock may have recorded them already.
+            if !self.size_records.claim(self.clock.now()) {
+                continue;
+            }
             if let Err(error) = self.record_sizes().await {
                 tracing::warn!(%error, "recording segment sizes failed");
             }

@@ -112,6 +112,9 @@ impl Audiences {
 
     /// Refreshes every workspace that has tags.
     pub(crate) async fn refresh_all(&self, scope: RefreshScope) {
+        if matches!(scope, RefreshScope::Everyone) {
+            self.everyone_refreshes.done(self.clock.now());
+        }
         let workspaces: Vec<WorkspaceId> = self.tags.read().workspaces().cloned().collect();
         for workspace in workspaces {
             if let Err(error) = self.refresh_tags(&workspace, scope.clone()).await {
@@ -121,18 +124,21 @@ impl Audiences {
     }
 
     /// Refreshes tag values forever: the changed profiles after each commit (at most
-    /// every 200 ms) and everyone every `every`.
-    pub(super) async fn refresh_forever(self: Arc<Self>, every: Duration) {
+    /// every 200 ms of real time) and everyone each period of the engine's clock.
+    pub(super) async fn refresh_forever(self: Arc<Self>) {
         let mut head = self.pipeline.head();
-        let mut timer = tokio::time::interval(every);
-        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut pace = tokio::time::interval(MIN_GAP_AFTER_COMMITS);
         pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The first tick is immediate; start-up has just refreshed everything.
-        timer.tick().await;
         loop {
+            let next = self.everyone_refreshes.next_due(self.clock.now());
             let scope = tokio::select! {
-                _ = timer.tick() => RefreshScope::Everyone,
+                () = self.clock.sleep_until(next) => {
+                    // A move of a simulated clock may have refreshed everyone already.
+                    if !self.everyone_refreshes.claim(self.clock.now()) {
+                        continue;
+                    }
+                    RefreshScope::Everyone
+                }
                 committed = head.changed() => match committed {
                     Ok(()) => {
                         pace.tick().await;
