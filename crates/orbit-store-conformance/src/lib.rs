@@ -1,5 +1,11 @@
-//! The suite every storage adapter passes. An adapter's tests instantiate it with
-//! [`crate::store_conformance_tests!`], handing over a factory of fresh, empty stores.
+//! The suite every storage adapter passes, so that SQLite and PostgreSQL keep one
+//! contract: the behaviour the engine relies on, written once as tests over
+//! [`Stores`].
+//!
+//! An adapter takes this crate as a dev-dependency and instantiates the suite in its
+//! tests with [`store_conformance_tests!`], handing over a factory of fresh, empty
+//! stores; each test then runs as a `#[tokio::test]` of that adapter. The suite lives
+//! outside `orbit-store` so that it never reaches the `orbit` binary.
 
 #![expect(
     clippy::unwrap_used,
@@ -7,14 +13,14 @@
     reason = "test support: a failure is a failed test"
 )]
 
-use crate::{
-    ApiKeyRecord, AppendOutcome, KeyKind, LogEntry, LogPosition, MergeRecord, Placement, ProfileRecord,
-    Scope, SegmentKind, SegmentRecord, Stores, WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
-};
 use jiff::Timestamp;
 use orbit_core::profile::Profile;
 use orbit_core::resolution::{IdentityState, Merge};
 use orbit_core::{EventKind, EventName, Identity, NewEvent, ProfileId, SourceId, WorkspaceId};
+use orbit_store::{
+    ApiKeyRecord, AppendOutcome, KeyKind, LogEntry, LogPosition, MergeRecord, Placement, ProfileRecord,
+    Scope, SegmentKind, SegmentRecord, Stores, WorkspaceChanges, WorkspaceRecord, WorkspaceSettings,
+};
 use serde_json::json;
 
 mod messaging;
@@ -29,11 +35,17 @@ pub use tags::{
     assigned_tag_values_are_replaced_per_profile_and_go_with_their_tag, tags_round_trip_and_refuse_a_taken_id,
 };
 
-/// How long message ids are remembered for de-duplication, at least.
-pub const DEDUPE_WINDOW_DAYS: i64 = 7;
-
 /// Instantiates the conformance suite for an adapter: `$make` is an async expression
 /// giving a fresh [`Stores`] (and whatever guard keeps it alive) as `(Stores, guard)`.
+///
+/// The expansion is one `#[tokio::test]` per test of the suite, so the calling crate
+/// needs `tokio` (with `macros` and a runtime) among its dev-dependencies.
+///
+/// ```text
+/// async fn fresh() -> (orbit_store::Stores, tempfile::TempDir) { /* … */ }
+///
+/// orbit_store_conformance::store_conformance_tests!(fresh());
+/// ```
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
@@ -69,7 +81,7 @@ macro_rules! store_conformance_tests {
             #[tokio::test]
             async fn $name() {
                 let (stores, _guard) = $make.await;
-                $crate::conformance::$name(&stores).await;
+                $crate::$name(&stores).await;
             }
         )*
     };
@@ -144,7 +156,7 @@ async fn commit_profile(stores: &Stores, record: &ProfileRecord) {
 async fn append_unassigned(
     stores: &Stores,
     entries: &[LogEntry],
-) -> Result<Vec<AppendOutcome>, crate::StoreError> {
+) -> Result<Vec<AppendOutcome>, orbit_store::StoreError> {
     let mut tx = stores.events.begin().await?;
     let refs: Vec<&NewEvent> = entries.iter().map(|e| &e.event).collect();
     let fresh = tx.claim_message_ids(&refs).await?;
@@ -570,7 +582,7 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
     assert_eq!(segments.segment(&ws(), &id).await.unwrap(), Some(record.clone()));
     assert!(matches!(
         segments.insert_segment(&record).await,
-        Err(crate::StoreError::AlreadyExists(_))
+        Err(orbit_store::StoreError::AlreadyExists(_))
     ));
     record.name = "renamed".into();
     record.kind = SegmentKind::Static;
@@ -592,7 +604,7 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
     // Created with its members in one step; a taken id changes neither.
     assert!(matches!(
         segments.save_static_segment(&record, true, &[a]).await,
-        Err(crate::StoreError::AlreadyExists(_))
+        Err(orbit_store::StoreError::AlreadyExists(_))
     ));
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![b]);
     segments.save_static_segment(&record, false, &[a]).await.unwrap();
@@ -613,12 +625,12 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
         vec![(at(200), 7)]
     );
 
-    let baseline = crate::MembershipBaseline {
+    let baseline = orbit_store::MembershipBaseline {
         position: LogPosition(41),
         members: expected.clone(),
     };
     segments.save_baseline(&ws(), &id, &baseline).await.unwrap();
-    let later = crate::MembershipBaseline {
+    let later = orbit_store::MembershipBaseline {
         position: LogPosition(97),
         members: vec![a],
     };
