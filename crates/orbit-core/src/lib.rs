@@ -12,7 +12,6 @@ pub mod ids;
 pub mod messaging;
 pub mod profile;
 pub mod resolution;
-pub mod synthetic;
 pub mod tags;
 pub mod trait_rules;
 
