@@ -35,10 +35,7 @@ fn http() -> HttpClient {
 
 /// Serves `app` on a free loopback port; returns its base URL.
 async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}")
+    format!("http://{}", orbit_test_support::serve(app).await)
 }
 
 /// A rendered text message for `address`.

@@ -3,9 +3,9 @@
 //! once on the campaign report and as a `message_*` event on the person's timeline.
 
 use crate::helpers::{TestApp, wait_until};
-use crate::smtp_server::SmtpServer;
 use axum::http::StatusCode;
 use axum::routing::post;
+use orbit_test_support::smtp::SmtpServer;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};

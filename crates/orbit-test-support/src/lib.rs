@@ -1,0 +1,29 @@
+//! What Orbit's test binaries share: real local servers standing in for the providers
+//! Orbit talks to.
+//!
+//! Every stand-in is a real server on a free loopback port, speaking the provider's
+//! protocol over real TCP: it checks requests the way the provider does, records what
+//! it accepted, and answers as the test asks. They are not mocks: the connector under
+//! test cannot tell them from the provider except by address.
+//!
+//! - [`smtp`]: an SMTP server with `STARTTLS`, implicit TLS, `AUTH` and faults.
+//!
+//! This crate is a dev-dependency only: nothing here reaches the `orbit` binary.
+
+pub mod smtp;
+
+use std::net::SocketAddr;
+
+/// Serves `app` on a free port of 127.0.0.1 until the test's runtime ends; answers the
+/// address it listens on.
+///
+/// # Panics
+/// When no loopback port can be bound.
+pub async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let address = listener.local_addr().expect("the bound address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
