@@ -2,15 +2,22 @@
 //! Orbit talks to.
 //!
 //! Every stand-in is a real server on a free loopback port, speaking the provider's
-//! protocol over real TCP: it checks requests the way the provider does, records what
-//! it accepted, and answers as the test asks. They are not mocks: the connector under
-//! test cannot tell them from the provider except by address.
+//! protocol over real TCP: it checks requests the way the provider does (signatures
+//! recomputed here, independently of Orbit's code), records what it accepted, and
+//! answers as the test asks. They are not mocks: the connector under test cannot tell
+//! them from the provider except by address.
 //!
-//! - [`smtp`]: an SMTP server with `STARTTLS`, implicit TLS, `AUTH` and faults.
+//! - [`smtp`]: an SMTP server with `STARTTLS`, implicit TLS, `AUTH` and faults;
+//! - [`webhook`]: a receiver of Orbit's signed webhooks;
+//! - [`twilio`]: Twilio's Messages resource;
+//! - [`aliyun`]: Aliyun's `dysmsapi` `SendSms`.
 //!
 //! This crate is a dev-dependency only: nothing here reaches the `orbit` binary.
 
+pub mod aliyun;
 pub mod smtp;
+pub mod twilio;
+pub mod webhook;
 
 use std::net::SocketAddr;
 

@@ -1,8 +1,9 @@
 //! Text message connectors against local stand-ins for Aliyun, Tencent Cloud and
-//! Twilio. Each stand-in parses the request the way its provider does, recomputes
-//! the signature (or checks the credentials) with the secret and refuses a bad one
-//! with the provider's own error, checks the required parameters, and then answers
-//! as the test asks: success, a provider error, throttling, a 5xx, or too slowly.
+//! Twilio (Aliyun's and Twilio's from `orbit-test-support`, which the black-box tests
+//! share). Each stand-in parses the request the way its provider does, recomputes the
+//! signature (or checks the credentials) with the secret and refuses a bad one with
+//! the provider's own error, checks the required parameters, and then answers as the
+//! test asks: success, a provider error, throttling, a 5xx, or too slowly.
 
 mod aliyun;
 mod tencent;
@@ -16,7 +17,7 @@ use orbit_core::clock::{Clock, ManualClock};
 
 /// How long connectors wait for an answer in these tests.
 const TIMEOUT: Duration = Duration::from_millis(500);
-/// How long a stand-in playing slow takes to answer: well past [`TIMEOUT`].
+/// How long Tencent's stand-in playing slow takes to answer: well past [`TIMEOUT`].
 const SLOW: Duration = Duration::from_secs(3);
 
 /// The instant every connector signs with and every stand-in checks against.
