@@ -1,5 +1,5 @@
 //! What Orbit's test binaries share: real local servers standing in for the providers
-//! Orbit talks to.
+//! Orbit talks to, and the rule for tests that need a tool from outside Rust.
 //!
 //! Every stand-in is a real server on a free loopback port, speaking the provider's
 //! protocol over real TCP: it checks requests the way the provider does (signatures
@@ -10,14 +10,18 @@
 //! - [`smtp`]: an SMTP server with `STARTTLS`, implicit TLS, `AUTH` and faults;
 //! - [`webhook`]: a receiver of Orbit's signed webhooks;
 //! - [`twilio`]: Twilio's Messages resource;
-//! - [`aliyun`]: Aliyun's `dysmsapi` `SendSms`.
+//! - [`aliyun`]: Aliyun's `dysmsapi` `SendSms`;
+//! - [`require_tool`]: skip a test loudly, or fail it in CI, when a tool is missing.
 //!
 //! This crate is a dev-dependency only: nothing here reaches the `orbit` binary.
 
 pub mod aliyun;
 pub mod smtp;
+mod tools;
 pub mod twilio;
 pub mod webhook;
+
+pub use tools::require_tool;
 
 use std::net::SocketAddr;
 
