@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use orbit_core::EventKind;
 use orbit_core::clock::{Clock, SystemClock};
-use orbit_core::synthetic::{Population, SyntheticEvent};
+use orbit_synthetic::{Population, SyntheticEvent};
 use serde_json::{Value, json};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;

@@ -13,7 +13,6 @@ pub mod messaging;
 pub mod problem;
 pub mod profile;
 pub mod resolution;
-pub mod synthetic;
 pub mod tags;
 pub mod trait_rules;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// Message ids are kept a day longer than the promised window.
 pub const MESSAGE_ID_RETENTION: SignedDuration =
-    SignedDuration::from_hours(24 * (orbit_store::conformance::DEDUPE_WINDOW_DAYS + 1));
+    SignedDuration::from_hours(24 * (orbit_store::DEDUPE_WINDOW_DAYS + 1));
 
 /// Prunes expired message ids every `every`, forever.
 pub async fn prune_message_ids_forever(log: Arc<dyn EventLog>, clock: Arc<dyn Clock>, every: Duration) {

@@ -2,14 +2,12 @@
 //! verifies every signature.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use jiff::Timestamp;
+use orbit_channels::EgressPolicy;
 use orbit_channels::registry::ProviderConfig;
-use orbit_channels::{EgressPolicy, webhook};
 use orbit_core::messaging::campaign::Lifecycle;
 use orbit_core::messaging::{
     CampaignState, Channel, ConsentRecord, ConsentStatus, Lane, MessageClass, SendKey, SuppressionReason,
@@ -23,67 +21,32 @@ use orbit_engine::IngestPipeline;
 use orbit_engine::delivery::{Account, Accounts, CampaignAudience, CampaignRunner, DeliveryWorker};
 use orbit_store::{CampaignRecord, NewSend, SendState, Stores, TemplateRecord};
 use orbit_store_sqlite::{Durability, SqliteStore};
+use orbit_test_support::webhook::{Freshness, Reply, WebhookReceiver};
 use serde_json::json;
 
 const SECRET: &str = "a-webhook-secret-of-some-length";
 
-/// What the receiver saw: idempotency keys in arrival order, and bodies.
-#[derive(Default)]
-struct Received {
-    keys: Vec<String>,
-    bodies: Vec<serde_json::Value>,
+/// A receiver on the test's clock that answers after `latency`, as a provider far away
+/// does, and fails deliveries for `fail_for` (the body's `who`) with a 503.
+async fn receiver(clock: Arc<ManualClock>, fail_for: Option<String>, latency: Duration) -> WebhookReceiver {
+    WebhookReceiver::builder(SECRET)
+        .freshness(Freshness::Within(clock, Duration::from_secs(300)))
+        .reply(move |delivery| {
+            let failing = fail_for
+                .as_deref()
+                .is_some_and(|who| delivery.field("who") == who);
+            Reply::status(if failing { 503 } else { 204 }).after(latency)
+        })
+        .start()
+        .await
 }
 
-/// A receiver that answers after `latency`, as a provider far away does, and fails
-/// deliveries for `fail_for`.
-async fn receiver(
-    clock: Arc<ManualClock>,
-    fail_for: Option<String>,
-    latency: Duration,
-) -> (String, Arc<Mutex<Received>>) {
-    let received = Arc::new(Mutex::new(Received::default()));
-    let seen = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let seen = seen.clone();
-            let clock = clock.clone();
-            let fail_for = fail_for.clone();
-            async move {
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                if webhook::verify(
-                    SECRET,
-                    &header(webhook::SIGNATURE_HEADER),
-                    &body,
-                    clock.now(),
-                    std::time::Duration::from_secs(300),
-                )
-                .is_err()
-                {
-                    return StatusCode::UNAUTHORIZED;
-                }
-                let parsed: serde_json::Value = serde_json::from_slice(&body).expect("json body");
-                tokio::time::sleep(latency).await;
-                if fail_for.as_deref() == parsed["who"].as_str() {
-                    return StatusCode::SERVICE_UNAVAILABLE;
-                }
-                let mut seen = seen.lock().expect("lock");
-                seen.keys.push(header("idempotency-key"));
-                seen.bodies.push(parsed);
-                StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, received)
+/// The idempotency keys of the deliveries `hook` accepted, in arrival order.
+fn accepted_keys(hook: &WebhookReceiver) -> Vec<String> {
+    hook.accepted()
+        .iter()
+        .map(|d| d.idempotency_key().to_owned())
+        .collect()
 }
 
 fn ws() -> WorkspaceId {
@@ -119,7 +82,7 @@ struct World {
     clock: Arc<ManualClock>,
     worker: DeliveryWorker,
     profiles: Vec<ProfileId>,
-    received: Arc<Mutex<Received>>,
+    hook: WebhookReceiver,
     _dir: tempfile::TempDir,
 }
 
@@ -164,9 +127,9 @@ async fn world_answering_after(fail_for: Option<&str>, latency: Duration) -> Wor
         .collect();
     assert_eq!(outcomes.len(), 4);
 
-    let (url, received) = receiver(clock.clone(), fail_for.map(str::to_owned), latency).await;
+    let hook = receiver(clock.clone(), fail_for.map(str::to_owned), latency).await;
     let config: ProviderConfig = serde_json::from_value(json!({
-        "provider": "webhook", "url": url, "secret": SECRET
+        "provider": "webhook", "url": hook.url("/hook"), "secret": SECRET
     }))
     .expect("config");
     let http = EgressPolicy::allowing(vec!["127.0.0.1/32".parse().expect("net")])
@@ -266,7 +229,7 @@ async fn world_answering_after(fail_for: Option<&str>, latency: Duration) -> Wor
         clock,
         worker,
         profiles,
-        received,
+        hook,
         _dir: dir,
     }
 }
@@ -332,10 +295,8 @@ async fn messages_fall_back_respect_consent_and_skip_the_control_group() {
         "{first:?}"
     );
 
-    let (keys, bodies) = {
-        let received = w.received.lock().expect("lock");
-        (received.keys.clone(), received.bodies.clone())
-    };
+    let keys = accepted_keys(&w.hook);
+    let bodies: Vec<serde_json::Value> = w.hook.accepted().into_iter().map(|d| d.body).collect();
     assert_eq!(
         keys,
         vec![rows[0].id.clone()],
@@ -367,7 +328,7 @@ async fn messages_fall_back_respect_consent_and_skip_the_control_group() {
     );
     // Nothing is left to do, and nothing goes twice.
     assert_eq!(w.worker.dispatch_once().await.expect("dispatch").claimed, 0);
-    assert_eq!(w.received.lock().expect("lock").keys.len(), 1);
+    assert_eq!(accepted_keys(&w.hook).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,7 +369,7 @@ async fn one_person_s_rows_settled_in_the_same_round_stay_within_the_daily_cap()
     w.worker.start().await.expect("start");
     let report = w.worker.dispatch_once().await.expect("dispatch");
     assert_eq!((report.claimed, report.accepted, report.suppressed), (4, 2, 2));
-    assert_eq!(w.received.lock().expect("lock").keys.len(), 2);
+    assert_eq!(accepted_keys(&w.hook).len(), 2);
     let mut reasons = Vec::new();
     for send in &rows {
         let stored = w
@@ -460,7 +421,7 @@ async fn a_row_that_comes_back_after_its_campaign_was_cancelled_is_suppressed_no
     w.worker.start().await.expect("start");
     let report = w.worker.dispatch_once().await.expect("dispatch");
     assert_eq!((report.claimed, report.suppressed), (1, 1));
-    assert!(w.received.lock().expect("lock").keys.is_empty());
+    assert!(accepted_keys(&w.hook).is_empty());
     let stored = w
         .stores
         .ledger
@@ -500,10 +461,7 @@ async fn a_provider_outage_is_retried_with_backoff_and_a_crash_mid_send_is_resen
 
     let report = w.worker.dispatch_once().await.expect("dispatch");
     assert_eq!((report.accepted, report.deferred), (1, 1));
-    assert_eq!(
-        w.received.lock().expect("lock").keys,
-        vec![interrupted.id.clone()]
-    );
+    assert_eq!(accepted_keys(&w.hook), vec![interrupted.id.clone()]);
     let retried = w
         .stores
         .ledger
@@ -551,10 +509,7 @@ async fn a_provider_outage_is_retried_with_backoff_and_a_crash_mid_send_is_resen
             .len(),
         1
     );
-    assert_eq!(
-        w.received.lock().expect("lock").keys,
-        vec![interrupted.id.clone()]
-    );
+    assert_eq!(accepted_keys(&w.hook), vec![interrupted.id.clone()]);
 }
 
 /// Everyone the pipeline knows, as the campaign's audience.
@@ -663,7 +618,7 @@ async fn a_broadcast_splits_its_audience_pauses_resumes_and_completes_sending_ea
         (380..=520).contains(&a),
         "about half of the rest get variant a: {a}"
     );
-    let keys = w.received.lock().expect("lock").keys.clone();
+    let keys = accepted_keys(&w.hook);
     let distinct: BTreeSet<&String> = keys.iter().collect();
     assert_eq!(
         (keys.len(), distinct.len()),

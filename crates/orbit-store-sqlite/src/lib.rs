@@ -232,7 +232,7 @@ mod tests {
         (store.into_stores(), dir)
     }
 
-    orbit_store::store_conformance_tests!(fresh());
+    orbit_store_conformance::store_conformance_tests!(fresh());
 
     #[test]
     fn chunks_cover_every_row_with_few_sizes() {

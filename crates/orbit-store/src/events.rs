@@ -7,6 +7,11 @@ use orbit_core::{EventName, NewEvent, ProfileId, SourceId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// How long message ids are remembered for de-duplication, at least: a resent event
+/// within this many days of the first is recognised as a duplicate (see
+/// [`LogTransaction::claim_message_ids`]). Pruning keeps ids at least this long.
+pub const DEDUPE_WINDOW_DAYS: i64 = 7;
+
 /// A position in the event log; later events have greater positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -135,7 +140,7 @@ pub trait LogTransaction: Send {
     ///
     /// # Contract
     /// A message id is a (workspace, source, message id) triple, remembered for at least
-    /// [`crate::conformance::DEDUPE_WINDOW_DAYS`] days. Two equal ids within `events`:
+    /// [`DEDUPE_WINDOW_DAYS`] days. Two equal ids within `events`:
     /// the first is claimed, the second is not.
     async fn claim_message_ids(&mut self, events: &[&NewEvent]) -> Result<Vec<bool>, StoreError>;
 

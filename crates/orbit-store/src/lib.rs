@@ -1,10 +1,10 @@
 //! Orbit's storage ports: one trait per aggregate, speaking the domain's language.
 //!
 //! Adapters (SQLite, PostgreSQL) translate their driver's errors into [`StoreError`]
-//! and must pass the [`conformance`] suite; nothing here names a database driver.
+//! and must pass the conformance suite of the `orbit-store-conformance` crate, which
+//! their tests instantiate; nothing here names a database driver.
 
 mod call_tasks;
-pub mod conformance;
 mod error;
 mod events;
 mod inbox;
@@ -19,8 +19,8 @@ mod workspaces;
 pub use call_tasks::{CallTask, CallTaskStore};
 pub use error::StoreError;
 pub use events::{
-    AppendOutcome, EncodedEvent, EventEssentials, EventLog, LogEntry, LogPosition, LogTransaction, Placement,
-    StoredEvent,
+    AppendOutcome, DEDUPE_WINDOW_DAYS, EncodedEvent, EventEssentials, EventLog, LogEntry, LogPosition,
+    LogTransaction, Placement, StoredEvent,
 };
 pub use inbox::{InboxMessage, InboxStore};
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};

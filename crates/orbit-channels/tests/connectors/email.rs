@@ -2,9 +2,6 @@
 //! and implicit TLS with a CA made for the test, AUTH, every outcome class, and the
 //! egress guard.
 
-#[path = "smtp_server.rs"]
-mod smtp_server;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +11,7 @@ use orbit_channels::{
     Connector, Content, EgressPolicy, EmailContent, OutboundMessage, Recipient, SendError, SmsContent,
 };
 use orbit_core::ManualClock;
-use smtp_server::{Fault, Security, SmtpServer, Stage, TestCa};
+use orbit_test_support::smtp::{Fault, Security, SmtpServer, Stage, TestCa};
 
 const FROM: &str = "news@mail.example.cn";
 

@@ -6,22 +6,14 @@ mod fcm;
 mod jpush;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use orbit_channels::{Content, EgressPolicy, HttpClient, OutboundMessage, PushContent, Recipient};
+use orbit_test_support::serve;
 use serde_json::Value;
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
 
 fn http(timeout: Duration) -> HttpClient {
     EgressPolicy::allowing(vec!["127.0.0.1/32".parse().expect("net")])

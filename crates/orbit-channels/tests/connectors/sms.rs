@@ -1,8 +1,9 @@
 //! Text message connectors against local stand-ins for Aliyun, Tencent Cloud and
-//! Twilio. Each stand-in parses the request the way its provider does, recomputes
-//! the signature (or checks the credentials) with the secret and refuses a bad one
-//! with the provider's own error, checks the required parameters, and then answers
-//! as the test asks: success, a provider error, throttling, a 5xx, or too slowly.
+//! Twilio (Aliyun's and Twilio's from `orbit-test-support`, which the black-box tests
+//! share). Each stand-in parses the request the way its provider does, recomputes the
+//! signature (or checks the credentials) with the secret and refuses a bad one with
+//! the provider's own error, checks the required parameters, and then answers as the
+//! test asks: success, a provider error, throttling, a 5xx, or too slowly.
 
 mod aliyun;
 mod tencent;
@@ -16,7 +17,7 @@ use orbit_core::clock::{Clock, ManualClock};
 
 /// How long connectors wait for an answer in these tests.
 const TIMEOUT: Duration = Duration::from_millis(500);
-/// How long a stand-in playing slow takes to answer: well past [`TIMEOUT`].
+/// How long Tencent's stand-in playing slow takes to answer: well past [`TIMEOUT`].
 const SLOW: Duration = Duration::from_secs(3);
 
 /// The instant every connector signs with and every stand-in checks against.
@@ -35,10 +36,7 @@ fn http() -> HttpClient {
 
 /// Serves `app` on a free loopback port; returns its base URL.
 async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}")
+    format!("http://{}", orbit_test_support::serve(app).await)
 }
 
 /// A rendered text message for `address`.

@@ -6,7 +6,6 @@ mod mini_program;
 mod official_account;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -241,8 +240,6 @@ async fn serve(wechat: Wechat) -> (Arc<Wechat>, String) {
             ),
         )
         .with_state(wechat.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = orbit_test_support::serve(app).await;
     (wechat, format!("http://{addr}"))
 }

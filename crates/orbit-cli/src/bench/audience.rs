@@ -7,9 +7,9 @@ use orbit_core::audience::{
     Compare, Condition, Evaluation, EventCondition, EventMatch, Measure, TimeUnit, ValueTest, ValueType,
     Window,
 };
-use orbit_core::synthetic::Population;
 use orbit_core::{EventKind, ProfileId};
 use orbit_engine::audience::index::AudienceIndex;
+use orbit_synthetic::Population;
 use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};

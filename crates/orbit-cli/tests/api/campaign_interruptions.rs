@@ -55,9 +55,7 @@ impl GatedHook {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = format!("http://{}/hook", orbit_test_support::serve(app).await);
         Self {
             url,
             arrived,

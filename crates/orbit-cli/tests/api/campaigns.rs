@@ -4,60 +4,12 @@
 //! in `contact_policy::broadcast`.
 
 use crate::helpers::{TestApp, wait_until};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use orbit_channels::webhook;
+use orbit_test_support::webhook::WebhookReceiver;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "campaign-webhook-secret-0123456789";
-
-/// (idempotency key, user) of every delivery the receiver accepted, in order.
-type Deliveries = Arc<Mutex<Vec<(String, String)>>>;
-
-async fn receiver() -> (String, Deliveries) {
-    let seen: Deliveries = Arc::default();
-    let log = seen.clone();
-    let app = axum::Router::new().route(
-        "/crm",
-        post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let log = log.clone();
-            async move {
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                // The server runs on the wall clock here.
-                let now = orbit_core::Clock::now(&orbit_core::SystemClock);
-                let signature = header(webhook::SIGNATURE_HEADER);
-                if webhook::verify(
-                    SECRET,
-                    &signature,
-                    &body,
-                    now,
-                    std::time::Duration::from_secs(300),
-                )
-                .is_err()
-                {
-                    return StatusCode::UNAUTHORIZED;
-                }
-                let parsed: Value = serde_json::from_slice(&body).expect("json");
-                let user = parsed["user"].as_str().unwrap_or_default().to_owned();
-                log.lock().expect("lock").push((header("idempotency-key"), user));
-                StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/crm", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
-}
 
 async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
     let (status, answer) = app.send(method, path, &body).await;
@@ -150,9 +102,10 @@ fn tallies(report: &Value) -> BTreeMap<String, (u64, u64, u64)> {
 
 #[tokio::test]
 async fn a_broadcast_reaches_everyone_outside_control_once_and_reports_per_variant() {
-    let (url, deliveries) = receiver().await;
+    // The server runs on the wall clock here, as the receiver does.
+    let receiver = WebhookReceiver::start(SECRET).await;
     let app = TestApp::spawn_with(&["--egress-allow", "127.0.0.1/32"]).await;
-    brand(&app, 1_000, &url).await;
+    brand(&app, 1_000, &receiver.url("/crm")).await;
     let draft = ok(&app, Method::POST, "/v1/campaigns", campaign()).await;
     assert_eq!(draft["state"], "draft");
     // A template a live campaign uses cannot be deleted.
@@ -178,9 +131,9 @@ async fn a_broadcast_reaches_everyone_outside_control_once_and_reports_per_varia
     );
     assert!((60..=140).contains(&control), "about 10% held out: {tallies:?}");
 
-    let got = deliveries.lock().expect("lock").clone();
-    let users: BTreeSet<&String> = got.iter().map(|(_, user)| user).collect();
-    let keys: BTreeSet<&String> = got.iter().map(|(key, _)| key).collect();
+    let got = receiver.deliveries();
+    let users: BTreeSet<&str> = got.iter().map(|d| d.field("user")).collect();
+    let keys: BTreeSet<&str> = got.iter().map(|d| d.idempotency_key()).collect();
     assert_eq!(
         (got.len(), users.len(), keys.len()),
         (sent as usize, sent as usize, sent as usize)

@@ -3,12 +3,14 @@
 //! once on the campaign report and as a `message_*` event on the person's timeline.
 
 use crate::helpers::{TestApp, wait_until};
-use crate::smtp_server::SmtpServer;
 use axum::http::StatusCode;
-use axum::routing::post;
+use orbit_core::SystemClock;
+use orbit_test_support::aliyun::{self, Aliyun};
+use orbit_test_support::smtp::SmtpServer;
+use orbit_test_support::webhook::{Reply, WebhookReceiver};
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
     let (status, answer) = app.send(method, path, &body).await;
@@ -289,37 +291,18 @@ async fn email_links_opens_and_the_unsubscribe_link_are_recorded_once_each() {
     assert_eq!(body["error"]["field"], "scope");
 }
 
-/// An Aliyun stand-in that takes every SendSms and answers with a BizId naming the
-/// number, so the test knows which receipt belongs to whom.
-async fn aliyun() -> String {
-    let app = axum::Router::new().route(
-        "/",
-        post(|body: axum::body::Bytes| async move {
-            let phone = url::form_urlencoded::parse(&body)
-                .find(|(k, _)| k == "PhoneNumbers")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            axum::Json(
-                json!({"Code": "OK", "Message": "OK", "BizId": format!("biz-{phone}"), "RequestId": "r-1"}),
-            )
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
-
 fn report_of(phone: &str, success: bool) -> Value {
     json!({"phone_number": phone, "send_time": "2026-12-04 10:00:00", "report_time": "2026-12-04 10:00:05",
            "success": success, "err_code": if success { "DELIVERED" } else { "MK:0001" },
            "err_msg": if success { "用户接收成功" } else { "空号" },
-           "sms_size": "1", "biz_id": format!("biz-{phone}"), "out_id": ""})
+           "sms_size": "1", "biz_id": aliyun::biz_id(phone), "out_id": ""})
 }
 
 #[tokio::test]
 async fn provider_receipts_mark_messages_delivered_or_bounced_once() {
-    let endpoint = aliyun().await;
+    // The stand-in answers each send with a BizId naming the number, so the receipts
+    // below know whom they are for.
+    let stand_in = Aliyun::start(aliyun::Answer::Sent, Arc::new(SystemClock)).await;
     let app = TestApp::spawn_with(&["--egress-allow", "127.0.0.1/32"]).await;
     members(
         &app,
@@ -334,8 +317,8 @@ async fn provider_receipts_mark_messages_delivered_or_bounced_once() {
         Method::POST,
         "/v1/channels",
         json!({"id": "aliyun", "name": "阿里云短信", "config": {"provider": "aliyun_sms",
-               "access_key_id": "LTAI5tTest", "access_key_secret": "test-secret", "sign_name": "奥比特",
-               "endpoint": endpoint}}),
+               "access_key_id": aliyun::ACCESS_KEY_ID, "access_key_secret": aliyun::ACCESS_KEY_SECRET,
+               "sign_name": "奥比特", "endpoint": stand_in.endpoint}}),
     )
     .await;
     let receipt_url = account["receipt_url"].as_str().expect("a receipt URL").to_owned();
@@ -396,24 +379,15 @@ async fn provider_receipts_mark_messages_delivered_or_bounced_once() {
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
 
+const DEAD_LETTER_SECRET: &str = "dead-letter-secret-0123456789";
+
 #[tokio::test]
 async fn messages_that_fail_for_good_are_dead_letters_listed_in_pages() {
     // An endpoint that refuses every delivery as invalid: a permanent failure.
-    let refused = Arc::new(Mutex::new(0usize));
-    let count = refused.clone();
-    let receiver = axum::Router::new().route(
-        "/crm",
-        post(move || {
-            let count = count.clone();
-            async move {
-                *count.lock().expect("lock") += 1;
-                (StatusCode::UNPROCESSABLE_ENTITY, "unknown member")
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/crm", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let refusing = WebhookReceiver::builder(DEAD_LETTER_SECRET)
+        .reply(|_| Reply::status(422).body("unknown member"))
+        .start()
+        .await;
 
     let app = TestApp::spawn_with(&["--egress-allow", "127.0.0.1/32"]).await;
     members(&app, &[json!({}), json!({}), json!({})]).await;
@@ -421,8 +395,8 @@ async fn messages_that_fail_for_good_are_dead_letters_listed_in_pages() {
         &app,
         Method::POST,
         "/v1/channels",
-        json!({"id": "crm", "name": "CRM", "config": {"provider": "webhook", "url": url,
-               "secret": "dead-letter-secret-0123456789"}}),
+        json!({"id": "crm", "name": "CRM", "config": {"provider": "webhook",
+               "url": refusing.url("/crm"), "secret": DEAD_LETTER_SECRET}}),
     )
     .await;
     ok(
@@ -435,11 +409,7 @@ async fn messages_that_fail_for_good_are_dead_letters_listed_in_pages() {
     .await;
     let report = broadcast(&app, "crm-sync", "hook").await;
     assert_eq!(report["variants"][0]["failed"], 3, "{report}");
-    assert_eq!(
-        *refused.lock().expect("lock"),
-        3,
-        "a permanent failure is not retried"
-    );
+    assert_eq!(refusing.count(), 3, "a permanent failure is not retried");
 
     let first = ok(&app, Method::GET, "/v1/dead-letters?limit=2", Value::Null).await;
     let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();

@@ -20,13 +20,6 @@ mod segment_sdk;
 mod segment_transitions;
 mod segments;
 mod settings;
-// The SMTP server the connector tests use, shared rather than copied.
-#[path = "../../../orbit-channels/tests/connectors/smtp_server.rs"]
-#[expect(
-    dead_code,
-    reason = "these tests use the plain server, not its TLS and fault modes"
-)]
-mod smtp_server;
 mod snapshots;
 mod tags;
 mod templates;

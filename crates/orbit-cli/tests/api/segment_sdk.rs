@@ -2,6 +2,7 @@
 
 use crate::helpers::{TestApp, gzip, identities};
 use base64::Engine as _;
+use orbit_test_support::require_tool;
 use serde_json::{Value, json};
 use std::process::Command;
 
@@ -140,18 +141,10 @@ if failures:
 
 #[tokio::test]
 async fn the_python_sdk_itself_talks_to_orbit() {
-    let available = Command::new("python3")
-        .args(["-c", "import segment.analytics"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs segment-analytics-python; it must be importable"
-        );
-        eprintln!(
-            "skipped: segment-analytics-python is not installed (pip install segment-analytics-python)"
-        );
+    let mut probe = Command::new("python3");
+    probe.args(["-c", "import segment.analytics"]);
+    let install = "pip install segment-analytics-python; .ci/run installs it";
+    if !require_tool("segment-analytics-python", &mut probe, install) {
         return;
     }
     let app = TestApp::spawn().await;

@@ -1,8 +1,7 @@
 //! A broadcast to 100,000 people with a 10% control group and two variants, the
 //! server killed with SIGKILL in the middle of sending and started again.
 
-use super::stand_ins::Hook;
-use super::{ok, report, workspace};
+use super::{hook, ok, report, workspace};
 use crate::helpers::{TestApp, wait_until_within};
 use orbit_core::ProfileId;
 use orbit_core::messaging::{Arm, Split, VariantWeight};
@@ -85,7 +84,7 @@ async fn a_broadcast_to_100k_killed_mid_send_reaches_everyone_outside_control_ex
     let began = Instant::now();
     // How long each step took, printed for the CI log: the test must stay short.
     let mut phases: Vec<(&str, Duration)> = Vec::new();
-    let hook = Hook::start().await;
+    let hook = hook().await;
     let mut app = TestApp::spawn_with(&["--egress-allow", "127.0.0.1/32"]).await;
     send_audience(&app).await;
     phases.push(("audience sent", began.elapsed()));
@@ -150,14 +149,14 @@ async fn a_broadcast_to_100k_killed_mid_send_reaches_everyone_outside_control_ex
     let deliveries = hook.deliveries();
     let mut keys_by_user: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for d in &deliveries {
-        let profile = members.get(&d.user).expect("a delivery to a member");
+        let user = d.field("user");
+        let profile = members.get(user).expect("a delivery to a member");
         assert_eq!(
-            d.variant,
+            d.field("variant"),
             arm_of(profile),
-            "{} got the content of its own arm",
-            d.user
+            "{user} got the content of its own arm"
         );
-        keys_by_user.entry(&d.user).or_default().insert(&d.key);
+        keys_by_user.entry(user).or_default().insert(d.idempotency_key());
     }
     let mut arms: BTreeMap<&str, u64> = BTreeMap::new();
     for (user, profile) in &members {
@@ -173,7 +172,7 @@ async fn a_broadcast_to_100k_killed_mid_send_reaches_everyone_outside_control_ex
     // 512 rows) repeat, each message at most once more.
     let mut posts_per_key: HashMap<&str, usize> = HashMap::new();
     for d in &deliveries {
-        *posts_per_key.entry(d.key.as_str()).or_default() += 1;
+        *posts_per_key.entry(d.idempotency_key()).or_default() += 1;
     }
     let repeats = deliveries.len() - posts_per_key.len();
     assert!(

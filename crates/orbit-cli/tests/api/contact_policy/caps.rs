@@ -2,11 +2,11 @@
 //! per channel, counted in the person's own time zone; transactional messages are
 //! neither capped nor counted.
 
-use super::stand_ins::{Hook, Twilio};
 use super::{
-    contact_policy, counts, launch, member, report, sent_by_channel, set_clock, simulated, totals,
-    wait_completed, workspace,
+    contact_policy, counts, hook, launch, member, report, sent_by_channel, set_clock, simulated, totals,
+    users_of, wait_completed, workspace,
 };
+use orbit_test_support::twilio::{Answer, Twilio};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,7 +21,7 @@ async fn run(app: &crate::helpers::TestApp, id: &str, templates: &[&str], extra:
 
 #[tokio::test]
 async fn a_person_over_the_daily_cap_is_suppressed_until_the_next_local_day() {
-    let hook = Hook::start().await;
+    let hook = hook().await;
     let app = simulated(MONDAY_MORNING).await;
     workspace(&app, Some(&hook), None).await;
     contact_policy(&app, "Asia/Shanghai", json!({"daily_cap": 3})).await;
@@ -34,22 +34,22 @@ async fn a_person_over_the_daily_cap_is_suppressed_until_the_next_local_day() {
     run(&app, "welcome", &["hook-service"], service.clone()).await;
     for id in ["monday-1", "monday-2", "monday-3"] {
         run(&app, id, &["hook"], json!({})).await;
-        assert_eq!(hook.users_of(id), both, "{id} reaches both");
+        assert_eq!(users_of(&hook, id), both, "{id} reaches both");
     }
     run(&app, "monday-4", &["hook"], json!({})).await;
     assert_eq!(
         totals(&report(&app, "monday-4").await),
         counts(&[("frequency_cap", 2)])
     );
-    assert_eq!(hook.users_of("monday-4"), Vec::<String>::new());
+    assert_eq!(users_of(&hook, "monday-4"), Vec::<String>::new());
     // Over the cap, service messages still go.
     run(&app, "receipt", &["hook-service"], service).await;
-    assert_eq!(hook.users_of("receipt"), both);
+    assert_eq!(users_of(&hook, "receipt"), both);
 
     // 00:30 on Tuesday in Shanghai is still 16:30 on Monday in London.
     set_clock(&app, "2026-11-23T16:30:00Z").await;
     run(&app, "tuesday", &["hook"], json!({})).await;
-    assert_eq!(hook.users_of("tuesday"), vec!["mei".to_owned()]);
+    assert_eq!(users_of(&hook, "tuesday"), vec!["mei".to_owned()]);
     assert_eq!(
         totals(&report(&app, "tuesday").await),
         counts(&[("sent", 1), ("frequency_cap", 1)])
@@ -57,12 +57,12 @@ async fn a_person_over_the_daily_cap_is_suppressed_until_the_next_local_day() {
     // Tom's Tuesday starts at midnight in London.
     set_clock(&app, "2026-11-24T00:00:00Z").await;
     run(&app, "tuesday-london", &["hook"], json!({})).await;
-    assert_eq!(hook.users_of("tuesday-london"), both);
+    assert_eq!(users_of(&hook, "tuesday-london"), both);
 }
 
 #[tokio::test]
 async fn campaigns_released_together_when_quiet_hours_end_still_respect_the_daily_cap() {
-    let hook = Hook::start().await;
+    let hook = hook().await;
     // 22:00 in Shanghai: every campaign waits for 09:00, then all come due at once.
     let app = simulated("2026-11-23T14:00:00Z").await;
     workspace(&app, Some(&hook), None).await;
@@ -85,11 +85,11 @@ async fn campaigns_released_together_when_quiet_hours_end_still_respect_the_dail
     }
 
     let deliveries = hook.deliveries();
-    let keys: BTreeSet<&str> = deliveries.iter().map(|d| d.key.as_str()).collect();
+    let keys: BTreeSet<&str> = deliveries.iter().map(|d| d.idempotency_key()).collect();
     assert_eq!(keys.len(), deliveries.len(), "each message posted once");
     let mut per_user: BTreeMap<&str, usize> = BTreeMap::new();
     for delivery in &deliveries {
-        *per_user.entry(delivery.user.as_str()).or_default() += 1;
+        *per_user.entry(delivery.field("user")).or_default() += 1;
     }
     assert_eq!(
         per_user,
@@ -107,7 +107,7 @@ async fn campaigns_released_together_when_quiet_hours_end_still_respect_the_dail
 
 #[tokio::test]
 async fn a_message_deferred_by_quiet_hours_counts_against_the_day_it_goes_out() {
-    let hook = Hook::start().await;
+    let hook = hook().await;
     // 20:00 in Shanghai.
     let app = simulated("2026-11-23T12:00:00Z").await;
     workspace(&app, Some(&hook), None).await;
@@ -119,7 +119,7 @@ async fn a_message_deferred_by_quiet_hours_counts_against_the_day_it_goes_out() 
     .await;
     member(&app, "mei", json!({})).await;
     run(&app, "evening", &["hook"], json!({})).await;
-    assert_eq!(hook.users_of("evening"), vec!["mei".to_owned()]);
+    assert_eq!(users_of(&hook, "evening"), vec!["mei".to_owned()]);
 
     // At 22:00 Monday's allowance is spent, but the message waits for Tuesday 09:00.
     set_clock(&app, "2026-11-23T14:00:00Z").await;
@@ -140,7 +140,7 @@ async fn a_message_deferred_by_quiet_hours_counts_against_the_day_it_goes_out() 
     );
     set_clock(&app, "2026-11-24T01:00:00Z").await;
     wait_completed(&app, "morning-news").await;
-    assert_eq!(hook.users_of("morning-news"), vec!["mei".to_owned()]);
+    assert_eq!(users_of(&hook, "morning-news"), vec!["mei".to_owned()]);
     assert_eq!(
         totals(&report(&app, "morning-news").await),
         counts(&[("sent", 1)])
@@ -149,8 +149,8 @@ async fn a_message_deferred_by_quiet_hours_counts_against_the_day_it_goes_out() 
 
 #[tokio::test]
 async fn a_channel_cap_falls_back_to_the_next_channel_instead_of_dropping_the_message() {
-    let hook = Hook::start().await;
-    let twilio = Twilio::start().await;
+    let hook = hook().await;
+    let twilio = Twilio::start(Answer::Created).await;
     let app = simulated(MONDAY_MORNING).await;
     workspace(&app, Some(&hook), Some(&twilio)).await;
     contact_policy(&app, "Asia/Shanghai", json!({"channel_caps": {"sms": 1}})).await;
@@ -171,11 +171,11 @@ async fn a_channel_cap_falls_back_to_the_next_channel_instead_of_dropping_the_me
 
     run(&app, "first", &["text", "hook"], json!({})).await;
     assert_eq!(texted("first"), phones, "SMS comes first in the list");
-    assert_eq!(hook.users_of("first"), Vec::<String>::new());
+    assert_eq!(users_of(&hook, "first"), Vec::<String>::new());
 
     run(&app, "second", &["text", "hook"], json!({})).await;
     assert_eq!(texted("second"), Vec::<String>::new());
-    assert_eq!(hook.users_of("second"), both, "SMS is used up: the webhook");
+    assert_eq!(users_of(&hook, "second"), both, "SMS is used up: the webhook");
     assert_eq!(
         sent_by_channel(&report(&app, "second").await),
         counts(&[("webhook", 2)])

@@ -2,12 +2,12 @@
 //! gets the message once, on the first channel they can receive — where they have an
 //! address, the workspace has an account, and consent allows it.
 
-use super::stand_ins::{Hook, TWILIO_FROM, Twilio};
 use super::{
-    counts, launch, member, ok, profile_id, report, sent_by_channel, simulated, totals, wait_completed,
-    workspace,
+    TWILIO_FROM, counts, hook, launch, member, ok, profile_id, report, sent_by_channel, simulated, totals,
+    users_of, wait_completed, workspace,
 };
 use crate::helpers::TestApp;
+use orbit_test_support::twilio::{Answer, Twilio};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -35,8 +35,8 @@ async fn inbox(app: &TestApp, user: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn each_person_gets_the_message_once_on_the_first_channel_they_can_receive() {
-    let hook = Hook::start().await;
-    let twilio = Twilio::start().await;
+    let hook = hook().await;
+    let twilio = Twilio::start(Answer::Created).await;
     let app = simulated(NOON).await;
     workspace(&app, Some(&hook), Some(&twilio)).await;
     member(&app, "mei", json!({"phone": "13800138000"})).await;
@@ -70,7 +70,7 @@ async fn each_person_gets_the_message_once_on_the_first_channel_they_can_receive
         "those with a phone get it by SMS, rendered for them"
     );
     assert_eq!(
-        hook.users_of("new-menu"),
+        users_of(&hook, "new-menu"),
         vec!["dan".to_owned(), "kai".to_owned()],
         "no phone, or no consent on SMS: the next channel, and only it"
     );
@@ -97,7 +97,7 @@ async fn each_person_gets_the_message_once_on_the_first_channel_they_can_receive
 
 #[tokio::test]
 async fn a_channel_the_workspace_has_no_account_for_is_skipped() {
-    let hook = Hook::start().await;
+    let hook = hook().await;
     let app = simulated(NOON).await;
     // A webhook account, but no SMS provider.
     workspace(&app, Some(&hook), None).await;
@@ -106,7 +106,7 @@ async fn a_channel_the_workspace_has_no_account_for_is_skipped() {
     launch(&app, "new-menu", &["text", "hook"], json!({})).await;
     wait_completed(&app, "new-menu").await;
     assert_eq!(
-        hook.users_of("new-menu"),
+        users_of(&hook, "new-menu"),
         vec!["kai".to_owned(), "mei".to_owned()]
     );
     assert_eq!(

@@ -8,14 +8,42 @@ mod broadcast;
 mod caps;
 mod fallback;
 mod quiet_hours;
-mod stand_ins;
 mod unsubscribe;
 
 use crate::helpers::{TestApp, wait_until};
+use orbit_test_support::twilio::{self, Twilio};
+use orbit_test_support::webhook::{Freshness, WebhookReceiver};
 use reqwest::Method;
 use serde_json::{Value, json};
-use stand_ins::{HOOK_SECRET, Hook, TWILIO_ACCOUNT, TWILIO_FROM, TWILIO_TOKEN, Twilio};
 use std::collections::BTreeMap;
+
+/// The webhook account's signing secret.
+const HOOK_SECRET: &str = "contact-policy-webhook-secret-0123";
+/// The sender the Twilio account is configured with.
+const TWILIO_FROM: &str = "+15005550006";
+
+/// A webhook endpoint that takes only correctly signed deliveries. The server runs on
+/// a simulated clock, so the endpoint does not judge freshness; the signed time is
+/// recorded for the scenarios to check.
+async fn hook() -> WebhookReceiver {
+    WebhookReceiver::builder(HOOK_SECRET)
+        .freshness(Freshness::Unchecked)
+        .start()
+        .await
+}
+
+/// The users a campaign reached through `hook`, sorted, once per delivery (the
+/// templates put `user`, `campaign` and `variant` in the body).
+fn users_of(hook: &WebhookReceiver, campaign: &str) -> Vec<String> {
+    let mut users: Vec<String> = hook
+        .deliveries()
+        .iter()
+        .filter(|d| d.field("campaign") == campaign)
+        .map(|d| d.field("user").to_owned())
+        .collect();
+    users.sort();
+    users
+}
 
 /// Sends a request that must succeed; answers its JSON.
 async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
@@ -67,7 +95,7 @@ async fn contact_policy(app: &TestApp, time_zone: &str, policy: Value) {
 /// The `members` segment and the templates the scenarios send: `hook` and
 /// `hook-service` (webhook, naming the user, campaign and variant), `text` (SMS) and
 /// `note` (inbox). Provider accounts for the stand-ins given.
-async fn workspace(app: &TestApp, hook: Option<&Hook>, twilio: Option<&Twilio>) {
+async fn workspace(app: &TestApp, hook: Option<&WebhookReceiver>, twilio: Option<&Twilio>) {
     ok(
         app,
         Method::POST,
@@ -82,7 +110,7 @@ async fn workspace(app: &TestApp, hook: Option<&Hook>, twilio: Option<&Twilio>) 
             Method::POST,
             "/v1/channels",
             json!({"id": "crm", "name": "CRM 回调", "config":
-                   {"provider": "webhook", "url": hook.url, "secret": HOOK_SECRET}}),
+                   {"provider": "webhook", "url": hook.url("/hook"), "secret": HOOK_SECRET}}),
         )
         .await;
     }
@@ -92,7 +120,7 @@ async fn workspace(app: &TestApp, hook: Option<&Hook>, twilio: Option<&Twilio>) 
             Method::POST,
             "/v1/channels",
             json!({"id": "twilio", "name": "Twilio", "config":
-                   {"provider": "twilio", "account_sid": TWILIO_ACCOUNT, "auth_token": TWILIO_TOKEN,
+                   {"provider": "twilio", "account_sid": twilio::ACCOUNT_SID, "auth_token": twilio::AUTH_TOKEN,
                     "from": TWILIO_FROM, "endpoint": twilio.endpoint}}),
         )
         .await;

@@ -1,9 +1,9 @@
 //! Quiet hours: marketing launched at night waits for the end of the window in each
 //! person's own time zone, then goes; service messages go at once.
 
-use super::stand_ins::Hook;
 use super::{
-    contact_policy, counts, launch, member, report, set_clock, simulated, totals, wait_completed, workspace,
+    contact_policy, counts, hook, launch, member, report, set_clock, simulated, totals, users_of,
+    wait_completed, workspace,
 };
 use crate::helpers::wait_until;
 use jiff::Timestamp;
@@ -16,7 +16,7 @@ fn at(s: &str) -> Timestamp {
 
 #[tokio::test]
 async fn marketing_launched_in_quiet_hours_waits_for_each_person_s_local_morning() {
-    let hook = Hook::start().await;
+    let hook = hook().await;
     // Midnight in Shanghai, 08:00 in Los Angeles, 16:00 in London.
     let app = simulated("2026-11-23T16:00:00Z").await;
     workspace(&app, Some(&hook), None).await;
@@ -34,8 +34,8 @@ async fn marketing_launched_in_quiet_hours_waits_for_each_person_s_local_morning
     let received = |campaign: &str| -> BTreeMap<String, Timestamp> {
         hook.deliveries()
             .into_iter()
-            .filter(|d| d.campaign == campaign)
-            .map(|d| (d.user, d.signed_at))
+            .filter(|d| d.field("campaign") == campaign)
+            .map(|d| (d.field("user").to_owned(), d.signed_at))
             .collect()
     };
 
@@ -102,6 +102,6 @@ async fn marketing_launched_in_quiet_hours_waits_for_each_person_s_local_morning
             ("tom".to_owned(), at("2026-11-23T16:00:00Z"))
         ])
     );
-    assert_eq!(hook.users_of("night-sale").len(), 3, "each person got it once");
+    assert_eq!(users_of(&hook, "night-sale").len(), 3, "each person got it once");
     assert_eq!(totals(&report(&app, "night-sale").await), counts(&[("sent", 3)]));
 }

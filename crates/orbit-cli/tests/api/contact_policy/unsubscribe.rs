@@ -2,12 +2,12 @@
 //! run was written; per topic; and never stopping service messages unless the
 //! channel is blocked.
 
-use super::stand_ins::{Hook, Twilio};
 use super::{
-    counts, launch, member, ok, profile_id, report, sent_by_channel, set_clock, simulated, totals,
-    wait_completed, workspace,
+    counts, hook, launch, member, ok, profile_id, report, sent_by_channel, set_clock, simulated, totals,
+    users_of, wait_completed, workspace,
 };
 use crate::helpers::{TestApp, wait_until};
+use orbit_test_support::twilio::{Answer, Twilio};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -27,7 +27,7 @@ async fn consent(app: &TestApp, user: &str, change: Value) {
 
 #[tokio::test]
 async fn a_person_who_unsubscribes_after_the_run_is_written_is_never_sent_marketing() {
-    let hook = Hook::start().await;
+    let hook = hook().await;
     let app = simulated(NOON).await;
     workspace(&app, Some(&hook), None).await;
     for user in ["mei", "lei", "kai"] {
@@ -39,7 +39,7 @@ async fn a_person_who_unsubscribes_after_the_run_is_written_is_never_sent_market
         totals(&report(&app, "weekly").await).get("sent") == Some(&1)
     })
     .await;
-    let first = hook.users_of("weekly");
+    let first = users_of(&hook, "weekly");
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(
         totals(&report(&app, "weekly").await),
@@ -57,7 +57,7 @@ async fn a_person_who_unsubscribes_after_the_run_is_written_is_never_sent_market
     wait_completed(&app, "weekly").await;
     let mut expected = vec![first[0].clone(), staying.to_owned()];
     expected.sort();
-    assert_eq!(hook.users_of("weekly"), expected);
+    assert_eq!(users_of(&hook, "weekly"), expected);
     assert_eq!(
         totals(&report(&app, "weekly").await),
         counts(&[("sent", 2), ("unsubscribed", 1)]),
@@ -67,7 +67,7 @@ async fn a_person_who_unsubscribes_after_the_run_is_written_is_never_sent_market
 
 #[tokio::test]
 async fn leaving_one_topic_stops_that_topic_only() {
-    let hook = Hook::start().await;
+    let hook = hook().await;
     let app = simulated(NOON).await;
     workspace(&app, Some(&hook), None).await;
     for user in ["mei", "lei"] {
@@ -83,18 +83,18 @@ async fn leaving_one_topic_stops_that_topic_only() {
     launch(&app, "sale", &["hook"], json!({"topic": "promotions"})).await;
     wait_completed(&app, "digest").await;
     wait_completed(&app, "sale").await;
-    assert_eq!(hook.users_of("digest"), vec!["lei".to_owned()]);
+    assert_eq!(users_of(&hook, "digest"), vec!["lei".to_owned()]);
     assert_eq!(
         totals(&report(&app, "digest").await),
         counts(&[("sent", 1), ("unsubscribed", 1)])
     );
-    assert_eq!(hook.users_of("sale"), vec!["lei".to_owned(), "mei".to_owned()]);
+    assert_eq!(users_of(&hook, "sale"), vec!["lei".to_owned(), "mei".to_owned()]);
 }
 
 #[tokio::test]
 async fn service_messages_reach_the_unsubscribed_but_not_a_blocked_channel() {
-    let hook = Hook::start().await;
-    let twilio = Twilio::start().await;
+    let hook = hook().await;
+    let twilio = Twilio::start(Answer::Created).await;
     let app = simulated(NOON).await;
     workspace(&app, Some(&hook), Some(&twilio)).await;
     member(&app, "mei", json!({"phone": "13800138000"})).await;
@@ -112,7 +112,7 @@ async fn service_messages_reach_the_unsubscribed_but_not_a_blocked_channel() {
         counts(&[("sent", 1), ("blocked", 1), ("unsubscribed", 1)])
     );
     assert_eq!(
-        hook.users_of("sale"),
+        users_of(&hook, "sale"),
         vec!["lei".to_owned()],
         "a block on SMS leaves Lei's webhook open to marketing"
     );
@@ -128,7 +128,7 @@ async fn service_messages_reach_the_unsubscribed_but_not_a_blocked_channel() {
     let texted: Vec<String> = twilio.texts().into_iter().map(|t| t.to).collect();
     assert_eq!(texted, vec!["+8613800138000".to_owned()], "only Mei by SMS");
     assert_eq!(
-        hook.users_of("order-shipped"),
+        users_of(&hook, "order-shipped"),
         vec!["lei".to_owned()],
         "Lei's SMS is blocked: the next channel"
     );

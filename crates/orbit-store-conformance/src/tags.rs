@@ -1,9 +1,9 @@
 //! The tag part of the conformance suite.
 
 use super::{at, ws};
-use crate::{StoreError, Stores, TagAssignment, TagRecord};
 use orbit_core::tags::TagInput;
 use orbit_core::{ProfileId, TagId, WorkspaceId};
+use orbit_store::{StoreError, Stores, TagAssignment, TagRecord};
 use serde_json::json;
 
 fn lifecycle() -> TagRecord {

@@ -1,16 +1,16 @@
 //! The messaging part of the conformance suite: definitions, consent and the ledger.
 
 use super::{at, ws};
-use crate::{
-    CampaignRecord, ChannelAccountRecord, Engagement, NewSend, SendState, SendUpdate, StoreError, Stores,
-    TemplateRecord,
-};
 use orbit_core::messaging::campaign::Lifecycle;
 use orbit_core::messaging::{
     CampaignState, Channel, ConsentRecord, ConsentStatus, Lane, MessageClass, SendKey, SuppressionReason,
     TemplateContent,
 };
 use orbit_core::{CampaignId, ChannelId, ProfileId, TemplateId};
+use orbit_store::{
+    CampaignRecord, ChannelAccountRecord, Engagement, NewSend, SendState, SendUpdate, StoreError, Stores,
+    TemplateRecord,
+};
 use serde_json::json;
 
 fn person(n: u128) -> ProfileId {
@@ -417,7 +417,7 @@ pub async fn a_held_origin_keeps_rows_that_come_back_from_dispatching(stores: &S
 /// Erasing a person removes their consent and the addresses in their ledger rows,
 /// and what had not gone yet is suppressed; the rows stay for campaign counts.
 pub async fn erasure_clears_consent_and_ledger_addresses(stores: &Stores) {
-    use crate::WorkspaceChanges;
+    use orbit_store::WorkspaceChanges;
     let p = person(7);
     let record = ConsentRecord {
         channel: Some(Channel::Email),
@@ -481,8 +481,8 @@ pub async fn erasure_clears_consent_and_ledger_addresses(stores: &Stores) {
     );
 }
 
-fn inbox_message(profile: ProfileId, id: &str, t: i64) -> crate::InboxMessage {
-    crate::InboxMessage {
+fn inbox_message(profile: ProfileId, id: &str, t: i64) -> orbit_store::InboxMessage {
+    orbit_store::InboxMessage {
         id: id.to_owned(),
         workspace_id: ws(),
         profile_id: profile,
@@ -523,7 +523,7 @@ pub async fn inbox_messages_are_kept_once_and_read_once(stores: &Stores) {
 /// Call tasks are kept once per id, listed by status in creation order with a
 /// cursor, and closed with an outcome.
 pub async fn call_tasks_are_listed_by_status_and_closed(stores: &Stores) {
-    let task = |id: &str, t: i64| crate::CallTask {
+    let task = |id: &str, t: i64| orbit_store::CallTask {
         id: id.to_owned(),
         workspace_id: ws(),
         profile_id: person(4),
