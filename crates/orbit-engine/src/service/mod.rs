@@ -8,11 +8,13 @@
 pub mod audiences;
 pub mod delivery;
 pub mod keys;
+pub mod profiles;
 
 pub use audiences::Audiences;
 pub use delivery::{Delivery, DeliverySettings};
 pub use keys::{KeyHasher, Keys};
 pub use orbit_store::WorkspaceSettings;
+pub use profiles::Profiles;
 
 use crate::{EngineError, PipelineHandle};
 use jiff::{SignedDuration, Timestamp};
@@ -109,6 +111,7 @@ struct Inner {
     clock: EngineClock,
     audiences: Arc<Audiences>,
     delivery: Arc<Delivery>,
+    profiles: Profiles,
     keys: Keys,
     settings: EngineSettings,
 }
@@ -158,6 +161,14 @@ impl Engine {
             )
             .await?,
         );
+        let profiles = Profiles::new(
+            stores.clone(),
+            pipeline.clone(),
+            now.clone(),
+            settings.default_region,
+            audiences.clone(),
+            delivery.clone(),
+        );
         let keys = Keys::new(stores.keys.clone(), hasher, now);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -166,6 +177,7 @@ impl Engine {
                 clock,
                 audiences,
                 delivery,
+                profiles,
                 keys,
                 settings,
             }),
@@ -190,6 +202,11 @@ impl Engine {
     /// Accounts, campaigns, messages and engagements.
     pub fn delivery(&self) -> &Delivery {
         &self.inner.delivery
+    }
+
+    /// Profiles: look-ups, timelines, trait patches, erasure and export.
+    pub fn profiles(&self) -> &Profiles {
+        &self.inner.profiles
     }
 
     /// Write and API keys.

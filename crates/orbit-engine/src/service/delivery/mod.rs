@@ -2,6 +2,11 @@
 //! runs, the delivery worker draining the send ledger, the in-app inbox, tracked links
 //! and the engagements they record (ADR 0009, ADR 0011).
 
+mod consent;
+mod personal;
+
+pub use consent::{ChannelConsent, ConsentChange, ConsentVerdict, ConsentView, RecordedConsent};
+
 use crate::delivery::{
     Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks,
 };
