@@ -4,8 +4,13 @@
 
 mod consent;
 mod personal;
+mod templates;
 
 pub use consent::{ChannelConsent, ConsentChange, ConsentVerdict, ConsentView, RecordedConsent};
+pub use templates::{
+    CarrierParts, PreviewCampaign, ProviderParts, SmsCost, TemplateDraft, TemplateList, TemplatePreview,
+    TemplatePreviewRequest, TemplateView,
+};
 
 use crate::delivery::{
     Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks,
