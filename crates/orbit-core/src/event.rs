@@ -15,7 +15,7 @@ pub type JsonObject = Map<String, Value>;
 pub const MAX_EVENT_NAME_LEN: usize = 200;
 
 /// What an event records, after Segment's call types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// Something the person did (`order_paid`).
@@ -74,8 +74,9 @@ pub enum EventNameError {
 }
 
 /// The name of a tracked event (`order_paid`, `Order Completed`, `加入购物车`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(example = "order_paid")]
 pub struct EventName(String);
 
 impl EventName {
@@ -120,7 +121,7 @@ impl fmt::Display for EventName {
 }
 
 /// A value that was not usable as sent, kept raw for audit and flagged on the profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DataIssue {
     /// Where the value was found (`traits.email`).
     pub field: String,

@@ -80,7 +80,7 @@ impl IdentityPolicy {
 }
 
 /// Why a link was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum ConflictReason {
     /// The profile would hold more identities of a type than allowed.
@@ -98,7 +98,7 @@ pub enum ConflictReason {
 }
 
 /// A link that was not made, kept for review.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Conflict {
     /// The identity whose link was refused.
     pub identity: Identity,
@@ -111,7 +111,7 @@ pub struct Conflict {
 }
 
 /// Two profiles that became one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Merge {
     /// The profile that remains.
     pub survivor: ProfileId,

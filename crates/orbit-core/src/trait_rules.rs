@@ -48,7 +48,7 @@ impl TraitRules {
 }
 
 /// One trait's value and the event time that set it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TraitEntry {
     /// The value.
     pub value: Value,
@@ -57,7 +57,7 @@ pub struct TraitEntry {
 }
 
 /// A profile's traits, each with the time it was set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct TraitSet(BTreeMap<String, TraitEntry>);
 

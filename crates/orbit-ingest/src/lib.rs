@@ -2,18 +2,22 @@
 //!
 //! Each format is a module that turns a parsed JSON body into [`NewEvent`]s, naming
 //! exactly which items were rejected and why; valid items of a batch are kept. Nothing
-//! here does I/O: the HTTP layer hands over the body and the receive time.
+//! here does I/O: the HTTP layer hands over the body and the receive time. Each format
+//! also describes its body with documented types ([`wire`]), and [`IngestAnswer`] is
+//! what every ingestion endpoint answers.
 
 mod fields;
 pub mod native;
 mod normalise;
 pub mod segment;
+pub mod wire;
 
 use jiff::{SignedDuration, Timestamp};
-use orbit_core::ErrorCode;
+use orbit_core::{ErrorCode, Problem};
 use orbit_core::{NewEvent, SourceId, WorkspaceId};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// Largest request body accepted, after gzip decompression (4 MiB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -56,7 +60,7 @@ impl IngestContext {
 }
 
 /// Why one event of a request was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Rejection {
     /// The item's index in the batch (0 for single-event endpoints).
     pub index: usize,
@@ -121,7 +125,64 @@ pub struct ParsedBatch {
     pub rejected: Vec<Rejection>,
 }
 
+/// A request whose every item was refused: it fails as a whole, so that SDKs do not
+/// retry a batch that can never succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}")]
+pub struct AllRefused {
+    /// The first item's problem, or a summary when there were several.
+    pub problem: Problem,
+    /// Every item and why it was refused.
+    pub rejected: Vec<Rejection>,
+}
+
+/// The answer to an ingestion call, once the accepted events are durable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct IngestAnswer {
+    /// Always `true`: a call that fails answers with an error instead.
+    pub success: bool,
+    /// Events stored or recognised as duplicates.
+    pub accepted: usize,
+    /// Accepted events whose message id was already stored (kept once).
+    pub duplicates: usize,
+    /// Items refused, with the reason; the others were kept.
+    pub rejected: Vec<Rejection>,
+}
+
+impl IngestAnswer {
+    /// The answer for `accepted` events made durable, `duplicates` of them already
+    /// stored, beside the items `rejected`.
+    pub fn new(accepted: usize, duplicates: usize, rejected: Vec<Rejection>) -> Self {
+        debug_assert!(duplicates <= accepted, "duplicates are among the accepted");
+        Self {
+            success: true,
+            accepted,
+            duplicates,
+            rejected,
+        }
+    }
+}
+
 impl ParsedBatch {
+    /// The events to append, in request order, and the items refused.
+    ///
+    /// # Errors
+    /// [`AllRefused`] when items were sent and every one was refused: nothing is to
+    /// be appended.
+    pub fn into_appendable(self) -> Result<(Vec<NewEvent>, Vec<Rejection>), AllRefused> {
+        let Self { accepted, rejected } = self;
+        if let (true, Some(first)) = (accepted.is_empty(), rejected.first()) {
+            let message = if rejected.len() == 1 {
+                first.message.clone()
+            } else {
+                format!("all {} events were rejected; see rejected", rejected.len())
+            };
+            let problem = Problem::at(first.code, first.field.clone(), message);
+            return Err(AllRefused { problem, rejected });
+        }
+        Ok((accepted.into_iter().map(|(_, event)| event).collect(), rejected))
+    }
+
     fn push(&mut self, index: usize, prefix: &str, result: Result<NewEvent, FieldError>) {
         match result {
             Ok(event) => self.accepted.push((index, event)),

@@ -18,6 +18,9 @@ use orbit_core::event::{DataIssue, clean_identity};
 use orbit_core::{EventKind, IdentityKind};
 use serde_json::{Map, Value};
 
+mod wire;
+pub use wire::{IdentityValues, NativeBatch, NativeEvent};
+
 /// Parses a native batch body, taking its values over rather than copying them.
 pub fn parse_batch(body: Value, ctx: &IngestContext) -> Result<ParsedBatch, BodyError> {
     let (root, items) = crate::batch_items(body, "events")?;
@@ -130,4 +133,79 @@ fn explicit_identities(msg: &mut Map<String, Value>, ctx: &IngestContext) -> Res
         }
     }
     Ok((identities, issues))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::TextOrNumber;
+    use orbit_core::{SourceId, WorkspaceId};
+    use serde_json::json;
+
+    fn ctx() -> IngestContext {
+        IngestContext {
+            workspace_id: WorkspaceId::default_workspace(),
+            source_id: SourceId::parse("api").expect("valid"),
+            received_at: "2026-11-23T10:00:00Z".parse().expect("valid"),
+            default_region: phonenumber::country::Id::CN,
+            max_future: crate::DEFAULT_MAX_FUTURE,
+            body_bytes: None,
+        }
+    }
+
+    /// The batch `docs/api.md` and this module's documentation show.
+    fn documented_batch() -> Value {
+        json!({"events": [
+            {"type": "track", "event": "order_paid", "message_id": "m-1",
+             "timestamp": "2026-11-23T09:30:00+08:00",
+             "identities": {"phone": "13800138000", "wechat_openid": ["oA", "oB"]},
+             "properties": {"order_id": "o-1", "amount": 59.9, "currency": "CNY"}},
+            {"type": "identify", "message_id": "m-2", "user_id": 1001, "traits": {"tier": "gold"}, "timestamp": 1_795_402_200_000_i64}
+        ], "sent_at": "2026-11-23T09:30:01+08:00"})
+    }
+
+    #[test]
+    fn the_documented_types_read_the_documented_batch_as_the_parser_does() {
+        let batch: NativeBatch = serde_json::from_value(documented_batch()).expect("the documented batch");
+        let order = &batch.events[0];
+        assert_eq!(order.kind, Some(EventKind::Track));
+        assert_eq!(
+            order.identities.as_ref().and_then(|i| i.get("wechat_openid")),
+            Some(&IdentityValues::Many(vec![
+                TextOrNumber::Text("oA".to_owned()),
+                TextOrNumber::Text("oB".to_owned())
+            ]))
+        );
+        assert_eq!(batch.events[1].user_id, Some(TextOrNumber::Number(1001.into())));
+        let events = |body: Value| {
+            let parsed = parse_batch(body, &ctx()).expect("valid");
+            assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+            parsed.accepted.into_iter().map(|(_, e)| e).collect::<Vec<_>>()
+        };
+        let again = serde_json::to_value(&batch).expect("serialises");
+        assert_eq!(events(again), events(documented_batch()));
+    }
+
+    #[test]
+    fn a_batch_whose_every_item_is_refused_fails_whole_naming_each() {
+        let body =
+            json!({"events": [{"type": "track", "user_id": "u"}, {"type": "teleport", "user_id": "u"}]});
+        let refused = parse_batch(body, &ctx())
+            .expect("a readable body")
+            .into_appendable()
+            .expect_err("nothing to append");
+        assert_eq!(refused.problem.field.as_deref(), Some("events[0].event"));
+        assert_eq!(
+            refused.problem.message,
+            "all 2 events were rejected; see rejected"
+        );
+        assert_eq!(refused.rejected.len(), 2);
+        let body =
+            json!({"events": [{"type": "track", "user_id": "u", "event": "ok"}, {"type": "teleport"}]});
+        let (events, rejected) = parse_batch(body, &ctx())
+            .expect("a readable body")
+            .into_appendable()
+            .expect("one to append");
+        assert_eq!((events.len(), rejected[0].index), (1, 1));
+    }
 }

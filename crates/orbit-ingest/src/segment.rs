@@ -11,6 +11,9 @@ use orbit_core::ErrorCode;
 use orbit_core::EventKind;
 use serde_json::{Map, Value};
 
+mod wire;
+pub use wire::{SegmentBatch, SegmentMessage};
+
 /// The call type named by a Segment `type` field or path.
 pub fn call_kind(raw: &str) -> Option<EventKind> {
     EventKind::parse(raw)

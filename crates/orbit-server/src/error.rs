@@ -201,6 +201,12 @@ impl From<orbit_ingest::BodyError> for ApiError {
     }
 }
 
+impl From<orbit_ingest::AllRefused> for ApiError {
+    fn from(e: orbit_ingest::AllRefused) -> Self {
+        Self::from(e.problem).with_rejected(e.rejected)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

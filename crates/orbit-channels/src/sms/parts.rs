@@ -41,7 +41,7 @@ pub enum CountingRule<'a> {
 }
 
 /// What the length of a [`PartCount`] is measured in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// GSM 03.38 7-bit default alphabet; length in septets.

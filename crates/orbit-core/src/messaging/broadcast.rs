@@ -55,7 +55,7 @@ pub struct CampaignVariant {
 }
 
 /// The two classes of message, as written in a definition.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClassName {
     /// Promotional.

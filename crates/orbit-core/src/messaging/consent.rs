@@ -7,7 +7,7 @@ use super::channel::{Channel, MessageClass};
 use super::policy::SuppressionReason;
 
 /// Where a person stands on one channel and topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentStatus {
     /// They opted in.
@@ -19,7 +19,7 @@ pub enum ConsentStatus {
 }
 
 /// One recorded consent change. A missing channel or topic means "all of them".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConsentRecord {
     /// The channel it applies to; `None` for every channel.
     pub channel: Option<Channel>,

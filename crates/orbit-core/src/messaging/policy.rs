@@ -94,7 +94,9 @@ pub struct SentToday {
 }
 
 /// Why a message was not sent to a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SuppressionReason {
     /// The person is in the campaign's holdout group.

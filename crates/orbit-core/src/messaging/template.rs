@@ -64,7 +64,7 @@ fn track_link(state: &minijinja::State, url: String) -> Result<String, minijinja
 
 /// What a template sends, shaped per channel. Every string is template source;
 /// rendering yields the same shape with each string rendered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "channel", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TemplateContent {
     /// An email.
@@ -126,7 +126,7 @@ pub enum TemplateContent {
     },
     /// A JSON document posted to an endpoint; every string inside is a template.
     Webhook {
-        /// The body.
+        /// The body: any JSON document.
         body: serde_json::Value,
     },
     /// A message the app fetches from the inbox.
@@ -150,7 +150,7 @@ pub enum TemplateContent {
 }
 
 /// One named parameter of a provider template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateParam {
     /// The provider's parameter name (`code`, `name`, or `1`, `2` for positional ones).

@@ -8,11 +8,13 @@
 pub mod audiences;
 pub mod delivery;
 pub mod keys;
+pub mod profiles;
 
 pub use audiences::Audiences;
 pub use delivery::{Delivery, DeliverySettings};
 pub use keys::{KeyHasher, Keys};
 pub use orbit_store::WorkspaceSettings;
+pub use profiles::Profiles;
 
 use crate::{EngineError, PipelineHandle};
 use jiff::{SignedDuration, Timestamp};
@@ -91,6 +93,7 @@ struct Inner {
     clock: EngineClock,
     audiences: Arc<Audiences>,
     delivery: Arc<Delivery>,
+    profiles: Profiles,
     keys: Keys,
     settings: EngineSettings,
 }
@@ -140,6 +143,14 @@ impl Engine {
             )
             .await?,
         );
+        let profiles = Profiles::new(
+            stores.clone(),
+            pipeline.clone(),
+            now.clone(),
+            settings.default_region,
+            audiences.clone(),
+            delivery.clone(),
+        );
         let keys = Keys::new(stores.keys.clone(), hasher, now);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -148,6 +159,7 @@ impl Engine {
                 clock,
                 audiences,
                 delivery,
+                profiles,
                 keys,
                 settings,
             }),
@@ -172,6 +184,11 @@ impl Engine {
     /// Accounts, campaigns, messages and engagements.
     pub fn delivery(&self) -> &Delivery {
         &self.inner.delivery
+    }
+
+    /// Profiles: look-ups, timelines, trait patches, erasure and export.
+    pub fn profiles(&self) -> &Profiles {
+        &self.inner.profiles
     }
 
     /// Write and API keys.

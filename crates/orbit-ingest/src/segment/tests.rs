@@ -1,4 +1,5 @@
 use super::*;
+use crate::wire::TextOrNumber;
 use jiff::{SignedDuration, Timestamp};
 use orbit_core::{SourceId, WorkspaceId};
 use serde_json::json;
@@ -160,4 +161,54 @@ fn events_are_measured_only_when_their_body_could_hold_one_too_large() {
         None,
         "a small body holds no large event"
     );
+}
+
+#[test]
+fn the_documented_types_read_what_the_sdks_send() {
+    let batch: SegmentBatch = serde_json::from_value(python_batch()).expect("the python SDK's batch");
+    assert_eq!(batch.batch.len(), 3);
+    assert_eq!(batch.write_key.as_deref(), Some("wk_test"));
+    let identify = &batch.batch[0];
+    assert_eq!(identify.kind, Some(EventKind::Identify));
+    assert_eq!(identify.user_id, Some(TextOrNumber::Text("u-1".to_owned())));
+    assert_eq!(identify.anonymous_id, None, "null is absent");
+    assert_eq!(
+        batch.batch[2].previous_id,
+        Some(TextOrNumber::Text("anon-1".to_owned()))
+    );
+
+    // analytics.js (next) posts single calls as text/plain with the key in the body.
+    let browser = json!({
+        "type": "identify", "anonymousId": "web-anon-1", "writeKey": "wk_test",
+        "context": {"traits": {"email": "web@example.com"}, "library": {"name": "analytics.js", "version": "next-1.70.0"},
+                    "device": {"id": "dev-1", "model": "iPhone15,2"}, "identities": {"member_card": 1001}},
+        "integrations": {}, "messageId": "ajs-next-1", "timestamp": "2026-11-23T09:59:58.000Z",
+        "sentAt": "2026-11-23T09:59:58.100Z", "_metadata": {"bundled": ["Segment.io"]}
+    });
+    let message: SegmentMessage = serde_json::from_value(browser.clone()).expect("analytics.js's identify");
+    let context = message.context.as_ref().expect("a context");
+    assert_eq!(
+        context.traits.as_ref().and_then(|t| t.get("email")),
+        Some(&json!("web@example.com"))
+    );
+    let device = context.device.as_ref().expect("a device");
+    assert_eq!(device.id, Some(TextOrNumber::Text("dev-1".to_owned())));
+    assert_eq!(device.other.get("model"), Some(&json!("iPhone15,2")));
+    assert_eq!(
+        context.identities.as_ref().and_then(|i| i.get("member_card")),
+        Some(&TextOrNumber::Number(1001.into()))
+    );
+    assert!(
+        context.other.contains_key("library"),
+        "the rest of the context is kept"
+    );
+    // What the parser takes from it, the documented type holds: nothing it reads is
+    // lost in the round trip.
+    let again = serde_json::to_value(&message).expect("serialises");
+    let parsed = |body: Value| {
+        let parsed = parse_single(body, EventKind::Identify, &ctx()).expect("valid");
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        parsed.accepted.into_iter().map(|(_, e)| e).collect::<Vec<_>>()
+    };
+    assert_eq!(parsed(again), parsed(browser));
 }

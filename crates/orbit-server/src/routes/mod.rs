@@ -11,7 +11,6 @@ mod health;
 mod inbox;
 mod ingest;
 mod keys;
-mod legacy;
 mod profiles;
 mod segments;
 mod settings;

@@ -2,6 +2,16 @@
 //! runs, the delivery worker draining the send ledger, the in-app inbox, tracked links
 //! and the engagements they record (ADR 0009, ADR 0011).
 
+mod consent;
+mod personal;
+mod templates;
+
+pub use consent::{ChannelConsent, ConsentChange, ConsentVerdict, ConsentView, RecordedConsent};
+pub use templates::{
+    CarrierParts, PreviewCampaign, ProviderParts, SmsCost, TemplateDraft, TemplateList, TemplatePreview,
+    TemplatePreviewRequest, TemplateView,
+};
+
 use crate::delivery::{
     Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks,
 };
