@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::Args;
 use orbit_core::{ManualClock, SystemClock};
 use orbit_engine::snapshot::{SnapshotFile, Snapshotter};
-use orbit_engine::{Engine, EngineClock, EngineSettings, IngestPipeline, KeyHasher, StartupReport, StartupSource};
+use orbit_engine::{
+    Engine, EngineClock, EngineSettings, IngestPipeline, KeyHasher, StartupReport, StartupSource,
+};
 use orbit_server::{AppState, ServerSettings};
 use orbit_store::{LogPosition, Stores};
 use serde::Serialize;
