@@ -1,6 +1,13 @@
 //! The delivery service: provider accounts as live connectors, campaigns and their
 //! runs, the delivery worker draining the send ledger, the in-app inbox, tracked links
 //! and the engagements they record (ADR 0009, ADR 0011).
+//!
+//! Each resource the API serves has its module: an `impl Delivery` block with the
+//! typed requests and answers it takes and gives.
+
+mod accounts;
+
+pub use accounts::{AccountDraft, ChannelList, ChannelView};
 
 use crate::delivery::{
     Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks,
