@@ -6,12 +6,13 @@
 //! typed requests and answers it takes and gives.
 
 mod accounts;
+mod campaigns;
 
 pub use accounts::{AccountDraft, ChannelList, ChannelView};
+pub use campaigns::{CampaignAction, CampaignDraft, CampaignList, CampaignReport, CampaignView};
 
-use crate::delivery::{
-    Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks,
-};
+use crate::delivery::{Accounts, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks};
+use crate::service::Audiences;
 use crate::service::keys::KeyHasher;
 use crate::{EngineError, PipelineHandle};
 use orbit_channels::{EgressPolicy, HttpClient};
@@ -32,6 +33,7 @@ pub struct Delivery {
     pipeline: PipelineHandle,
     clock: Arc<dyn Clock>,
     default_region: phonenumber::country::Id,
+    audiences: Arc<Audiences>,
     accounts: Accounts,
     sealer: Sealer,
     egress: EgressPolicy,
@@ -73,7 +75,7 @@ impl Delivery {
         pipeline: PipelineHandle,
         clock: Arc<dyn Clock>,
         hasher: &KeyHasher,
-        audience: Arc<dyn CampaignAudience>,
+        audiences: Arc<Audiences>,
         settings: DeliverySettings,
     ) -> Result<Self, EngineError> {
         let links = Arc::new(TrackingLinks::new(
@@ -94,7 +96,11 @@ impl Delivery {
         let inbox = Arc::new(Inbox::default());
         inbox.load_recent(&stores, clock.now()).await?;
         Ok(Self {
-            runner: Arc::new(CampaignRunner::new(stores.clone(), clock.clone(), audience)),
+            runner: Arc::new(CampaignRunner::new(
+                stores.clone(),
+                clock.clone(),
+                audiences.clone(),
+            )),
             worker: Arc::new(DeliveryWorker::new(
                 stores.clone(),
                 pipeline.clone(),
@@ -105,6 +111,7 @@ impl Delivery {
             )),
             engagements: Arc::new(Engagements::new(stores.clone(), pipeline.clone(), clock.clone())),
             default_region: settings.default_region,
+            audiences,
             egress: settings.egress,
             stores,
             pipeline,
