@@ -6,9 +6,11 @@
 //! typed requests and answers it takes and gives.
 
 mod accounts;
+mod call_tasks;
 mod campaigns;
 
 pub use accounts::{AccountDraft, ChannelList, ChannelView};
+pub use call_tasks::{CallTaskPage, CallTaskStatus, CallTaskUpdate, CallTaskView};
 pub use campaigns::{CampaignAction, CampaignDraft, CampaignList, CampaignReport, CampaignView};
 
 use crate::delivery::{Accounts, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks};
