@@ -8,10 +8,12 @@
 mod accounts;
 mod call_tasks;
 mod campaigns;
+mod dead_letters;
 
 pub use accounts::{AccountDraft, ChannelList, ChannelView};
 pub use call_tasks::{CallTaskPage, CallTaskStatus, CallTaskUpdate, CallTaskView};
 pub use campaigns::{CampaignAction, CampaignDraft, CampaignList, CampaignReport, CampaignView};
+pub use dead_letters::{DeadLetter, DeadLetterPage};
 
 use crate::delivery::{Accounts, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks};
 use crate::service::Audiences;
