@@ -9,11 +9,13 @@ mod accounts;
 mod call_tasks;
 mod campaigns;
 mod dead_letters;
+mod inbox;
 
 pub use accounts::{AccountDraft, ChannelList, ChannelView};
 pub use call_tasks::{CallTaskPage, CallTaskStatus, CallTaskUpdate, CallTaskView};
 pub use campaigns::{CampaignAction, CampaignDraft, CampaignList, CampaignReport, CampaignView};
 pub use dead_letters::{DeadLetter, DeadLetterPage};
+pub use inbox::{InboxMessageView, InboxPage, InboxRead};
 
 use crate::delivery::{Accounts, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks};
 use crate::service::Audiences;
