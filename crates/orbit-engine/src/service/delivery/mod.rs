@@ -10,12 +10,14 @@ mod call_tasks;
 mod campaigns;
 mod dead_letters;
 mod inbox;
+mod tracking;
 
 pub use accounts::{AccountDraft, ChannelList, ChannelView};
 pub use call_tasks::{CallTaskPage, CallTaskStatus, CallTaskUpdate, CallTaskView};
 pub use campaigns::{CampaignAction, CampaignDraft, CampaignList, CampaignReport, CampaignView};
 pub use dead_letters::{DeadLetter, DeadLetterPage};
 pub use inbox::{InboxMessageView, InboxPage, InboxRead};
+pub use tracking::{PushedReceipts, RECEIPT_SIGNATURE_HEADER, ReceiptReply};
 
 use crate::delivery::{Accounts, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks};
 use crate::service::Audiences;
