@@ -120,6 +120,24 @@ impl ProviderConfig {
         serde_json::from_value(json)
     }
 
+    /// The configuration with each secret that was sent as [`MASK`] given its value in
+    /// `previous`, as [`ProviderConfig::parse_keeping_secrets`] does for JSON: for a
+    /// configuration already read into its type (whose masked secrets are kept ones).
+    ///
+    /// # Errors
+    /// When `previous` itself holds a kept secret.
+    pub fn keeping_secrets(
+        self,
+        previous: Option<&ProviderConfig>,
+    ) -> Result<ProviderConfig, serde_json::Error> {
+        match previous {
+            Some(previous) if previous.provider() == self.provider() => {
+                Self::parse_keeping_secrets(secret::as_sent(&self)?, Some(previous))
+            }
+            _ => Ok(self),
+        }
+    }
+
     /// The configuration as sealed at rest: JSON with every secret in plaintext.
     ///
     /// # Contract

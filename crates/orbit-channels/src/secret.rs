@@ -99,6 +99,9 @@ enum Rendering {
     /// As `Masked`, except that kept secrets are written as `null`: comparing the two
     /// renderings finds the kept ones.
     KeptAsNull,
+    /// Secrets are their plaintext and kept ones [`MASK`], as a client sent them:
+    /// written only, to read a typed configuration as its JSON again.
+    AsSent,
 }
 
 thread_local! {
@@ -127,13 +130,22 @@ pub fn with_plaintext<R>(f: impl FnOnce() -> R) -> R {
     with_rendering(Rendering::Plaintext, f)
 }
 
+/// `value` as JSON the way a client sent it: secrets in plaintext, and [`MASK`] where
+/// a secret was sent as one, so that [`keep_stored`] can fill those in. Nothing else
+/// may use it: the plaintext is in the answer.
+///
+/// # Errors
+/// When `value` cannot be written as JSON (a map with keys that are not strings).
+pub fn as_sent<T: Serialize>(value: &T) -> Result<Value, serde_json::Error> {
+    with_rendering(Rendering::AsSent, || serde_json::to_value(value))
+}
+
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match (&self.0, RENDERING.get()) {
-            (Held::Value(value), Rendering::Plaintext) => serializer.serialize_str(value),
-            (Held::Value(_), Rendering::Masked | Rendering::KeptAsNull) | (Held::Kept, Rendering::Masked) => {
-                serializer.serialize_str(MASK)
-            }
+            (Held::Value(value), Rendering::Plaintext | Rendering::AsSent) => serializer.serialize_str(value),
+            (Held::Value(_), Rendering::Masked | Rendering::KeptAsNull)
+            | (Held::Kept, Rendering::Masked | Rendering::AsSent) => serializer.serialize_str(MASK),
             (Held::Kept, Rendering::KeptAsNull) => serializer.serialize_none(),
             (Held::Kept, Rendering::Plaintext) => Err(serde::ser::Error::custom(
                 "a secret sent back masked was never given its stored value",
@@ -327,6 +339,27 @@ mod tests {
             "nothing is stored under that key"
         );
         assert_eq!(refuse_kept(&kept).expect_err("kept").field, "headers.X-New");
+    }
+
+    #[test]
+    fn a_form_read_typed_is_written_back_as_sent_and_keeps_stored_secrets() {
+        let stored = form(serde_json::json!({"name": "shop", "password": "p1", "token": "t1"}));
+        let sent = form(serde_json::json!({"name": "shop", "password": MASK, "token": "t2"}));
+        assert!(sent.password.is_kept());
+        let mut json = as_sent(&sent).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"name": "shop", "password": MASK, "token": "t2", "headers": {}})
+        );
+        keep_stored(&mut json, &stored).expect("kept");
+        let kept = form(json);
+        assert_eq!(kept.password.expose(), "p1");
+        assert_eq!(kept.token.as_ref().map(Secret::expose), Some("t2"));
+        assert_eq!(
+            serde_json::to_value(Secret::new("x")).expect("json"),
+            MASK,
+            "the rendering ended"
+        );
     }
 
     #[test]

@@ -54,21 +54,6 @@ pub async fn read_bytes(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiE
     Ok(bytes)
 }
 
-/// Reads a JSON body into `T`; a mismatch is a `400` with `code` naming the exact path
-/// of the offending field.
-pub async fn read_typed<T: serde::de::DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Body,
-    code: ErrorCode,
-) -> Result<T, ApiError> {
-    let value = read_json(headers, body).await?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
-        let field = if field == "." { String::new() } else { field };
-        ApiError::at(code, field, e.into_inner().to_string())
-    })
-}
-
 fn inflate(compressed: &[u8]) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::with_capacity(compressed.len() * 4);
     // Read one byte past the limit to tell "exactly at the limit" from "over it", so a

@@ -12,6 +12,13 @@ use serde::de::DeserializeOwned;
 pub trait ApiBody: DeserializeOwned {
     /// The code of a body that does not fit the type.
     const INVALID: ErrorCode = ErrorCode::InvalidRequest;
+
+    /// The code of a mismatch at `field` (a path such as `config.url`): [`Self::INVALID`]
+    /// unless a part of the body has a code of its own.
+    fn invalid_at(field: &str) -> ErrorCode {
+        let _ = field;
+        Self::INVALID
+    }
 }
 
 /// A JSON body read into `T`: at most the body limit, gzip inflated, whatever the
@@ -29,9 +36,10 @@ where
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
         let value = read_json(&parts.headers, body).await?;
-        serde_path_to_error::deserialize(value)
-            .map(ApiJson)
-            .map_err(|e| ApiError::at(T::INVALID, field_path(&e), e.into_inner().to_string()))
+        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
+            let field = field_path(&e);
+            ApiError::at(T::invalid_at(&field), field, e.into_inner().to_string())
+        })
     }
 }
 

@@ -34,6 +34,46 @@ fn configurations_read_tagged_and_mask_their_secrets() {
     assert!(serde_json::from_value::<ProviderConfig>(json!({"provider": "fax"})).is_err());
 }
 
+#[test]
+fn configurations_read_into_their_type_keep_the_secrets_sent_back_masked() {
+    let stored: ProviderConfig = serde_json::from_value(json!({
+        "provider": "webhook", "url": "https://hooks.example.com/orbit",
+        "secret": "0123456789abcdef0123", "headers": {"Authorization": "Bearer abc"}
+    }))
+    .expect("stored");
+    let mut shown = stored.masked();
+    shown["headers"]["X-Tenant"] = json!("shop-7");
+    let sent: ProviderConfig = serde_json::from_value(shown).expect("sent");
+    let kept = sent.clone().keeping_secrets(Some(&stored)).expect("kept");
+    let ProviderConfig::Webhook(webhook) = &kept else {
+        panic!("a webhook")
+    };
+    assert_eq!(webhook.secret.expose(), "0123456789abcdef0123");
+    assert_eq!(webhook.headers["Authorization"].expose(), "Bearer abc");
+    assert_eq!(webhook.headers["X-Tenant"].expose(), "shop-7");
+    assert_eq!(kept.validate(), Ok(()));
+
+    // Nothing is taken from nothing, or from another provider's configuration.
+    assert!(
+        sent.clone()
+            .keeping_secrets(None)
+            .expect("as sent")
+            .validate()
+            .is_err()
+    );
+    let other: ProviderConfig = serde_json::from_value(json!({
+        "provider": "aliyun_sms", "access_key_id": "LTAI5tExample", "access_key_secret": "secret",
+        "sign_name": "奥比特", "template_code": "SMS_0001"
+    }))
+    .expect("other");
+    assert!(
+        sent.keeping_secrets(Some(&other))
+            .expect("as sent")
+            .validate()
+            .is_err()
+    );
+}
+
 /// Sealed configurations exactly as `serde_json::to_vec(&config)` wrote them while
 /// secrets were plain strings (captured from that code): data directories hold them.
 const SEALED_BEFORE_SECRETS_HAD_A_TYPE: [&str; 5] = [

@@ -6,13 +6,14 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::assignment::{Split, VariantWeight};
 use super::channel::MessageClass;
 use crate::{ChannelId, SegmentId, TemplateId};
 
 /// What a marketer writes to create a campaign.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignDefinition {
     /// A name people recognise.
@@ -42,7 +43,7 @@ pub struct CampaignDefinition {
 }
 
 /// One variant of a campaign.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignVariant {
     /// The variant's name (`a`, `b`, `20_off`).
@@ -55,7 +56,7 @@ pub struct CampaignVariant {
 }
 
 /// The two classes of message, as written in a definition.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClassName {
     /// Promotional.
@@ -65,8 +66,11 @@ pub enum ClassName {
     Transactional,
 }
 
+/// The subscription topic of marketing messages that name none.
+pub const DEFAULT_TOPIC: &str = "promotions";
+
 fn promotions() -> String {
-    "promotions".to_owned()
+    DEFAULT_TOPIC.to_owned()
 }
 
 fn one() -> u32 {
@@ -74,7 +78,7 @@ fn one() -> u32 {
 }
 
 /// One channel's content in a variant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignMessage {
     /// The template (its content says the channel).
@@ -86,7 +90,7 @@ pub struct CampaignMessage {
 }
 
 /// How a variant's messages are spread over channels.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelPolicy {
     /// One message per person, on the first channel (in order) they can receive.
@@ -97,7 +101,7 @@ pub enum ChannelPolicy {
 }
 
 /// When a campaign's runs open.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {
     /// As soon as it is launched.

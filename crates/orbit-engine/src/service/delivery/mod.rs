@@ -1,20 +1,34 @@
 //! The delivery service: provider accounts as live connectors, campaigns and their
 //! runs, the delivery worker draining the send ledger, the in-app inbox, tracked links
 //! and the engagements they record (ADR 0009, ADR 0011).
+//!
+//! Each resource the API serves has its module: an `impl Delivery` block with the
+//! typed requests and answers it takes and gives.
 
+mod accounts;
+mod call_tasks;
+mod campaigns;
 mod consent;
+mod dead_letters;
+mod inbox;
 mod personal;
 mod templates;
+mod tracking;
 
+pub use accounts::{AccountDraft, ChannelList, ChannelView};
+pub use call_tasks::{CallTaskPage, CallTaskStatus, CallTaskUpdate, CallTaskView};
+pub use campaigns::{CampaignAction, CampaignDraft, CampaignList, CampaignReport, CampaignView};
 pub use consent::{ChannelConsent, ConsentChange, ConsentVerdict, ConsentView, RecordedConsent};
+pub use dead_letters::{DeadLetter, DeadLetterPage};
+pub use inbox::{InboxMessageView, InboxPage, InboxRead};
 pub use templates::{
     CarrierParts, PreviewCampaign, ProviderParts, SmsCost, TemplateDraft, TemplateList, TemplatePreview,
     TemplatePreviewRequest, TemplateView,
 };
+pub use tracking::{PushedReceipts, RECEIPT_SIGNATURE_HEADER, ReceiptReply};
 
-use crate::delivery::{
-    Accounts, CampaignAudience, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks,
-};
+use crate::delivery::{Accounts, CampaignRunner, DeliveryWorker, Engagements, Inbox, Sealer, TrackingLinks};
+use crate::service::Audiences;
 use crate::service::keys::KeyHasher;
 use crate::{EngineError, PipelineHandle};
 use orbit_channels::{EgressPolicy, HttpClient};
@@ -35,6 +49,7 @@ pub struct Delivery {
     pipeline: PipelineHandle,
     clock: Arc<dyn Clock>,
     default_region: phonenumber::country::Id,
+    audiences: Arc<Audiences>,
     accounts: Accounts,
     sealer: Sealer,
     egress: EgressPolicy,
@@ -76,7 +91,7 @@ impl Delivery {
         pipeline: PipelineHandle,
         clock: Arc<dyn Clock>,
         hasher: &KeyHasher,
-        audience: Arc<dyn CampaignAudience>,
+        audiences: Arc<Audiences>,
         settings: DeliverySettings,
     ) -> Result<Self, EngineError> {
         let links = Arc::new(TrackingLinks::new(
@@ -97,7 +112,11 @@ impl Delivery {
         let inbox = Arc::new(Inbox::default());
         inbox.load_recent(&stores, clock.now()).await?;
         Ok(Self {
-            runner: Arc::new(CampaignRunner::new(stores.clone(), clock.clone(), audience)),
+            runner: Arc::new(CampaignRunner::new(
+                stores.clone(),
+                clock.clone(),
+                audiences.clone(),
+            )),
             worker: Arc::new(DeliveryWorker::new(
                 stores.clone(),
                 pipeline.clone(),
@@ -108,6 +127,7 @@ impl Delivery {
             )),
             engagements: Arc::new(Engagements::new(stores.clone(), pipeline.clone(), clock.clone())),
             default_region: settings.default_region,
+            audiences,
             egress: settings.egress,
             stores,
             pipeline,
