@@ -3,9 +3,9 @@
 //! simulated clock drives them; a worker's idle poll is not product time and sleeps on
 //! the wall clock.
 
+use crate::sync::Exclusive;
 use jiff::{SignedDuration, Timestamp};
 use orbit_core::{Clock, ManualClock};
-use crate::sync::Exclusive;
 use std::sync::Arc;
 
 /// The clock the engine runs on.
@@ -145,8 +145,14 @@ mod tests {
     #[test]
     fn periods_tick_at_whole_periods() {
         let hourly = Period::new(Duration::from_secs(3_600));
-        assert_eq!(hourly.next_after(at("2026-12-07T09:24:13Z")), at("2026-12-07T10:00:00Z"));
-        assert_eq!(hourly.next_after(at("2026-12-07T10:00:00Z")), at("2026-12-07T11:00:00Z"));
+        assert_eq!(
+            hourly.next_after(at("2026-12-07T09:24:13Z")),
+            at("2026-12-07T10:00:00Z")
+        );
+        assert_eq!(
+            hourly.next_after(at("2026-12-07T10:00:00Z")),
+            at("2026-12-07T11:00:00Z")
+        );
         assert!(hourly.ticked_between(at("2026-12-07T09:59:59Z"), at("2026-12-07T10:00:00Z")));
         assert!(!hourly.ticked_between(at("2026-12-07T10:00:00Z"), at("2026-12-07T10:59:59Z")));
         assert_eq!(Period::new(Duration::ZERO), Period::new(Duration::from_secs(1)));
@@ -161,7 +167,10 @@ mod tests {
         assert!(!job.claim(at("2026-12-07T09:00:59Z")));
         assert_eq!(job.next_due(t), at("2026-12-07T09:01:00Z"));
         job.done(at("2026-12-07T09:01:10Z"));
-        assert!(!job.claim(at("2026-12-07T09:01:30Z")), "done by someone else this minute");
+        assert!(
+            !job.claim(at("2026-12-07T09:01:30Z")),
+            "done by someone else this minute"
+        );
         assert!(job.claim(at("2026-12-07T09:02:00Z")));
     }
 

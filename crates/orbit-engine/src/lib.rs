@@ -23,8 +23,8 @@ pub mod startup;
 mod sync;
 pub mod timeline;
 
-pub use pipeline::{IngestPipeline, PipelineHandle};
 pub use clock::EngineClock;
+pub use pipeline::{IngestPipeline, PipelineHandle};
 pub use service::{Audiences, Delivery, Engine, EngineSettings, KeyHasher, Keys};
 pub use startup::{StartupReport, StartupSource};
 pub use timeline::TimelineCursor;

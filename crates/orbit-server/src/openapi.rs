@@ -50,13 +50,13 @@ pub(crate) struct ApiDoc;
 
 /// The document the route table describes, finished with what every operation
 /// shares.
-pub fn document() -> OpenApi {
+pub fn document() -> serde_json::Value {
     let (_, document) = crate::routes::api().split_for_parts();
     finish(document)
 }
 
 /// Adds the security schemes, the error shape and the error answers any call may get.
-pub(crate) fn finish(mut document: OpenApi) -> OpenApi {
+pub(crate) fn finish(mut document: OpenApi) -> serde_json::Value {
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme("api_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     components.add_security_scheme(
@@ -88,7 +88,54 @@ pub(crate) fn finish(mut document: OpenApi) -> OpenApi {
             add_shared_errors(operation);
         }
     }
-    document
+    open_flattened_parts(document)
+}
+
+/// An answer that flattens a type written with `deny_unknown_fields` (a tag answered
+/// as its definition plus counts) is an `allOf` of that type's schema and the rest;
+/// the type's `additionalProperties: false` would then refuse the rest's fields, so in
+/// an `allOf` the member is inlined without it. The type keeps it where it is a body
+/// of its own.
+fn open_flattened_parts(document: OpenApi) -> serde_json::Value {
+    let mut json = serde_json::to_value(&document).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OpenAPI document could not be written");
+        serde_json::Value::Null
+    });
+    let schemas = json["components"]["schemas"].clone();
+    open_all_of(&mut json, &schemas);
+    json
+}
+
+fn open_all_of(value: &mut serde_json::Value, schemas: &serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Array(parts)) = map.get_mut("allOf") {
+                for part in parts.iter_mut() {
+                    let closed = part["$ref"]
+                        .as_str()
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                        .map(|name| &schemas[name])
+                        .filter(|schema| schema["additionalProperties"] == serde_json::Value::Bool(false));
+                    if let Some(schema) = closed {
+                        let mut open = schema.clone();
+                        if let Some(fields) = open.as_object_mut() {
+                            fields.remove("additionalProperties");
+                        }
+                        *part = open;
+                    }
+                }
+            }
+            for child in map.values_mut() {
+                open_all_of(child, schemas);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                open_all_of(item, schemas);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The error shape as a JSON answer.
@@ -137,6 +184,17 @@ fn add_shared_errors(operation: &mut Operation) {
     if schemes.iter().any(|s| s == "api_key") {
         add("403", "The key lacks the scope (`forbidden`)");
     }
+    if operation.request_body.is_some() {
+        add(
+            "400",
+            "The body is not what the operation takes; the error names the field",
+        );
+        add("413", "The body is over the size limit (`body_too_large`)");
+        add(
+            "415",
+            "The body's Content-Encoding is not gzip or none (`unsupported_encoding`)",
+        );
+    }
     add(
         "503",
         "Storage failed; nothing was acknowledged or changed — retry (`unavailable`)",
@@ -147,11 +205,8 @@ const SWAGGER_JS: &str = include_str!("../../../web/vendor/swagger-ui/swagger-ui
 const SWAGGER_CSS: &str = include_str!("../../../web/vendor/swagger-ui/swagger-ui.css");
 
 /// The routes serving the document and its browser.
-pub(crate) fn routes(document: OpenApi) -> Router<AppState> {
-    let json = Arc::new(document.to_pretty_json().unwrap_or_else(|e| {
-        tracing::error!(error = %e, "the OpenAPI document could not be written");
-        "{}".to_owned()
-    }));
+pub(crate) fn routes(document: serde_json::Value) -> Router<AppState> {
+    let json = Arc::new(serde_json::to_string_pretty(&document).unwrap_or_default());
     Router::new()
         .route(
             "/openapi.json",

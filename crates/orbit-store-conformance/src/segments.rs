@@ -53,9 +53,15 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
         Err(StoreError::AlreadyExists(_))
     ));
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![b]);
-    segments.save_static_segment(&record, Write::Replace, &[a]).await.unwrap();
+    segments
+        .save_static_segment(&record, Write::Replace, &[a])
+        .await
+        .unwrap();
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![a]);
-    segments.save_static_segment(&record, Write::Replace, &[b]).await.unwrap();
+    segments
+        .save_static_segment(&record, Write::Replace, &[b])
+        .await
+        .unwrap();
 
     segments
         .record_sizes(&ws(), at(100), &[(id.clone(), 5)])
@@ -85,7 +91,10 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
         segments.baselines().await.unwrap(),
         vec![(ws(), id.clone(), later.clone())]
     );
-    segments.save_static_segment(&record, Write::Replace, &[b]).await.unwrap();
+    segments
+        .save_static_segment(&record, Write::Replace, &[b])
+        .await
+        .unwrap();
     assert!(
         segments.baselines().await.unwrap().is_empty(),
         "a static segment has none"

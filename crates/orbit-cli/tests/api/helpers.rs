@@ -1,9 +1,11 @@
 //! `TestApp`: a data directory, keys, and a running `orbit serve` process.
 
+use crate::contract::{CheckedClient, CheckedResponse};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_orbit");
@@ -31,9 +33,20 @@ pub struct TestApp {
     pub base: String,
     pub write_key: String,
     pub api_key: String,
-    pub http: reqwest::Client,
+    /// Checks every answer against the server's `/openapi.json`.
+    pub http: CheckedClient,
+    shared_base: Arc<Mutex<String>>,
     process: Option<Child>,
     extra_args: Vec<String>,
+}
+
+/// A client for a server whose address `base` holds, answers checked by the contract.
+fn client(base: &Arc<Mutex<String>>) -> CheckedClient {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    CheckedClient::new(http, base.clone())
 }
 
 impl TestApp {
@@ -47,15 +60,14 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let write_key = create_key(dir.path(), &["--kind", "write", "--source", "web"]);
         let api_key = create_key(dir.path(), &["--kind", "api", "--scopes", "admin"]);
+        let shared_base = Arc::default();
         let mut app = Self {
             dir,
             base: String::new(),
             write_key,
             api_key,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("client"),
+            http: client(&shared_base),
+            shared_base,
             process: None,
             extra_args: args.iter().map(|a| (*a).to_owned()).collect(),
         };
@@ -79,15 +91,14 @@ impl TestApp {
                 .expect("the key is in the keys file")
                 .to_owned()
         };
+        let shared_base = Arc::default();
         let mut app = Self {
             write_key: key("write_key"),
             api_key: key("api_key"),
             dir,
             base: String::new(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("client"),
+            http: client(&shared_base),
+            shared_base,
             process: None,
             extra_args: args.iter().map(|a| (*a).to_owned()).collect(),
         };
@@ -115,7 +126,8 @@ impl TestApp {
             .to_owned();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        self.base = address;
+        self.base = address.clone();
+        *self.shared_base.lock().expect("lock") = address;
         self.process = Some(child);
     }
 
@@ -187,7 +199,7 @@ impl TestApp {
     }
 
     /// POSTs JSON to a tracking endpoint with the write key as a Bearer token.
-    pub async fn track(&self, path: &str, body: &Value) -> reqwest::Response {
+    pub async fn track(&self, path: &str, body: &Value) -> CheckedResponse {
         self.http
             .post(self.url(path))
             .bearer_auth(&self.write_key)

@@ -7,6 +7,7 @@ mod channels;
 mod compat;
 mod consent;
 mod contact_policy;
+mod contract;
 mod crash;
 mod engagement;
 mod helpers;

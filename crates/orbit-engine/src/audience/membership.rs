@@ -10,11 +10,11 @@
 
 use super::live::AudienceIndexes;
 use super::segments::SegmentCatalog;
+use crate::clock::{EngineClock, Periodic};
 use crate::sync::Shared;
 use crate::{EngineError, PipelineHandle};
 use orbit_core::audience::Evaluation;
 use orbit_core::audience::membership::{Transition, addressing_identity, transition_event};
-use crate::clock::{EngineClock, Periodic};
 use orbit_core::{NewEvent, ProfileId, SegmentId, WorkspaceId};
 use orbit_store::{MembershipBaseline, SegmentKind, SegmentStore};
 use roaring::RoaringBitmap;

@@ -16,9 +16,9 @@ pub use keys::{KeyHasher, Keys};
 pub use orbit_store::WorkspaceSettings;
 pub use profiles::Profiles;
 
+use crate::clock::EngineClock;
 use crate::{EngineError, PipelineHandle};
 use jiff::{SignedDuration, Timestamp};
-use crate::clock::EngineClock;
 use orbit_core::{Clock, ErrorCode, NewEvent, Problem, WorkspaceId};
 use orbit_store::{AppendOutcome, Stores};
 use serde::{Deserialize, Serialize};

@@ -24,8 +24,8 @@ pub use tags::{
 };
 
 use crate::audience::membership::{MembershipWatcher, Sweep, SweepReport};
-use crate::clock::{EngineClock, Periodic};
 use crate::audience::{SegmentCatalog, TagCatalog};
+use crate::clock::{EngineClock, Periodic};
 use crate::delivery::CampaignAudience;
 use crate::sync::Shared;
 use crate::{EngineError, PipelineHandle};
