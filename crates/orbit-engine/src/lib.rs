@@ -24,6 +24,7 @@ mod sync;
 pub mod timeline;
 
 pub use clock::EngineClock;
+pub use orbit_store::{AppendOutcome, StoreError};
 pub use pipeline::{IngestPipeline, PipelineHandle};
 pub use service::{Audiences, Delivery, Engine, EngineSettings, KeyHasher, Keys};
 pub use startup::{StartupReport, StartupSource};

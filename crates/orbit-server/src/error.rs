@@ -173,23 +173,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<orbit_store::StoreError> for ApiError {
-    fn from(e: orbit_store::StoreError) -> Self {
-        match e {
-            orbit_store::StoreError::AlreadyExists(what) => {
-                Self::new(ErrorCode::AlreadyExists, format!("it exists already ({what})"))
-            }
-            other => Self::internal(&other),
-        }
-    }
-}
-
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Rejected(problem) => problem.into(),
             EngineError::ProfileNotFound => Self::not_found("profile"),
-            EngineError::Store(store) => store.into(),
+            EngineError::Store(orbit_engine::StoreError::AlreadyExists(what)) => {
+                Self::new(ErrorCode::AlreadyExists, format!("it exists already ({what})"))
+            }
             other => Self::internal(&other),
         }
     }

@@ -319,18 +319,6 @@ impl Engine {
             }),
         })
     }
-
-    /// The stores, for the routes not yet served by a service.
-    #[doc(hidden)]
-    pub fn stores(&self) -> &Stores {
-        &self.inner.stores
-    }
-
-    /// The pipeline, for the routes not yet served by a service.
-    #[doc(hidden)]
-    pub fn pipeline(&self) -> &PipelineHandle {
-        &self.inner.pipeline
-    }
 }
 
 /// A duration; days count as 24 hours (the clock moves by elapsed time).

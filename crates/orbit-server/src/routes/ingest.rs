@@ -13,11 +13,11 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use orbit_core::{EventKind, SourceId};
+use orbit_engine::AppendOutcome;
 use orbit_engine::service::keys::{ApiKeyRecord, KeyKind, Scope};
 use orbit_ingest::native::NativeBatch;
 use orbit_ingest::segment::{self, SegmentBatch, SegmentMessage};
 use orbit_ingest::{BodyError, IngestAnswer, IngestContext, ParsedBatch};
-use orbit_store::AppendOutcome;
 use serde_json::Value;
 
 /// The source name of events sent with an API key rather than a write key.

@@ -151,42 +151,4 @@ impl Delivery {
         tokio::spawn(self.runner.clone().run(CAMPAIGN_TICK_EVERY));
         Ok(())
     }
-
-    /// The parts the routes not yet served by a service reach.
-    #[doc(hidden)]
-    pub fn parts(&self) -> DeliveryParts<'_> {
-        DeliveryParts {
-            stores: &self.stores,
-            pipeline: &self.pipeline,
-            clock: &self.clock,
-            default_region: self.default_region,
-            accounts: &self.accounts,
-            sealer: &self.sealer,
-            egress: &self.egress,
-            http: &self.http,
-            runner: &self.runner,
-            worker: &self.worker,
-            inbox: &self.inbox,
-            links: &self.links,
-            engagements: &self.engagements,
-        }
-    }
-}
-
-/// The delivery service's parts, for the routes not yet served by a service.
-#[doc(hidden)]
-pub struct DeliveryParts<'a> {
-    pub stores: &'a Stores,
-    pub pipeline: &'a PipelineHandle,
-    pub clock: &'a Arc<dyn Clock>,
-    pub default_region: phonenumber::country::Id,
-    pub accounts: &'a Accounts,
-    pub sealer: &'a Sealer,
-    pub egress: &'a EgressPolicy,
-    pub http: &'a HttpClient,
-    pub runner: &'a Arc<CampaignRunner>,
-    pub worker: &'a Arc<DeliveryWorker>,
-    pub inbox: &'a Arc<Inbox>,
-    pub links: &'a Arc<TrackingLinks>,
-    pub engagements: &'a Arc<Engagements>,
 }
