@@ -268,3 +268,6 @@ async fn browser_style() -> impl IntoResponse {
         SWAGGER_CSS,
     )
 }
+
+#[cfg(test)]
+mod tests;

@@ -84,53 +84,64 @@ pub enum ValueTest {
     /// Equal.
     Eq {
         /// The value compared with.
+        #[schema(schema_with = compared_value)]
         value: Value,
     },
     /// Set and not equal.
     Ne {
         /// The value compared with.
+        #[schema(schema_with = compared_value)]
         value: Value,
     },
     /// Equal to one of the values.
     In {
         /// The values.
+        #[schema(schema_with = compared_values)]
         values: Vec<Value>,
     },
     /// Set and equal to none of the values.
     NotIn {
         /// The values.
+        #[schema(schema_with = compared_values)]
         values: Vec<Value>,
     },
     /// Text containing, or a list holding, the value.
     Contains {
         /// The value looked for.
+        #[schema(schema_with = compared_value)]
         value: Value,
     },
     /// Greater than.
     Gt {
         /// The bound.
+        #[schema(schema_with = compared_value)]
         value: Value,
     },
     /// Greater than or equal.
     Gte {
         /// The bound.
+        #[schema(schema_with = compared_value)]
         value: Value,
     },
     /// Less than.
     Lt {
         /// The bound.
+        #[schema(schema_with = compared_value)]
         value: Value,
     },
     /// Less than or equal.
     Lte {
         /// The bound.
+        #[schema(schema_with = compared_value)]
         value: Value,
     },
     /// Between two bounds, both included.
     Between {
         /// The lower bound.
+        #[schema(schema_with = compared_value)]
         min: Value,
         /// The upper bound.
+        #[schema(schema_with = compared_value)]
         max: Value,
     },
     /// Has a value.
@@ -148,6 +159,27 @@ pub enum ValueTest {
         /// Most days ago.
         max: u32,
     },
+}
+
+/// The schema of a value a condition compares with: text (also times and dates),
+/// a number or a boolean.
+fn compared_value() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .description(Some(
+            "Text (also an RFC 3339 time or a YYYY-MM-DD date), a number or a boolean",
+        ))
+        .into()
+}
+
+/// The schema of a list of values a condition compares with.
+fn compared_values() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(utoipa::openapi::RefOr::T(compared_value()))
+        .into()
 }
 
 /// A filter on an event's property (a dotted path into `properties`).

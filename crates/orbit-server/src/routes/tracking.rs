@@ -19,6 +19,31 @@ use orbit_engine::service::delivery::{PushedReceipts, RECEIPT_SIGNATURE_HEADER};
 #[expect(dead_code, reason = "a schema: the answer is written from PIXEL")]
 struct Gif(Vec<u8>);
 
+/// The JSON acknowledgement a provider expects for a receipt push: Aliyun's
+/// `{"code": 0, "msg": "接收成功"}` or Tencent Cloud's `{"result": 0, "errmsg": "OK"}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[expect(
+    dead_code,
+    reason = "a schema: the answer is the provider's acknowledgement, written as the provider spells it"
+)]
+enum ProviderAck {
+    /// Aliyun SMS.
+    Aliyun {
+        /// 0: received.
+        code: i64,
+        /// `接收成功`.
+        msg: String,
+    },
+    /// Tencent Cloud SMS.
+    Tencent {
+        /// 0: received.
+        result: i64,
+        /// `OK`.
+        errmsg: String,
+    },
+}
+
 /// A transparent 1×1 GIF, the smallest image every mail client shows.
 const PIXEL: &[u8] = &[
     0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff,
@@ -93,7 +118,7 @@ pub async fn unsubscribe(
 
 /// `POST /t/r/{token}`: delivery receipts pushed by the account's provider,
 /// answered as the provider expects once they are recorded.
-#[utoipa::path(post, path = "/t/r/{token}", tag = "tracking", params(("token" = String, Path, description = "The account's signed receipt token (GET /v1/channels/{id} shows the URL)")), request_body(content = String, description = "As the provider pushes it: Aliyun and Tencent JSON, a Twilio form, WeChat XML"), responses((status = 200, description = "The acknowledgement the provider expects: `{\"code\":0,\"msg\":\"接收成功\"}` for Aliyun, `{\"result\":0,\"errmsg\":\"OK\"}` for Tencent, `success` for WeChat, empty for Twilio", content((String = "application/json"), (String = "text/plain"))), (status = 400, description = "Not the provider's shape (`malformed_receipt`)"), (status = 401, description = "Not signed with the account's credentials (`bad_signature`)"), (status = 404, description = "A forged token (`invalid_link`), the account is gone, or its provider pushes no receipts (`no_receipts`)")))]
+#[utoipa::path(post, path = "/t/r/{token}", tag = "tracking", params(("token" = String, Path, description = "The account's signed receipt token (GET /v1/channels/{id} shows the URL)")), request_body(content = String, description = "As the provider pushes it: Aliyun and Tencent JSON, a Twilio form, WeChat XML"), responses((status = 200, description = "The acknowledgement the provider expects: `{\"code\":0,\"msg\":\"接收成功\"}` for Aliyun, `{\"result\":0,\"errmsg\":\"OK\"}` for Tencent, `success` for WeChat, empty for Twilio", content((ProviderAck = "application/json"), (String = "text/plain"))), (status = 400, description = "Not the provider's shape (`malformed_receipt`)"), (status = 401, description = "Not signed with the account's credentials (`bad_signature`)"), (status = 404, description = "A forged token (`invalid_link`), the account is gone, or its provider pushes no receipts (`no_receipts`)")))]
 pub async fn receipts(
     State(state): State<AppState>,
     Path(token): Path<String>,
