@@ -1,6 +1,12 @@
 //! The delivery worker against a real SQLite store and a real webhook receiver that
 //! verifies every signature.
 
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test binary: its helpers fail the test with expect and panic"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;

@@ -43,8 +43,9 @@ pub enum SignatureError {
 }
 
 fn mac(secret: &str, timestamp: i64, body: &[u8]) -> HmacSha256 {
-    let mut mac =
-        <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
+    let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()) else {
+        unreachable!("HMAC accepts keys of any length")
+    };
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);

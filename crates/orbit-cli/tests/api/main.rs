@@ -1,5 +1,11 @@
 //! Black-box tests: the real `orbit` binary on an ephemeral port, spoken to over HTTP.
 
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test binary: its helpers fail the test with expect and panic"
+)]
+
 mod bad_input;
 mod campaign_interruptions;
 mod campaigns;

@@ -63,7 +63,10 @@ pub fn addressing_identity(identities: &[Identity]) -> Option<&Identity> {
 ///
 /// `evaluated_at` is the log position the change was seen at: with the segment, profile
 /// and direction it makes the message id, so a retried append is stored once.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is one field of the event the transition becomes"
+)]
 pub fn transition_event(
     workspace: &WorkspaceId,
     segment: &SegmentId,

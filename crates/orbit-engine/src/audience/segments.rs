@@ -216,7 +216,10 @@ impl SegmentCatalog {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the recursion carries its evaluation context and what it has evaluated so far"
+    )]
     fn resolve_named(
         &self,
         workspace: &WorkspaceId,
@@ -233,7 +236,10 @@ impl SegmentCatalog {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the recursion carries its evaluation context and what it has evaluated so far"
+    )]
     fn evaluate_segment(
         &self,
         workspace: &WorkspaceId,

@@ -52,7 +52,9 @@ pub fn string_to_sign(method: &str, canonicalized_query: &str) -> String {
 pub fn sign(access_key_secret: &str, string_to_sign: &str) -> String {
     // The key is the secret followed by '&' (the empty token secret of the scheme).
     let key = format!("{access_key_secret}&");
-    let mut mac = Hmac::<Sha1>::new_from_slice(key.as_bytes()).expect("HMAC takes a key of any length");
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(key.as_bytes()) else {
+        unreachable!("HMAC takes a key of any length")
+    };
     mac.update(string_to_sign.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }

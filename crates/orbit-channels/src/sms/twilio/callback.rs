@@ -19,8 +19,9 @@ fn signed_mac(url: &str, params: &[(String, String)], auth_token: &str) -> Hmac<
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     // Stable: repeated names keep their arrival order, as Twilio's libraries do.
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut mac =
-        Hmac::<Sha1>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes a key of any length");
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(auth_token.as_bytes()) else {
+        unreachable!("HMAC takes a key of any length")
+    };
     mac.update(url.as_bytes());
     for (name, value) in sorted {
         mac.update(name.as_bytes());
