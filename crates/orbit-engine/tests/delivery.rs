@@ -185,7 +185,7 @@ async fn world_answering_after(fail_for: Option<&str>, latency: Duration) -> Wor
                     created_at: clock.now(),
                     updated_at: clock.now(),
                 },
-                true,
+                orbit_store::Write::Create,
             )
             .await
             .expect("template");
@@ -213,7 +213,7 @@ async fn world_answering_after(fail_for: Option<&str>, latency: Duration) -> Wor
                 created_at: clock.now(),
                 updated_at: clock.now(),
             },
-            true,
+            orbit_store::Write::Create,
         )
         .await
         .expect("campaign");
@@ -413,7 +413,7 @@ async fn a_row_that_comes_back_after_its_campaign_was_cancelled_is_suppressed_no
     campaign.lifecycle.state = CampaignState::Cancelled;
     w.stores
         .campaigns
-        .save_campaign(&campaign, false)
+        .save_campaign(&campaign, orbit_store::Write::Replace)
         .await
         .expect("saved");
     // Scheduled again after the cancel swept the campaign: a retry, or a restart
@@ -572,7 +572,7 @@ async fn a_broadcast_splits_its_audience_pauses_resumes_and_completes_sending_ea
                 created_at: w.clock.now(),
                 updated_at: w.clock.now(),
             },
-            true,
+            orbit_store::Write::Create,
         )
         .await
         .expect("campaign");

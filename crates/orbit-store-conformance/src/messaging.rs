@@ -61,9 +61,16 @@ pub async fn messaging_definitions_round_trip(stores: &Stores) {
         created_at: at(1),
         updated_at: at(1),
     };
-    stores.templates.save_template(&template, true).await.unwrap();
+    stores
+        .templates
+        .save_template(&template, orbit_store::Write::Create)
+        .await
+        .unwrap();
     assert!(matches!(
-        stores.templates.save_template(&template, true).await,
+        stores
+            .templates
+            .save_template(&template, orbit_store::Write::Create)
+            .await,
         Err(StoreError::AlreadyExists(_))
     ));
     assert_eq!(
@@ -101,12 +108,12 @@ pub async fn messaging_definitions_round_trip(stores: &Stores) {
     };
     stores
         .accounts
-        .save_account(&account("sms-1", true), true)
+        .save_account(&account("sms-1", true), orbit_store::Write::Create)
         .await
         .unwrap();
     stores
         .accounts
-        .save_account(&account("sms-2", true), true)
+        .save_account(&account("sms-2", true), orbit_store::Write::Create)
         .await
         .unwrap();
     let accounts = stores.accounts.all_accounts().await.unwrap();
@@ -132,14 +139,22 @@ pub async fn messaging_definitions_round_trip(stores: &Stores) {
         created_at: at(3),
         updated_at: at(3),
     };
-    stores.campaigns.save_campaign(&campaign, true).await.unwrap();
+    stores
+        .campaigns
+        .save_campaign(&campaign, orbit_store::Write::Create)
+        .await
+        .unwrap();
     assert!(stores.campaigns.live_campaigns().await.unwrap().is_empty());
     campaign.lifecycle = Lifecycle {
         state: CampaignState::Scheduled,
         runs: 0,
         next_run_at: Some(at(100)),
     };
-    stores.campaigns.save_campaign(&campaign, false).await.unwrap();
+    stores
+        .campaigns
+        .save_campaign(&campaign, orbit_store::Write::Replace)
+        .await
+        .unwrap();
     assert_eq!(
         stores.campaigns.live_campaigns().await.unwrap(),
         vec![campaign.clone()]

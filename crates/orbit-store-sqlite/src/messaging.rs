@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::rows::{RowQuery, Stored, Write, all_rows, delete_row, get_row, list_rows, save_row};
+use crate::rows::{RowQuery, Stored, all_rows, delete_row, get_row, list_rows, save_row};
 use crate::{SqliteStore, corrupt, not_written};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -13,7 +13,7 @@ use orbit_core::messaging::{
 use orbit_core::{CampaignId, ChannelId, ProfileId, TemplateId, WorkspaceId};
 use orbit_store::{
     CampaignRecord, CampaignStore, ChannelAccountRecord, ChannelAccountStore, ConsentStore, StoreError,
-    TemplateRecord, TemplateStore,
+    TemplateRecord, TemplateStore, Write,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -93,8 +93,8 @@ impl Stored for TemplateRecord {
 
 #[async_trait]
 impl TemplateStore for SqliteStore {
-    async fn save_template(&self, template: &TemplateRecord, create: bool) -> Result<(), StoreError> {
-        save_row(&self.writer, template, Write::create_if(create)).await
+    async fn save_template(&self, template: &TemplateRecord, write: Write) -> Result<(), StoreError> {
+        save_row(&self.writer, template, write).await
     }
 
     async fn template(
@@ -173,7 +173,7 @@ impl Stored for ChannelAccountRecord {
 
 #[async_trait]
 impl ChannelAccountStore for SqliteStore {
-    async fn save_account(&self, account: &ChannelAccountRecord, create: bool) -> Result<(), StoreError> {
+    async fn save_account(&self, account: &ChannelAccountRecord, write: Write) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if account.is_default {
             // One default per channel: choosing this one unchooses the others.
@@ -185,7 +185,7 @@ impl ChannelAccountStore for SqliteStore {
                 .await
                 .map_err(not_written)?;
         }
-        save_row(&mut *tx, account, Write::create_if(create)).await?;
+        save_row(&mut *tx, account, write).await?;
         tx.commit().await.map_err(crate::unknown)
     }
 
@@ -250,8 +250,8 @@ impl Stored for CampaignRecord {
 
 #[async_trait]
 impl CampaignStore for SqliteStore {
-    async fn save_campaign(&self, campaign: &CampaignRecord, create: bool) -> Result<(), StoreError> {
-        save_row(&self.writer, campaign, Write::create_if(create)).await
+    async fn save_campaign(&self, campaign: &CampaignRecord, write: Write) -> Result<(), StoreError> {
+        save_row(&self.writer, campaign, write).await
     }
 
     async fn campaign(

@@ -6,7 +6,7 @@
 
 use crate::not_written;
 use orbit_core::WorkspaceId;
-use orbit_store::StoreError;
+use orbit_store::{StoreError, Write};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{AssertSqlSafe, Executor, Sqlite, SqlitePool};
@@ -36,22 +36,6 @@ pub(crate) trait Stored: Sized {
     /// # Errors
     /// `Corrupt` when a column does not decode.
     fn decode(row: &SqliteRow) -> Result<Self, StoreError>;
-}
-
-/// Whether saving a record may replace one stored under the same key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Write {
-    /// Only a new row; an existing one fails with `AlreadyExists`.
-    Create,
-    /// A new row, or the existing one rewritten (keeping its `created_at`).
-    Replace,
-}
-
-impl Write {
-    /// `Create` when `create`, as the store ports ask with a flag.
-    pub(crate) fn create_if(create: bool) -> Self {
-        if create { Self::Create } else { Self::Replace }
-    }
 }
 
 /// The record stored under `workspace` and `id`, if any.

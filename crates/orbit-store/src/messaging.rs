@@ -35,7 +35,7 @@ pub struct TemplateRecord {
 #[async_trait]
 pub trait TemplateStore: Send + Sync {
     /// Creates (`create`: [`StoreError::AlreadyExists`] if the id is taken) or replaces.
-    async fn save_template(&self, template: &TemplateRecord, create: bool) -> Result<(), StoreError>;
+    async fn save_template(&self, template: &TemplateRecord, write: crate::Write) -> Result<(), StoreError>;
     /// One template.
     async fn template(
         &self,
@@ -79,7 +79,11 @@ pub struct ChannelAccountRecord {
 #[async_trait]
 pub trait ChannelAccountStore: Send + Sync {
     /// Creates (`create`: [`StoreError::AlreadyExists`] if the id is taken) or replaces.
-    async fn save_account(&self, account: &ChannelAccountRecord, create: bool) -> Result<(), StoreError>;
+    async fn save_account(
+        &self,
+        account: &ChannelAccountRecord,
+        write: crate::Write,
+    ) -> Result<(), StoreError>;
     /// Every account of every workspace (the delivery worker builds connectors from them).
     async fn all_accounts(&self) -> Result<Vec<ChannelAccountRecord>, StoreError>;
     /// Deletes one; false if there was none.
@@ -109,7 +113,7 @@ pub struct CampaignRecord {
 #[async_trait]
 pub trait CampaignStore: Send + Sync {
     /// Creates (`create`: [`StoreError::AlreadyExists`] if the id is taken) or replaces.
-    async fn save_campaign(&self, campaign: &CampaignRecord, create: bool) -> Result<(), StoreError>;
+    async fn save_campaign(&self, campaign: &CampaignRecord, write: crate::Write) -> Result<(), StoreError>;
     /// One campaign.
     async fn campaign(
         &self,

@@ -183,7 +183,10 @@ impl CampaignRunner {
         }
         record.lifecycle = lifecycle;
         record.updated_at = self.clock.now();
-        self.stores.campaigns.save_campaign(&record, false).await?;
+        self.stores
+            .campaigns
+            .save_campaign(&record, orbit_store::Write::Replace)
+            .await?;
         let origin = campaign_origin(record.id.as_str(), record.lifecycle.runs);
         for effect in effects {
             match effect {
@@ -292,7 +295,10 @@ impl CampaignRunner {
         }
         record.materialized_runs = run;
         record.updated_at = self.clock.now();
-        self.stores.campaigns.save_campaign(&record, false).await?;
+        self.stores
+            .campaigns
+            .save_campaign(&record, orbit_store::Write::Replace)
+            .await?;
         tracing::info!(
             campaign = %record.id,
             run,

@@ -242,10 +242,7 @@ impl Delivery {
             .clone()
             .connect(self.http.clone(), self.clock.clone())
             .map_err(|e| config_problem(ErrorCode::InvalidConfig, e))?;
-        self.stores
-            .accounts
-            .save_account(&record, write == Write::Create)
-            .await?;
+        self.stores.accounts.save_account(&record, write).await?;
         self.accounts.insert(
             workspace.clone(),
             Account::new(id, record.channel, record.rate_per_second, connector).with_config(config),

@@ -205,7 +205,10 @@ impl Delivery {
             created_at: now,
             updated_at: now,
         };
-        self.stores.campaigns.save_campaign(&record, true).await?;
+        self.stores
+            .campaigns
+            .save_campaign(&record, orbit_store::Write::Create)
+            .await?;
         Ok(record.into())
     }
 
@@ -235,7 +238,10 @@ impl Delivery {
         }
         record.definition = self.checked_definition(workspace, definition).await?;
         record.updated_at = self.clock.now();
-        self.stores.campaigns.save_campaign(&record, false).await?;
+        self.stores
+            .campaigns
+            .save_campaign(&record, orbit_store::Write::Replace)
+            .await?;
         Ok(record.into())
     }
 

@@ -195,7 +195,7 @@ impl Delivery {
         let record = checked(workspace, id, draft, now)?;
         self.stores
             .templates
-            .save_template(&record, true)
+            .save_template(&record, orbit_store::Write::Create)
             .await
             .map_err(|e| match e {
                 StoreError::AlreadyExists(_) => EngineError::from(Problem::at(
@@ -251,7 +251,10 @@ impl Delivery {
         }
         let mut record = checked(workspace, id, draft, self.clock.now())?;
         record.created_at = existing.created_at;
-        self.stores.templates.save_template(&record, false).await?;
+        self.stores
+            .templates
+            .save_template(&record, orbit_store::Write::Replace)
+            .await?;
         Ok(TemplateView::of(&record))
     }
 
