@@ -64,6 +64,21 @@ impl EngineClock {
             }
         }
     }
+
+    /// Returns when a background job due at `at` should run: on the wall clock once it
+    /// reads `at`; on a simulated clock only if the job is already due, because each
+    /// move of a simulated clock does the jobs it makes due itself before it answers,
+    /// and a background loop racing it would leave the answer short.
+    pub async fn job_due(&self, at: Timestamp) {
+        match self {
+            Self::Wall(_) => self.sleep_until(at).await,
+            Self::Simulated(manual) => {
+                if manual.now() < at {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
 }
 
 /// A period of product time, its ticks aligned to whole periods since the Unix epoch

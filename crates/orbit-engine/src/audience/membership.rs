@@ -362,7 +362,7 @@ impl MembershipWatcher {
                     Sweep::Touched
                 }
                 () = self.wake.notified() => Sweep::Touched,
-                () = self.clock.sleep_until(next) => {
+                () = self.clock.job_due(next) => {
                     // A move of a simulated clock may have swept already.
                     if !self.time_sweeps.claim(self.clock.now()) {
                         continue;

@@ -230,7 +230,7 @@ impl Audiences {
     async fn record_sizes_forever(self: Arc<Self>) {
         loop {
             self.clock
-                .sleep_until(self.size_records.next_due(self.clock.now()))
+                .job_due(self.size_records.next_due(self.clock.now()))
                 .await;
             // A move of a simulated clock may have recorded them already.
             if !self.size_records.claim(self.clock.now()) {

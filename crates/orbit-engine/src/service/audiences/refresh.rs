@@ -132,7 +132,7 @@ impl Audiences {
         loop {
             let next = self.everyone_refreshes.next_due(self.clock.now());
             let scope = tokio::select! {
-                () = self.clock.sleep_until(next) => {
+                () = self.clock.job_due(next) => {
                     // A move of a simulated clock may have refreshed everyone already.
                     if !self.everyone_refreshes.claim(self.clock.now()) {
                         continue;
