@@ -129,6 +129,18 @@ slug_id!(
     64
 );
 
+slug_id!(
+    /// A journey: an automation that people enter and move through node by node.
+    JourneyId,
+    64
+);
+
+slug_id!(
+    /// A node of a journey's graph, unique within the journey.
+    NodeId,
+    64
+);
+
 /// Mints ids for definitions created without one: the prefix, a dash, and 12 random
 /// hexadecimal digits (`seg-3f9a0c51d2e4`).
 macro_rules! minted_id {
@@ -152,6 +164,7 @@ minted_id!(TagId, "tag");
 minted_id!(TemplateId, "tpl");
 minted_id!(CampaignId, "campaign");
 minted_id!(ChannelId, "channel");
+minted_id!(JourneyId, "journey");
 
 /// The source Orbit's own events are appended under; no key may send as it.
 const SYSTEM_SOURCE: &str = "orbit";

@@ -9,6 +9,7 @@ pub mod contact;
 pub mod event;
 pub mod identity;
 pub mod ids;
+pub mod journey;
 pub mod messaging;
 pub mod problem;
 pub mod profile;
@@ -19,5 +20,7 @@ pub mod trait_rules;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::{EventKind, EventName, NewEvent};
 pub use identity::{Identity, IdentityKind};
-pub use ids::{CampaignId, ChannelId, ProfileId, SegmentId, SourceId, TagId, TemplateId, WorkspaceId};
+pub use ids::{
+    CampaignId, ChannelId, JourneyId, NodeId, ProfileId, SegmentId, SourceId, TagId, TemplateId, WorkspaceId,
+};
 pub use problem::{ErrorCode, Problem};
