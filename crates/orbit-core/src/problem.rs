@@ -71,6 +71,8 @@ pub enum ErrorCode {
     InvalidTemplate,
     /// A campaign definition is invalid.
     InvalidCampaign,
+    /// A journey definition cannot be published: the field names the node.
+    InvalidJourney,
     /// A provider configuration is invalid.
     InvalidConfig,
     /// A provider destination is an internal address the egress guard refuses.
@@ -121,7 +123,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order they are documented.
-    pub const ALL: [ErrorCode; 54] = [
+    pub const ALL: [ErrorCode; 55] = [
         ErrorCode::MalformedJson,
         ErrorCode::EmptyBody,
         ErrorCode::WrongType,
@@ -153,6 +155,7 @@ impl ErrorCode {
         ErrorCode::InvalidFile,
         ErrorCode::InvalidTemplate,
         ErrorCode::InvalidCampaign,
+        ErrorCode::InvalidJourney,
         ErrorCode::InvalidConfig,
         ErrorCode::EgressRefused,
         ErrorCode::MalformedReceipt,
@@ -212,6 +215,7 @@ impl ErrorCode {
             ErrorCode::InvalidFile => "invalid_file",
             ErrorCode::InvalidTemplate => "invalid_template",
             ErrorCode::InvalidCampaign => "invalid_campaign",
+            ErrorCode::InvalidJourney => "invalid_journey",
             ErrorCode::InvalidConfig => "invalid_config",
             ErrorCode::EgressRefused => "egress_refused",
             ErrorCode::MalformedReceipt => "malformed_receipt",

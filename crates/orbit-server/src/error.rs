@@ -80,6 +80,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidFile
         | ErrorCode::InvalidTemplate
         | ErrorCode::InvalidCampaign
+        | ErrorCode::InvalidJourney
         | ErrorCode::InvalidConfig
         | ErrorCode::EgressRefused
         | ErrorCode::MalformedReceipt

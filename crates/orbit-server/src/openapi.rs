@@ -40,6 +40,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "templates", description = "Message templates and their previews: audiences:read / audiences:write; previews also need profiles:read"),
         (name = "channels", description = "Provider accounts (SMTP, SMS, push, WeChat, webhook), secrets sealed and masked: admin"),
         (name = "campaigns", description = "Broadcast campaigns, their life cycle and report: audiences:read / audiences:write"),
+        (name = "journeys", description = "Journeys: drafts, validation, published versions and their life: audiences:read / audiences:write"),
         (name = "inbox", description = "The in-app inbox as apps read it, with their write key"),
         (name = "tracking", description = "The public links messages carry and providers call: opens, clicks, unsubscribes, receipts; each a signed token, no key"),
         (name = "clock", description = "The simulated clock of demos and scenario tests: admin"),

@@ -22,6 +22,7 @@ use orbit_store::{
 use serde_json::json;
 
 mod events;
+mod journeys;
 mod messaging;
 mod profiles;
 mod segments;
@@ -32,6 +33,10 @@ pub use events::{
     a_transaction_appends_events_with_their_profiles_atomically, appended_events_read_back_in_order,
     duplicate_message_ids_are_stored_once, events_are_read_back_by_position,
     same_message_id_in_another_source_is_not_a_duplicate,
+};
+pub use journeys::{
+    active_journeys_are_the_live_and_paused_ones, deleting_a_journey_takes_its_versions,
+    journeys_round_trip_and_refuse_a_taken_id, published_journey_versions_are_never_overwritten,
 };
 pub use messaging::{
     a_held_origin_keeps_rows_that_come_back_from_dispatching, call_tasks_are_listed_by_status_and_closed,
@@ -90,6 +95,10 @@ macro_rules! store_conformance_tests {
             inbox_messages_are_kept_once_and_read_once,
             call_tasks_are_listed_by_status_and_closed,
             dead_letters_page_through_rows_that_failed_together,
+            journeys_round_trip_and_refuse_a_taken_id,
+            published_journey_versions_are_never_overwritten,
+            active_journeys_are_the_live_and_paused_ones,
+            deleting_a_journey_takes_its_versions,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

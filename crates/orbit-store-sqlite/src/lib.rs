@@ -6,6 +6,7 @@
 mod call_tasks;
 mod events;
 mod inbox;
+mod journeys;
 mod keys;
 mod ledger;
 mod ledger_updates;
@@ -120,7 +121,8 @@ impl SqliteStore {
             consents: shared.clone(),
             ledger: shared.clone(),
             inbox: shared.clone(),
-            call_tasks: shared,
+            call_tasks: shared.clone(),
+            journeys: shared,
         }
     }
 

@@ -8,6 +8,7 @@ mod call_tasks;
 mod error;
 mod events;
 mod inbox;
+mod journeys;
 mod keys;
 mod ledger;
 mod messaging;
@@ -23,6 +24,7 @@ pub use events::{
     LogTransaction, Placement, StoredEvent,
 };
 pub use inbox::{InboxMessage, InboxStore};
+pub use journeys::{JourneyRecord, JourneyStore, JourneyVersion};
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use ledger::{Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendUpdate};
 pub use messaging::{
@@ -76,6 +78,8 @@ pub struct Stores {
     pub inbox: Arc<dyn InboxStore>,
     /// Outbound-call tasks.
     pub call_tasks: Arc<dyn CallTaskStore>,
+    /// Journeys and their published versions.
+    pub journeys: Arc<dyn JourneyStore>,
 }
 
 impl std::fmt::Debug for Stores {

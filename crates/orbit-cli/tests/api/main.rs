@@ -18,6 +18,7 @@ mod crash;
 mod engagement;
 mod helpers;
 mod import;
+mod journeys;
 mod keys;
 mod metrics;
 mod oneid;

@@ -24,8 +24,8 @@ pub use entry::{EntryHistory, EntryRefusal, crossed, may_enter};
 pub use machine::apply;
 pub use model::{
     BranchPath, DateRepeat, DateSource, Delay, Entry, EntryLimits, JourneyCondition, JourneyDefinition,
-    JourneyMessage, Reentry, SegmentChange, StaffAddress, Step, TimeOfDay, ValueSource, WaitTarget,
-    WeightedPath,
+    JourneyMessage, JourneyStatus, Reentry, SegmentChange, StaffAddress, Step, TimeOfDay, ValueSource,
+    WaitTarget, WeightedPath,
 };
 pub use run::{
     Action, Effect, ExitReason, Graph, Input, JourneyEvent, MachineError, Passed, PersonFacts, Run, RunState,

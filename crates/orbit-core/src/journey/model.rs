@@ -602,3 +602,36 @@ impl Step {
         }
     }
 }
+
+/// Where a journey stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JourneyStatus {
+    /// Never published: only the draft exists.
+    Draft,
+    /// Published: its live version takes new entries and people move through it.
+    Live,
+    /// Published, but taking no new entries and moving nobody until resumed.
+    Paused,
+    /// Finished: no entries, and everyone still in it has left.
+    Archived,
+}
+
+impl JourneyStatus {
+    /// The status as stored and written in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Live => "live",
+            Self::Paused => "paused",
+            Self::Archived => "archived",
+        }
+    }
+
+    /// Reads a stored status.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Draft, Self::Live, Self::Paused, Self::Archived]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}

@@ -405,6 +405,8 @@ impl Checker<'_> {
     fn tag(&mut self, node: Option<&NodeId>, tag: &str) {
         if crate::TagId::parse(tag).is_err() {
             self.on(node, "tag", "must be 1–64 characters of a-z, 0-9, '_' and '-'");
+        } else if !self.refs.tag_exists(tag) {
+            self.on(node, "tag", format!("no tag {tag:?}"));
         }
     }
 

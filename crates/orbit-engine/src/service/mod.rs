@@ -7,11 +7,13 @@
 
 pub mod audiences;
 pub mod delivery;
+pub mod journeys;
 pub mod keys;
 pub mod profiles;
 
 pub use audiences::Audiences;
 pub use delivery::{Delivery, DeliverySettings};
+pub use journeys::Journeys;
 pub use keys::{KeyHasher, Keys};
 pub use orbit_store::WorkspaceSettings;
 pub use profiles::Profiles;
@@ -93,6 +95,7 @@ struct Inner {
     clock: EngineClock,
     audiences: Arc<Audiences>,
     delivery: Arc<Delivery>,
+    journeys: Journeys,
     profiles: Profiles,
     keys: Keys,
     settings: EngineSettings,
@@ -152,6 +155,7 @@ impl Engine {
             delivery.clone(),
         );
         let keys = Keys::new(stores.keys.clone(), hasher, now);
+        let journeys = Journeys::new(stores.clone(), clock.clone(), audiences.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 stores,
@@ -159,6 +163,7 @@ impl Engine {
                 clock,
                 audiences,
                 delivery,
+                journeys,
                 profiles,
                 keys,
                 settings,
@@ -184,6 +189,11 @@ impl Engine {
     /// Accounts, campaigns, messages and engagements.
     pub fn delivery(&self) -> &Delivery {
         &self.inner.delivery
+    }
+
+    /// Journeys: drafts, versions and their life.
+    pub fn journeys(&self) -> &Journeys {
+        &self.inner.journeys
     }
 
     /// Profiles: look-ups, timelines, trait patches, erasure and export.

@@ -10,6 +10,7 @@ mod dead_letters;
 mod health;
 mod inbox;
 mod ingest;
+mod journeys;
 mod keys;
 mod profiles;
 mod segments;
@@ -87,6 +88,15 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(campaigns::campaign_report))
         .routes(routes!(campaigns::campaign_action))
+        .routes(routes!(journeys::create_journey, journeys::list_journeys))
+        .routes(routes!(
+            journeys::get_journey,
+            journeys::put_journey,
+            journeys::delete_journey
+        ))
+        .routes(routes!(journeys::validate_journey))
+        .routes(routes!(journeys::get_journey_version))
+        .routes(routes!(journeys::journey_action))
         .routes(routes!(call_tasks::list_call_tasks))
         .routes(routes!(call_tasks::update_call_task))
         .routes(routes!(inbox::get_inbox))

@@ -216,6 +216,30 @@ impl Audiences {
             .ok_or_else(|| Problem::not_found("segment"))
     }
 
+    /// The workspace's segments and whether each is static, and its tags' ids: what a
+    /// journey definition may name.
+    pub fn audience_names(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> (
+        std::collections::BTreeMap<SegmentId, SegmentKind>,
+        std::collections::BTreeSet<String>,
+    ) {
+        let segments = self
+            .segments
+            .read()
+            .list(workspace)
+            .map(|d| (d.record.id.clone(), d.record.kind))
+            .collect();
+        let tags = self
+            .tags
+            .read()
+            .list(workspace)
+            .map(|t| t.record.id.as_str().to_owned())
+            .collect();
+        (segments, tags)
+    }
+
     /// Whether a segment exists.
     pub fn has_segment(&self, workspace: &WorkspaceId, id: &SegmentId) -> bool {
         self.segments.read().get(workspace, id).is_some()
