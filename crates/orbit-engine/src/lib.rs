@@ -13,6 +13,7 @@
 pub mod audience;
 pub mod clock;
 pub mod delivery;
+pub mod journeys;
 pub mod maintenance;
 pub mod metrics;
 pub mod pipeline;

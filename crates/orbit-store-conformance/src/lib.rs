@@ -22,6 +22,7 @@ use orbit_store::{
 use serde_json::json;
 
 mod events;
+mod journey_runs;
 mod journeys;
 mod messaging;
 mod profiles;
@@ -33,6 +34,13 @@ pub use events::{
     a_transaction_appends_events_with_their_profiles_atomically, appended_events_read_back_in_order,
     duplicate_message_ids_are_stored_once, events_are_read_back_by_position,
     same_message_id_in_another_source_is_not_a_duplicate,
+};
+pub use journey_runs::{
+    a_batch_of_five_thousand_runs_round_trips, a_committed_effect_is_kept_once_as_first_decided,
+    a_journey_batch_is_visible_whole_after_commit, a_person_s_runs_are_per_workspace_and_newest_first,
+    a_refused_journey_batch_writes_nothing, an_exited_run_leaves_the_active_runs_but_not_the_person_s,
+    entry_summaries_count_entries_per_key, node_counts_add_up_across_batches,
+    pending_effects_come_oldest_first_up_to_the_limit, the_journey_cursor_never_moves_back,
 };
 pub use journeys::{
     active_journeys_are_the_live_and_paused_ones, deleting_a_journey_takes_its_versions,
@@ -99,6 +107,16 @@ macro_rules! store_conformance_tests {
             published_journey_versions_are_never_overwritten,
             active_journeys_are_the_live_and_paused_ones,
             deleting_a_journey_takes_its_versions,
+            a_journey_batch_is_visible_whole_after_commit,
+            a_committed_effect_is_kept_once_as_first_decided,
+            node_counts_add_up_across_batches,
+            an_exited_run_leaves_the_active_runs_but_not_the_person_s,
+            the_journey_cursor_never_moves_back,
+            entry_summaries_count_entries_per_key,
+            pending_effects_come_oldest_first_up_to_the_limit,
+            a_person_s_runs_are_per_workspace_and_newest_first,
+            a_batch_of_five_thousand_runs_round_trips,
+            a_refused_journey_batch_writes_nothing,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

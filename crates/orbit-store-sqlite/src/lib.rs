@@ -6,6 +6,7 @@
 mod call_tasks;
 mod events;
 mod inbox;
+mod journey_runs;
 mod journeys;
 mod keys;
 mod ledger;
@@ -122,7 +123,8 @@ impl SqliteStore {
             ledger: shared.clone(),
             inbox: shared.clone(),
             call_tasks: shared.clone(),
-            journeys: shared,
+            journeys: shared.clone(),
+            journey_runs: shared,
         }
     }
 

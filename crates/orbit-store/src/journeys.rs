@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use orbit_core::journey::{JourneyDefinition, JourneyStatus};
-use orbit_core::{JourneyId, WorkspaceId};
+use orbit_core::journey::{Effect, JourneyDefinition, JourneyStatus, Run, RunState};
+use orbit_core::{JourneyId, NodeId, ProfileId, WorkspaceId};
 
-use crate::StoreError;
+use crate::{LogPosition, StoreError};
 
 /// A journey: its draft, its status and which published version takes new entries.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,4 +88,132 @@ pub trait JourneyStore: Send + Sync {
 
     /// Deletes a journey and its versions; whether it existed.
     async fn delete_journey(&self, workspace: &WorkspaceId, id: &JourneyId) -> Result<bool, StoreError>;
+}
+
+/// One person's entry into a journey as stored: the run, and what is indexed of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The run (journey, version, person, entry and where it stands).
+    pub run: Run,
+    /// When it was last moved.
+    pub updated_at: Timestamp,
+}
+
+impl StoredRun {
+    /// When its timer fires, while it waits.
+    pub fn due_at(&self) -> Option<Timestamp> {
+        match &self.run.state {
+            RunState::Waiting { until, .. } => Some(*until),
+            _ => None,
+        }
+    }
+}
+
+/// An effect a journey decided, kept until it is done: the outbox between deciding and
+/// doing, so a crash in between neither loses nor doubles it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JourneyEffectRecord {
+    /// Unique for (workspace, origin, person): inserting it twice keeps the first.
+    pub id: String,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The journey.
+    pub journey_id: JourneyId,
+    /// The version the run is on.
+    pub version: u32,
+    /// The person.
+    pub profile_id: ProfileId,
+    /// The effect, with its node and origin.
+    pub effect: Effect,
+    /// When it was decided.
+    pub created_at: Timestamp,
+}
+
+/// People who passed a node of a journey version by one outcome (`next`, `on_timeout`,
+/// a branch's path, `late`…; none for arriving at a wait or an exit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeCount {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The journey.
+    pub journey_id: JourneyId,
+    /// The version.
+    pub version: u32,
+    /// The node.
+    pub node: NodeId,
+    /// How they left it; `""` for arriving at a wait or an exit.
+    pub outcome: String,
+    /// How many (in a batch: how many to add).
+    pub count: u64,
+}
+
+/// Everything one step of the journey runner changes, stored in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JourneyBatch {
+    /// Runs created or moved (replacing the stored ones with the same key).
+    pub runs: Vec<StoredRun>,
+    /// Effects decided; one already stored under the same id is kept as it is.
+    pub effects: Vec<JourneyEffectRecord>,
+    /// Counts to add to each node's tally.
+    pub counts: Vec<NodeCount>,
+    /// The log position every event up to which has been matched, when it moved.
+    pub cursor: Option<LogPosition>,
+}
+
+/// What re-entry rules need of one person's past entries into a journey, with one
+/// entry key (or none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySummary {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The journey.
+    pub journey_id: JourneyId,
+    /// The person.
+    pub profile_id: ProfileId,
+    /// The entry key's value, for keyed entries.
+    pub key: Option<String>,
+    /// Entries so far.
+    pub entries: u32,
+    /// When the last began.
+    pub last_entered_at: Timestamp,
+    /// Whether one is still in the journey.
+    pub active: bool,
+}
+
+/// Storage of journey runs, their effects and tallies: the journey runner's state.
+#[async_trait]
+pub trait JourneyRunStore: Send + Sync {
+    /// Stores a batch in one transaction: all of it or none.
+    async fn commit_journey_batch(&self, batch: &JourneyBatch) -> Result<(), StoreError>;
+
+    /// The log position up to which events have been matched (0 before any).
+    async fn journey_cursor(&self) -> Result<LogPosition, StoreError>;
+
+    /// Every run still in a journey, of every workspace.
+    async fn active_runs(&self) -> Result<Vec<StoredRun>, StoreError>;
+
+    /// One summary per (workspace, journey, person, key) that ever entered.
+    async fn entry_summaries(&self) -> Result<Vec<EntrySummary>, StoreError>;
+
+    /// A person's runs in every journey, newest entry first.
+    async fn profile_runs(
+        &self,
+        workspace: &WorkspaceId,
+        profile: ProfileId,
+    ) -> Result<Vec<StoredRun>, StoreError>;
+
+    /// A journey's node tallies, every version.
+    async fn node_counts(
+        &self,
+        workspace: &WorkspaceId,
+        journey: &JourneyId,
+    ) -> Result<Vec<NodeCount>, StoreError>;
+
+    /// Effects not yet done, oldest first.
+    async fn pending_effects(&self, limit: u32) -> Result<Vec<JourneyEffectRecord>, StoreError>;
+
+    /// Marks effects done; they are not returned as pending again.
+    async fn complete_effects(&self, ids: &[String], at: Timestamp) -> Result<(), StoreError>;
 }

@@ -24,7 +24,10 @@ pub use events::{
     LogTransaction, Placement, StoredEvent,
 };
 pub use inbox::{InboxMessage, InboxStore};
-pub use journeys::{JourneyRecord, JourneyStore, JourneyVersion};
+pub use journeys::{
+    EntrySummary, JourneyBatch, JourneyEffectRecord, JourneyRecord, JourneyRunStore, JourneyStore,
+    JourneyVersion, NodeCount, StoredRun,
+};
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use ledger::{Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendUpdate};
 pub use messaging::{
@@ -80,6 +83,8 @@ pub struct Stores {
     pub call_tasks: Arc<dyn CallTaskStore>,
     /// Journeys and their published versions.
     pub journeys: Arc<dyn JourneyStore>,
+    /// Journey runs, their effects and tallies.
+    pub journey_runs: Arc<dyn JourneyRunStore>,
 }
 
 impl std::fmt::Debug for Stores {

@@ -132,7 +132,7 @@ async fn definitions_that_cannot_run_are_refused_naming_node_and_field() {
     let app = TestApp::spawn().await;
     template(&app, "welcome").await;
     let definition = json!({
-        "id": "loops", "name": "坏流程", "entry": {"type": "api"}, "start": "a",
+        "id": "loops", "name": "坏流程", "entry": {"type": "event", "event": "app_opened"}, "start": "a",
         "nodes": {
             "a": {"type": "branch", "paths": [{"condition": {"type": "entry_event", "filter":
                   {"property": "score", "value_type": "number", "op": "gte", "value": 7}}, "next": "b"}],

@@ -13,11 +13,11 @@ use serde_json::Value;
 use super::model::{JourneyCondition, StaffAddress, Step, ValueSource, WaitTarget, WeightedPath};
 use super::run::{
     Action, Effect, ExitReason, Graph, Input, JourneyEvent, MAX_STEPS_PER_TRANSITION, MachineError, Passed,
-    PersonFacts, Run, RunState, StaffTarget, Transition,
+    PersonFacts, Run, RunState, StaffTarget, Transition, journey_origin,
 };
 use super::time;
-use crate::audience::PropertyFilter;
 use crate::audience::values::{Today, lookup, passes};
+use crate::audience::{Condition, EventCondition, EventMatch, Measure, PropertyFilter, Window};
 use crate::messaging::assignment::{Arm, Split, VariantWeight};
 use crate::{JourneyId, NodeId, ProfileId};
 
@@ -136,7 +136,7 @@ fn walk(
     for _ in 0..MAX_STEPS_PER_TRANSITION {
         let step = step_of(graph, &node)?;
         run.steps = run.steps.saturating_add(1);
-        let origin = format!("journey:{}:{}:{}:{}", graph.journey, node, run.entry, run.steps);
+        let origin = journey_origin(graph.journey, run.version, &node, &run.entry, run.steps);
         let effect = |action: Action| Effect {
             node: node.clone(),
             origin: origin.clone(),
@@ -411,7 +411,9 @@ fn today(now: Timestamp, tz: &TimeZone) -> Today {
     }
 }
 
-fn event_matches(
+/// Whether an event has the name (any, when `None`) and passes every filter, read
+/// in `tz` on the day of `now`.
+pub fn event_matches(
     event: &JourneyEvent,
     name: Option<&str>,
     filters: &[PropertyFilter],
@@ -500,10 +502,20 @@ fn condition_holds(condition: &JourneyCondition, run: &Run, facts: &dyn PersonFa
             filters,
             compare,
             count,
-        } => {
-            let done = facts.count_since(event, filters, run.entered_at);
-            compare.holds(done as f64, f64::from(*count))
-        }
+        } => facts.holds(&Condition::Event(EventCondition {
+            matching: EventMatch {
+                event: Some(event.clone()),
+                filters: filters.clone(),
+            },
+            measure: Measure::Count {
+                compare: *compare,
+                value: f64::from(*count),
+            },
+            window: Window::Between {
+                from: run.entered_at,
+                to: Timestamp::MAX,
+            },
+        })),
     }
 }
 

@@ -21,7 +21,7 @@ pub mod validate;
 mod tests;
 
 pub use entry::{EntryHistory, EntryRefusal, crossed, may_enter};
-pub use machine::apply;
+pub use machine::{apply, event_matches};
 pub use model::{
     BranchPath, DateRepeat, DateSource, Delay, Entry, EntryLimits, JourneyCondition, JourneyDefinition,
     JourneyMessage, JourneyStatus, Reentry, SegmentChange, StaffAddress, Step, TimeOfDay, ValueSource,
@@ -29,6 +29,6 @@ pub use model::{
 };
 pub use run::{
     Action, Effect, ExitReason, Graph, Input, JourneyEvent, MachineError, Passed, PersonFacts, Run, RunState,
-    StaffTarget, Transition,
+    StaffTarget, Transition, journey_origin, parse_journey_origin,
 };
 pub use validate::{JourneyProblem, JourneyReferences, SegmentKind, validate};

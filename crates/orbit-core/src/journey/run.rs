@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::model::{JourneyMessage, Step};
-use crate::audience::{Condition, EventMatch, PropertyFilter};
+use crate::audience::{Condition, EventMatch};
 use crate::messaging::{ChannelPolicy, ClassName};
 use crate::{ChannelId, JourneyId, NodeId, ProfileId, SegmentId};
 
@@ -123,9 +123,6 @@ pub trait PersonFacts {
     fn trait_value(&self, name: &str) -> Option<Value>;
     /// Whether an audience condition holds for the person now.
     fn holds(&self, condition: &Condition) -> bool;
-    /// How many of the person's events named `event` and passing `filters` happened
-    /// at or after `since`.
-    fn count_since(&self, event: &str, filters: &[PropertyFilter], since: Timestamp) -> u64;
 }
 
 /// An effect a transition decided, with the key that makes doing it idempotent.
@@ -133,8 +130,8 @@ pub trait PersonFacts {
 pub struct Effect {
     /// The node that decided it.
     pub node: NodeId,
-    /// `journey:{id}:{node}:{entry}:{step}`: the same on every replay of the
-    /// transition, different on each visit of a node in a loop.
+    /// `journey:{id}:v{version}:{node}:{entry}:{step}` ([`journey_origin`]): the same
+    /// on every replay of the transition, different on each visit of a node in a loop.
     pub origin: String,
     /// What to do.
     pub action: Action,
@@ -270,4 +267,23 @@ pub struct Graph<'a> {
     pub goal: Option<&'a EventMatch>,
     /// The entry's key property, for `same_key` waits.
     pub key_property: Option<&'a str>,
+}
+
+/// The origin of an effect decided at `node` of `version` for one entry, on the
+/// run's `step`th node: what send-ledger rows and other effects are keyed by.
+pub fn journey_origin(journey: &JourneyId, version: u32, node: &NodeId, entry: &str, step: u32) -> String {
+    format!("journey:{journey}:v{version}:{node}:{entry}:{step}")
+}
+
+/// The journey, version and node an origin made by [`journey_origin`] names. Ids
+/// have no `:`, so the parts before the entry read back unambiguously.
+pub fn parse_journey_origin(origin: &str) -> Option<(JourneyId, u32, NodeId)> {
+    let mut parts = origin.splitn(5, ':');
+    if parts.next()? != "journey" {
+        return None;
+    }
+    let journey = JourneyId::parse(parts.next()?).ok()?;
+    let version = parts.next()?.strip_prefix('v')?.parse().ok()?;
+    let node = NodeId::parse(parts.next()?).ok()?;
+    Some((journey, version, node))
 }

@@ -5,7 +5,7 @@ use jiff::{Span, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::audience::{Condition, PropertyFilter};
+use crate::audience::Condition;
 use crate::{JourneyId, NodeId, ProfileId, SegmentId, TemplateId};
 
 fn at(s: &str) -> Timestamp {
@@ -32,16 +32,19 @@ impl PersonFacts for Person {
     fn holds(&self, condition: &Condition) -> bool {
         let facts = crate::audience::ProfileFacts {
             traits: self.traits.clone(),
+            events: self
+                .events
+                .iter()
+                .map(|e| crate::audience::EventFact {
+                    name: Some(e.name.clone()),
+                    at: e.at,
+                    properties: e.properties.clone(),
+                })
+                .collect(),
             ..Default::default()
         };
-        let at = crate::audience::Evaluation::new(at("2026-12-07T00:00:00Z"), shanghai());
+        let at = crate::audience::Evaluation::new(at("2026-12-11T00:00:00Z"), shanghai());
         crate::audience::evaluate(condition, &facts, &at)
-    }
-    fn count_since(&self, event: &str, _filters: &[PropertyFilter], since: Timestamp) -> u64 {
-        self.events
-            .iter()
-            .filter(|e| e.name == event && e.at >= since)
-            .count() as u64
     }
 }
 
@@ -603,4 +606,15 @@ fn anniversaries_and_times_of_day_fall_on_the_local_calendar() {
         time::after(at("2026-10-31T14:00:00Z"), Span::new().days(1), &new_york),
         Some(at("2026-11-01T15:00:00Z"))
     );
+}
+
+#[test]
+fn an_effects_origin_names_its_journey_version_and_node() {
+    let journey = JourneyId::parse("koc-gift").expect("id");
+    let node = NodeId::parse("gift").expect("id");
+    let origin = journey_origin(&journey, 3, &node, "1234:order:a-1", 7);
+    assert_eq!(origin, "journey:koc-gift:v3:gift:1234:order:a-1:7");
+    assert_eq!(parse_journey_origin(&origin), Some((journey, 3, node)));
+    assert_eq!(parse_journey_origin("campaign:double-12:run:1"), None);
+    assert_eq!(parse_journey_origin("journey:x:3:gift:e:1"), None);
 }

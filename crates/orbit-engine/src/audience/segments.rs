@@ -160,6 +160,21 @@ impl SegmentCatalog {
         Ok(index.members_with(condition, at, &known))
     }
 
+    /// The members of `condition` among `among`, with the segments it names evaluated
+    /// for the same profiles only: a condition looks at one profile at a time.
+    pub fn members_among(
+        &self,
+        workspace: &WorkspaceId,
+        index: &AudienceIndex,
+        condition: &Condition,
+        at: &Evaluation,
+        among: &RoaringBitmap,
+    ) -> Result<RoaringBitmap, ConditionError> {
+        let mut known = HashMap::default();
+        self.resolve_named(workspace, index, condition, at, Some(among), &mut known, 0)?;
+        Ok(index.members_among(condition, at, &known, Some(among)))
+    }
+
     /// The members of a stored segment, as dense numbers.
     pub fn segment_members(
         &self,

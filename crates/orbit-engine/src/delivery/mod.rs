@@ -8,6 +8,7 @@ pub mod content;
 pub mod engagement;
 pub mod inbox;
 mod own_channels;
+mod plans;
 pub mod sealing;
 mod sending;
 pub mod tracking;

@@ -9,20 +9,21 @@ use std::time::Duration;
 use futures::StreamExt;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use orbit_core::messaging::Channel;
 use orbit_core::messaging::policy::{SentToday, start_of_local_day};
-use orbit_core::messaging::{CampaignDefinition, CampaignState, Channel};
 use orbit_core::messaging::{
     ChannelCandidate, CompiledTemplate, ConsentRecord, Consents, ContactPolicy, Decision, Lane, MessageClass,
     SuppressionReason,
 };
 use orbit_core::profile::Profile;
-use orbit_core::{CampaignId, Clock, ProfileId, TemplateId, WorkspaceId};
+use orbit_core::{Clock, ProfileId, WorkspaceId};
 use orbit_store::{SendRecord, SendUpdate, Stores};
 use serde_json::Value;
 
 use super::accounts::Accounts;
 use super::backoff::retry;
 use super::inbox::Inbox;
+use super::plans::{MessagePlan, PlanSource, read_plan};
 use super::tracking::TrackingLinks;
 use crate::{EngineError, PipelineHandle};
 
@@ -43,9 +44,9 @@ pub struct DispatchReport {
     pub ambiguous: usize,
 }
 
-/// A campaign's plan as a round read it: none for a campaign that is gone, or why
-/// it could not be read.
-type PlanRead = Result<Option<Arc<CampaignPlan>>, String>;
+/// A row's plan as a round read it: none for a campaign or journey node that is
+/// gone, or why it could not be read.
+type PlanRead = Result<Option<Arc<MessagePlan>>, String>;
 
 /// Rounds a worker runs at once.
 const ROUNDS_IN_FLIGHT: usize = 2;
@@ -64,6 +65,8 @@ pub struct DeliveryWorker {
     sent: Exclusive<SentLog>,
     batch: u32,
     concurrency: usize,
+    /// Rung when rows due now were added, so they do not wait for the idle poll.
+    due: tokio::sync::Notify,
 }
 
 /// A variant's message resolved for one person: the template and its channel.
@@ -71,15 +74,6 @@ pub(super) struct VariantMessage {
     pub(super) channel: Channel,
     pub(super) template: Arc<CompiledTemplate>,
     pub(super) account: Option<orbit_core::ChannelId>,
-}
-
-/// What a round needs about a campaign, loaded once per round.
-struct CampaignPlan {
-    definition: CampaignDefinition,
-    class: MessageClass,
-    /// Cancelled since the row was written: it never goes.
-    cancelled: bool,
-    templates: HashMap<TemplateId, Arc<CompiledTemplate>>,
 }
 
 impl DeliveryWorker {
@@ -103,7 +97,14 @@ impl DeliveryWorker {
             sent: Exclusive::new(HashMap::new()),
             batch: 512,
             concurrency: 64,
+            due: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Wakes an idle worker: rows due now were just added.
+    pub fn wake(&self) {
+        // One stored permit: a worker between rounds takes it on its next wait.
+        self.due.notify_one();
     }
 
     /// Loads what was sent in the last two days (caps count per local day) and
@@ -159,9 +160,7 @@ impl DeliveryWorker {
         // The channel was not recorded before sending, so look at every account the
         // variant could have used: resend only if all of them deduplicate (a channel
         // with no account could not have been used).
-        let Ok(Some(plan)) = self
-            .plan(&row.send.workspace_id, row.send.campaign_id.as_ref())
-            .await
+        let Ok(Some(plan)) = read_plan(&self.stores, &row.send.workspace_id, &PlanSource::of(row)).await
         else {
             return false;
         };
@@ -186,7 +185,13 @@ impl DeliveryWorker {
                 loop {
                     match worker.dispatch_once().await {
                         Ok(report) if report.claimed > 0 => continue,
-                        Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                        // An idle poll, cut short when rows are added for now.
+                        Ok(_) => {
+                            tokio::select! {
+                                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                                () = worker.due.notified() => {}
+                            }
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "delivery round failed");
                             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -216,13 +221,12 @@ impl DeliveryWorker {
             return Ok(report);
         }
         let claimed_at = std::time::Instant::now();
-        let mut plans: HashMap<(WorkspaceId, Option<CampaignId>), PlanRead> = HashMap::new();
+        let mut plans: HashMap<(WorkspaceId, PlanSource), PlanRead> = HashMap::new();
         for row in &claimed {
-            let key = (row.send.workspace_id.clone(), row.send.campaign_id.clone());
+            let key = (row.send.workspace_id.clone(), PlanSource::of(row));
             if let std::collections::hash_map::Entry::Vacant(slot) = plans.entry(key) {
-                let (ws, campaign) = slot.key();
-                let plan = self
-                    .plan(ws, campaign.as_ref())
+                let (ws, source) = slot.key();
+                let plan = read_plan(&self.stores, ws, source)
                     .await
                     .map(|plan| plan.map(Arc::new))
                     .map_err(|e| format!("reading the campaign: {e}"));
@@ -238,7 +242,7 @@ impl DeliveryWorker {
             futures::stream::iter(claimed.into_iter().zip(profiles).map(|(row, profile)| {
                 let ws = row.send.workspace_id.clone();
                 let plan = plans
-                    .get(&(ws.clone(), row.send.campaign_id.clone()))
+                    .get(&(ws.clone(), PlanSource::of(&row)))
                     .cloned()
                     .unwrap_or(Ok(None));
                 let consent = match (&profile, consents.get(&ws)) {
@@ -330,62 +334,16 @@ impl DeliveryWorker {
         found
     }
 
-    async fn plan(
-        &self,
-        workspace: &WorkspaceId,
-        campaign: Option<&CampaignId>,
-    ) -> Result<Option<CampaignPlan>, EngineError> {
-        let Some(id) = campaign else { return Ok(None) };
-        let Some(record) = self.stores.campaigns.campaign(workspace, id).await? else {
-            return Ok(None);
-        };
-        let mut templates = HashMap::new();
-        for variant in &record.definition.variants {
-            for message in &variant.messages {
-                if templates.contains_key(&message.template) {
-                    continue;
-                }
-                let Some(stored) = self
-                    .stores
-                    .templates
-                    .template(workspace, &message.template)
-                    .await?
-                else {
-                    continue;
-                };
-                match CompiledTemplate::compile(stored.content, &stored.defaults) {
-                    Ok(compiled) => {
-                        templates.insert(message.template.clone(), Arc::new(compiled));
-                    }
-                    Err(e) => {
-                        tracing::warn!(template = %message.template, error = %e, "template does not compile")
-                    }
-                }
-            }
-        }
-        Ok(Some(CampaignPlan {
-            class: record.definition.message_class(),
-            cancelled: record.lifecycle.state == CampaignState::Cancelled,
-            definition: record.definition,
-            templates,
-        }))
-    }
-
     /// The variant's messages for this row's lane, in priority order.
     fn options(
         &self,
         _workspace: &WorkspaceId,
-        plan: &CampaignPlan,
+        plan: &MessagePlan,
         row: &SendRecord,
     ) -> Option<Vec<VariantMessage>> {
-        let variant = plan
-            .definition
-            .variants
-            .iter()
-            .find(|v| Some(v.name.as_str()) == row.send.variant.as_deref())?;
+        let messages = plan.messages(row.send.variant.as_deref())?;
         Some(
-            variant
-                .messages
+            messages
                 .iter()
                 .filter_map(|m| {
                     let template = plan.templates.get(&m.template)?.clone();
@@ -408,7 +366,7 @@ impl DeliveryWorker {
         &self,
         row: SendRecord,
         profile: Option<Profile>,
-        plan: Option<Arc<CampaignPlan>>,
+        plan: Option<Arc<MessagePlan>>,
         consents: Consents,
         now: Timestamp,
     ) -> SendUpdate {

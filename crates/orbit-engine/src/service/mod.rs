@@ -19,6 +19,7 @@ pub use orbit_store::WorkspaceSettings;
 pub use profiles::Profiles;
 
 use crate::clock::EngineClock;
+use crate::journeys::JourneyRunner;
 use crate::{EngineError, PipelineHandle};
 use jiff::{SignedDuration, Timestamp};
 use orbit_core::{Clock, ErrorCode, NewEvent, Problem, WorkspaceId};
@@ -96,6 +97,7 @@ struct Inner {
     audiences: Arc<Audiences>,
     delivery: Arc<Delivery>,
     journeys: Journeys,
+    runner: Arc<JourneyRunner>,
     profiles: Profiles,
     keys: Keys,
     settings: EngineSettings,
@@ -155,7 +157,17 @@ impl Engine {
             delivery.clone(),
         );
         let keys = Keys::new(stores.keys.clone(), hasher, now);
-        let journeys = Journeys::new(stores.clone(), clock.clone(), audiences.clone());
+        let runner = Arc::new(
+            JourneyRunner::load(
+                stores.clone(),
+                pipeline.clone(),
+                clock.clone(),
+                audiences.clone(),
+                delivery.clone(),
+            )
+            .await?,
+        );
+        let journeys = Journeys::new(stores.clone(), clock.clone(), audiences.clone(), runner.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 stores,
@@ -164,6 +176,7 @@ impl Engine {
                 audiences,
                 delivery,
                 journeys,
+                runner,
                 profiles,
                 keys,
                 settings,
@@ -178,7 +191,8 @@ impl Engine {
     /// Fails when the send ledger cannot be read.
     pub async fn start(&self) -> Result<(), EngineError> {
         self.inner.audiences.start().await;
-        self.inner.delivery.start().await
+        self.inner.delivery.start().await?;
+        self.inner.runner.start().await
     }
 
     /// Segments and tags.
@@ -320,6 +334,8 @@ impl Engine {
             _ => return Err(Problem::invalid("advance", "give either advance or set").into()),
         }
         let announced = self.inner.audiences.time_moved().await?;
+        // Journeys after segments: the transitions a move announced may enter people.
+        self.inner.runner.step().await?;
         Ok(ClockView {
             now: clock.now(),
             simulated: true,

@@ -150,6 +150,23 @@ impl Audiences {
         Ok(announced)
     }
 
+    /// Whether `condition` holds for one profile now (a journey's branch); a profile
+    /// the index does not hold meets nothing.
+    pub fn profile_holds(&self, workspace: &WorkspaceId, profile: ProfileId, condition: &Condition) -> bool {
+        let at = self.evaluation(workspace);
+        let catalog = self.segments.read();
+        self.pipeline.with_audience(workspace, |index| {
+            let Some(index) = index else { return false };
+            let Some(n) = index.resolve(profile) else {
+                return false;
+            };
+            let among: RoaringBitmap = std::iter::once(n).collect();
+            catalog
+                .members_among(workspace, index, condition, &at, &among)
+                .is_ok_and(|members| members.contains(n))
+        })
+    }
+
     /// The evaluation moment: now, in the workspace's time zone.
     fn evaluation(&self, workspace: &WorkspaceId) -> Evaluation {
         Evaluation::new(self.clock.now(), self.pipeline.time_zone(workspace))

@@ -140,6 +140,19 @@ impl Delivery {
         })
     }
 
+    /// Writes messages decided elsewhere (a journey's send nodes) to the send ledger
+    /// and wakes the worker for them; rows already there stay as they are.
+    ///
+    /// # Errors
+    /// Fails when the ledger cannot be written.
+    pub async fn enqueue(&self, sends: &[orbit_store::NewSend]) -> Result<u64, EngineError> {
+        let added = self.stores.ledger.insert_sends(sends).await?;
+        if added > 0 {
+            self.worker.wake();
+        }
+        Ok(added)
+    }
+
     /// Settles what a previous process left mid-send, then runs the delivery worker
     /// and the campaign runner in the background.
     ///

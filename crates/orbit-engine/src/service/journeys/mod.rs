@@ -20,6 +20,7 @@ use orbit_store::{JourneyRecord, JourneyVersion, StoreError, Stores, Write};
 use super::Audiences;
 use crate::EngineError;
 use crate::clock::EngineClock;
+use crate::journeys::JourneyRunner;
 
 /// Journeys: their definitions, versions and life.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ pub struct Journeys {
     stores: Stores,
     clock: EngineClock,
     audiences: Arc<Audiences>,
+    runner: Arc<JourneyRunner>,
 }
 
 /// What a definition may name in one workspace, read once per check.
@@ -54,12 +56,18 @@ impl JourneyReferences for WorkspaceNames {
 }
 
 impl Journeys {
-    /// The service over the stores.
-    pub fn new(stores: Stores, clock: EngineClock, audiences: Arc<Audiences>) -> Self {
+    /// The service over the stores and the runner that moves people.
+    pub fn new(
+        stores: Stores,
+        clock: EngineClock,
+        audiences: Arc<Audiences>,
+        runner: Arc<JourneyRunner>,
+    ) -> Self {
         Self {
             stores,
             clock,
             audiences,
+            runner,
         }
     }
 
@@ -268,6 +276,7 @@ impl Journeys {
                 self.stores.journeys.save_journey(&record, Write::Replace).await?;
             }
         }
+        self.runner.journey_changed(workspace, &id).await?;
         self.view(record).await
     }
 
@@ -308,7 +317,9 @@ impl Journeys {
             segments,
             tags,
         };
-        Ok(validate(definition, &names))
+        let mut problems = validate(definition, &names);
+        problems.extend(not_yet_runnable(definition));
+        Ok(problems)
     }
 }
 
@@ -339,4 +350,49 @@ fn refusal(first: &JourneyProblem, count: usize) -> Problem {
         field,
         format!("{}{more}", first.message),
     )
+}
+
+/// The parts of a definition this version cannot run yet: refused at publication
+/// rather than published and silently skipped.
+fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
+    use orbit_core::journey::{Entry, Step};
+    let mut problems = Vec::new();
+    let entry = match &definition.entry {
+        Entry::Event { .. } => None,
+        Entry::EventCount { .. } => Some("event_count"),
+        Entry::Segment { .. } => Some("segment"),
+        Entry::Date { .. } => Some("date"),
+        Entry::Schedule { .. } => Some("schedule"),
+        Entry::Api => Some("api"),
+    };
+    if let Some(kind) = entry {
+        problems.push(JourneyProblem {
+            node: None,
+            field: "entry.type".to_owned(),
+            message: format!("{kind} entries are planned and cannot be published yet; use an event entry"),
+        });
+    }
+    for (id, step) in &definition.nodes {
+        if id.as_str().starts_with('_') {
+            problems.push(JourneyProblem {
+                node: Some(id.clone()),
+                field: "id".to_owned(),
+                message: "node ids starting with _ are reserved".to_owned(),
+            });
+        }
+        if matches!(
+            step,
+            Step::AddToSegment { .. }
+                | Step::Webhook { .. }
+                | Step::CallTask { .. }
+                | Step::NotifyStaff { .. }
+        ) {
+            problems.push(JourneyProblem {
+                node: Some(id.clone()),
+                field: "type".to_owned(),
+                message: format!("{} nodes are planned and cannot be published yet", step.kind()),
+            });
+        }
+    }
+    problems
 }

@@ -1,0 +1,436 @@
+//! The journey runner: matches every committed event against journey entries and the
+//! people waiting for an event, fires timers when they come due, and carries out the
+//! effects the state machine decides (SPEC.md §7, docs/journeys.md).
+//!
+//! One step reads the events after the runner's cursor, moves every run they concern
+//! through `orbit_core::journey::apply`, and stores the new run states, the decided
+//! effects, the node tallies and the cursor in one transaction; only then are the
+//! effects done, each keyed by its origin so doing one twice after a crash changes
+//! nothing. Timers live in memory in a heap rebuilt from the stored runs at start-up,
+//! so firing one is not a poll of the table.
+
+mod effects;
+mod facts;
+mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use orbit_core::audience::values::{lookup, read_text};
+use orbit_core::journey::{
+    Entry, ExitReason, Input, JourneyEvent, JourneyStatus, Run, RunState, Transition, apply, event_matches,
+    may_enter,
+};
+use orbit_core::{JourneyId, WorkspaceId};
+use orbit_store::{JourneyBatch, JourneyEffectRecord, LogPosition, StoredEvent, StoredRun, Stores};
+
+use crate::clock::EngineClock;
+use crate::service::{Audiences, Delivery};
+use crate::{EngineError, PipelineHandle};
+use facts::LiveFacts;
+use state::{LiveJourney, RunKey, RunnerState, tallies};
+
+pub use state::exit_name;
+
+/// Events read from the log per step.
+const EVENTS_PER_STEP: u32 = 1_024;
+
+/// Moves people through journeys.
+pub struct JourneyRunner {
+    stores: Stores,
+    pipeline: PipelineHandle,
+    clock: EngineClock,
+    audiences: Arc<Audiences>,
+    delivery: Arc<Delivery>,
+    state: tokio::sync::Mutex<RunnerState>,
+    /// Rung when a journey changed, so the loop looks at its timers again.
+    changed: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for JourneyRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JourneyRunner").finish_non_exhaustive()
+    }
+}
+
+impl JourneyRunner {
+    /// Loads the published journeys, the runs still in them and the entry history.
+    ///
+    /// # Errors
+    /// Fails when the store cannot be read.
+    pub async fn load(
+        stores: Stores,
+        pipeline: PipelineHandle,
+        clock: EngineClock,
+        audiences: Arc<Audiences>,
+        delivery: Arc<Delivery>,
+    ) -> Result<Self, EngineError> {
+        let runner = Self {
+            stores,
+            pipeline,
+            clock,
+            audiences,
+            delivery,
+            state: tokio::sync::Mutex::new(RunnerState::default()),
+            changed: tokio::sync::Notify::new(),
+        };
+        *runner.state.lock().await = runner.read_state().await?;
+        Ok(runner)
+    }
+
+    async fn read_state(&self) -> Result<RunnerState, EngineError> {
+        let mut state = RunnerState::default();
+        state.cursor = match self.stores.journey_runs.journey_cursor().await? {
+            // Never run before: journeys react to what happens from now on.
+            LogPosition(0) => self.stores.events.head().await?,
+            stored => stored,
+        };
+        for record in self.stores.journeys.active_journeys().await? {
+            let journey = self.read_journey(&record.workspace_id, &record.id).await?;
+            if let Some(journey) = journey {
+                state
+                    .journeys
+                    .insert((record.workspace_id.clone(), record.id.clone()), journey);
+            }
+        }
+        state.add_summaries(self.stores.journey_runs.entry_summaries().await?);
+        for stored in self.stores.journey_runs.active_runs().await? {
+            state.restore(&stored.workspace_id, stored.run);
+        }
+        Ok(state)
+    }
+
+    async fn read_journey(
+        &self,
+        workspace: &WorkspaceId,
+        id: &JourneyId,
+    ) -> Result<Option<LiveJourney>, EngineError> {
+        let Some(record) = self.stores.journeys.journey(workspace, id).await? else {
+            return Ok(None);
+        };
+        let versions = self
+            .stores
+            .journeys
+            .journey_versions(workspace, id)
+            .await?
+            .into_iter()
+            .map(|v| (v.version, Arc::new(v.definition)))
+            .collect();
+        Ok(Some(LiveJourney {
+            id: record.id,
+            status: record.status,
+            live: record.live_version,
+            versions,
+        }))
+    }
+
+    /// Does what a previous process decided and did not finish, catches up with the
+    /// log, then keeps matching events and firing timers in the background.
+    ///
+    /// # Errors
+    /// Fails when the first step cannot be stored.
+    pub async fn start(self: &Arc<Self>) -> Result<(), EngineError> {
+        self.step().await?;
+        tokio::spawn(self.clone().run());
+        Ok(())
+    }
+
+    async fn run(self: Arc<Self>) {
+        let mut head = self.pipeline.head();
+        loop {
+            let next = self.state.lock().await.next_due();
+            tokio::select! {
+                changed = head.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                () = wait_for(&self.clock, next) => {}
+                () = self.changed.notified() => {}
+            }
+            if let Err(error) = self.step().await {
+                tracing::warn!(%error, "a journey step failed; its runs are read again from the store");
+                // An idle pause before retrying storage, not product time.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                match self.read_state().await {
+                    Ok(state) => *self.state.lock().await = state,
+                    Err(error) => tracing::warn!(%error, "reading the journey runs failed"),
+                }
+            }
+        }
+    }
+
+    /// Everything due now, done before it returns: events committed so far matched,
+    /// timers due fired, effects done. A move of a simulated clock calls it.
+    ///
+    /// # Errors
+    /// Fails when runs or effects cannot be stored.
+    pub async fn step(&self) -> Result<(), EngineError> {
+        {
+            let mut state = self.state.lock().await;
+            self.match_log(&mut state).await?;
+            self.fire_due(&mut state).await?;
+        }
+        self.do_effects().await
+    }
+
+    /// Re-reads a journey after its status or versions changed: archiving takes
+    /// everyone out, resuming fires the timers that came due while paused.
+    ///
+    /// # Errors
+    /// Fails when the journey or the exits cannot be stored.
+    pub async fn journey_changed(&self, workspace: &WorkspaceId, id: &JourneyId) -> Result<(), EngineError> {
+        let journey = self.read_journey(workspace, id).await?;
+        {
+            let mut state = self.state.lock().await;
+            let key = (workspace.clone(), id.clone());
+            match journey {
+                Some(journey) if journey.status == JourneyStatus::Archived => {
+                    state.journeys.insert(key, journey);
+                    let now = self.clock.now();
+                    let mut batch = JourneyBatch::default();
+                    for run_key in state.runs_in(workspace, id) {
+                        self.move_run(
+                            &mut state,
+                            &mut batch,
+                            &run_key,
+                            Input::Leave(ExitReason::Archived),
+                            now,
+                        );
+                    }
+                    self.commit(batch).await?;
+                    state.journeys.remove(&(workspace.clone(), id.clone()));
+                }
+                Some(journey) => {
+                    let resumed = journey.status == JourneyStatus::Live;
+                    state.journeys.insert(key, journey);
+                    if resumed {
+                        state.release_held(workspace, id);
+                    }
+                }
+                None => {
+                    state.journeys.remove(&key);
+                }
+            }
+        }
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// Matches the events committed after the cursor, a page at a time.
+    async fn match_log(&self, state: &mut RunnerState) -> Result<(), EngineError> {
+        loop {
+            let events = self
+                .stores
+                .events
+                .read_after(state.cursor, EVENTS_PER_STEP)
+                .await?;
+            let Some(last) = events.last().map(|e| e.position) else {
+                return Ok(());
+            };
+            let now = self.clock.now();
+            let mut batch = JourneyBatch::default();
+            for event in &events {
+                self.match_event(state, &mut batch, event, now);
+            }
+            batch.cursor = Some(last);
+            self.commit(batch).await?;
+            state.cursor = last;
+        }
+    }
+
+    /// One event: the waits and goals of the person's runs first, then new entries, so
+    /// an entry's own event never ends a wait of the run it starts.
+    fn match_event(
+        &self,
+        state: &mut RunnerState,
+        batch: &mut JourneyBatch,
+        stored: &StoredEvent,
+        now: Timestamp,
+    ) {
+        let event = &stored.event;
+        let (Some(name), Some(profile_id)) = (&event.name, stored.profile_id) else {
+            return;
+        };
+        let workspace = &event.workspace_id;
+        // Merged profiles' events belong to the survivor; an erased person has none.
+        let Some(profile) = self.pipeline.profile(workspace, profile_id) else {
+            return;
+        };
+        let journey_event = JourneyEvent {
+            name: name.as_str().to_owned(),
+            at: event.timestamp,
+            properties: event.properties.clone(),
+        };
+        for key in state.runs_of(workspace, profile.id) {
+            self.move_run(state, batch, &key, Input::Event(&journey_event), now);
+        }
+        let entering: Vec<(JourneyId, u32, Option<String>)> = {
+            // Read only when a journey's entry names this event.
+            let tz = std::cell::OnceCell::new();
+            let tz = || {
+                tz.get_or_init(|| {
+                    let facts = LiveFacts::read(workspace, profile.id, &self.pipeline, &self.audiences);
+                    orbit_core::journey::PersonFacts::time_zone(&facts)
+                })
+                .clone()
+            };
+            state
+                .journeys
+                .iter()
+                .filter(|((ws, _), _)| ws == workspace)
+                .filter_map(|((_, id), journey)| {
+                    let (version, definition) = journey.taking_entries()?;
+                    let Entry::Event { event, filters, key } = &definition.entry else {
+                        return None;
+                    };
+                    if event != name.as_str() {
+                        return None;
+                    }
+                    let tz = tz();
+                    if !event_matches(&journey_event, Some(event), filters, &tz, now) {
+                        return None;
+                    }
+                    let key = match key {
+                        Some(property) => Some(read_text(lookup(&journey_event.properties, property)?)?),
+                        None => None,
+                    };
+                    let history = state.history(workspace, id, profile.id, key.as_deref());
+                    may_enter(&definition.reentry, &definition.limits, &history, now, &tz).ok()?;
+                    Some((id.clone(), version, key))
+                })
+                .collect()
+        };
+        for (journey, version, key) in entering {
+            let run = Run {
+                journey,
+                version,
+                profile: profile.id,
+                entry: stored.position.0.to_string(),
+                key,
+                entered_at: now,
+                entry_event: Some(journey_event.clone()),
+                wait_event: None,
+                steps: 0,
+                state: RunState::Entering,
+            };
+            state.note_entry(workspace, &run);
+            let key = RunKey::of(workspace, &run);
+            state.put(workspace, run);
+            self.move_run(state, batch, &key, Input::Enter, now);
+        }
+    }
+
+    /// Fires every timer due now.
+    async fn fire_due(&self, state: &mut RunnerState) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let due = state.take_due(now);
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut batch = JourneyBatch::default();
+        for key in &due {
+            self.move_run(state, &mut batch, key, Input::Timer, now);
+        }
+        self.commit(batch).await
+    }
+
+    /// Applies one input to one run and adds what changed to the batch.
+    fn move_run(
+        &self,
+        state: &mut RunnerState,
+        batch: &mut JourneyBatch,
+        key: &RunKey,
+        input: Input<'_>,
+        now: Timestamp,
+    ) {
+        let Some(mut run) = state.runs.get(key).cloned() else {
+            return;
+        };
+        let entered = matches!(input, Input::Enter);
+        let transition: Transition = {
+            let Some(journey) = state.journeys.get(&(key.workspace.clone(), key.journey.clone())) else {
+                return;
+            };
+            // A paused journey holds everyone where they are.
+            if journey.status == JourneyStatus::Paused && !matches!(input, Input::Leave(_)) {
+                return;
+            }
+            let Some(graph) = journey.graph(run.version) else {
+                return;
+            };
+            let facts = LiveFacts::read(&key.workspace, key.profile, &self.pipeline, &self.audiences);
+            match apply(&graph, &mut run, input, &facts, now) {
+                Ok(transition) => transition,
+                Err(error) => {
+                    tracing::error!(%error, journey = %key.journey, "a run does not fit its journey's graph");
+                    return;
+                }
+            }
+        };
+        if !transition.moved {
+            return;
+        }
+        batch
+            .counts
+            .extend(tallies(&key.workspace, &run, &transition.passed, entered));
+        for effect in transition.effects {
+            batch.effects.push(JourneyEffectRecord {
+                id: effect_id(&key.workspace, &effect.origin, &run),
+                workspace_id: key.workspace.clone(),
+                journey_id: run.journey.clone(),
+                version: run.version,
+                profile_id: run.profile,
+                effect,
+                created_at: now,
+            });
+        }
+        batch.runs.push(StoredRun {
+            workspace_id: key.workspace.clone(),
+            run: run.clone(),
+            updated_at: now,
+        });
+        state.put(&key.workspace, run);
+    }
+
+    async fn commit(&self, batch: JourneyBatch) -> Result<(), EngineError> {
+        if batch.runs.is_empty() && batch.effects.is_empty() && batch.cursor.is_none() {
+            return Ok(());
+        }
+        self.stores.journey_runs.commit_journey_batch(&batch).await?;
+        Ok(())
+    }
+
+    /// How many people wait at each node, per version, now.
+    pub async fn waiting_at(
+        &self,
+        workspace: &WorkspaceId,
+        journey: &JourneyId,
+    ) -> std::collections::BTreeMap<(u32, orbit_core::NodeId), u64> {
+        self.state.lock().await.waiting_at(workspace, journey)
+    }
+}
+
+/// Returns when a timer due at `next` should fire: on the wall clock then; on a
+/// simulated clock only if already due (each move fires what it makes due itself).
+async fn wait_for(clock: &EngineClock, next: Option<Timestamp>) {
+    match next {
+        Some(at) => clock.job_due(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// An effect's id: its origin and person, within the workspace.
+fn effect_id(workspace: &WorkspaceId, origin: &str, run: &Run) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for part in [
+        workspace.as_str().as_bytes(),
+        origin.as_bytes(),
+        run.profile.as_bytes(),
+    ] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().to_hex()[..32].to_owned()
+}
