@@ -98,6 +98,24 @@ async fn no_order_within_five_minutes_of_being_active_in_chongqing_sends_one_cou
     let signed_at = hook.deliveries()[0].signed_at;
     assert_eq!(signed_at, "2026-12-07T02:05:00Z".parse().expect("time"));
 
+    let report = ok(&app, Method::GET, "/v1/journeys/cq-no-order/report", Value::Null).await;
+    assert_eq!(
+        (report["entered"].clone(), report["in_journey"].clone()),
+        (json!(2), json!(0)),
+        "{report}"
+    );
+    assert_eq!(report["exited"], json!({"completed": 2}));
+    let node = |id: &str| {
+        report["nodes"]
+            .as_array()
+            .and_then(|nodes| nodes.iter().find(|n| n["node"] == id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(node("wait")["entered"], 2);
+    assert_eq!(node("wait")["outcomes"], json!({"on_event": 1, "on_timeout": 1}));
+    assert_eq!(node("nudge")["entered"], 1);
+
     // Once ever: being active again does not enter Mei again, and time alone sends
     // nothing more, through a crash and a restart.
     track(&app, "mei", "app_active", json!({"city": "重庆"})).await;
@@ -110,4 +128,94 @@ async fn no_order_within_five_minutes_of_being_active_in_chongqing_sends_one_cou
     advance(&app, "PT1H").await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(users(&hook), vec!["mei"], "exactly one message");
+}
+
+/// Scenario 1: installed the app yesterday and did not order → the first-order gift
+/// at 10:00 today, in the workspace's time zone.
+#[tokio::test]
+async fn yesterdays_installs_without_an_order_get_the_first_order_gift_at_ten_today() {
+    let hook = WebhookReceiver::builder(SECRET)
+        .freshness(Freshness::Unchecked)
+        .start()
+        .await;
+    // 20:00 in Shanghai on 6 December.
+    let app = TestApp::spawn_with(&[
+        "--simulated-clock",
+        "2026-12-06T12:00:00Z",
+        "--egress-allow",
+        "127.0.0.1/32",
+    ])
+    .await;
+    ok(
+        &app,
+        Method::PUT,
+        "/v1/settings",
+        json!({"time_zone": "Asia/Shanghai"}),
+    )
+    .await;
+    workspace(&app, &hook).await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/journeys",
+        json!({
+            "id": "first-order-gift", "name": "首单礼",
+            "entry": {"type": "event", "event": "app_installed"},
+            "start": "ten",
+            "nodes": {
+                "ten": {"type": "wait_until", "until": {"kind": "time_of_day", "time": "10:00", "days_later": 1},
+                        "next": "ordered"},
+                "ordered": {"type": "branch", "paths": [{"name": "ordered", "condition":
+                            {"type": "since_entry", "event": "order_paid", "compare": "gte", "count": 1},
+                            "next": "done"}], "default": "gift"},
+                "gift": {"type": "send", "messages": [{"template": "cq-coupon"}], "next": "done"},
+                "done": {"type": "exit"}
+            }
+        }),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/journeys/first-order-gift/publish",
+        json!({}),
+    )
+    .await;
+    track(&app, "mei", "app_installed", json!({})).await;
+    track(&app, "lei", "app_installed", json!({})).await;
+    advance(&app, "PT2H").await;
+    track(&app, "lei", "order_paid", json!({"amount": 88})).await;
+    // 09:59:59 the next morning: nothing yet.
+    ok(
+        &app,
+        Method::POST,
+        "/v1/clock",
+        json!({"set": "2026-12-07T01:59:59Z"}),
+    )
+    .await;
+    assert!(hook.deliveries().is_empty());
+    advance(&app, "PT1S").await;
+    wait_until("Mei's gift arrives", || async { !hook.deliveries().is_empty() }).await;
+    assert_eq!(users(&hook), vec!["mei"]);
+    assert_eq!(
+        hook.deliveries()[0].signed_at,
+        "2026-12-07T02:00:00Z".parse().expect("time")
+    );
+    let report = ok(
+        &app,
+        Method::GET,
+        "/v1/journeys/first-order-gift/report",
+        Value::Null,
+    )
+    .await;
+    let branch = report["nodes"]
+        .as_array()
+        .and_then(|nodes| nodes.iter().find(|n| n["node"] == "ordered"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        branch["outcomes"],
+        json!({"default": 1, "ordered": 1}),
+        "{report}"
+    );
 }

@@ -31,7 +31,7 @@ use crate::{EngineError, PipelineHandle};
 use facts::LiveFacts;
 use state::{LiveJourney, RunKey, RunnerState, tallies};
 
-pub use state::exit_name;
+pub use state::{JOURNEY_TALLY, exit_name};
 
 /// Events read from the log per step.
 const EVENTS_PER_STEP: u32 = 1_024;

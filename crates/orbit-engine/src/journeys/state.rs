@@ -13,7 +13,7 @@ use orbit_store::{EntrySummary, LogPosition, NodeCount};
 
 /// The node name journey-wide tallies are kept under (`entered`, `exit:goal`…); node
 /// ids of a graph cannot take it (validation refuses a leading `_`).
-pub(super) const JOURNEY_TALLY: &str = "_journey";
+pub const JOURNEY_TALLY: &str = "_journey";
 
 /// One run's identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

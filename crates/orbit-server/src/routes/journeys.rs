@@ -10,7 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use orbit_core::ErrorCode;
 use orbit_engine::service::journeys::{
-    JourneyAction, JourneyDraft, JourneyList, JourneyValidation, JourneyVersionView, JourneyView,
+    JourneyAction, JourneyDraft, JourneyList, JourneyReport, JourneyValidation, JourneyVersionView,
+    JourneyView,
 };
 use orbit_engine::service::keys::Scope;
 
@@ -139,4 +140,22 @@ pub async fn journey_action(
         .act_on_journey(caller.workspace(), &id, action)
         .await?;
     Ok(Json(journey))
+}
+
+/// `GET /v1/journeys/{id}/report`: entries, conversions, exits by reason, and per node
+/// who arrived, waits there now and left by which path.
+#[utoipa::path(get, path = "/v1/journeys/{id}/report", tag = "journeys", params(("id" = String, Path, description = "The journey's id")), security(("api_key" = [])), responses((status = 200, description = "The report", body = JourneyReport), (status = 404, description = "No such journey")))]
+pub async fn journey_report(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<JourneyReport>, ApiError> {
+    caller.require(Scope::AudiencesRead)?;
+    Ok(Json(
+        state
+            .engine
+            .journeys()
+            .journey_report(caller.workspace(), &id)
+            .await?,
+    ))
 }

@@ -95,6 +95,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
             journeys::delete_journey
         ))
         .routes(routes!(journeys::validate_journey))
+        .routes(routes!(journeys::journey_report))
         .routes(routes!(journeys::get_journey_version))
         .routes(routes!(journeys::journey_action))
         .routes(routes!(call_tasks::list_call_tasks))

@@ -4,8 +4,8 @@
 mod views;
 
 pub use views::{
-    JourneyAction, JourneyDraft, JourneyList, JourneyValidation, JourneyVersionView, JourneyView,
-    VersionSummary,
+    JourneyAction, JourneyDraft, JourneyList, JourneyReport, JourneyValidation, JourneyVersionView,
+    JourneyView, NodeReport, VersionSummary,
 };
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -280,6 +280,24 @@ impl Journeys {
         self.view(record).await
     }
 
+    /// Entries, conversions, exits, and per node who arrived, waits and left by which
+    /// path; waiting counts are live.
+    ///
+    /// # Errors
+    /// `invalid_id`, `not_found`.
+    pub async fn journey_report(
+        &self,
+        workspace: &WorkspaceId,
+        id: &str,
+    ) -> Result<JourneyReport, EngineError> {
+        let id = parse_journey_id(id)?;
+        let record = self.stored(workspace, &id).await?;
+        let versions = self.stores.journeys.journey_versions(workspace, &id).await?;
+        let counts = self.stores.journey_runs.node_counts(workspace, &id).await?;
+        let waiting = self.runner.waiting_at(workspace, &id).await;
+        Ok(report(record, &versions, &counts, &waiting))
+    }
+
     async fn stored(&self, workspace: &WorkspaceId, id: &JourneyId) -> Result<JourneyRecord, EngineError> {
         self.stores
             .journeys
@@ -395,4 +413,75 @@ fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
         }
     }
     problems
+}
+
+/// Folds stored tallies and live waiting counts into a report.
+fn report(
+    record: JourneyRecord,
+    versions: &[JourneyVersion],
+    counts: &[orbit_store::NodeCount],
+    waiting: &BTreeMap<(u32, orbit_core::NodeId), u64>,
+) -> JourneyReport {
+    let tally_node = crate::journeys::JOURNEY_TALLY;
+    let mut entered = 0;
+    let mut exited: BTreeMap<String, u64> = BTreeMap::new();
+    let mut nodes: BTreeMap<(u32, orbit_core::NodeId), NodeReport> = BTreeMap::new();
+    for version in versions {
+        for (node, step) in &version.definition.nodes {
+            nodes.insert(
+                (version.version, node.clone()),
+                NodeReport {
+                    version: version.version,
+                    node: node.clone(),
+                    kind: step.kind().to_owned(),
+                    entered: 0,
+                    waiting: waiting
+                        .get(&(version.version, node.clone()))
+                        .copied()
+                        .unwrap_or(0),
+                    outcomes: BTreeMap::new(),
+                },
+            );
+        }
+    }
+    for count in counts {
+        if count.node.as_str() == tally_node {
+            match count.outcome.strip_prefix("exit:") {
+                Some(reason) => *exited.entry(reason.to_owned()).or_default() += count.count,
+                None if count.outcome == "entered" => entered += count.count,
+                None => {}
+            }
+            continue;
+        }
+        let Some(node) = nodes.get_mut(&(count.version, count.node.clone())) else {
+            continue;
+        };
+        if count.outcome.is_empty() {
+            node.entered += count.count;
+        } else {
+            *node.outcomes.entry(count.outcome.clone()).or_default() += count.count;
+        }
+    }
+    // A node people pass at once records how they left; one they stop at (a wait, an
+    // exit) records their arrival.
+    for node in nodes.values_mut() {
+        let stops = matches!(
+            node.kind.as_str(),
+            "wait" | "wait_until" | "wait_for_event" | "exit"
+        );
+        if !stops {
+            node.entered += node.outcomes.values().sum::<u64>();
+        }
+    }
+    let converted = exited.get("goal").copied().unwrap_or(0);
+    let left: u64 = exited.values().sum();
+    JourneyReport {
+        journey: record.id,
+        status: record.status,
+        entered,
+        converted,
+        in_journey: entered.saturating_sub(left),
+        exited,
+        nodes: nodes.into_values().collect(),
+    }
 }

@@ -196,3 +196,42 @@ impl JourneyAction {
         }
     }
 }
+
+/// How a journey is doing: entries, conversions, exits and, per node, how many
+/// arrived, wait there now, and left by each path.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JourneyReport {
+    /// The journey.
+    pub journey: JourneyId,
+    /// Where it stands.
+    pub status: JourneyStatus,
+    /// Entries, all versions.
+    pub entered: u64,
+    /// People who performed the goal while in it.
+    pub converted: u64,
+    /// People still in it.
+    pub in_journey: u64,
+    /// People who left, by reason (`completed`, `goal`, `late`, `holdout`,
+    /// `missing_time`, `archived`).
+    pub exited: BTreeMap<String, u64>,
+    /// Per version and node.
+    pub nodes: Vec<NodeReport>,
+}
+
+/// One node of one version in a journey's report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NodeReport {
+    /// The version.
+    pub version: u32,
+    /// The node.
+    pub node: NodeId,
+    /// Its `type`.
+    pub kind: String,
+    /// People who reached it.
+    pub entered: u64,
+    /// People waiting at it now.
+    pub waiting: u64,
+    /// People who left it, by path (`next`, `on_event`, `on_timeout`, a branch's or
+    /// split's path name, `default`, `late`, `holdout`, `missing_time`, `goal`).
+    pub outcomes: BTreeMap<String, u64>,
+}
