@@ -219,3 +219,55 @@ async fn yesterdays_installs_without_an_order_get_the_first_order_gift_at_ten_to
         "{report}"
     );
 }
+
+/// A segment entry: whoever becomes a gold member gets the welcome, once; a client
+/// sending a look-alike `segment_entered` event enters nobody.
+#[tokio::test]
+async fn becoming_a_member_of_a_segment_enters_the_journey() {
+    let hook = WebhookReceiver::start(SECRET).await;
+    let app = TestApp::spawn_with(&["--egress-allow", "127.0.0.1/32"]).await;
+    workspace(&app, &hook).await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/segments",
+        json!({"id": "gold", "name": "金卡会员", "condition":
+               {"type": "trait", "trait": "plan", "value_type": "string", "op": "eq", "value": "gold"}}),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/journeys",
+        json!({"id": "gold-welcome", "name": "金卡欢迎",
+               "entry": {"type": "segment", "segment": "gold", "on": "entered"},
+               "start": "hello",
+               "nodes": {"hello": {"type": "send", "messages": [{"template": "cq-coupon"}], "next": "done"},
+                         "done": {"type": "exit"}}}),
+    )
+    .await;
+    ok(&app, Method::POST, "/v1/journeys/gold-welcome/publish", json!({})).await;
+    let identify = |user: &str, plan: &str| {
+        json!({"events": [{"type": "identify", "user_id": user, "traits": {"plan": plan}}]})
+    };
+    ok(&app, Method::POST, "/v1/events", identify("mei", "gold")).await;
+    ok(&app, Method::POST, "/v1/events", identify("lei", "silver")).await;
+    track(&app, "lei", "segment_entered", json!({"segment_id": "gold"})).await;
+    wait_until("Mei's welcome arrives", || async { !hook.deliveries().is_empty() }).await;
+    // Leaving and coming back does not welcome her twice (once ever).
+    ok(&app, Method::POST, "/v1/events", identify("mei", "silver")).await;
+    ok(&app, Method::POST, "/v1/events", identify("mei", "gold")).await;
+    wait_until("Orbit announced her second entry", || async {
+        let profile = app.profile_by("user_id:mei").await;
+        let id = profile["id"].as_str().unwrap_or_default().to_owned();
+        let (_, events) = app.get(&format!("/v1/profiles/{id}/events?limit=100")).await;
+        let entries = events["data"]
+            .as_array()
+            .map(|events| events.iter().filter(|e| e["event"] == "segment_entered").count())
+            .unwrap_or(0);
+        entries == 2
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(users(&hook), vec!["mei"]);
+}

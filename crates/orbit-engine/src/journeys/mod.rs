@@ -17,10 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use orbit_core::audience::membership::{Transition as SegmentTransition, announced};
 use orbit_core::audience::values::{lookup, read_text};
 use orbit_core::journey::{
-    Entry, ExitReason, Input, JourneyEvent, JourneyStatus, Run, RunState, Transition, apply, event_matches,
-    may_enter,
+    Entry, ExitReason, Input, JourneyEvent, JourneyStatus, Run, RunState, SegmentChange, Transition, apply,
+    event_matches, may_enter,
 };
 use orbit_core::{JourneyId, WorkspaceId};
 use orbit_store::{JourneyBatch, JourneyEffectRecord, LogPosition, StoredEvent, StoredRun, Stores};
@@ -282,22 +283,38 @@ impl JourneyRunner {
                 .filter(|((ws, _), _)| ws == workspace)
                 .filter_map(|((_, id), journey)| {
                     let (version, definition) = journey.taking_entries()?;
-                    let Entry::Event { event, filters, key } = &definition.entry else {
-                        return None;
-                    };
-                    if event != name.as_str() {
-                        return None;
-                    }
-                    let tz = tz();
-                    if !event_matches(&journey_event, Some(event), filters, &tz, now) {
-                        return None;
-                    }
-                    let key = match key {
-                        Some(property) => Some(read_text(lookup(&journey_event.properties, property)?)?),
-                        None => None,
+                    let key = match &definition.entry {
+                        Entry::Event { event, filters, key } => {
+                            if event != name.as_str() {
+                                return None;
+                            }
+                            if !event_matches(&journey_event, Some(event), filters, &tz(), now) {
+                                return None;
+                            }
+                            match key {
+                                Some(property) => {
+                                    Some(read_text(lookup(&journey_event.properties, property)?)?)
+                                }
+                                None => None,
+                            }
+                        }
+                        Entry::Segment { segment, on } => {
+                            // Only Orbit's own announcements count, not look-alikes a client sent.
+                            let announced =
+                                announced(&event.source_id, Some(name.as_str()), &event.properties)?;
+                            let wanted = match on {
+                                SegmentChange::Entered => SegmentTransition::Entered,
+                                SegmentChange::Exited => SegmentTransition::Exited,
+                            };
+                            if announced.segment != segment.as_str() || announced.transition != wanted {
+                                return None;
+                            }
+                            None
+                        }
+                        _ => return None,
                     };
                     let history = state.history(workspace, id, profile.id, key.as_deref());
-                    may_enter(&definition.reentry, &definition.limits, &history, now, &tz).ok()?;
+                    may_enter(&definition.reentry, &definition.limits, &history, now, &tz()).ok()?;
                     Some((id.clone(), version, key))
                 })
                 .collect()

@@ -376,9 +376,8 @@ fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
     use orbit_core::journey::{Entry, Step};
     let mut problems = Vec::new();
     let entry = match &definition.entry {
-        Entry::Event { .. } => None,
+        Entry::Event { .. } | Entry::Segment { .. } => None,
         Entry::EventCount { .. } => Some("event_count"),
-        Entry::Segment { .. } => Some("segment"),
         Entry::Date { .. } => Some("date"),
         Entry::Schedule { .. } => Some("schedule"),
         Entry::Api => Some("api"),
@@ -387,7 +386,9 @@ fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
         problems.push(JourneyProblem {
             node: None,
             field: "entry.type".to_owned(),
-            message: format!("{kind} entries are planned and cannot be published yet; use an event entry"),
+            message: format!(
+                "{kind} entries are planned and cannot be published yet; use an event or segment entry"
+            ),
         });
     }
     for (id, step) in &definition.nodes {
