@@ -247,13 +247,14 @@ async fn becoming_a_member_of_a_segment_enters_the_journey() {
     )
     .await;
     ok(&app, Method::POST, "/v1/journeys/gold-welcome/publish", json!({})).await;
-    let identify = |user: &str, plan: &str| {
-        json!({"events": [{"type": "identify", "user_id": user, "traits": {"plan": plan}}]})
-    };
+    let identify = |user: &str, plan: &str| json!({"events": [{"type": "identify", "user_id": user, "traits": {"plan": plan}}]});
     ok(&app, Method::POST, "/v1/events", identify("mei", "gold")).await;
     ok(&app, Method::POST, "/v1/events", identify("lei", "silver")).await;
     track(&app, "lei", "segment_entered", json!({"segment_id": "gold"})).await;
-    wait_until("Mei's welcome arrives", || async { !hook.deliveries().is_empty() }).await;
+    wait_until("Mei's welcome arrives", || async {
+        !hook.deliveries().is_empty()
+    })
+    .await;
     // Leaving and coming back does not welcome her twice (once ever).
     ok(&app, Method::POST, "/v1/events", identify("mei", "silver")).await;
     ok(&app, Method::POST, "/v1/events", identify("mei", "gold")).await;
