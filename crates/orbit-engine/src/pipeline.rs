@@ -168,6 +168,28 @@ impl PipelineHandle {
             .and_then(|state| state.graph.profile(id).cloned())
     }
 
+    /// The profile a possibly merged id now belongs to, if it exists: cheaper than
+    /// [`PipelineHandle::profile`] when only the id is wanted.
+    pub fn survivor(&self, workspace: &WorkspaceId, id: ProfileId) -> Option<ProfileId> {
+        self.resolver
+            .read()
+            .get(workspace)
+            .and_then(|state| state.graph.canonical(id))
+    }
+
+    /// One trait of a profile, without copying the rest of it.
+    pub fn profile_trait(
+        &self,
+        workspace: &WorkspaceId,
+        id: ProfileId,
+        name: &str,
+    ) -> Option<serde_json::Value> {
+        self.resolver
+            .read()
+            .get(workspace)
+            .and_then(|state| state.graph.profile(id)?.traits.get(name).cloned())
+    }
+
     /// A workspace's time zone, from the settings in effect (UTC for an unknown one):
     /// read from memory, since evaluations ask for it after every commit.
     pub fn time_zone(&self, workspace: &WorkspaceId) -> jiff::tz::TimeZone {

@@ -5,8 +5,8 @@ use orbit_core::ProfileId;
 use orbit_store::{LogPosition, MembershipBaseline, SegmentKind, SegmentRecord, StoreError, Stores, Write};
 use serde_json::json;
 
-/// Segments keep their definition, static members and size history; deleting one
-/// removes all three.
+/// Segments keep their definition, static members (replaced, or added to without
+/// repeats) and size history; deleting one removes all three.
 pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
     let id = orbit_core::SegmentId::parse("checkout-drop").unwrap();
     let condition: orbit_core::audience::Condition = serde_json::from_value(json!({
@@ -47,6 +47,15 @@ pub async fn segments_round_trip_with_members_and_history(stores: &Stores) {
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), expected);
     segments.save_static_members(&ws(), &id, &[b]).await.unwrap();
     assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), vec![b]);
+    // Adding keeps the members there are; one already in is not counted again.
+    assert_eq!(
+        segments.add_static_members(&ws(), &id, &[a, b, a]).await.unwrap(),
+        1
+    );
+    assert_eq!(segments.static_members(&ws(), &id).await.unwrap(), expected);
+    assert_eq!(segments.add_static_members(&ws(), &id, &[a]).await.unwrap(), 0);
+    assert_eq!(segments.add_static_members(&ws(), &id, &[]).await.unwrap(), 0);
+    segments.save_static_members(&ws(), &id, &[b]).await.unwrap();
     // Created with its members in one step; a taken id changes neither.
     assert!(matches!(
         segments.save_static_segment(&record, Write::Create, &[a]).await,

@@ -226,6 +226,31 @@ impl SegmentStore for SqliteStore {
         Ok(())
     }
 
+    async fn add_static_members(
+        &self,
+        workspace: &WorkspaceId,
+        id: &SegmentId,
+        members: &[ProfileId],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut added = 0;
+        for member in members {
+            added += sqlx::query(
+                "INSERT OR IGNORE INTO segment_members (workspace_id, segment_id, profile_id) \
+                 VALUES (?, ?, ?)",
+            )
+            .bind(workspace.as_str())
+            .bind(id.as_str())
+            .bind(member.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(not_written)?
+            .rows_affected();
+        }
+        tx.commit().await.map_err(unknown)?;
+        Ok(added)
+    }
+
     async fn save_baseline(
         &self,
         workspace: &WorkspaceId,

@@ -9,7 +9,7 @@ use crate::StoreError;
 /// One task for the call centre.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallTask {
-    /// The send ledger id it was created under.
+    /// The send ledger id, or the journey effect id, it was created under.
     pub id: String,
     /// The workspace.
     pub workspace_id: WorkspaceId,

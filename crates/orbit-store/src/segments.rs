@@ -112,6 +112,14 @@ pub trait SegmentStore: Send + Sync {
         id: &SegmentId,
         members: &[ProfileId],
     ) -> Result<(), StoreError>;
+    /// Adds members to a static segment, keeping those it has; answers how many were
+    /// not members before.
+    async fn add_static_members(
+        &self,
+        workspace: &WorkspaceId,
+        id: &SegmentId,
+        members: &[ProfileId],
+    ) -> Result<u64, StoreError>;
     /// The members of a static segment, in profile id order.
     async fn static_members(
         &self,

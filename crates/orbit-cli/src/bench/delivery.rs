@@ -87,7 +87,7 @@ async fn baseline(url: &str, messages: usize, concurrency: usize) -> anyhow::Res
     Ok(started.elapsed())
 }
 
-async fn call(
+pub(super) async fn call(
     client: &reqwest::Client,
     key: &str,
     method: reqwest::Method,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 mod audience;
 mod delivery;
+mod journeys;
 mod restart;
 
 /// Benchmarks.
@@ -27,6 +28,9 @@ pub enum BenchCommand {
     Ingest(IngestArgs),
     /// A broadcast campaign delivered to a webhook endpoint on loopback.
     Delivery(delivery::DeliveryArgs),
+    /// Journeys: event-to-message latency under sustained ingest, timer transitions
+    /// a second, and the memory and start-up cost of people waiting.
+    Journeys(journeys::JourneysArgs),
     /// Identity resolution alone, in memory.
     Resolve(ResolveArgs),
 }
@@ -73,6 +77,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest(args).await,
         BenchCommand::Audience(args) => audience::run(args).await,
         BenchCommand::Delivery(args) => delivery::run(args).await,
+        BenchCommand::Journeys(args) => journeys::run(args).await,
         BenchCommand::Resolve(args) => {
             resolve(args);
             Ok(())

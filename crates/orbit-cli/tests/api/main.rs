@@ -18,6 +18,7 @@ mod crash;
 mod engagement;
 mod helpers;
 mod import;
+mod journey_actions;
 mod journey_crash;
 mod journey_runs;
 mod journeys;

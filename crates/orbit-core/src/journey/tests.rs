@@ -511,6 +511,26 @@ fn bad_definitions_are_refused_naming_the_node_and_the_field() {
 }
 
 #[test]
+fn a_staff_notice_s_subject_must_parse_as_a_template() {
+    let notice = |subject: &str| {
+        problems(json!({
+            "name": "notice", "entry": {"type": "api"}, "start": "tell",
+            "nodes": {"tell": {"type": "notify_staff", "to": {"kind": "email", "address": "boss@dealer.example"},
+                               "subject": subject, "next": "done"},
+                      "done": {"type": "exit"}}
+        }))
+    };
+    assert_eq!(
+        notice("{{ profile.traits.name }} 试驾评分 {{ event.rating }}"),
+        vec![]
+    );
+    assert_eq!(
+        notice("{{ profile.traits.name "),
+        vec![(Some("tell".to_owned()), "subject".to_owned())]
+    );
+}
+
+#[test]
 fn a_loop_through_a_wait_is_allowed_and_a_branch_needs_its_default() {
     assert_eq!(
         problems(json!({

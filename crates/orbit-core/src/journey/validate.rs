@@ -370,6 +370,16 @@ impl Checker<'_> {
                 }
                 if subject.trim().is_empty() {
                     self.on(node, "subject", "must not be empty");
+                } else {
+                    // Rendered for each notice as templates are: it must parse.
+                    let content = crate::messaging::TemplateContent::Email {
+                        subject: subject.clone(),
+                        html: None,
+                        text: String::new(),
+                    };
+                    if let Err(e) = crate::messaging::CompiledTemplate::compile(content, &BTreeMap::new()) {
+                        self.on(node, "subject", e.message);
+                    }
                 }
             }
             Step::Exit => {}

@@ -189,6 +189,14 @@ impl AudienceIndex {
         }
     }
 
+    /// Marks a profile for the next membership sweep, when something conditions read
+    /// changed outside the index (a static segment it joined).
+    pub fn touch(&mut self, profile: ProfileId) {
+        if let Some(n) = self.resolve(profile) {
+            self.touched.insert(n);
+        }
+    }
+
     /// Takes the set of profiles touched since the last call.
     pub fn take_touched(&mut self) -> RoaringBitmap {
         std::mem::take(&mut self.touched)

@@ -72,6 +72,31 @@ impl SegmentCatalog {
         self.workspaces.get(workspace)?.get(id)
     }
 
+    /// Adds members to a static segment's list, kept in profile id order as it is
+    /// stored; answers those that were not in it. A dynamic or unknown segment takes
+    /// nobody.
+    pub fn add_static_members(
+        &mut self,
+        workspace: &WorkspaceId,
+        id: &SegmentId,
+        profiles: &[ProfileId],
+    ) -> Vec<ProfileId> {
+        let Some(definition) = self.workspaces.get_mut(workspace).and_then(|s| s.get_mut(id)) else {
+            return Vec::new();
+        };
+        if definition.record.kind != SegmentKind::Static {
+            return Vec::new();
+        }
+        let mut joined = Vec::new();
+        for profile in profiles {
+            if let Err(at) = definition.members.binary_search(profile) {
+                definition.members.insert(at, *profile);
+                joined.push(*profile);
+            }
+        }
+        joined
+    }
+
     /// A workspace's segments, by id.
     pub fn list(&self, workspace: &WorkspaceId) -> impl Iterator<Item = &SegmentDefinition> {
         self.workspaces

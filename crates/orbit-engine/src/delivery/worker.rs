@@ -523,7 +523,7 @@ fn sent_today(sent: &mut SentLog, ws: &WorkspaceId, profile: ProfileId, since: T
 }
 
 /// The address a channel reaches a person at.
-fn address_of(profile: &Profile, channel: Channel) -> Option<String> {
+pub(crate) fn address_of(profile: &Profile, channel: Channel) -> Option<String> {
     match channel.address_kind() {
         None => Some(profile.id.to_string()),
         Some(kind) => profile

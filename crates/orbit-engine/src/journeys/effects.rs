@@ -1,8 +1,11 @@
 //! Doing what journeys decided: messages go to the send ledger (and from there
-//! through the contact policy), traits and tags change on the profile. Each effect is
-//! stored before it is done and marked done after, and each is idempotent by its
-//! origin: a message's ledger id is derived from it, and setting a trait or a tag
-//! value twice leaves the same profile.
+//! through the contact policy), traits and tags change on the profile, people join
+//! static segments, call tasks are filed, webhooks and staff notices go out
+//! (`own_effects`, `outbound`). Each effect is stored before it is done and marked
+//! done after, and each is idempotent by its origin or its id: a message's ledger id
+//! is derived from it, setting a trait or a tag value or joining a segment twice leaves
+//! the same state, a call task is filed under the effect's id, and posts and emails
+//! carry that id for their receivers to deduplicate on.
 
 use orbit_core::journey::Action;
 use orbit_core::messaging::{ChannelPolicy, ClassName, Lane, SendKey};
@@ -16,9 +19,18 @@ use crate::service::audiences::AssignValues;
 /// Effects done per round.
 const EFFECTS_PER_ROUND: u32 = 512;
 
+/// How far the effects of a step reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reach {
+    /// Everything, webhooks and staff notices included.
+    Everywhere,
+    /// Only what stays within Orbit: webhooks and staff notices are left pending.
+    WithinOrbit,
+}
+
 impl JourneyRunner {
-    /// Does every pending effect, a round at a time.
-    pub(super) async fn do_effects(&self) -> Result<(), EngineError> {
+    /// Does every pending effect within `reach`, a round at a time.
+    pub(super) async fn do_effects(&self, reach: Reach) -> Result<(), EngineError> {
         loop {
             let pending = self
                 .stores
@@ -29,6 +41,8 @@ impl JourneyRunner {
                 return Ok(());
             }
             let mut sends = Vec::new();
+            let mut joining = Vec::new();
+            let mut outbound = Vec::new();
             let mut done = Vec::with_capacity(pending.len());
             for record in &pending {
                 match &record.effect.action {
@@ -43,10 +57,26 @@ impl JourneyRunner {
                             sends.push(self.ledger_row(record, lane, *class));
                         }
                     }
-                    _ => self.change_profile(record).await,
+                    Action::SetTrait { .. } | Action::AddTag { .. } | Action::RemoveTag { .. } => {
+                        self.change_profile(record).await;
+                    }
+                    Action::AddToSegment { .. } => joining.push(record),
+                    Action::CallTask { purpose } => self.file_call_task(record, purpose).await?,
+                    Action::Webhook { .. } | Action::NotifyStaff { .. } => {
+                        if reach == Reach::WithinOrbit {
+                            continue;
+                        }
+                        outbound.push(record);
+                    }
                 }
                 done.push(record.id.clone());
             }
+            // Only effects left pending on purpose remain: the next round would be this one.
+            if done.is_empty() {
+                return Ok(());
+            }
+            self.add_to_segments(&joining).await?;
+            self.do_outbound(&outbound).await?;
             // Rows first: an effect marked done has its messages in the ledger.
             self.delivery.enqueue(&sends).await?;
             self.stores
@@ -103,7 +133,8 @@ impl JourneyRunner {
             state: SendState::Scheduled,
             suppression: None,
             not_before: record.created_at,
-            created_at: record.created_at,
+            // When the row is written, which after a crash is later than the decision.
+            created_at: self.clock.now(),
         }
     }
 
@@ -152,8 +183,7 @@ impl JourneyRunner {
                 }
             }
             other => {
-                // Publication refuses the nodes that decide these until they can run.
-                tracing::error!(action = ?other, origin = %record.effect.origin, "a journey effect this version does not carry out");
+                tracing::error!(action = ?other, origin = %record.effect.origin, "not a change to a profile");
                 return;
             }
         };

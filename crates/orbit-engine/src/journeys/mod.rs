@@ -11,6 +11,8 @@
 
 mod effects;
 mod facts;
+mod outbound;
+mod own_effects;
 mod state;
 
 use std::sync::Arc;
@@ -29,6 +31,7 @@ use orbit_store::{JourneyBatch, JourneyEffectRecord, LogPosition, StoredEvent, S
 use crate::clock::EngineClock;
 use crate::service::{Audiences, Delivery};
 use crate::{EngineError, PipelineHandle};
+use effects::Reach;
 use facts::LiveFacts;
 use state::{LiveJourney, RunKey, RunnerState, tallies};
 
@@ -126,13 +129,17 @@ impl JourneyRunner {
         }))
     }
 
-    /// Does what a previous process decided and did not finish, catches up with the
-    /// log, then keeps matching events and firing timers in the background.
+    /// Does what a previous process decided and did not finish (its webhooks and staff
+    /// notices in the background), catches up with the log, then keeps matching events
+    /// and firing timers in the background.
     ///
     /// # Errors
     /// Fails when the first step cannot be stored.
     pub async fn start(self: &Arc<Self>) -> Result<(), EngineError> {
-        self.step().await?;
+        self.step_reaching(Reach::WithinOrbit).await?;
+        // Posts and emails left pending go out in the first background step: a
+        // receiver that is slow or down does not hold up the server's start.
+        self.changed.notify_one();
         tokio::spawn(self.clone().run());
         Ok(())
     }
@@ -168,12 +175,16 @@ impl JourneyRunner {
     /// # Errors
     /// Fails when runs or effects cannot be stored.
     pub async fn step(&self) -> Result<(), EngineError> {
+        self.step_reaching(Reach::Everywhere).await
+    }
+
+    async fn step_reaching(&self, reach: Reach) -> Result<(), EngineError> {
         {
             let mut state = self.state.lock().await;
             self.match_log(&mut state).await?;
             self.fire_due(&mut state).await?;
         }
-        self.do_effects().await
+        self.do_effects(reach).await
     }
 
     /// Re-reads a journey after its status or versions changed: archiving takes
@@ -256,7 +267,7 @@ impl JourneyRunner {
         };
         let workspace = &event.workspace_id;
         // Merged profiles' events belong to the survivor; an erased person has none.
-        let Some(profile) = self.pipeline.profile(workspace, profile_id) else {
+        let Some(survivor) = self.pipeline.survivor(workspace, profile_id) else {
             return;
         };
         let journey_event = JourneyEvent {
@@ -264,7 +275,7 @@ impl JourneyRunner {
             at: event.timestamp,
             properties: event.properties.clone(),
         };
-        for key in state.runs_of(workspace, profile.id) {
+        for key in state.runs_of(workspace, survivor) {
             self.move_run(state, batch, &key, Input::Event(&journey_event), now);
         }
         let entering: Vec<(JourneyId, u32, Option<String>)> = {
@@ -272,7 +283,7 @@ impl JourneyRunner {
             let tz = std::cell::OnceCell::new();
             let tz = || {
                 tz.get_or_init(|| {
-                    let facts = LiveFacts::read(workspace, profile.id, &self.pipeline, &self.audiences);
+                    let facts = LiveFacts::read(workspace, survivor, &self.pipeline, &self.audiences);
                     orbit_core::journey::PersonFacts::time_zone(&facts)
                 })
                 .clone()
@@ -313,7 +324,7 @@ impl JourneyRunner {
                         }
                         _ => return None,
                     };
-                    let history = state.history(workspace, id, profile.id, key.as_deref());
+                    let history = state.history(workspace, id, survivor, key.as_deref());
                     may_enter(&definition.reentry, &definition.limits, &history, now, &tz()).ok()?;
                     Some((id.clone(), version, key))
                 })
@@ -323,7 +334,7 @@ impl JourneyRunner {
             let run = Run {
                 journey,
                 version,
-                profile: profile.id,
+                profile: survivor,
                 entry: stored.position.0.to_string(),
                 key,
                 entered_at: now,

@@ -55,6 +55,9 @@ pub struct Audiences {
     segments: Arc<Shared<SegmentCatalog>>,
     tags: Arc<Shared<TagCatalog>>,
     membership: Arc<MembershipWatcher>,
+    /// Held while a segment's stored members and the catalog's change, so that a
+    /// save, a delete and an addition never interleave and leave the two apart.
+    member_writes: tokio::sync::Mutex<()>,
     /// Refreshes of every profile's tag values, for rules that depend on time.
     everyone_refreshes: Periodic,
     /// Recordings of every segment's size, for its history.
@@ -120,6 +123,7 @@ impl Audiences {
             segments,
             tags,
             membership,
+            member_writes: tokio::sync::Mutex::new(()),
             everyone_refreshes: Periodic::new(TAG_REFRESH_EVERY),
             size_records: Periodic::new(SIZE_RECORD_EVERY),
         })

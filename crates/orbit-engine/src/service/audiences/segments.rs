@@ -318,6 +318,7 @@ impl Audiences {
             )
             .into());
         }
+        let _writes = self.member_writes.lock().await;
         self.stores.segments.delete_segment(workspace, &id).await?;
         let catalog = self.segments.clone();
         self.membership
@@ -459,6 +460,65 @@ impl Audiences {
             email: first(&IdentityKind::Email),
             phone: first(&IdentityKind::Phone),
         }
+    }
+
+    /// Adds people to a static segment (a journey's add-to-segment node); those in it
+    /// already stay as they are. A merged-away id counts as its survivor and an erased
+    /// person joins nothing. Answers how many joined.
+    ///
+    /// # Errors
+    /// `not_found`; `invalid_request` for a dynamic segment, whose members follow its
+    /// condition; a store failure, after which nothing changed in memory.
+    pub async fn add_static_members(
+        &self,
+        workspace: &WorkspaceId,
+        segment: &SegmentId,
+        profiles: &[ProfileId],
+    ) -> Result<usize, EngineError> {
+        let _writes = self.member_writes.lock().await;
+        let kind = self
+            .segments
+            .read()
+            .get(workspace, segment)
+            .map(|d| d.record.kind);
+        match kind {
+            None => return Err(Problem::not_found("segment").into()),
+            Some(SegmentKind::Dynamic) => {
+                return Err(Problem::invalid(
+                    "segment",
+                    format!("{segment} is dynamic: its members follow its condition"),
+                )
+                .into());
+            }
+            Some(SegmentKind::Static) => {}
+        }
+        let people: Vec<ProfileId> = profiles
+            .iter()
+            .filter_map(|p| self.pipeline.profile(workspace, *p))
+            .map(|p| p.id)
+            .collect();
+        if people.is_empty() {
+            return Ok(0);
+        }
+        // The store first: what memory holds is never more than what a restart loads.
+        self.stores
+            .segments
+            .add_static_members(workspace, segment, &people)
+            .await?;
+        let joined = self
+            .segments
+            .write()
+            .add_static_members(workspace, segment, &people);
+        if !joined.is_empty() {
+            // Dynamic segments may name this one: their sweep looks at the newcomers.
+            self.pipeline.with_audience_mut(workspace, |index| {
+                for profile in &joined {
+                    index.touch(*profile);
+                }
+            });
+            self.membership.nudge();
+        }
+        Ok(joined.len())
     }
 
     /// A segment's recorded sizes since `since` (default: 30 days ago), oldest first.
@@ -624,6 +684,7 @@ impl Audiences {
         write: Write,
     ) -> Result<SavedSegment, EngineError> {
         let r = &definition.record;
+        let writes = self.member_writes.lock().await;
         let stored = match r.kind {
             // A static segment's row and members are written together: never one
             // without the other.
@@ -648,6 +709,7 @@ impl Audiences {
                 catalog.write().put(definition.clone())
             })
             .await?;
+        drop(writes);
         let size = self.size_of(&r.workspace_id, &r.id).await?;
         self.stores
             .segments

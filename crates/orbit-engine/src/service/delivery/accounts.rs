@@ -191,21 +191,30 @@ impl Delivery {
             .validate()
             .map_err(|e| config_problem(ErrorCode::InvalidConfig, e))?;
         let refused = match &config {
-            // A name that does not resolve yet (internal DNS, a record not yet
-            // published) is accepted; the guard checks it again at every send.
-            ProviderConfig::Webhook(c) => match url::Url::parse(&c.url) {
-                Ok(url) => match self.egress.check_destination(&url).await {
-                    Err(DestinationError::Unresolvable(_)) | Ok(()) => None,
-                    Err(e) => Some(ConfigError::new("url", e.to_string())),
-                },
-                Err(e) => Some(ConfigError::new("url", e.to_string())),
-            },
+            ProviderConfig::Webhook(c) => self
+                .egress_refusal(&c.url)
+                .await
+                .map(|message| ConfigError::new("url", message)),
             ProviderConfig::Smtp(c) => c.check_destination(&self.egress).await.err(),
             _ => None,
         };
         match refused {
             Some(e) => Err(config_problem(ErrorCode::EgressRefused, e).into()),
             None => Ok(config),
+        }
+    }
+
+    /// Why `url` cannot be posted to under the egress policy, if it cannot: a
+    /// provider webhook's URL, a journey's webhook. A name that does not resolve yet
+    /// (internal DNS, a record not yet published) passes; the guard checks it again
+    /// at every send.
+    pub(crate) async fn egress_refusal(&self, url: &str) -> Option<String> {
+        match url::Url::parse(url) {
+            Ok(url) => match self.egress.check_destination(&url).await {
+                Err(DestinationError::Unresolvable(_)) | Ok(()) => None,
+                Err(e) => Some(e.to_string()),
+            },
+            Err(e) => Some(e.to_string()),
         }
     }
 

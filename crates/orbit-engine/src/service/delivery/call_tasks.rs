@@ -55,7 +55,8 @@ impl CallTaskStatus {
 /// A call task as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CallTaskView {
-    /// Its id (the send ledger id it was filed under).
+    /// Its id: the send ledger id of the campaign message, or the id of the journey
+    /// effect, it was filed under.
     pub id: String,
     /// The person to call.
     pub profile_id: ProfileId,
@@ -64,7 +65,7 @@ pub struct CallTaskView {
     pub phone: String,
     /// What the agent should say or do, rendered for the person.
     pub script: String,
-    /// The campaign that filed it.
+    /// The campaign that filed it; null for a journey's.
     pub campaign: Option<CampaignId>,
     /// `open` until an agent closes it as `done` or `cancelled`.
     pub status: CallTaskStatus,

@@ -31,7 +31,9 @@ use crate::delivery::{Accounts, CampaignRunner, DeliveryWorker, Engagements, Inb
 use crate::service::Audiences;
 use crate::service::keys::KeyHasher;
 use crate::{EngineError, PipelineHandle};
-use orbit_channels::{EgressPolicy, HttpClient};
+use orbit_channels::registry::ProviderConfig;
+use orbit_channels::webhook::{WebhookConfig, WebhookConnector};
+use orbit_channels::{ConfigError, EgressPolicy, HttpClient};
 use orbit_core::Clock;
 use orbit_store::Stores;
 use std::sync::Arc;
@@ -151,6 +153,46 @@ impl Delivery {
             self.worker.wake();
         }
         Ok(added)
+    }
+
+    /// The account a `channel` message goes through: the one named, else the
+    /// channel's default, else its only one.
+    pub(crate) fn resolve_account(
+        &self,
+        workspace: &orbit_core::WorkspaceId,
+        channel: orbit_core::messaging::Channel,
+        named: Option<&orbit_core::ChannelId>,
+    ) -> Option<crate::delivery::Account> {
+        self.accounts.resolve(workspace, channel, named)
+    }
+
+    /// A connector posting to `url` with the secret, headers and timeout of the
+    /// workspace's webhook account (its default, else its only one), and that account
+    /// for its rate limit: how journeys sign what they post, so receivers verify it
+    /// as they verify any of the workspace's webhooks. `None` without such an account.
+    ///
+    /// # Errors
+    /// When `url` is not one the connector can post to.
+    pub(crate) fn webhook_to(
+        &self,
+        workspace: &orbit_core::WorkspaceId,
+        url: &str,
+    ) -> Result<Option<(crate::delivery::Account, WebhookConnector)>, ConfigError> {
+        let Some(account) = self
+            .accounts
+            .resolve(workspace, orbit_core::messaging::Channel::Webhook, None)
+        else {
+            return Ok(None);
+        };
+        let Some(ProviderConfig::Webhook(config)) = account.config.as_deref() else {
+            return Ok(None);
+        };
+        let config = WebhookConfig {
+            url: url.to_owned(),
+            ..config.clone()
+        };
+        let connector = WebhookConnector::new(config, self.http.clone())?.with_clock(self.clock.clone());
+        Ok(Some((account, connector)))
     }
 
     /// Settles what a previous process left mid-send, then runs the delivery worker

@@ -337,6 +337,7 @@ impl Journeys {
         };
         let mut problems = validate(definition, &names);
         problems.extend(not_yet_runnable(definition));
+        problems.extend(self.runner.url_problems(definition).await);
         Ok(problems)
     }
 }
@@ -373,7 +374,7 @@ fn refusal(first: &JourneyProblem, count: usize) -> Problem {
 /// The parts of a definition this version cannot run yet: refused at publication
 /// rather than published and silently skipped.
 fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
-    use orbit_core::journey::{Entry, Step};
+    use orbit_core::journey::Entry;
     let mut problems = Vec::new();
     let entry = match &definition.entry {
         Entry::Event { .. } | Entry::Segment { .. } => None,
@@ -391,25 +392,12 @@ fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
             ),
         });
     }
-    for (id, step) in &definition.nodes {
+    for id in definition.nodes.keys() {
         if id.as_str().starts_with('_') {
             problems.push(JourneyProblem {
                 node: Some(id.clone()),
                 field: "id".to_owned(),
                 message: "node ids starting with _ are reserved".to_owned(),
-            });
-        }
-        if matches!(
-            step,
-            Step::AddToSegment { .. }
-                | Step::Webhook { .. }
-                | Step::CallTask { .. }
-                | Step::NotifyStaff { .. }
-        ) {
-            problems.push(JourneyProblem {
-                node: Some(id.clone()),
-                field: "type".to_owned(),
-                message: format!("{} nodes are planned and cannot be published yet", step.kind()),
             });
         }
     }
