@@ -422,10 +422,11 @@ impl JourneyRunner {
         state.put(&key.workspace, run);
     }
 
-    async fn commit(&self, batch: JourneyBatch) -> Result<(), EngineError> {
+    async fn commit(&self, mut batch: JourneyBatch) -> Result<(), EngineError> {
         if batch.runs.is_empty() && batch.effects.is_empty() && batch.cursor.is_none() {
             return Ok(());
         }
+        batch.counts = summed(std::mem::take(&mut batch.counts));
         self.stores.journey_runs.commit_journey_batch(&batch).await?;
         Ok(())
     }
@@ -461,4 +462,31 @@ fn effect_id(workspace: &WorkspaceId, origin: &str, run: &Run) -> String {
         hasher.update(part);
     }
     hasher.finalize().to_hex()[..32].to_owned()
+}
+
+/// Tallies with the same node and outcome added together: a step of a thousand
+/// entries passing the same nodes stores a handful of rows, not thousands.
+fn summed(counts: Vec<orbit_store::NodeCount>) -> Vec<orbit_store::NodeCount> {
+    let mut by_key: std::collections::BTreeMap<
+        (WorkspaceId, JourneyId, u32, orbit_core::NodeId, String),
+        u64,
+    > = std::collections::BTreeMap::new();
+    for c in counts {
+        *by_key
+            .entry((c.workspace_id, c.journey_id, c.version, c.node, c.outcome))
+            .or_default() += c.count;
+    }
+    by_key
+        .into_iter()
+        .map(
+            |((workspace_id, journey_id, version, node, outcome), count)| orbit_store::NodeCount {
+                workspace_id,
+                journey_id,
+                version,
+                node,
+                outcome,
+                count,
+            },
+        )
+        .collect()
 }
