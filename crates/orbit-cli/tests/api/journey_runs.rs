@@ -272,3 +272,90 @@ async fn becoming_a_member_of_a_segment_enters_the_journey() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(users(&hook), vec!["mei"]);
 }
+
+/// An API entry with its own properties: the reminder waits for the day before the
+/// booked time those properties carry; the same idempotency key enters nobody twice.
+#[tokio::test]
+async fn an_api_call_enters_a_person_once_per_idempotency_key() {
+    let hook = WebhookReceiver::builder(SECRET)
+        .freshness(Freshness::Unchecked)
+        .start()
+        .await;
+    let app = TestApp::spawn_with(&["--simulated-clock", START, "--egress-allow", "127.0.0.1/32"]).await;
+    ok(
+        &app,
+        Method::PUT,
+        "/v1/settings",
+        json!({"time_zone": "Asia/Shanghai"}),
+    )
+    .await;
+    workspace(&app, &hook).await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/journeys",
+        json!({"id": "drive-reminder", "name": "试驾提醒", "entry": {"type": "api"},
+               "reentry": {"kind": "always"}, "start": "eve",
+               "nodes": {
+                   "eve": {"type": "wait_until", "until": {"kind": "entry_property", "property": "booked_at",
+                           "offset": "-P1D", "time": "10:00"}, "next": "remind"},
+                   "remind": {"type": "send", "class": "transactional",
+                              "messages": [{"template": "cq-coupon"}], "next": "done"},
+                   "done": {"type": "exit"}}}),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/journeys/drive-reminder/publish",
+        json!({}),
+    )
+    .await;
+    track(&app, "mei", "app_opened", json!({})).await;
+    let booking = json!({"identity": "user_id:mei", "idempotency_key": "booking-8812",
+                         "properties": {"booked_at": "2026-12-10T15:00:00+08:00"}});
+    let first = ok(
+        &app,
+        Method::POST,
+        "/v1/journeys/drive-reminder/entries",
+        booking.clone(),
+    )
+    .await;
+    let again = ok(&app, Method::POST, "/v1/journeys/drive-reminder/entries", booking).await;
+    assert_eq!(first["entered"], true, "{first}");
+    assert_eq!(first, again, "the same key finds the same entry");
+    let (status, unknown) = app
+        .send(
+            Method::POST,
+            "/v1/journeys/drive-reminder/entries",
+            &json!({"identity": "user_id:nobody"}),
+        )
+        .await;
+    assert_eq!(status, 404, "{unknown}");
+    let (status, not_api) = app
+        .send(
+            Method::POST,
+            "/v1/journeys/nope/entries",
+            &json!({"identity": "user_id:mei"}),
+        )
+        .await;
+    assert_eq!(status, 404, "{not_api}");
+
+    // 10:00 in Shanghai on the 9th is 02:00 UTC.
+    ok(
+        &app,
+        Method::POST,
+        "/v1/clock",
+        json!({"set": "2026-12-09T01:59:59Z"}),
+    )
+    .await;
+    assert!(hook.deliveries().is_empty());
+    advance(&app, "PT1S").await;
+    wait_until("the reminder arrives", || async { !hook.deliveries().is_empty() }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(users(&hook), vec!["mei"], "one reminder for one booking");
+    assert_eq!(
+        hook.deliveries()[0].signed_at,
+        "2026-12-09T02:00:00Z".parse().expect("time")
+    );
+}

@@ -167,7 +167,14 @@ impl Engine {
             )
             .await?,
         );
-        let journeys = Journeys::new(stores.clone(), clock.clone(), audiences.clone(), runner.clone());
+        let journeys = Journeys::new(
+            stores.clone(),
+            clock.clone(),
+            audiences.clone(),
+            runner.clone(),
+            pipeline.clone(),
+            settings.default_region,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 stores,

@@ -10,8 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use orbit_core::ErrorCode;
 use orbit_engine::service::journeys::{
-    JourneyAction, JourneyDraft, JourneyList, JourneyReport, JourneyValidation, JourneyVersionView,
-    JourneyView,
+    JourneyAction, JourneyDraft, JourneyEntryAnswer, JourneyEntryRequest, JourneyList, JourneyReport,
+    JourneyValidation, JourneyVersionView, JourneyView,
 };
 use orbit_engine::service::keys::Scope;
 
@@ -158,4 +158,26 @@ pub async fn journey_report(
             .journey_report(caller.workspace(), &id)
             .await?,
     ))
+}
+
+/// `POST /v1/journeys/{id}/entries`: enters a person into a live journey whose entry is
+/// an API call, with properties its nodes read as the entry event's.
+#[utoipa::path(post, path = "/v1/journeys/{id}/entries", tag = "journeys", params(("id" = String, Path, description = "The journey's id")), request_body = JourneyEntryRequest, security(("api_key" = [])), responses((status = 200, description = "Entered, or refused by the re-entry rules or limits (with the reason)", body = JourneyEntryAnswer), (status = 400, description = "Bad identity, or the journey's entry is not an API call"), (status = 404, description = "No such person, or no such live journey")))]
+pub async fn enter_journey(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<JourneyEntryRequest>,
+) -> Result<Json<JourneyEntryAnswer>, ApiError> {
+    caller.require(Scope::AudiencesWrite)?;
+    let answer = state
+        .engine
+        .journeys()
+        .enter(caller.workspace(), &id, request)
+        .await?;
+    Ok(Json(answer))
+}
+
+impl ApiBody for JourneyEntryRequest {
+    const INVALID: ErrorCode = ErrorCode::InvalidRequest;
 }

@@ -96,6 +96,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(journeys::validate_journey))
         .routes(routes!(journeys::journey_report))
+        .routes(routes!(journeys::enter_journey))
         .routes(routes!(journeys::get_journey_version))
         .routes(routes!(journeys::journey_action))
         .routes(routes!(call_tasks::list_call_tasks))

@@ -4,8 +4,8 @@
 mod views;
 
 pub use views::{
-    JourneyAction, JourneyDraft, JourneyList, JourneyReport, JourneyValidation, JourneyVersionView,
-    JourneyView, NodeReport, VersionSummary,
+    JourneyAction, JourneyDraft, JourneyEntryAnswer, JourneyEntryRequest, JourneyList, JourneyReport,
+    JourneyValidation, JourneyVersionView, JourneyView, NodeReport, VersionSummary,
 };
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,7 +20,7 @@ use orbit_store::{JourneyRecord, JourneyVersion, StoreError, Stores, Write};
 use super::Audiences;
 use crate::EngineError;
 use crate::clock::EngineClock;
-use crate::journeys::JourneyRunner;
+use crate::journeys::{ApiEntry, JourneyRunner};
 
 /// Journeys: their definitions, versions and life.
 #[derive(Debug)]
@@ -29,6 +29,8 @@ pub struct Journeys {
     clock: EngineClock,
     audiences: Arc<Audiences>,
     runner: Arc<JourneyRunner>,
+    pipeline: crate::PipelineHandle,
+    default_region: phonenumber::country::Id,
 }
 
 /// What a definition may name in one workspace, read once per check.
@@ -62,12 +64,16 @@ impl Journeys {
         clock: EngineClock,
         audiences: Arc<Audiences>,
         runner: Arc<JourneyRunner>,
+        pipeline: crate::PipelineHandle,
+        default_region: phonenumber::country::Id,
     ) -> Self {
         Self {
             stores,
             clock,
             audiences,
             runner,
+            pipeline,
+            default_region,
         }
     }
 
@@ -280,6 +286,53 @@ impl Journeys {
         self.view(record).await
     }
 
+    /// Enters a person into a live journey whose entry is an API call.
+    ///
+    /// # Errors
+    /// `invalid_id`; `missing_field`/`invalid_identity` (`identity`); `not_found` for
+    /// an unknown person or a journey that is not live; `invalid_request` when the
+    /// journey's entry is not an API call.
+    pub async fn enter(
+        &self,
+        workspace: &WorkspaceId,
+        id: &str,
+        request: JourneyEntryRequest,
+    ) -> Result<JourneyEntryAnswer, EngineError> {
+        let id = parse_journey_id(id)?;
+        let identity =
+            crate::service::profiles::parse_identity(&request.identity, "identity", self.default_region)?;
+        let profile = self
+            .pipeline
+            .profile_by_identity(workspace, &identity)
+            .ok_or_else(|| {
+                Problem::new(
+                    ErrorCode::NotFound,
+                    format!("no profile holds {}", request.identity),
+                )
+            })?;
+        let key = request
+            .idempotency_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
+        let answer = self
+            .runner
+            .enter_by_api(workspace, &id, profile.id, request.properties, key)
+            .await?;
+        Ok(match answer {
+            ApiEntry::Entered { entry } => JourneyEntryAnswer {
+                entered: true,
+                entry: Some(entry),
+                refused: None,
+            },
+            ApiEntry::Refused { reason } => JourneyEntryAnswer {
+                entered: false,
+                entry: None,
+                refused: Some(reason),
+            },
+        })
+    }
+
     /// Entries, conversions, exits, and per node who arrived, waits and left by which
     /// path; waiting counts are live.
     ///
@@ -377,11 +430,10 @@ fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
     use orbit_core::journey::Entry;
     let mut problems = Vec::new();
     let entry = match &definition.entry {
-        Entry::Event { .. } | Entry::Segment { .. } => None,
+        Entry::Event { .. } | Entry::Segment { .. } | Entry::Api => None,
         Entry::EventCount { .. } => Some("event_count"),
         Entry::Date { .. } => Some("date"),
         Entry::Schedule { .. } => Some("schedule"),
-        Entry::Api => Some("api"),
     };
     if let Some(kind) = entry {
         problems.push(JourneyProblem {

@@ -235,3 +235,33 @@ pub struct NodeReport {
     /// split's path name, `default`, `late`, `holdout`, `missing_time`, `goal`).
     pub outcomes: BTreeMap<String, u64>,
 }
+
+/// A person entered into a journey by an API call (`POST /v1/journeys/{id}/entries`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyEntryRequest {
+    /// Who: an identity, `TYPE:VALUE` (`user_id:member-1`, `phone:13800138000`).
+    #[schema(example = "user_id:member-1")]
+    pub identity: String,
+    /// Properties the journey reads as its entry event's (`booked_at`…).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// Calling again with the same key finds the first call's entry.
+    #[serde(default)]
+    #[schema(example = "booking-8812")]
+    pub idempotency_key: Option<String>,
+}
+
+/// What an API entry did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JourneyEntryAnswer {
+    /// Whether the person is in (also when the idempotency key found an earlier entry).
+    pub entered: bool,
+    /// The entry's id, when entered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// Why not, when refused by the re-entry rules or limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<orbit_core::journey::EntryRefusal>,
+}
