@@ -359,3 +359,50 @@ async fn an_api_call_enters_a_person_once_per_idempotency_key() {
         "2026-12-09T02:00:00Z".parse().expect("time")
     );
 }
+
+/// Scenario 12: whoever has shared products more than ten times in total — shares
+/// made before the journey existed included — gets one "KOC share gift" webhook at
+/// the share that reaches the count, never a second.
+#[tokio::test]
+async fn the_tenth_share_earns_one_koc_gift_and_never_a_second() {
+    let hook = WebhookReceiver::start(SECRET).await;
+    let gift = WebhookReceiver::start(SECRET).await;
+    let app = TestApp::spawn_with(&["--egress-allow", "127.0.0.1/32"]).await;
+    workspace(&app, &hook).await;
+    for _ in 0..4 {
+        track(&app, "mei", "product_shared", json!({"product_id": "tea-1"})).await;
+    }
+    ok(
+        &app,
+        Method::POST,
+        "/v1/journeys",
+        json!({"id": "koc", "name": "KOC 分享礼",
+               "entry": {"type": "event_count", "event": "product_shared", "threshold": 10},
+               "start": "gift",
+               "nodes": {"gift": {"type": "webhook", "url": gift.url("/koc"), "next": "done"},
+                         "done": {"type": "exit"}}}),
+    )
+    .await;
+    ok(&app, Method::POST, "/v1/journeys/koc/publish", json!({})).await;
+    for _ in 0..5 {
+        track(&app, "mei", "product_shared", json!({"product_id": "tea-2"})).await;
+        track(&app, "lei", "product_shared", json!({"product_id": "tea-2"})).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(gift.count(), 0, "nine shares earn nothing");
+    for _ in 0..3 {
+        track(&app, "mei", "product_shared", json!({"product_id": "tea-3"})).await;
+    }
+    wait_until("Mei's gift is posted", || async { gift.count() >= 1 }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let report = ok(&app, Method::GET, "/v1/journeys/koc/report", Value::Null).await;
+    assert_eq!(report["entered"], 1, "{report}");
+    let keys: std::collections::BTreeSet<String> = gift
+        .deliveries()
+        .iter()
+        .map(|d| d.idempotency_key().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 1, "one gift, however often it is posted");
+    let body = gift.deliveries()[0].body.to_string();
+    assert!(body.contains("\"mei\"") && !body.contains("\"lei\""), "{body}");
+}

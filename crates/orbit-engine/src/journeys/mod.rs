@@ -53,6 +53,9 @@ pub enum ApiEntry {
     },
 }
 
+/// Per event and event-count journey: the person's count so far.
+type EventCounts = std::collections::HashMap<(LogPosition, JourneyId), u64>;
+
 /// Events read from the log per step.
 const EVENTS_PER_STEP: u32 = 1_024;
 
@@ -258,9 +261,10 @@ impl JourneyRunner {
                 return Ok(());
             };
             let now = self.clock.now();
+            let counts = self.event_counts(state, &events, now).await?;
             let mut batch = JourneyBatch::default();
             for event in &events {
-                self.match_event(state, &mut batch, event, now);
+                self.match_event(state, &mut batch, event, &counts, now);
             }
             batch.cursor = Some(last);
             self.commit(batch).await?;
@@ -275,6 +279,7 @@ impl JourneyRunner {
         state: &mut RunnerState,
         batch: &mut JourneyBatch,
         stored: &StoredEvent,
+        counts: &EventCounts,
         now: Timestamp,
     ) {
         let event = &stored.event;
@@ -338,6 +343,23 @@ impl JourneyRunner {
                             }
                             None
                         }
+                        Entry::EventCount {
+                            threshold,
+                            per_property,
+                            ..
+                        } => {
+                            // Entered at the event that makes the count reach the threshold.
+                            let count = counts.get(&(stored.position, id.clone()))?;
+                            if *count != u64::from(*threshold) {
+                                return None;
+                            }
+                            match per_property {
+                                Some(property) => {
+                                    Some(read_text(lookup(&journey_event.properties, property)?)?)
+                                }
+                                None => None,
+                            }
+                        }
                         _ => return None,
                     };
                     let history = state.history(workspace, id, survivor, key.as_deref());
@@ -364,6 +386,89 @@ impl JourneyRunner {
             state.put(workspace, run);
             self.move_run(state, batch, &key, Input::Enter, now);
         }
+    }
+
+    /// For each event that counts towards an event-count entry, the person's count of
+    /// such events up to and including it (per value of the entry's property, when it
+    /// names one), read from their timeline: the same on every replay of the page.
+    async fn event_counts(
+        &self,
+        state: &RunnerState,
+        events: &[StoredEvent],
+        now: Timestamp,
+    ) -> Result<EventCounts, EngineError> {
+        let mut counts = EventCounts::new();
+        for stored in events {
+            let event = &stored.event;
+            let (Some(name), Some(profile_id)) = (&event.name, stored.profile_id) else {
+                continue;
+            };
+            let workspace = &event.workspace_id;
+            let counted: Vec<(
+                JourneyId,
+                Vec<orbit_core::audience::PropertyFilter>,
+                Option<String>,
+            )> = state
+                .journeys
+                .iter()
+                .filter(|((ws, _), _)| ws == workspace)
+                .filter_map(|((_, id), journey)| {
+                    let (_, definition) = journey.taking_entries()?;
+                    match &definition.entry {
+                        Entry::EventCount {
+                            event,
+                            filters,
+                            per_property,
+                            ..
+                        } if event == name.as_str() => {
+                            Some((id.clone(), filters.clone(), per_property.clone()))
+                        }
+                        _ => None,
+                    }
+                })
+                .collect();
+            if counted.is_empty() {
+                continue;
+            }
+            let Some(survivor) = self.pipeline.survivor(workspace, profile_id) else {
+                continue;
+            };
+            let positions: Vec<LogPosition> = self
+                .pipeline
+                .timeline_positions(workspace, survivor)
+                .into_iter()
+                .filter(|p| *p <= stored.position)
+                .collect();
+            let history = self.stores.events.events_at(&positions).await?;
+            let tz = self.pipeline.time_zone(workspace);
+            for (journey, filters, per_property) in counted {
+                let value = |e: &orbit_core::NewEvent| {
+                    per_property
+                        .as_deref()
+                        .and_then(|p| lookup(&e.properties, p))
+                        .and_then(read_text)
+                };
+                let wanted = value(event);
+                if per_property.is_some() && wanted.is_none() {
+                    continue;
+                }
+                let count = history
+                    .iter()
+                    .filter(|e| e.event.name.as_ref().map(|n| n.as_str()) == Some(name.as_str()))
+                    .filter(|e| {
+                        let as_journey_event = JourneyEvent {
+                            name: name.as_str().to_owned(),
+                            at: e.event.timestamp,
+                            properties: e.event.properties.clone(),
+                        };
+                        event_matches(&as_journey_event, None, &filters, &tz, now)
+                    })
+                    .filter(|e| per_property.is_none() || value(&e.event) == wanted)
+                    .count() as u64;
+                counts.insert((stored.position, journey), count);
+            }
+        }
+        Ok(counts)
     }
 
     /// Fires every timer due now.

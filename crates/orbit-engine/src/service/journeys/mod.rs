@@ -430,8 +430,7 @@ fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
     use orbit_core::journey::Entry;
     let mut problems = Vec::new();
     let entry = match &definition.entry {
-        Entry::Event { .. } | Entry::Segment { .. } | Entry::Api => None,
-        Entry::EventCount { .. } => Some("event_count"),
+        Entry::Event { .. } | Entry::Segment { .. } | Entry::Api | Entry::EventCount { .. } => None,
         Entry::Date { .. } => Some("date"),
         Entry::Schedule { .. } => Some("schedule"),
     };
