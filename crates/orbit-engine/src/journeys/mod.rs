@@ -9,8 +9,10 @@
 //! nothing. Timers live in memory in a heap rebuilt from the stored runs at start-up,
 //! so firing one is not a poll of the table.
 
+mod api_entry;
 mod effects;
 mod facts;
+mod matching;
 mod outbound;
 mod own_effects;
 mod state;
@@ -19,14 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use orbit_core::audience::membership::{Transition as SegmentTransition, announced};
-use orbit_core::audience::values::{lookup, read_text};
-use orbit_core::journey::{
-    Entry, ExitReason, Input, JourneyEvent, JourneyStatus, Run, RunState, SegmentChange, Transition, apply,
-    event_matches, may_enter,
-};
+use orbit_core::journey::{ExitReason, Input, JourneyStatus, Run, Transition, apply};
 use orbit_core::{JourneyId, WorkspaceId};
-use orbit_store::{JourneyBatch, JourneyEffectRecord, LogPosition, StoredEvent, StoredRun, Stores};
+use orbit_store::{JourneyBatch, JourneyEffectRecord, LogPosition, StoredRun, Stores};
 
 use crate::clock::EngineClock;
 use crate::service::{Audiences, Delivery};
@@ -35,29 +32,8 @@ use effects::Reach;
 use facts::LiveFacts;
 use state::{LiveJourney, RunKey, RunnerState, tallies};
 
+pub use api_entry::ApiEntry;
 pub use state::{JOURNEY_TALLY, exit_name};
-
-/// What an API entry did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiEntry {
-    /// The person is in, under this entry id (also when an idempotency key found an
-    /// earlier call's entry).
-    Entered {
-        /// The entry's id.
-        entry: String,
-    },
-    /// The journey's re-entry rules or limits refused it.
-    Refused {
-        /// Why.
-        reason: orbit_core::journey::EntryRefusal,
-    },
-}
-
-/// Per event and event-count journey: the person's count so far.
-type EventCounts = std::collections::HashMap<(LogPosition, JourneyId), u64>;
-
-/// Events read from the log per step.
-const EVENTS_PER_STEP: u32 = 1_024;
 
 /// Moves people through journeys.
 pub struct JourneyRunner {
@@ -249,228 +225,6 @@ impl JourneyRunner {
         Ok(())
     }
 
-    /// Matches the events committed after the cursor, a page at a time.
-    async fn match_log(&self, state: &mut RunnerState) -> Result<(), EngineError> {
-        loop {
-            let events = self
-                .stores
-                .events
-                .read_after(state.cursor, EVENTS_PER_STEP)
-                .await?;
-            let Some(last) = events.last().map(|e| e.position) else {
-                return Ok(());
-            };
-            let now = self.clock.now();
-            let counts = self.event_counts(state, &events, now).await?;
-            let mut batch = JourneyBatch::default();
-            for event in &events {
-                self.match_event(state, &mut batch, event, &counts, now);
-            }
-            batch.cursor = Some(last);
-            self.commit(batch).await?;
-            state.cursor = last;
-        }
-    }
-
-    /// One event: the waits and goals of the person's runs first, then new entries, so
-    /// an entry's own event never ends a wait of the run it starts.
-    fn match_event(
-        &self,
-        state: &mut RunnerState,
-        batch: &mut JourneyBatch,
-        stored: &StoredEvent,
-        counts: &EventCounts,
-        now: Timestamp,
-    ) {
-        let event = &stored.event;
-        let (Some(name), Some(profile_id)) = (&event.name, stored.profile_id) else {
-            return;
-        };
-        let workspace = &event.workspace_id;
-        // Merged profiles' events belong to the survivor; an erased person has none.
-        let Some(survivor) = self.pipeline.survivor(workspace, profile_id) else {
-            return;
-        };
-        let journey_event = JourneyEvent {
-            name: name.as_str().to_owned(),
-            at: event.timestamp,
-            properties: event.properties.clone(),
-        };
-        for key in state.runs_of(workspace, survivor) {
-            self.move_run(state, batch, &key, Input::Event(&journey_event), now);
-        }
-        let entering: Vec<(JourneyId, u32, Option<String>)> = {
-            // Read only when a journey's entry names this event.
-            let tz = std::cell::OnceCell::new();
-            let tz = || {
-                tz.get_or_init(|| {
-                    let facts = LiveFacts::read(workspace, survivor, &self.pipeline, &self.audiences);
-                    orbit_core::journey::PersonFacts::time_zone(&facts)
-                })
-                .clone()
-            };
-            state
-                .journeys
-                .iter()
-                .filter(|((ws, _), _)| ws == workspace)
-                .filter_map(|((_, id), journey)| {
-                    let (version, definition) = journey.taking_entries()?;
-                    let key = match &definition.entry {
-                        Entry::Event { event, filters, key } => {
-                            if event != name.as_str() {
-                                return None;
-                            }
-                            if !event_matches(&journey_event, Some(event), filters, &tz(), now) {
-                                return None;
-                            }
-                            match key {
-                                Some(property) => {
-                                    Some(read_text(lookup(&journey_event.properties, property)?)?)
-                                }
-                                None => None,
-                            }
-                        }
-                        Entry::Segment { segment, on } => {
-                            // Only Orbit's own announcements count, not look-alikes a client sent.
-                            let announced =
-                                announced(&event.source_id, Some(name.as_str()), &event.properties)?;
-                            let wanted = match on {
-                                SegmentChange::Entered => SegmentTransition::Entered,
-                                SegmentChange::Exited => SegmentTransition::Exited,
-                            };
-                            if announced.segment != segment.as_str() || announced.transition != wanted {
-                                return None;
-                            }
-                            None
-                        }
-                        Entry::EventCount {
-                            threshold,
-                            per_property,
-                            ..
-                        } => {
-                            // Entered at the event that makes the count reach the threshold.
-                            let count = counts.get(&(stored.position, id.clone()))?;
-                            if *count != u64::from(*threshold) {
-                                return None;
-                            }
-                            match per_property {
-                                Some(property) => {
-                                    Some(read_text(lookup(&journey_event.properties, property)?)?)
-                                }
-                                None => None,
-                            }
-                        }
-                        _ => return None,
-                    };
-                    let history = state.history(workspace, id, survivor, key.as_deref());
-                    may_enter(&definition.reentry, &definition.limits, &history, now, &tz()).ok()?;
-                    Some((id.clone(), version, key))
-                })
-                .collect()
-        };
-        for (journey, version, key) in entering {
-            let run = Run {
-                journey,
-                version,
-                profile: survivor,
-                entry: stored.position.0.to_string(),
-                key,
-                entered_at: now,
-                entry_event: Some(journey_event.clone()),
-                wait_event: None,
-                steps: 0,
-                state: RunState::Entering,
-            };
-            state.note_entry(workspace, &run);
-            let key = RunKey::of(workspace, &run);
-            state.put(workspace, run);
-            self.move_run(state, batch, &key, Input::Enter, now);
-        }
-    }
-
-    /// For each event that counts towards an event-count entry, the person's count of
-    /// such events up to and including it (per value of the entry's property, when it
-    /// names one), read from their timeline: the same on every replay of the page.
-    async fn event_counts(
-        &self,
-        state: &RunnerState,
-        events: &[StoredEvent],
-        now: Timestamp,
-    ) -> Result<EventCounts, EngineError> {
-        let mut counts = EventCounts::new();
-        for stored in events {
-            let event = &stored.event;
-            let (Some(name), Some(profile_id)) = (&event.name, stored.profile_id) else {
-                continue;
-            };
-            let workspace = &event.workspace_id;
-            let counted: Vec<(
-                JourneyId,
-                Vec<orbit_core::audience::PropertyFilter>,
-                Option<String>,
-            )> = state
-                .journeys
-                .iter()
-                .filter(|((ws, _), _)| ws == workspace)
-                .filter_map(|((_, id), journey)| {
-                    let (_, definition) = journey.taking_entries()?;
-                    match &definition.entry {
-                        Entry::EventCount {
-                            event,
-                            filters,
-                            per_property,
-                            ..
-                        } if event == name.as_str() => {
-                            Some((id.clone(), filters.clone(), per_property.clone()))
-                        }
-                        _ => None,
-                    }
-                })
-                .collect();
-            if counted.is_empty() {
-                continue;
-            }
-            let Some(survivor) = self.pipeline.survivor(workspace, profile_id) else {
-                continue;
-            };
-            let positions: Vec<LogPosition> = self
-                .pipeline
-                .timeline_positions(workspace, survivor)
-                .into_iter()
-                .filter(|p| *p <= stored.position)
-                .collect();
-            let history = self.stores.events.events_at(&positions).await?;
-            let tz = self.pipeline.time_zone(workspace);
-            for (journey, filters, per_property) in counted {
-                let value = |e: &orbit_core::NewEvent| {
-                    per_property
-                        .as_deref()
-                        .and_then(|p| lookup(&e.properties, p))
-                        .and_then(read_text)
-                };
-                let wanted = value(event);
-                if per_property.is_some() && wanted.is_none() {
-                    continue;
-                }
-                let count = history
-                    .iter()
-                    .filter(|e| e.event.name.as_ref().map(|n| n.as_str()) == Some(name.as_str()))
-                    .filter(|e| {
-                        let as_journey_event = JourneyEvent {
-                            name: name.as_str().to_owned(),
-                            at: e.event.timestamp,
-                            properties: e.event.properties.clone(),
-                        };
-                        event_matches(&as_journey_event, None, &filters, &tz, now)
-                    })
-                    .filter(|e| per_property.is_none() || value(&e.event) == wanted)
-                    .count() as u64;
-                counts.insert((stored.position, journey), count);
-            }
-        }
-        Ok(counts)
-    }
-
     /// Fires every timer due now.
     async fn fire_due(&self, state: &mut RunnerState) -> Result<(), EngineError> {
         let now = self.clock.now();
@@ -550,87 +304,6 @@ impl JourneyRunner {
         batch.counts = summed(std::mem::take(&mut batch.counts));
         self.stores.journey_runs.commit_journey_batch(&batch).await?;
         Ok(())
-    }
-
-    /// Enters a person into a journey whose entry is an API call. With an idempotency
-    /// key, calling again finds the entry made the first time and makes no second.
-    ///
-    /// # Errors
-    /// `not_found` when the journey is not live; `invalid_request` when its entry is
-    /// not an API call; storage failures.
-    pub async fn enter_by_api(
-        &self,
-        workspace: &WorkspaceId,
-        journey: &JourneyId,
-        profile: orbit_core::ProfileId,
-        properties: serde_json::Map<String, serde_json::Value>,
-        idempotency_key: Option<&str>,
-    ) -> Result<ApiEntry, EngineError> {
-        let entry = match idempotency_key {
-            Some(key) => format!("api:{key}"),
-            None => format!("api:{}", uuid::Uuid::new_v4().simple()),
-        };
-        if idempotency_key.is_some() {
-            let before = self.stores.journey_runs.profile_runs(workspace, profile).await?;
-            if before
-                .iter()
-                .any(|r| &r.run.journey == journey && r.run.entry == entry)
-            {
-                return Ok(ApiEntry::Entered { entry });
-            }
-        }
-        let now = self.clock.now();
-        {
-            let mut state = self.state.lock().await;
-            let (version, definition) = state
-                .journeys
-                .get(&(workspace.clone(), journey.clone()))
-                .and_then(LiveJourney::taking_entries)
-                .map(|(version, definition)| (version, definition.clone()))
-                .ok_or_else(|| orbit_core::Problem::not_found("live journey"))?;
-            if !matches!(definition.entry, Entry::Api) {
-                return Err(orbit_core::Problem::invalid(
-                    "journey",
-                    "this journey's entry is not an API call",
-                )
-                .into());
-            }
-            let facts = LiveFacts::read(workspace, profile, &self.pipeline, &self.audiences);
-            let tz = orbit_core::journey::PersonFacts::time_zone(&facts);
-            let history = state.history(workspace, journey, profile, None);
-            if let Err(reason) = may_enter(&definition.reentry, &definition.limits, &history, now, &tz) {
-                return Ok(ApiEntry::Refused { reason });
-            }
-            let run = Run {
-                journey: journey.clone(),
-                version,
-                profile,
-                entry: entry.clone(),
-                key: None,
-                entered_at: now,
-                entry_event: Some(JourneyEvent {
-                    name: "api_entry".to_owned(),
-                    at: now,
-                    properties,
-                }),
-                wait_event: None,
-                steps: 0,
-                state: RunState::Entering,
-            };
-            state.note_entry(workspace, &run);
-            let key = RunKey::of(workspace, &run);
-            state.put(workspace, run);
-            let mut batch = JourneyBatch::default();
-            self.move_run(&mut state, &mut batch, &key, Input::Enter, now);
-            if let Err(error) = self.commit(batch).await {
-                // Memory is ahead of the store now: read it back before anything else.
-                *state = self.read_state().await?;
-                return Err(error);
-            }
-        }
-        // Its effects go in the next step, which this wakes.
-        self.changed.notify_one();
-        Ok(ApiEntry::Entered { entry })
     }
 
     /// How many people wait at each node, per version, now.
