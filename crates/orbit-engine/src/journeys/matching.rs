@@ -89,6 +89,11 @@ impl JourneyRunner {
                 .filter(|((ws, _), _)| ws == workspace)
                 .filter_map(|((_, id), journey)| {
                     let (version, definition) = journey.taking_entries()?;
+                    // An event from before the version was published enters nobody,
+                    // however far behind the log the runner is when it reads it.
+                    if journey.live_since.is_some_and(|since| event.received_at < since) {
+                        return None;
+                    }
                     let key = match &definition.entry {
                         Entry::Event { event, filters, key } => {
                             if event != name.as_str() {

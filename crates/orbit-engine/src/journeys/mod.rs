@@ -108,11 +108,12 @@ impl JourneyRunner {
         let Some(record) = self.stores.journeys.journey(workspace, id).await? else {
             return Ok(None);
         };
-        let versions = self
-            .stores
-            .journeys
-            .journey_versions(workspace, id)
-            .await?
+        let published = self.stores.journeys.journey_versions(workspace, id).await?;
+        let live_since = published
+            .iter()
+            .find(|v| Some(v.version) == record.live_version)
+            .map(|v| v.published_at);
+        let versions = published
             .into_iter()
             .map(|v| (v.version, Arc::new(v.definition)))
             .collect();
@@ -121,6 +122,7 @@ impl JourneyRunner {
             status: record.status,
             live: record.live_version,
             versions,
+            live_since,
         }))
     }
 

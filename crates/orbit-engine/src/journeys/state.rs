@@ -43,6 +43,8 @@ pub(super) struct LiveJourney {
     pub(super) status: JourneyStatus,
     pub(super) live: Option<u32>,
     pub(super) versions: BTreeMap<u32, Arc<JourneyDefinition>>,
+    /// When the live version was published: events received before it enter nobody.
+    pub(super) live_since: Option<Timestamp>,
 }
 
 impl LiveJourney {
