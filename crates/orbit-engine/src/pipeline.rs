@@ -190,6 +190,27 @@ impl PipelineHandle {
             .and_then(|state| state.graph.profile(id)?.traits.get(name).cloned())
     }
 
+    /// Every live profile of a workspace holding a trait: its id, the value, and its
+    /// own `time_zone` trait when it has one. Copies the values out under the lock.
+    pub fn profiles_with_trait(
+        &self,
+        workspace: &WorkspaceId,
+        name: &str,
+    ) -> Vec<(ProfileId, serde_json::Value, Option<serde_json::Value>)> {
+        let resolver = self.resolver.read();
+        let Some(state) = resolver.get(workspace) else {
+            return Vec::new();
+        };
+        state
+            .graph
+            .profiles()
+            .filter_map(|p| {
+                let value = p.traits.get(name)?.clone();
+                Some((p.id, value, p.traits.get("time_zone").cloned()))
+            })
+            .collect()
+    }
+
     /// A workspace's time zone, from the settings in effect (UTC for an unknown one):
     /// read from memory, since evaluations ask for it after every commit.
     pub fn time_zone(&self, workspace: &WorkspaceId) -> jiff::tz::TimeZone {

@@ -6,7 +6,8 @@ use jiff::Timestamp;
 use orbit_core::journey::{Action, Effect, ExitReason, JourneyEvent, Run, RunState};
 use orbit_core::{JourneyId, NodeId, ProfileId, WorkspaceId};
 use orbit_store::{
-    EntrySummary, JourneyBatch, JourneyEffectRecord, LogPosition, NodeCount, StoredRun, Stores,
+    DateTimerKey, DateTimerRecord, EntryMark, EntrySummary, JourneyBatch, JourneyEffectRecord, LogPosition,
+    NodeCount, StoredRun, Stores,
 };
 use serde_json::json;
 
@@ -230,6 +231,7 @@ pub async fn a_journey_batch_is_visible_whole_after_commit(stores: &Stores) {
             effects: effects.clone(),
             counts: counts.clone(),
             cursor: Some(LogPosition(42)),
+            ..JourneyBatch::default()
         },
     )
     .await;
@@ -547,6 +549,7 @@ pub async fn a_batch_of_five_thousand_runs_round_trips(stores: &Stores) {
             effects: effects.clone(),
             counts: vec![count(ws(), "order-care", 1, "wait", "", 5_000)],
             cursor: Some(LogPosition(5_000)),
+            ..JourneyBatch::default()
         },
     )
     .await;
@@ -596,6 +599,7 @@ pub async fn a_refused_journey_batch_writes_nothing(stores: &Stores) {
             count(ws(), "welcome", 1, "wait", "", u64::MAX),
         ],
         cursor: Some(LogPosition(7)),
+        ..JourneyBatch::default()
     };
     if store.commit_journey_batch(&batch).await.is_ok() {
         // A store that can hold the count must then hold all of it.
@@ -608,4 +612,65 @@ pub async fn a_refused_journey_batch_writes_nothing(stores: &Stores) {
     let journey = JourneyId::parse("welcome").unwrap();
     assert_eq!(store.node_counts(&ws(), &journey).await.unwrap(), vec![]);
     assert_eq!(store.journey_cursor().await.unwrap(), LogPosition(0));
+}
+
+/// Date entries set after an event are kept once until fired, and each journey's
+/// entry mark is replaced whole, its schedule progress too.
+pub async fn date_entries_and_entry_marks_round_trip(stores: &Stores) {
+    let store = &stores.journey_runs;
+    let (ann, bo) = (person(1), person(2));
+    let journey = JourneyId::parse("aircon-care").unwrap();
+    let timer = |profile: ProfileId, position: i64, due_ms: i64| DateTimerRecord {
+        key: DateTimerKey {
+            workspace_id: ws(),
+            journey_id: journey.clone(),
+            profile_id: profile,
+            position: LogPosition(position),
+        },
+        due_at: at_ms(due_ms),
+        event: JourneyEvent {
+            name: "order_paid".into(),
+            at: at_ms(position),
+            properties: json!({"category": "空调"}).as_object().unwrap().clone(),
+        },
+    };
+    let mark = |done_ms: i64, progress: Option<(i64, ProfileId)>| EntryMark {
+        workspace_id: ws(),
+        journey_id: journey.clone(),
+        done_until: at_ms(done_ms),
+        in_progress: progress.map(|(ms, p)| (at_ms(ms), p)),
+    };
+    commit(
+        stores,
+        JourneyBatch {
+            date_timers: vec![timer(ann, 10, 1_000), timer(bo, 11, 2_000)],
+            marks: vec![mark(5, Some((7, ann)))],
+            ..JourneyBatch::default()
+        },
+    )
+    .await;
+    // The same event set again (a replayed page) keeps the first.
+    commit(
+        stores,
+        JourneyBatch {
+            date_timers: vec![timer(ann, 10, 9_999)],
+            marks: vec![mark(8, None)],
+            ..JourneyBatch::default()
+        },
+    )
+    .await;
+    let mut timers = store.date_timers().await.unwrap();
+    timers.sort_by_key(|t| t.key.position);
+    assert_eq!(timers, vec![timer(ann, 10, 1_000), timer(bo, 11, 2_000)]);
+    assert_eq!(store.entry_marks().await.unwrap(), vec![mark(8, None)]);
+
+    commit(
+        stores,
+        JourneyBatch {
+            date_timers_done: vec![timer(ann, 10, 1_000).key],
+            ..JourneyBatch::default()
+        },
+    )
+    .await;
+    assert_eq!(store.date_timers().await.unwrap(), vec![timer(bo, 11, 2_000)]);
 }

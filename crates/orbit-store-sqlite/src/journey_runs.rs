@@ -20,23 +20,23 @@ use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
-fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+pub(crate) fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::NotWritten(format!("encoding {what}: {e}")))
 }
 
 /// A multi-row `INSERT`: `head`, then `VALUES` with `columns` values a row, then `tail`
 /// (its conflict clause).
-struct MultiRow {
-    head: &'static str,
-    columns: usize,
-    tail: &'static str,
+pub(crate) struct MultiRow {
+    pub(crate) head: &'static str,
+    pub(crate) columns: usize,
+    pub(crate) tail: &'static str,
 }
 
 impl MultiRow {
     /// Writes `rows` inside `tx`, binding each with `bind`, in the few statement shapes
     /// [`chunk_sizes`] allows so that prepared statements are reused from the cache;
     /// each shape stays far below SQLite's limit on bound values.
-    async fn write<T>(
+    pub(crate) async fn write<T>(
         &self,
         tx: &mut Transaction<'static, Sqlite>,
         rows: Vec<T>,
@@ -156,11 +156,11 @@ fn bind_count(query: RowQuery, (count, n): (&NodeCount, i64)) -> RowQuery {
         .bind(n)
 }
 
-fn journey_id(row: &SqliteRow, what: &str) -> Result<JourneyId, StoreError> {
+pub(crate) fn journey_id(row: &SqliteRow, what: &str) -> Result<JourneyId, StoreError> {
     JourneyId::parse(&text(row, what, "journey_id")?).map_err(|e| corrupt(what, e))
 }
 
-fn profile_id(row: &SqliteRow, what: &str) -> Result<ProfileId, StoreError> {
+pub(crate) fn profile_id(row: &SqliteRow, what: &str) -> Result<ProfileId, StoreError> {
     ProfileId::parse(&text(row, what, "profile_id")?).map_err(|e| corrupt(what, e))
 }
 
@@ -242,7 +242,8 @@ impl JourneyRunStore for SqliteStore {
                 Ok((count, n))
             })
             .collect::<Result<_, StoreError>>()?;
-        if runs.is_empty() && effects.is_empty() && counts.is_empty() && batch.cursor.is_none() {
+        let entries = crate::journey_entries::EntryRows::of(batch)?;
+        if batch.is_empty() {
             return Ok(());
         }
         // Returning early drops the transaction, which rolls it back: all or nothing.
@@ -250,6 +251,7 @@ impl JourneyRunStore for SqliteStore {
         RUNS.write(&mut tx, runs, |query, run| run.bind(query)).await?;
         EFFECTS.write(&mut tx, effects, bind_effect).await?;
         COUNTS.write(&mut tx, counts, bind_count).await?;
+        entries.write(&mut tx).await?;
         if let Some(LogPosition(position)) = batch.cursor {
             // A stale or replayed batch naming an earlier position must not make events
             // already matched be matched again: MAX.
@@ -371,6 +373,14 @@ impl JourneyRunStore for SqliteStore {
             query.execute(&mut *tx).await.map_err(not_written)?;
         }
         tx.commit().await.map_err(unknown)
+    }
+
+    async fn date_timers(&self) -> Result<Vec<orbit_store::DateTimerRecord>, StoreError> {
+        self.read_date_timers().await
+    }
+
+    async fn entry_marks(&self) -> Result<Vec<orbit_store::EntryMark>, StoreError> {
+        self.read_entry_marks().await
     }
 }
 
@@ -524,6 +534,7 @@ mod tests {
             }],
             cursor: Some(LogPosition(9)),
             runs: vec![run],
+            ..JourneyBatch::default()
         };
         assert!(matches!(
             store.commit_journey_batch(&batch).await,

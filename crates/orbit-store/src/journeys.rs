@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use orbit_core::journey::{Effect, JourneyDefinition, JourneyStatus, Run, RunState};
+use orbit_core::journey::{Effect, JourneyDefinition, JourneyEvent, JourneyStatus, Run, RunState};
 use orbit_core::{JourneyId, NodeId, ProfileId, WorkspaceId};
 
 use crate::{LogPosition, StoreError};
@@ -160,6 +160,65 @@ pub struct JourneyBatch {
     pub counts: Vec<NodeCount>,
     /// The log position every event up to which has been matched, when it moved.
     pub cursor: Option<LogPosition>,
+    /// Date entries set to fire after an event (kept when already stored).
+    pub date_timers: Vec<DateTimerRecord>,
+    /// Date entries fired or dropped, by key.
+    pub date_timers_done: Vec<DateTimerKey>,
+    /// How far journeys' date and schedule entries are done, replacing the stored marks.
+    pub marks: Vec<EntryMark>,
+}
+
+impl JourneyBatch {
+    /// Whether storing it would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+            && self.effects.is_empty()
+            && self.counts.is_empty()
+            && self.cursor.is_none()
+            && self.date_timers.is_empty()
+            && self.date_timers_done.is_empty()
+            && self.marks.is_empty()
+    }
+}
+
+/// Which date entry: a person's, after one event of theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DateTimerKey {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The journey.
+    pub journey_id: JourneyId,
+    /// The person.
+    pub profile_id: ProfileId,
+    /// The event's position in the log: one entry per event.
+    pub position: LogPosition,
+}
+
+/// A date entry set to fire a time after an event ("one year after the purchase"):
+/// stored, since the event is not read again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DateTimerRecord {
+    /// Whose, and after which event.
+    pub key: DateTimerKey,
+    /// When it fires.
+    pub due_at: Timestamp,
+    /// The event, which becomes the run's entry event.
+    pub event: JourneyEvent,
+}
+
+/// How far a journey's date or schedule entries are done: every occurrence up to
+/// `done_until` has been entered (or skipped); a schedule's occurrence in progress
+/// names the last person entered, in profile id order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryMark {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The journey.
+    pub journey_id: JourneyId,
+    /// Every occurrence up to here is done.
+    pub done_until: Timestamp,
+    /// A schedule's occurrence under way, and the last person it entered.
+    pub in_progress: Option<(Timestamp, ProfileId)>,
 }
 
 /// What re-entry rules need of one person's past entries into a journey, with one
@@ -216,4 +275,10 @@ pub trait JourneyRunStore: Send + Sync {
 
     /// Marks effects done; they are not returned as pending again.
     async fn complete_effects(&self, ids: &[String], at: Timestamp) -> Result<(), StoreError>;
+
+    /// Every date entry set to fire after an event, of every workspace.
+    async fn date_timers(&self) -> Result<Vec<DateTimerRecord>, StoreError>;
+
+    /// Every journey's entry mark.
+    async fn entry_marks(&self) -> Result<Vec<EntryMark>, StoreError>;
 }

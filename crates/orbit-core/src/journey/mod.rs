@@ -10,6 +10,7 @@
 //! "gift": {"type": "send", "messages": [{"template": "first-order-gift"}], "next":
 //! "done"}, "done": {"type": "exit"}}}`.
 
+pub mod dates;
 pub mod entry;
 pub mod machine;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use dates::{DateOccurrence, DateRule, Schedule, too_late};
 pub use entry::{EntryHistory, EntryRefusal, crossed, may_enter};
 pub use machine::{apply, event_matches};
 pub use model::{

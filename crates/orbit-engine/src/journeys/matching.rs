@@ -147,6 +147,7 @@ impl JourneyRunner {
                 })
                 .collect()
         };
+        self.note_date_event(state, batch, stored, &journey_event, survivor, now);
         for (journey, version, key) in entering {
             let run = Run {
                 journey,

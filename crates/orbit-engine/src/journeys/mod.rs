@@ -10,6 +10,7 @@
 //! so firing one is not a poll of the table.
 
 mod api_entry;
+mod dates;
 mod effects;
 mod facts;
 mod matching;
@@ -97,6 +98,7 @@ impl JourneyRunner {
         for stored in self.stores.journey_runs.active_runs().await? {
             state.restore(&stored.workspace_id, stored.run);
         }
+        self.load_dates(&mut state).await?;
         Ok(state)
     }
 
@@ -144,7 +146,13 @@ impl JourneyRunner {
     async fn run(self: Arc<Self>) {
         let mut head = self.pipeline.head();
         loop {
-            let next = self.state.lock().await.next_due();
+            let next = {
+                let mut state = self.state.lock().await;
+                match (state.next_due(), state.dates.next_due()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            };
             tokio::select! {
                 changed = head.changed() => {
                     if changed.is_err() {
@@ -194,11 +202,15 @@ impl JourneyRunner {
         {
             let mut state = self.state.lock().await;
             let key = (workspace.clone(), id.clone());
+            let was_paused = state
+                .journeys
+                .get(&key)
+                .is_some_and(|j| j.status == JourneyStatus::Paused);
+            let now = self.clock.now();
+            let mut batch = JourneyBatch::default();
             match journey {
                 Some(journey) if journey.status == JourneyStatus::Archived => {
                     state.journeys.insert(key, journey);
-                    let now = self.clock.now();
-                    let mut batch = JourneyBatch::default();
                     for run_key in state.runs_in(workspace, id) {
                         self.move_run(
                             &mut state,
@@ -208,17 +220,27 @@ impl JourneyRunner {
                             now,
                         );
                     }
+                    self.forget_dates(&mut state, &mut batch, workspace, id, true);
                     self.commit(batch).await?;
                     state.journeys.remove(&(workspace.clone(), id.clone()));
                 }
                 Some(journey) => {
-                    let resumed = journey.status == JourneyStatus::Live;
+                    let live = journey.status == JourneyStatus::Live;
                     state.journeys.insert(key, journey);
-                    if resumed {
+                    // Planned again from the mark: the new version's entry may differ.
+                    self.forget_dates(&mut state, &mut batch, workspace, id, false);
+                    if live {
                         state.release_held(workspace, id);
+                        if was_paused {
+                            self.mark_resumed(&mut state, &mut batch, workspace, id, now);
+                        }
+                        self.plan_dates(&mut state, workspace, id);
                     }
+                    self.commit(batch).await?;
                 }
                 None => {
+                    self.forget_dates(&mut state, &mut batch, workspace, id, true);
+                    self.commit(batch).await?;
                     state.journeys.remove(&key);
                 }
             }
@@ -231,14 +253,14 @@ impl JourneyRunner {
     async fn fire_due(&self, state: &mut RunnerState) -> Result<(), EngineError> {
         let now = self.clock.now();
         let due = state.take_due(now);
-        if due.is_empty() {
-            return Ok(());
+        if !due.is_empty() {
+            let mut batch = JourneyBatch::default();
+            for key in &due {
+                self.move_run(state, &mut batch, key, Input::Timer, now);
+            }
+            self.commit(batch).await?;
         }
-        let mut batch = JourneyBatch::default();
-        for key in &due {
-            self.move_run(state, &mut batch, key, Input::Timer, now);
-        }
-        self.commit(batch).await
+        self.fire_dates(state, now).await
     }
 
     /// Applies one input to one run and adds what changed to the batch.
@@ -300,7 +322,7 @@ impl JourneyRunner {
     }
 
     async fn commit(&self, mut batch: JourneyBatch) -> Result<(), EngineError> {
-        if batch.runs.is_empty() && batch.effects.is_empty() && batch.cursor.is_none() {
+        if batch.is_empty() {
             return Ok(());
         }
         batch.counts = summed(std::mem::take(&mut batch.counts));

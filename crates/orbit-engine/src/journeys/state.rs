@@ -98,6 +98,8 @@ pub(super) struct RunnerState {
     past: HashMap<EntryScope, Past>,
     per_person: HashMap<(WorkspaceId, JourneyId, ProfileId), u32>,
     totals: HashMap<(WorkspaceId, JourneyId), u64>,
+    /// Date and schedule entries waiting to fire.
+    pub(super) dates: super::dates::DateEntries,
 }
 
 impl RunnerState {

@@ -427,22 +427,7 @@ fn refusal(first: &JourneyProblem, count: usize) -> Problem {
 /// The parts of a definition this version cannot run yet: refused at publication
 /// rather than published and silently skipped.
 fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
-    use orbit_core::journey::Entry;
     let mut problems = Vec::new();
-    let entry = match &definition.entry {
-        Entry::Event { .. } | Entry::Segment { .. } | Entry::Api | Entry::EventCount { .. } => None,
-        Entry::Date { .. } => Some("date"),
-        Entry::Schedule { .. } => Some("schedule"),
-    };
-    if let Some(kind) = entry {
-        problems.push(JourneyProblem {
-            node: None,
-            field: "entry.type".to_owned(),
-            message: format!(
-                "{kind} entries are planned and cannot be published yet; use an event or segment entry"
-            ),
-        });
-    }
     for id in definition.nodes.keys() {
         if id.as_str().starts_with('_') {
             problems.push(JourneyProblem {
