@@ -349,10 +349,65 @@ impl JourneyRunner {
         batch.marks.push(mark.clone());
     }
 
-    /// One committed event of a person: their trait dates worked out again (the event
-    /// may have changed the trait or their time zone), and a date set after the event
-    /// when a journey's date entry reads it.
-    pub(super) fn note_date_event(
+    /// The live journeys of a workspace with a date entry, whose source passes `wanted`.
+    fn dated_journeys(
+        state: &RunnerState,
+        workspace: &WorkspaceId,
+        wanted: impl Fn(&DateSource) -> bool,
+    ) -> Vec<(JourneyId, Arc<JourneyDefinition>, Option<Timestamp>)> {
+        state
+            .journeys
+            .iter()
+            .filter(|((ws, _), _)| ws == workspace)
+            .filter_map(|((_, id), journey)| {
+                let (_, definition) = journey.taking_entries()?;
+                let from = date_entry(definition)?.from;
+                wanted(from).then(|| (id.clone(), Arc::clone(definition), journey.live_since))
+            })
+            .collect()
+    }
+
+    /// A person's trait dates worked out again after an event of theirs, which may
+    /// have set the trait or their time zone.
+    pub(super) fn note_trait_dates(
+        &self,
+        state: &mut RunnerState,
+        workspace: &WorkspaceId,
+        profile: ProfileId,
+        now: Timestamp,
+    ) {
+        let dated = Self::dated_journeys(state, workspace, |from| matches!(from, DateSource::Trait { .. }));
+        if dated.is_empty() {
+            return;
+        }
+        let facts = LiveFacts::read(workspace, profile, &self.pipeline, &self.audiences);
+        let zone = facts.time_zone();
+        for (journey, definition, live_since) in dated {
+            let Some(DateEntry {
+                from: DateSource::Trait { name },
+                rule,
+                ..
+            }) = date_entry(&definition)
+            else {
+                continue;
+            };
+            let slot = state.dates.slot(workspace, &journey);
+            let after = state
+                .dates
+                .mark(slot, live_since.unwrap_or(now))
+                .done_until
+                .max(now);
+            let next = facts
+                .trait_value(name)
+                .and_then(|value| rule.next_after(&value, after, &zone))
+                .map(|o| o.at);
+            state.dates.set_trait(slot, profile, next);
+        }
+    }
+
+    /// A date set a time after a committed event, for each live journey whose date
+    /// entry reads that event; stored with the step that matched it.
+    pub(super) fn note_event_dates(
         &self,
         state: &mut RunnerState,
         batch: &mut JourneyBatch,
@@ -361,65 +416,51 @@ impl JourneyRunner {
         profile: ProfileId,
         now: Timestamp,
     ) {
-        let (workspace, position) = (&stored.event.workspace_id, stored.position);
-        let received_at = stored.event.received_at;
-        let dated: Vec<(JourneyId, Arc<JourneyDefinition>, Option<Timestamp>)> = state
-            .journeys
-            .iter()
-            .filter(|((ws, _), _)| ws == workspace)
-            .filter_map(|((_, id), journey)| {
-                let (_, definition) = journey.taking_entries()?;
-                matches!(definition.entry, Entry::Date { .. })
-                    .then(|| (id.clone(), Arc::clone(definition), journey.live_since))
-            })
-            .collect();
+        let workspace = &stored.event.workspace_id;
+        let dated = Self::dated_journeys(
+            state,
+            workspace,
+            |from| matches!(from, DateSource::Event { event: name, .. } if *name == event.name),
+        );
         if dated.is_empty() {
             return;
         }
-        let facts = LiveFacts::read(workspace, profile, &self.pipeline, &self.audiences);
-        let zone = facts.time_zone();
+        let zone = LiveFacts::read(workspace, profile, &self.pipeline, &self.audiences).time_zone();
         for (journey, definition, live_since) in dated {
-            let Some(date) = date_entry(&definition) else {
+            let Some(DateEntry {
+                from:
+                    DateSource::Event {
+                        event: wanted,
+                        filters,
+                    },
+                rule,
+                ..
+            }) = date_entry(&definition)
+            else {
                 continue;
             };
-            let slot = state.dates.slot(workspace, &journey);
-            match date.from {
-                DateSource::Trait { name } => {
-                    let since = live_since.unwrap_or(now);
-                    let after = state.dates.mark(slot, since).done_until.max(now);
-                    let next = facts
-                        .trait_value(name)
-                        .and_then(|value| date.rule.next_after(&value, after, &zone))
-                        .map(|o| o.at);
-                    state.dates.set_trait(slot, profile, next);
-                }
-                DateSource::Event {
-                    event: wanted,
-                    filters,
-                } => {
-                    if live_since.is_some_and(|since| received_at < since)
-                        || !event_matches(event, Some(wanted), filters, &zone, now)
-                    {
-                        continue;
-                    }
-                    let Some(occurrence) = date.rule.next_after(&event_time(event), Timestamp::MIN, &zone)
-                    else {
-                        continue;
-                    };
-                    let record = DateTimerRecord {
-                        key: DateTimerKey {
-                            workspace_id: workspace.clone(),
-                            journey_id: journey.clone(),
-                            profile_id: profile,
-                            position,
-                        },
-                        due_at: occurrence.at,
-                        event: event.clone(),
-                    };
-                    batch.date_timers.push(record.clone());
-                    state.dates.add_event(slot, record);
-                }
+            // An event received before the version went live enters nobody.
+            if live_since.is_some_and(|since| stored.event.received_at < since)
+                || !event_matches(event, Some(wanted), filters, &zone, now)
+            {
+                continue;
             }
+            let Some(occurrence) = rule.next_after(&event_time(event), Timestamp::MIN, &zone) else {
+                continue;
+            };
+            let record = DateTimerRecord {
+                key: DateTimerKey {
+                    workspace_id: workspace.clone(),
+                    journey_id: journey.clone(),
+                    profile_id: profile,
+                    position: stored.position,
+                },
+                due_at: occurrence.at,
+                event: event.clone(),
+            };
+            batch.date_timers.push(record.clone());
+            let slot = state.dates.slot(workspace, &journey);
+            state.dates.add_event(slot, record);
         }
     }
 

@@ -57,12 +57,17 @@ impl JourneyRunner {
         now: Timestamp,
     ) {
         let event = &stored.event;
-        let (Some(name), Some(profile_id)) = (&event.name, stored.profile_id) else {
+        let Some(profile_id) = stored.profile_id else {
             return;
         };
         let workspace = &event.workspace_id;
         // Merged profiles' events belong to the survivor; an erased person has none.
         let Some(survivor) = self.pipeline.survivor(workspace, profile_id) else {
+            return;
+        };
+        // Any event (an identify above all) may have set a date trait or a time zone.
+        self.note_trait_dates(state, workspace, survivor, now);
+        let Some(name) = &event.name else {
             return;
         };
         let journey_event = JourneyEvent {
@@ -147,7 +152,7 @@ impl JourneyRunner {
                 })
                 .collect()
         };
-        self.note_date_event(state, batch, stored, &journey_event, survivor, now);
+        self.note_event_dates(state, batch, stored, &journey_event, survivor, now);
         for (journey, version, key) in entering {
             let run = Run {
                 journey,
