@@ -36,10 +36,12 @@ async fn profile_id(app: &TestApp, user: &str) -> String {
     profile["id"].as_str().expect("an id").to_owned()
 }
 
-/// Scenario 13, the 4S test drive: reminded the day before; whoever arrives is
-/// welcomed and asked for a rating; a no-show becomes a call task; a rating of 7 or
-/// more makes a promoter (a static segment), less is posted to the CRM as an apology
-/// case and the dealer's manager, read from a trait, is told by email.
+/// Scenario 13, the 4S test drive: reminded at 10:00 the day before the time the
+/// booking carries; whoever arrives is welcomed with the hotline and asked for a
+/// rating at 10:00 the next day; a no-show becomes a call task; a rating of 7 or more
+/// is thanked and makes a promoter (a static segment), less gets an apology SMS, is
+/// posted to the CRM as an apology case, and the dealer's manager, read from a trait,
+/// is told by email.
 fn test_drive(crm: &str) -> Value {
     json!({
         "id": "test-drive", "name": "4S 试驾",
@@ -53,14 +55,22 @@ fn test_drive(crm: &str) -> Value {
             "arrival": {"type": "wait_for_event", "event": "store_arrived", "same_key": true,
                         "timeout": "P2D", "on_event": "welcome", "on_timeout": "call"},
             "welcome": {"type": "send", "class": "transactional",
-                        "messages": [{"template": "welcome-hotline"}], "next": "rating"},
+                        "messages": [{"template": "welcome-hotline"}], "next": "next_day"},
+            "next_day": {"type": "wait_until", "until": {"kind": "time_of_day", "time": "10:00", "days_later": 1},
+                         "next": "ask"},
+            "ask": {"type": "send", "class": "transactional",
+                    "messages": [{"template": "rate-drive"}], "next": "rating"},
             "call": {"type": "call_task", "purpose": "客户未到店：电话邀约再次试驾", "next": "done"},
             "rating": {"type": "wait_for_event", "event": "drive_rated", "timeout": "P3D",
                        "on_event": "score", "on_timeout": "done"},
             "score": {"type": "branch", "paths": [{"name": "happy", "condition": {"type": "wait_event",
                       "filter": {"property": "score", "value_type": "number", "op": "gte", "value": 7}},
-                      "next": "promoter"}], "default": "apology"},
+                      "next": "thanks"}], "default": "sorry"},
+            "thanks": {"type": "send", "class": "transactional",
+                       "messages": [{"template": "drive-thanks"}], "next": "promoter"},
             "promoter": {"type": "add_to_segment", "segment": "promoters", "next": "done"},
+            "sorry": {"type": "send", "class": "transactional",
+                      "messages": [{"template": "drive-apology"}], "next": "apology"},
             "apology": {"type": "webhook", "url": crm, "next": "manager"},
             "manager": {"type": "notify_staff", "to": {"kind": "trait", "trait": "dealer_manager_email"},
                         "subject": "{{ profile.traits.name }}在{{ event.store }}试驾后打了低分",
@@ -99,6 +109,9 @@ async fn dealership(app: &TestApp, hook: &WebhookReceiver, smtp: &SmtpServer) {
     for (id, text) in [
         ("drive-reminder", "明天试驾"),
         ("welcome-hotline", "欢迎到店，投诉热线 400-800"),
+        ("rate-drive", "请为昨天的试驾打分"),
+        ("drive-thanks", "感谢您的好评"),
+        ("drive-apology", "抱歉没让您满意，经理会联系您"),
     ] {
         ok(
             app,
@@ -227,7 +240,13 @@ async fn the_test_drive_files_a_call_task_posts_the_apology_tells_the_manager_an
         call_tasks(&app).await.is_empty(),
         "nobody is called before the wait is over"
     );
+    // 10:00 the day after the visit: the rating requests; and the no-show's two days
+    // are up at the same moment.
     set_clock(&app, "2026-12-10T02:00:00Z").await;
+    wait_until("two rating requests go out", || async {
+        on_path(&hook, "/sms").len() == 7
+    })
+    .await;
     let tasks = call_tasks(&app).await;
     let mei = profile_id(&app, "mei").await;
     assert_eq!(tasks.len(), 1, "{tasks:?}");
@@ -267,6 +286,37 @@ async fn the_test_drive_files_a_call_task_posts_the_apology_tells_the_manager_an
         on_path(&hook, "/crm/apology").len() == 2
     })
     .await;
+    wait_until("the thanks and the apology go out", || async {
+        on_path(&hook, "/sms").len() == 9
+    })
+    .await;
+    let mut sms: Vec<(String, String, String)> = on_path(&hook, "/sms")
+        .iter()
+        .map(|d| {
+            (
+                d.field("user").to_owned(),
+                d.field("text").to_owned(),
+                d.signed_at.to_string(),
+            )
+        })
+        .collect();
+    sms.sort();
+    let at = |user: &str, text: &str, at: &str| (user.to_owned(), text.to_owned(), at.to_owned());
+    assert_eq!(
+        sms,
+        vec![
+            at("lei", "感谢您的好评", "2026-12-10T02:00:00Z"),
+            at("lei", "明天试驾", "2026-12-08T02:00:00Z"),
+            at("lei", "欢迎到店，投诉热线 400-800", "2026-12-09T06:00:00Z"),
+            at("lei", "请为昨天的试驾打分", "2026-12-10T02:00:00Z"),
+            at("mei", "明天试驾", "2026-12-08T02:00:00Z"),
+            at("wang", "抱歉没让您满意，经理会联系您", "2026-12-10T02:00:00Z"),
+            at("wang", "明天试驾", "2026-12-08T02:00:00Z"),
+            at("wang", "欢迎到店，投诉热线 400-800", "2026-12-09T06:00:00Z"),
+            at("wang", "请为昨天的试驾打分", "2026-12-10T02:00:00Z"),
+        ],
+        "who received what, and when"
+    );
 
     let apology = on_path(&hook, "/crm/apology");
     assert_eq!(
@@ -346,7 +396,7 @@ async fn the_test_drive_files_a_call_task_posts_the_apology_tells_the_manager_an
     assert_eq!(promoters(&app).await, vec![lei.clone()]);
     assert_eq!(
         on_path(&hook, "/sms").len(),
-        5,
+        9,
         "the ledger holds each message once"
     );
 }
