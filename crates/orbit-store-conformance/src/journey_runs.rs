@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use orbit_core::journey::{Action, Effect, ExitReason, JourneyEvent, Run, RunState};
 use orbit_core::{JourneyId, NodeId, ProfileId, WorkspaceId};
 use orbit_store::{
-    DateTimerKey, DateTimerRecord, EntryMark, EntrySummary, JourneyBatch, JourneyEffectRecord, LogPosition,
-    NodeCount, StoredRun, Stores,
+    DateTimerKey, DateTimerRecord, EffectLane, EntryMark, EntrySummary, JourneyBatch, JourneyEffectRecord,
+    LogPosition, NodeCount, StoredRun, Stores,
 };
 use serde_json::json;
 
@@ -673,4 +673,48 @@ pub async fn date_entries_and_entry_marks_round_trip(stores: &Stores) {
     )
     .await;
     assert_eq!(store.date_timers().await.unwrap(), vec![timer(bo, 11, 2_000)]);
+}
+
+/// Each lane takes only its own pending effects: webhooks and staff notices apart
+/// from messages and profile changes.
+pub async fn pending_effects_are_taken_per_lane(stores: &Stores) {
+    let store = &stores.journey_runs;
+    let ann = person(1);
+    let tag = effect("fx-tag", ws(), ann, "金卡", 1);
+    let mut hook = effect("fx-hook", ws(), ann, "", 2);
+    hook.effect.action = Action::Webhook {
+        url: "https://crm.example/apology".to_owned(),
+    };
+    let mut notice = effect("fx-notice", ws(), ann, "", 3);
+    notice.effect.action = Action::NotifyStaff {
+        to: orbit_core::journey::StaffTarget::Email {
+            address: "manager@dealer.example".to_owned(),
+        },
+        subject: "低分".to_owned(),
+        account: None,
+    };
+    commit_effects(stores, vec![notice.clone(), tag.clone(), hook.clone()]).await;
+    assert_eq!(
+        store
+            .pending_effects_in(EffectLane::WithinOrbit, 10)
+            .await
+            .unwrap(),
+        vec![tag.clone()]
+    );
+    assert_eq!(
+        store.pending_effects_in(EffectLane::Outbound, 10).await.unwrap(),
+        vec![hook.clone(), notice.clone()]
+    );
+    assert_eq!(
+        store.pending_effects(10).await.unwrap(),
+        vec![tag, hook.clone(), notice.clone()]
+    );
+    store
+        .complete_effects(&[hook.id.clone()], at_ms(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pending_effects_in(EffectLane::Outbound, 10).await.unwrap(),
+        vec![notice]
+    );
 }

@@ -40,8 +40,8 @@ pub use journey_runs::{
     a_journey_batch_is_visible_whole_after_commit, a_person_s_runs_are_per_workspace_and_newest_first,
     a_refused_journey_batch_writes_nothing, an_exited_run_leaves_the_active_runs_but_not_the_person_s,
     date_entries_and_entry_marks_round_trip, entry_summaries_count_entries_per_key,
-    node_counts_add_up_across_batches, pending_effects_come_oldest_first_up_to_the_limit,
-    the_journey_cursor_never_moves_back,
+    node_counts_add_up_across_batches, pending_effects_are_taken_per_lane,
+    pending_effects_come_oldest_first_up_to_the_limit, the_journey_cursor_never_moves_back,
 };
 pub use journeys::{
     active_journeys_are_the_live_and_paused_ones, deleting_a_journey_takes_its_versions,
@@ -119,6 +119,7 @@ macro_rules! store_conformance_tests {
             a_batch_of_five_thousand_runs_round_trips,
             a_refused_journey_batch_writes_nothing,
             date_entries_and_entry_marks_round_trip,
+            pending_effects_are_taken_per_lane,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

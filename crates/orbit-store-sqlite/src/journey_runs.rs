@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use orbit_core::journey::{Effect, Run, RunState};
 use orbit_core::{JourneyId, NodeId, ProfileId, WorkspaceId};
 use orbit_store::{
-    EntrySummary, JourneyBatch, JourneyEffectRecord, JourneyRunStore, LogPosition, NodeCount, StoreError,
-    StoredRun,
+    EffectLane, EntrySummary, JourneyBatch, JourneyEffectRecord, JourneyRunStore, LogPosition, NodeCount,
+    StoreError, StoredRun,
 };
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
@@ -76,8 +76,8 @@ static RUNS: MultiRow = MultiRow {
 /// same effects again, and the first may already be under way.
 static EFFECTS: MultiRow = MultiRow {
     head: "INSERT INTO journey_effects (id, workspace_id, journey_id, version, profile_id, effect, \
-           created_at)",
-    columns: 7,
+           created_at, outbound)",
+    columns: 8,
     tail: "ON CONFLICT (id) DO NOTHING",
 };
 
@@ -144,6 +144,9 @@ fn bind_effect(query: RowQuery, (record, effect): (&JourneyEffectRecord, String)
         .bind(record.profile_id.to_string())
         .bind(effect)
         .bind(record.created_at.as_millisecond())
+        .bind(i64::from(
+            EffectLane::of(&record.effect.action) == EffectLane::Outbound,
+        ))
 }
 
 fn bind_count(query: RowQuery, (count, n): (&NodeCount, i64)) -> RowQuery {
@@ -350,6 +353,25 @@ impl JourneyRunStore for SqliteStore {
             .iter()
             .map(decode_effect)
             .collect()
+    }
+
+    async fn pending_effects_in(
+        &self,
+        lane: EffectLane,
+        limit: u32,
+    ) -> Result<Vec<JourneyEffectRecord>, StoreError> {
+        sqlx::query(
+            "SELECT * FROM journey_effects WHERE done_at IS NULL AND outbound = ? \
+             ORDER BY created_at, id LIMIT ?",
+        )
+        .bind(i64::from(lane == EffectLane::Outbound))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(not_written)?
+        .iter()
+        .map(decode_effect)
+        .collect()
     }
 
     async fn complete_effects(&self, ids: &[String], at: Timestamp) -> Result<(), StoreError> {

@@ -131,6 +131,27 @@ pub struct JourneyEffectRecord {
     pub created_at: Timestamp,
 }
 
+/// Which worker does an effect: those that leave Orbit wait on receivers, and are
+/// kept apart so a slow one holds up nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EffectLane {
+    /// Messages to the ledger, trait and tag changes, segments, call tasks.
+    WithinOrbit,
+    /// Webhooks and staff notices.
+    Outbound,
+}
+
+impl EffectLane {
+    /// The lane an action is done in.
+    pub fn of(action: &orbit_core::journey::Action) -> Self {
+        use orbit_core::journey::Action;
+        match action {
+            Action::Webhook { .. } | Action::NotifyStaff { .. } => Self::Outbound,
+            _ => Self::WithinOrbit,
+        }
+    }
+}
+
 /// People who passed a node of a journey version by one outcome (`next`, `on_timeout`,
 /// a branch's path, `late`…; none for arriving at a wait or an exit).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,6 +293,13 @@ pub trait JourneyRunStore: Send + Sync {
 
     /// Effects not yet done, oldest first.
     async fn pending_effects(&self, limit: u32) -> Result<Vec<JourneyEffectRecord>, StoreError>;
+
+    /// Effects of one lane not yet done, oldest first.
+    async fn pending_effects_in(
+        &self,
+        lane: EffectLane,
+        limit: u32,
+    ) -> Result<Vec<JourneyEffectRecord>, StoreError>;
 
     /// Marks effects done; they are not returned as pending again.
     async fn complete_effects(&self, ids: &[String], at: Timestamp) -> Result<(), StoreError>;

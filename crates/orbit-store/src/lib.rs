@@ -25,8 +25,8 @@ pub use events::{
 };
 pub use inbox::{InboxMessage, InboxStore};
 pub use journeys::{
-    DateTimerKey, DateTimerRecord, EntryMark, EntrySummary, JourneyBatch, JourneyEffectRecord, JourneyRecord,
-    JourneyRunStore, JourneyStore, JourneyVersion, NodeCount, StoredRun,
+    DateTimerKey, DateTimerRecord, EffectLane, EntryMark, EntrySummary, JourneyBatch, JourneyEffectRecord,
+    JourneyRecord, JourneyRunStore, JourneyStore, JourneyVersion, NodeCount, StoredRun,
 };
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use ledger::{Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendUpdate};

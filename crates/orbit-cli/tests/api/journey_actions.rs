@@ -515,3 +515,79 @@ async fn a_refusing_receiver_is_not_retried_and_notices_go_where_they_can() {
     assert_ne!(crm[0].idempotency_key(), desk[0].idempotency_key());
     assert_eq!(hook.count(), 2, "the notice with no address went nowhere");
 }
+
+/// A receiver that never answers holds up its own posts only: another journey's
+/// message reaches the ledger and the gateway while the post still waits.
+#[tokio::test]
+async fn a_receiver_that_never_answers_delays_no_other_journey() {
+    let hook = WebhookReceiver::builder(SECRET)
+        .freshness(Freshness::Unchecked)
+        .reply(|d| {
+            if d.path == "/stuck" {
+                Reply::never()
+            } else {
+                Reply::default()
+            }
+        })
+        .start()
+        .await;
+    let app = TestApp::spawn_with(&["--egress-allow", "127.0.0.1/32"]).await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/channels",
+        json!({"id": "gateway", "name": "短信网关", "default": true,
+               "config": {"provider": "webhook", "url": hook.url("/sms"), "secret": SECRET}}),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/v1/templates",
+        json!({"id": "hello", "name": "hello", "class": "transactional",
+               "content": {"channel": "webhook", "body": {"user": "{{ profile.identities.user_id }}"}}}),
+    )
+    .await;
+    for (id, event, node) in [
+        (
+            "crm-sync",
+            "complaint_filed",
+            json!({"type": "webhook", "url": hook.url("/stuck"), "next": "done"}),
+        ),
+        (
+            "welcome",
+            "signed_up",
+            json!({"type": "send", "messages": [{"template": "hello"}], "next": "done"}),
+        ),
+    ] {
+        ok(
+            &app,
+            Method::POST,
+            "/v1/journeys",
+            json!({"id": id, "name": id, "entry": {"type": "event", "event": event}, "start": "act",
+                   "nodes": {"act": node, "done": {"type": "exit"}}}),
+        )
+        .await;
+        ok(
+            &app,
+            Method::POST,
+            &format!("/v1/journeys/{id}/publish"),
+            json!({}),
+        )
+        .await;
+    }
+    track(&app, "mei", "complaint_filed", json!({})).await;
+    wait_until("the stuck post is under way", || async {
+        !on_path(&hook, "/stuck").is_empty()
+    })
+    .await;
+    track(&app, "lei", "signed_up", json!({})).await;
+    // The post waits for its 10-second timeout, four times; the welcome does not.
+    crate::helpers::wait_until_within(
+        std::time::Duration::from_secs(5),
+        "Lei's welcome arrives",
+        || async { !on_path(&hook, "/sms").is_empty() },
+    )
+    .await;
+    assert_eq!(on_path(&hook, "/sms")[0].field("user"), "lei");
+}

@@ -9,7 +9,7 @@
 
 use orbit_core::journey::Action;
 use orbit_core::messaging::{ChannelPolicy, ClassName, Lane, SendKey};
-use orbit_store::{JourneyEffectRecord, NewSend, SendState};
+use orbit_store::{EffectLane, JourneyEffectRecord, NewSend, SendState};
 use serde_json::Map;
 
 use super::JourneyRunner;
@@ -19,12 +19,17 @@ use crate::service::audiences::AssignValues;
 /// Effects done per round.
 const EFFECTS_PER_ROUND: u32 = 512;
 
+/// Outbound effects taken per round: posts and emails go out concurrently.
+const OUTBOUND_PER_ROUND: u32 = 64;
+
 /// How far the effects of a step reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Reach {
-    /// Everything, webhooks and staff notices included.
+    /// Everything, webhooks and staff notices included, before the step answers (a
+    /// move of a simulated clock: what it makes due is done when it returns).
     Everywhere,
-    /// Only what stays within Orbit: webhooks and staff notices are left pending.
+    /// What stays within Orbit; webhooks and staff notices are left to the outbound
+    /// worker, which this wakes.
     WithinOrbit,
 }
 
@@ -35,14 +40,13 @@ impl JourneyRunner {
             let pending = self
                 .stores
                 .journey_runs
-                .pending_effects(EFFECTS_PER_ROUND)
+                .pending_effects_in(EffectLane::WithinOrbit, EFFECTS_PER_ROUND)
                 .await?;
             if pending.is_empty() {
-                return Ok(());
+                break;
             }
             let mut sends = Vec::new();
             let mut joining = Vec::new();
-            let mut outbound = Vec::new();
             let mut done = Vec::with_capacity(pending.len());
             for record in &pending {
                 match &record.effect.action {
@@ -63,22 +67,44 @@ impl JourneyRunner {
                     Action::AddToSegment { .. } => joining.push(record),
                     Action::CallTask { purpose } => self.file_call_task(record, purpose).await?,
                     Action::Webhook { .. } | Action::NotifyStaff { .. } => {
-                        if reach == Reach::WithinOrbit {
-                            continue;
-                        }
-                        outbound.push(record);
+                        tracing::error!(origin = %record.effect.origin, "an outbound effect in the wrong lane");
                     }
                 }
                 done.push(record.id.clone());
             }
-            // Only effects left pending on purpose remain: the next round would be this one.
-            if done.is_empty() {
-                return Ok(());
-            }
             self.add_to_segments(&joining).await?;
-            self.do_outbound(&outbound).await?;
             // Rows first: an effect marked done has its messages in the ledger.
             self.delivery.enqueue(&sends).await?;
+            self.stores
+                .journey_runs
+                .complete_effects(&done, self.clock.now())
+                .await?;
+        }
+        match reach {
+            Reach::Everywhere => self.do_outbound_lane().await,
+            Reach::WithinOrbit => {
+                self.outbound_wake.notify_one();
+                Ok(())
+            }
+        }
+    }
+
+    /// Does the pending webhooks and staff notices, a round at a time; one caller at
+    /// a time, so a notice is never sent by two at once.
+    pub(super) async fn do_outbound_lane(&self) -> Result<(), EngineError> {
+        let _one_at_a_time = self.outbound_lock.lock().await;
+        loop {
+            let pending = self
+                .stores
+                .journey_runs
+                .pending_effects_in(EffectLane::Outbound, OUTBOUND_PER_ROUND)
+                .await?;
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let records: Vec<&JourneyEffectRecord> = pending.iter().collect();
+            self.do_outbound(&records).await?;
+            let done: Vec<String> = pending.iter().map(|r| r.id.clone()).collect();
             self.stores
                 .journey_runs
                 .complete_effects(&done, self.clock.now())

@@ -46,6 +46,10 @@ pub struct JourneyRunner {
     state: tokio::sync::Mutex<RunnerState>,
     /// Rung when a journey changed, so the loop looks at its timers again.
     changed: tokio::sync::Notify,
+    /// Rung when webhooks or staff notices may be waiting.
+    outbound_wake: tokio::sync::Notify,
+    /// Held while the outbound lane is worked.
+    outbound_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for JourneyRunner {
@@ -74,6 +78,8 @@ impl JourneyRunner {
             delivery,
             state: tokio::sync::Mutex::new(RunnerState::default()),
             changed: tokio::sync::Notify::new(),
+            outbound_wake: tokio::sync::Notify::new(),
+            outbound_lock: tokio::sync::Mutex::new(()),
         };
         *runner.state.lock().await = runner.read_state().await?;
         Ok(runner)
@@ -135,12 +141,24 @@ impl JourneyRunner {
     /// # Errors
     /// Fails when the first step cannot be stored.
     pub async fn start(self: &Arc<Self>) -> Result<(), EngineError> {
+        // Posts and emails left pending go out from the outbound worker: a receiver
+        // that is slow or down does not hold up the server's start.
         self.step_reaching(Reach::WithinOrbit).await?;
-        // Posts and emails left pending go out in the first background step: a
-        // receiver that is slow or down does not hold up the server's start.
-        self.changed.notify_one();
         tokio::spawn(self.clone().run());
+        tokio::spawn(self.clone().run_outbound());
         Ok(())
+    }
+
+    /// The outbound worker: webhooks and staff notices, apart from the runner's loop
+    /// so that a receiver that is slow or down delays no other journey's step.
+    async fn run_outbound(self: Arc<Self>) {
+        loop {
+            if let Err(error) = self.do_outbound_lane().await {
+                tracing::warn!(%error, "journey webhooks and notices failed; tried again shortly");
+            }
+            // An idle pause, not product time: the wake normally comes first.
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.outbound_wake.notified()).await;
+        }
     }
 
     async fn run(self: Arc<Self>) {
@@ -162,7 +180,7 @@ impl JourneyRunner {
                 () = wait_for(&self.clock, next) => {}
                 () = self.changed.notified() => {}
             }
-            if let Err(error) = self.step().await {
+            if let Err(error) = self.step_reaching(Reach::WithinOrbit).await {
                 tracing::warn!(%error, "a journey step failed; its runs are read again from the store");
                 // An idle pause before retrying storage, not product time.
                 tokio::time::sleep(Duration::from_millis(500)).await;

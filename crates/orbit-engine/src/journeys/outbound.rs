@@ -7,14 +7,14 @@
 //! Posts are signed with the workspace's webhook account (its default, else its only
 //! one): its secret, headers and timeout, the node's URL, the same egress guard.
 //!
-//! Transient failures (5xx, 408/425/429, timeouts, refused connections) are retried
-//! within the round, a few times with backoff, and then given up and logged. Leaving
-//! the effect pending instead would not wait for anything: the outbox has no due time
-//! per effect, so the very next round would take it again at once, ahead of every
-//! newer effect, and a receiver that is down would hold back every journey. A round's
-//! outbound effects go out concurrently, so one slow receiver holds up none of the
-//! others' deliveries; at start-up they are left to the first background step, so no
-//! receiver holds up the server's start.
+//! They are done by their own worker (the outbound lane of the outbox), never by the
+//! runner's loop, so a receiver that is slow or down delays no journey's step, no
+//! message and not the server's start. Transient failures (5xx, 408/425/429,
+//! timeouts, refused connections) are retried within the round, a few times with
+//! backoff, and then given up and logged: leaving the effect pending instead would
+//! not wait for anything, as the outbox has no due time per effect, so the very next
+//! round would take it again at once, ahead of every newer post. A round's effects go
+//! out concurrently, so one slow receiver holds up none of the others' deliveries.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
