@@ -4,6 +4,7 @@
 //! recognises (the same task, the same idempotency key, the same `Message-ID`).
 
 use crate::helpers::{TestApp, wait_until};
+use crate::journey_support::{gateway, in_shanghai, ok, on_path, received, sent, set_clock, texts, track};
 use orbit_test_support::smtp::SmtpServer;
 use orbit_test_support::webhook::{Freshness, Reply, WebhookReceiver};
 use reqwest::Method;
@@ -14,22 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const SECRET: &str = "journey-actions-secret-0123456789";
 /// 10:00 in Shanghai on 2026-12-07.
 const START: &str = "2026-12-07T02:00:00Z";
-
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
-
-async fn track(app: &TestApp, user: &str, event: &str, properties: Value) {
-    let body =
-        json!({"events": [{"type": "track", "event": event, "user_id": user, "properties": properties}]});
-    ok(app, Method::POST, "/v1/events", body).await;
-}
-
-async fn set_clock(app: &TestApp, at: &str) {
-    ok(app, Method::POST, "/v1/clock", json!({"set": at})).await;
-}
 
 async fn profile_id(app: &TestApp, user: &str) -> String {
     let profile = app.profile_by(&format!("user_id:{user}")).await;
@@ -83,21 +68,8 @@ fn test_drive(crm: &str) -> Value {
 /// The SMS gateway (a webhook account, which also signs journeys' posts), the SMTP
 /// relay, the templates, the promoters segment and the people.
 async fn dealership(app: &TestApp, hook: &WebhookReceiver, smtp: &SmtpServer) {
-    ok(
-        app,
-        Method::PUT,
-        "/v1/settings",
-        json!({"time_zone": "Asia/Shanghai"}),
-    )
-    .await;
-    ok(
-        app,
-        Method::POST,
-        "/v1/channels",
-        json!({"id": "gateway", "name": "短信网关", "default": true,
-               "config": {"provider": "webhook", "url": hook.url("/sms"), "secret": SECRET}}),
-    )
-    .await;
+    in_shanghai(app).await;
+    gateway(app, hook, "/sms", SECRET).await;
     ok(
         app,
         Method::POST,
@@ -106,23 +78,18 @@ async fn dealership(app: &TestApp, hook: &WebhookReceiver, smtp: &SmtpServer) {
                "port": smtp.addr.port(), "security": "none", "from_address": "journeys@dealer.example"}}),
     )
     .await;
-    for (id, text) in [
-        ("drive-reminder", "明天试驾"),
-        ("welcome-hotline", "欢迎到店，投诉热线 400-800"),
-        ("rate-drive", "请为昨天的试驾打分"),
-        ("drive-thanks", "感谢您的好评"),
-        ("drive-apology", "抱歉没让您满意，经理会联系您"),
-    ] {
-        ok(
-            app,
-            Method::POST,
-            "/v1/templates",
-            json!({"id": id, "name": id, "class": "transactional",
-                   "content": {"channel": "webhook", "body": {
-                       "user": "{{ profile.identities.user_id }}", "text": text}}}),
-        )
-        .await;
-    }
+    texts(
+        app,
+        "transactional",
+        &[
+            ("drive-reminder", "明天试驾"),
+            ("welcome-hotline", "欢迎到店，投诉热线 400-800"),
+            ("rate-drive", "请为昨天的试驾打分"),
+            ("drive-thanks", "感谢您的好评"),
+            ("drive-apology", "抱歉没让您满意，经理会联系您"),
+        ],
+    )
+    .await;
     ok(
         app,
         Method::POST,
@@ -144,10 +111,6 @@ async fn dealership(app: &TestApp, hook: &WebhookReceiver, smtp: &SmtpServer) {
         )
         .await;
     }
-}
-
-fn on_path(hook: &WebhookReceiver, path: &str) -> Vec<orbit_test_support::webhook::Delivery> {
-    hook.deliveries().into_iter().filter(|d| d.path == path).collect()
 }
 
 async fn call_tasks(app: &TestApp) -> Vec<Value> {
@@ -290,18 +253,9 @@ async fn the_test_drive_files_a_call_task_posts_the_apology_tells_the_manager_an
         on_path(&hook, "/sms").len() == 9
     })
     .await;
-    let mut sms: Vec<(String, String, String)> = on_path(&hook, "/sms")
-        .iter()
-        .map(|d| {
-            (
-                d.field("user").to_owned(),
-                d.field("text").to_owned(),
-                d.signed_at.to_string(),
-            )
-        })
-        .collect();
+    let mut sms = received(&hook, "/sms");
     sms.sort();
-    let at = |user: &str, text: &str, at: &str| (user.to_owned(), text.to_owned(), at.to_owned());
+    let at = sent;
     assert_eq!(
         sms,
         vec![
@@ -532,22 +486,8 @@ async fn a_receiver_that_never_answers_delays_no_other_journey() {
         .start()
         .await;
     let app = TestApp::spawn_with(&["--egress-allow", "127.0.0.1/32"]).await;
-    ok(
-        &app,
-        Method::POST,
-        "/v1/channels",
-        json!({"id": "gateway", "name": "短信网关", "default": true,
-               "config": {"provider": "webhook", "url": hook.url("/sms"), "secret": SECRET}}),
-    )
-    .await;
-    ok(
-        &app,
-        Method::POST,
-        "/v1/templates",
-        json!({"id": "hello", "name": "hello", "class": "transactional",
-               "content": {"channel": "webhook", "body": {"user": "{{ profile.identities.user_id }}"}}}),
-    )
-    .await;
+    gateway(&app, &hook, "/sms", SECRET).await;
+    texts(&app, "transactional", &[("hello", "欢迎")]).await;
     for (id, event, node) in [
         (
             "crm-sync",

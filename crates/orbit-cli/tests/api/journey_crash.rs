@@ -4,7 +4,8 @@
 //! re-post carries the same idempotency key) and nobody is lost.
 
 use crate::helpers::{TestApp, wait_until_within};
-use orbit_test_support::webhook::{Freshness, WebhookReceiver};
+use crate::journey_support::{gateway, ok, receiver, texts};
+use orbit_test_support::webhook::WebhookReceiver;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,37 +15,14 @@ const SECRET: &str = "journey-crash-secret-0123456789";
 const START: &str = "2026-12-07T02:00:00Z";
 const PEOPLE: usize = 100_000;
 
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
-
 fn at(offset_minutes: i64) -> jiff::Timestamp {
     let start: jiff::Timestamp = START.parse().expect("time");
     start + jiff::SignedDuration::from_mins(offset_minutes)
 }
 
 async fn setup(app: &TestApp, hook: &WebhookReceiver) {
-    ok(
-        app,
-        Method::POST,
-        "/v1/channels",
-        json!({"id": "hook", "name": "回调", "default": true,
-               "config": {"provider": "webhook", "url": hook.url("/m"), "secret": SECRET}}),
-    )
-    .await;
-    for (id, text) in [("msg-a", "a"), ("msg-b", "b")] {
-        ok(
-            app,
-            Method::POST,
-            "/v1/templates",
-            json!({"id": id, "name": id, "class": "transactional",
-                   "content": {"channel": "webhook", "body": {
-                       "user": "{{ profile.identities.user_id }}", "text": text}}}),
-        )
-        .await;
-    }
+    gateway(app, hook, "/m", SECRET).await;
+    texts(app, "transactional", &[("msg-a", "a"), ("msg-b", "b")]).await;
     ok(
         app,
         Method::POST,
@@ -101,10 +79,7 @@ fn restart_at(app: &mut TestApp, minutes: i64) {
 
 #[tokio::test]
 async fn killed_twice_with_100k_people_in_a_journey_every_timer_fires_once_and_never_early() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     let mut app = TestApp::spawn_with(&["--simulated-clock", START, "--egress-allow", "127.0.0.1/32"]).await;
     setup(&app, &hook).await;
     send_all(&app, "signed_up", 0..PEOPLE).await;

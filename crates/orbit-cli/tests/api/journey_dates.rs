@@ -3,56 +3,20 @@
 //! after downtime, and a weekly schedule over a segment.
 
 use crate::helpers::{TestApp, wait_until};
-use orbit_test_support::webhook::{Freshness, WebhookReceiver};
+use crate::journey_support::{events, gateway, in_shanghai, ok, receiver, report, sent, set_clock, texts};
+use orbit_test_support::webhook::WebhookReceiver;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 const SECRET: &str = "journey-dates-webhook-secret-0123";
 
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
-
-async fn events(app: &TestApp, batch: Value) {
-    ok(app, Method::POST, "/v1/events", json!({ "events": batch })).await;
-}
-
-async fn set_clock(app: &TestApp, at: &str) {
-    ok(app, Method::POST, "/v1/clock", json!({ "set": at })).await;
-}
-
 /// Starts a server in Shanghai's time zone with a webhook account standing in for
 /// the SMS gateway and one template per message.
 async fn shanghai_app(hook: &WebhookReceiver, at: &str, templates: &[(&str, &str)]) -> TestApp {
     let app = TestApp::spawn_with(&["--simulated-clock", at, "--egress-allow", "127.0.0.1/32"]).await;
-    ok(
-        &app,
-        Method::PUT,
-        "/v1/settings",
-        json!({"time_zone": "Asia/Shanghai"}),
-    )
-    .await;
-    ok(
-        &app,
-        Method::POST,
-        "/v1/channels",
-        json!({"id": "gateway", "name": "短信网关", "default": true,
-               "config": {"provider": "webhook", "url": hook.url("/sms"), "secret": SECRET}}),
-    )
-    .await;
-    for (id, text) in templates {
-        ok(
-            &app,
-            Method::POST,
-            "/v1/templates",
-            json!({"id": id, "name": id, "class": "transactional",
-                   "content": {"channel": "webhook", "body": {
-                       "user": "{{ profile.identities.user_id }}", "text": text}}}),
-        )
-        .await;
-    }
+    in_shanghai(&app).await;
+    gateway(&app, hook, "/sms", SECRET).await;
+    texts(&app, "transactional", templates).await;
     app
 }
 
@@ -78,20 +42,7 @@ async fn publish_sender(app: &TestApp, id: &str, entry: Value, template: &str, e
 
 /// Who received what, and when, in order of arrival.
 fn received(hook: &WebhookReceiver) -> Vec<(String, String, String)> {
-    hook.deliveries()
-        .iter()
-        .map(|d| {
-            (
-                d.field("user").to_owned(),
-                d.field("text").to_owned(),
-                d.signed_at.to_string(),
-            )
-        })
-        .collect()
-}
-
-fn sent(user: &str, text: &str, at: &str) -> (String, String, String) {
-    (user.to_owned(), text.to_owned(), at.to_owned())
+    crate::journey_support::received(hook, "/sms")
 }
 
 async fn restart_at(app: &mut TestApp, at: &str) {
@@ -100,24 +51,11 @@ async fn restart_at(app: &mut TestApp, at: &str) {
     app.start();
 }
 
-async fn report(app: &TestApp, id: &str) -> Value {
-    ok(
-        app,
-        Method::GET,
-        &format!("/v1/journeys/{id}/report"),
-        Value::Null,
-    )
-    .await
-}
-
 /// Scenario 6: one year after an air-conditioner order, a cleaning-service SMS at
 /// 10:00 local time, through a restart in between; other orders start nothing.
 #[tokio::test]
 async fn a_year_after_an_air_conditioner_order_the_cleaning_offer_goes_out_at_ten() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     // 2026-03-14 14:30 in Shanghai.
     let mut app = shanghai_app(
         &hook,
@@ -151,7 +89,7 @@ async fn a_year_after_an_air_conditioner_order_the_cleaning_offer_goes_out_at_te
     assert_eq!(received(&hook), vec![], "nothing before 10:00");
     set_clock(&app, "2027-03-14T02:00:00Z").await;
     wait_until("the cleaning offer arrives", || async {
-        !hook.deliveries().is_empty()
+        !received(&hook).is_empty()
     })
     .await;
     set_clock(&app, "2028-03-14T02:00:00Z").await;
@@ -173,10 +111,7 @@ async fn a_year_after_an_air_conditioner_order_the_cleaning_offer_goes_out_at_te
 /// skipped and recorded as late.
 #[tokio::test]
 async fn birthday_greetings_go_out_at_nine_local_and_more_than_six_hours_late_are_skipped() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     let mut app = shanghai_app(
         &hook,
         "2026-12-07T00:00:00Z",
@@ -214,13 +149,13 @@ async fn birthday_greetings_go_out_at_nine_local_and_more_than_six_hours_late_ar
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(received(&hook), vec![], "nothing before 09:00");
     set_clock(&app, "2026-12-08T01:00:00Z").await;
-    wait_until("two greetings", || async { hook.deliveries().len() == 2 }).await;
+    wait_until("two greetings", || async { received(&hook).len() == 2 }).await;
 
     // Down from 02:00 to 10:00 UTC: Mei's 09:00 in Berlin (08:00 UTC) is two hours
     // late at the restart, within the limit.
     set_clock(&app, "2026-12-08T02:00:00Z").await;
     restart_at(&mut app, "2026-12-08T10:00:00Z").await;
-    wait_until("Mei's late greeting", || async { hook.deliveries().len() == 3 }).await;
+    wait_until("Mei's late greeting", || async { received(&hook).len() == 3 }).await;
 
     // Down again past Wang's 09:00 (01:00 UTC on the 9th) by seven hours: skipped.
     restart_at(&mut app, "2026-12-09T08:00:00Z").await;
@@ -241,11 +176,11 @@ async fn birthday_greetings_go_out_at_nine_local_and_more_than_six_hours_late_ar
 
     // A year later everyone is greeted again, once, each at their own 09:00.
     set_clock(&app, "2027-12-08T01:00:00Z").await;
-    wait_until("Lei's and Sun's", || async { hook.deliveries().len() == 5 }).await;
+    wait_until("Lei's and Sun's", || async { received(&hook).len() == 5 }).await;
     set_clock(&app, "2027-12-08T08:00:00Z").await;
-    wait_until("Mei's", || async { hook.deliveries().len() == 6 }).await;
+    wait_until("Mei's", || async { received(&hook).len() == 6 }).await;
     set_clock(&app, "2027-12-09T01:00:00Z").await;
-    wait_until("Wang's", || async { hook.deliveries().len() == 7 }).await;
+    wait_until("Wang's", || async { received(&hook).len() == 7 }).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let second_year: Vec<(String, String, String)> = received(&hook).into_iter().skip(3).collect();
     let mut who: Vec<String> = second_year.iter().map(|(user, _, _)| user.clone()).collect();
@@ -263,10 +198,7 @@ async fn birthday_greetings_go_out_at_nine_local_and_more_than_six_hours_late_ar
 /// at start-up.
 #[tokio::test]
 async fn a_weekly_schedule_enters_the_segment_every_monday_at_ten() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     // Monday 2026-12-07, 09:00 in Shanghai.
     let mut app = shanghai_app(&hook, "2026-12-07T01:00:00Z", &[("weekly", "本周会员日")]).await;
     ok(
@@ -296,17 +228,17 @@ async fn a_weekly_schedule_enters_the_segment_every_monday_at_ten() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(received(&hook), vec![]);
     set_clock(&app, "2026-12-07T02:00:00Z").await;
-    wait_until("the first Monday", || async { hook.deliveries().len() == 2 }).await;
+    wait_until("the first Monday", || async { received(&hook).len() == 2 }).await;
 
     events(&app, json!([member("zhao")])).await;
     set_clock(&app, "2026-12-14T02:00:00Z").await;
-    wait_until("the second Monday", || async { hook.deliveries().len() == 3 }).await;
+    wait_until("the second Monday", || async { received(&hook).len() == 3 }).await;
 
     // Sun joins; the server is down over two Mondays and does the latest once.
     events(&app, json!([member("sun")])).await;
     set_clock(&app, "2026-12-15T00:00:00Z").await;
     restart_at(&mut app, "2026-12-29T00:00:00Z").await;
-    wait_until("the missed Monday", || async { hook.deliveries().len() == 4 }).await;
+    wait_until("the missed Monday", || async { received(&hook).len() == 4 }).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let mut got = received(&hook);
     got.sort();

@@ -1,7 +1,8 @@
 //! Journeys moving people, on the simulated clock: who received what, and when.
 
 use crate::helpers::{TestApp, wait_until};
-use orbit_test_support::webhook::{Freshness, WebhookReceiver};
+use crate::journey_support::{advance, gateway, in_shanghai, ok, receiver, texts, track};
+use orbit_test_support::webhook::WebhookReceiver;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -9,41 +10,10 @@ const SECRET: &str = "journey-webhook-secret-0123456789";
 /// 10:00 in Chongqing (UTC+8) on 2026-12-07.
 const START: &str = "2026-12-07T02:00:00Z";
 
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
-
-async fn track(app: &TestApp, user: &str, event: &str, properties: Value) {
-    let body =
-        json!({"events": [{"type": "track", "event": event, "user_id": user, "properties": properties}]});
-    ok(app, Method::POST, "/v1/events", body).await;
-}
-
-async fn advance(app: &TestApp, by: &str) {
-    ok(app, Method::POST, "/v1/clock", json!({"advance": by})).await;
-}
-
 /// A webhook account standing in for the SMS gateway, and the nudge's template.
 async fn workspace(app: &TestApp, hook: &WebhookReceiver) {
-    ok(
-        app,
-        Method::POST,
-        "/v1/channels",
-        json!({"id": "gateway", "name": "短信网关", "default": true,
-               "config": {"provider": "webhook", "url": hook.url("/sms"), "secret": SECRET}}),
-    )
-    .await;
-    ok(
-        app,
-        Method::POST,
-        "/v1/templates",
-        json!({"id": "cq-coupon", "name": "重庆满减券", "class": "marketing",
-               "content": {"channel": "webhook", "body": {
-                   "user": "{{ profile.identities.user_id }}", "text": "火锅券已到账，今日有效"}}}),
-    )
-    .await;
+    gateway(app, hook, "/sms", SECRET).await;
+    texts(app, "marketing", &[("cq-coupon", "火锅券已到账，今日有效")]).await;
 }
 
 /// Seed 004: active in Chongqing and no order within 5 minutes → a coupon message.
@@ -74,10 +44,7 @@ fn users(hook: &WebhookReceiver) -> Vec<String> {
 
 #[tokio::test]
 async fn no_order_within_five_minutes_of_being_active_in_chongqing_sends_one_coupon_at_minute_five() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     let mut app = TestApp::spawn_with(&["--simulated-clock", START, "--egress-allow", "127.0.0.1/32"]).await;
     workspace(&app, &hook).await;
     ok(&app, Method::POST, "/v1/journeys", chongqing_journey()).await;
@@ -134,10 +101,7 @@ async fn no_order_within_five_minutes_of_being_active_in_chongqing_sends_one_cou
 /// at 10:00 today, in the workspace's time zone.
 #[tokio::test]
 async fn yesterdays_installs_without_an_order_get_the_first_order_gift_at_ten_today() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     // 20:00 in Shanghai on 6 December.
     let app = TestApp::spawn_with(&[
         "--simulated-clock",
@@ -146,13 +110,7 @@ async fn yesterdays_installs_without_an_order_get_the_first_order_gift_at_ten_to
         "127.0.0.1/32",
     ])
     .await;
-    ok(
-        &app,
-        Method::PUT,
-        "/v1/settings",
-        json!({"time_zone": "Asia/Shanghai"}),
-    )
-    .await;
+    in_shanghai(&app).await;
     workspace(&app, &hook).await;
     ok(
         &app,
@@ -277,18 +235,9 @@ async fn becoming_a_member_of_a_segment_enters_the_journey() {
 /// booked time those properties carry; the same idempotency key enters nobody twice.
 #[tokio::test]
 async fn an_api_call_enters_a_person_once_per_idempotency_key() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     let app = TestApp::spawn_with(&["--simulated-clock", START, "--egress-allow", "127.0.0.1/32"]).await;
-    ok(
-        &app,
-        Method::PUT,
-        "/v1/settings",
-        json!({"time_zone": "Asia/Shanghai"}),
-    )
-    .await;
+    in_shanghai(&app).await;
     workspace(&app, &hook).await;
     ok(
         &app,

@@ -22,6 +22,7 @@ mod journey_actions;
 mod journey_crash;
 mod journey_dates;
 mod journey_runs;
+mod journey_support;
 mod journeys;
 mod keys;
 mod metrics;

@@ -216,6 +216,24 @@ fn date_entry(definition: &JourneyDefinition) -> Option<DateEntry<'_>> {
     }
 }
 
+/// What a live journey takes entries with.
+struct Live {
+    version: u32,
+    definition: Arc<JourneyDefinition>,
+    /// When the version went live.
+    since: Option<Timestamp>,
+}
+
+fn live(state: &RunnerState, workspace: &WorkspaceId, journey: &JourneyId) -> Option<Live> {
+    let journey = state.journeys.get(&(workspace.clone(), journey.clone()))?;
+    let (version, definition) = journey.taking_entries()?;
+    Some(Live {
+        version,
+        definition: Arc::clone(definition),
+        since: journey.live_since,
+    })
+}
+
 /// A person's time zone from their `time_zone` trait, else the workspace's.
 fn zone_of(own: Option<&Value>, workspace: &TimeZone) -> TimeZone {
     own.and_then(Value::as_str)
@@ -556,13 +574,12 @@ impl JourneyRunner {
         let Some((workspace, journey)) = state.dates.journey(slot).cloned() else {
             return;
         };
-        let Some(live) = state.journeys.get(&(workspace.clone(), journey.clone())) else {
+        let Some(Live {
+            version, definition, ..
+        }) = live(state, &workspace, &journey)
+        else {
             return;
         };
-        let Some((version, definition)) = live.taking_entries() else {
-            return;
-        };
-        let definition = Arc::clone(definition);
         let Some(date) = date_entry(&definition) else {
             return;
         };
@@ -629,13 +646,12 @@ impl JourneyRunner {
         due: Timestamp,
         now: Timestamp,
     ) {
-        let Some(live) = state.journeys.get(&(workspace.clone(), journey.clone())) else {
+        let Some(Live {
+            version, definition, ..
+        }) = live(state, workspace, journey)
+        else {
             return;
         };
-        let Some((version, definition)) = live.taking_entries() else {
-            return;
-        };
-        let definition = Arc::clone(definition);
         let Some(date) = date_entry(&definition) else {
             return;
         };
@@ -675,14 +691,15 @@ impl JourneyRunner {
         let Some((workspace, journey)) = state.dates.journey(slot).cloned() else {
             return Ok(());
         };
-        let Some(live) = state.journeys.get(&(workspace.clone(), journey.clone())) else {
+        let Some(Live {
+            version,
+            definition,
+            since,
+        }) = live(state, &workspace, &journey)
+        else {
             return Ok(());
         };
-        let Some((version, definition)) = live.taking_entries() else {
-            return Ok(());
-        };
-        let definition = Arc::clone(definition);
-        let since = live.live_since.unwrap_or(now);
+        let since = since.unwrap_or(now);
         let Entry::Schedule {
             segment,
             cron,
