@@ -176,6 +176,11 @@ pub async fn start(
         now.clone(),
         Duration::from_secs(3_600),
     ));
+    tokio::spawn(orbit_engine::maintenance::prune_done_effects_forever(
+        stores.journey_runs.clone(),
+        now.clone(),
+        Duration::from_secs(3_600),
+    ));
     // Bound before anything is built on the public URL, which defaults to this address.
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

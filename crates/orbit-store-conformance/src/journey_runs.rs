@@ -715,6 +715,24 @@ pub async fn pending_effects_are_taken_per_lane(stores: &Stores) {
         .unwrap();
     assert_eq!(
         store.pending_effects_in(EffectLane::Outbound, 10).await.unwrap(),
-        vec![notice]
+        vec![notice.clone()]
+    );
+
+    // Done effects are forgotten once old enough; pending ones never are.
+    assert_eq!(store.prune_done_effects(at_ms(10)).await.unwrap(), 0);
+    assert_eq!(store.prune_done_effects(at_ms(11)).await.unwrap(), 1);
+    assert_eq!(
+        store.pending_effects(10).await.unwrap(),
+        vec![effect("fx-tag", ws(), ann, "金卡", 1), notice]
+    );
+    // A pruned effect decided again (it never is) would count as new.
+    commit_effects(stores, vec![hook.clone()]).await;
+    assert_eq!(
+        store
+            .pending_effects_in(EffectLane::Outbound, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
     );
 }

@@ -397,6 +397,18 @@ impl JourneyRunStore for SqliteStore {
         tx.commit().await.map_err(unknown)
     }
 
+    async fn prune_done_effects(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let pruned = sqlx::query("DELETE FROM journey_effects WHERE done_at IS NOT NULL AND done_at < ?")
+            .bind(before.as_millisecond())
+            .execute(&mut *tx)
+            .await
+            .map_err(not_written)?
+            .rows_affected();
+        tx.commit().await.map_err(unknown)?;
+        Ok(pruned)
+    }
+
     async fn date_timers(&self) -> Result<Vec<orbit_store::DateTimerRecord>, StoreError> {
         self.read_date_timers().await
     }

@@ -304,6 +304,9 @@ pub trait JourneyRunStore: Send + Sync {
     /// Marks effects done; they are not returned as pending again.
     async fn complete_effects(&self, ids: &[String], at: Timestamp) -> Result<(), StoreError>;
 
+    /// Deletes effects done before `before`; answers how many.
+    async fn prune_done_effects(&self, before: Timestamp) -> Result<u64, StoreError>;
+
     /// Every date entry set to fire after an event, of every workspace.
     async fn date_timers(&self) -> Result<Vec<DateTimerRecord>, StoreError>;
 
