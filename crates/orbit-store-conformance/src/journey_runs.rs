@@ -3,7 +3,7 @@
 
 use super::ws;
 use jiff::Timestamp;
-use orbit_core::journey::{Action, Effect, ExitReason, JourneyEvent, Run, RunState};
+use orbit_core::journey::{Action, Effect, ExitReason, JourneyEvent, PathStep, Run, RunPath, RunState};
 use orbit_core::{JourneyId, NodeId, ProfileId, WorkspaceId};
 use orbit_store::{
     EntrySummary, JourneyBatch, JourneyEffectRecord, LogPosition, NodeCount, StoredRun, Stores,
@@ -56,6 +56,7 @@ fn run(journey: &str, profile: ProfileId, entry: &str, entered_ms: i64, state: R
         wait_event: None,
         steps: 0,
         state,
+        path: RunPath::default(),
     }
 }
 
@@ -72,8 +73,8 @@ fn stored(workspace: WorkspaceId, run: Run, updated_ms: i64) -> StoredRun {
     }
 }
 
-/// A run carrying everything a run can: a key, both events with Chinese text, steps
-/// and a wait for an event; a store that loses any of it fails the round trip.
+/// A run carrying everything a run can: a key, both events with Chinese text, steps,
+/// a path and a wait for an event; a store that loses any of it fails the round trip.
 fn full_run(profile: ProfileId) -> Run {
     let event = |name: &str, ms: i64, properties: serde_json::Value| JourneyEvent {
         name: name.to_owned(),
@@ -94,6 +95,22 @@ fn full_run(profile: ProfileId) -> Run {
             node: node("wait-for-review"),
             until: at_ms(86_400_123),
             for_event: true,
+        },
+        path: RunPath {
+            steps: vec![
+                PathStep {
+                    node: node("rating"),
+                    outcome: Some("好评".to_owned()),
+                    at: at_ms(20),
+                },
+                PathStep {
+                    node: node("wait-for-review"),
+                    outcome: None,
+                    at: at_ms(21),
+                },
+            ],
+            omitted: 3,
+            exit: None,
         },
         ..run("order-care", profile, "evt-8848", 10, RunState::Entering)
     }

@@ -414,6 +414,7 @@ mod tests {
                     until: at(86_400_000),
                     for_event: true,
                 },
+                path: Default::default(),
             },
             updated_at: at(10),
         }
