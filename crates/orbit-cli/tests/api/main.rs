@@ -20,6 +20,7 @@ mod helpers;
 mod import;
 mod journey_actions;
 mod journey_crash;
+mod journey_people;
 mod journey_runs;
 mod journeys;
 mod keys;
