@@ -11,23 +11,23 @@ use orbit_store::{
 use serde_json::json;
 
 /// A time with milliseconds, so that a store keeping only seconds fails the suite.
-fn at_ms(ms: i64) -> Timestamp {
+pub(super) fn at_ms(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(1_767_225_600_000 + ms).unwrap()
 }
 
-fn other_ws() -> WorkspaceId {
+pub(super) fn other_ws() -> WorkspaceId {
     WorkspaceId::parse("other-brand").unwrap()
 }
 
-fn person(seed: u128) -> ProfileId {
+pub(super) fn person(seed: u128) -> ProfileId {
     ProfileId::mint(at_ms(0), seed)
 }
 
-fn node(id: &str) -> NodeId {
+pub(super) fn node(id: &str) -> NodeId {
     NodeId::parse(id).unwrap()
 }
 
-fn waiting(at: &str, until_ms: i64) -> RunState {
+pub(super) fn waiting(at: &str, until_ms: i64) -> RunState {
     RunState::Waiting {
         node: node(at),
         until: at_ms(until_ms),
@@ -35,7 +35,7 @@ fn waiting(at: &str, until_ms: i64) -> RunState {
     }
 }
 
-fn exited(at: &str, ms: i64) -> RunState {
+pub(super) fn exited(at: &str, ms: i64) -> RunState {
     RunState::Exited {
         node: Some(node(at)),
         reason: ExitReason::Completed,
@@ -44,7 +44,7 @@ fn exited(at: &str, ms: i64) -> RunState {
 }
 
 /// A run on version 1 of `journey`, unkeyed, with nothing carried along.
-fn run(journey: &str, profile: ProfileId, entry: &str, entered_ms: i64, state: RunState) -> Run {
+pub(super) fn run(journey: &str, profile: ProfileId, entry: &str, entered_ms: i64, state: RunState) -> Run {
     Run {
         journey: JourneyId::parse(journey).unwrap(),
         version: 1,
@@ -60,12 +60,12 @@ fn run(journey: &str, profile: ProfileId, entry: &str, entered_ms: i64, state: R
     }
 }
 
-fn keyed(mut run: Run, key: &str) -> Run {
+pub(super) fn keyed(mut run: Run, key: &str) -> Run {
     run.key = Some(key.to_owned());
     run
 }
 
-fn stored(workspace: WorkspaceId, run: Run, updated_ms: i64) -> StoredRun {
+pub(super) fn stored(workspace: WorkspaceId, run: Run, updated_ms: i64) -> StoredRun {
     StoredRun {
         workspace_id: workspace,
         run,
@@ -116,7 +116,7 @@ fn full_run(profile: ProfileId) -> Run {
     }
 }
 
-fn effect(
+pub(super) fn effect(
     id: &str,
     workspace: WorkspaceId,
     profile: ProfileId,
@@ -141,7 +141,14 @@ fn effect(
     }
 }
 
-fn count(workspace: WorkspaceId, journey: &str, version: u32, at: &str, outcome: &str, n: u64) -> NodeCount {
+pub(super) fn count(
+    workspace: WorkspaceId,
+    journey: &str,
+    version: u32,
+    at: &str,
+    outcome: &str,
+    n: u64,
+) -> NodeCount {
     NodeCount {
         workspace_id: workspace,
         journey_id: JourneyId::parse(journey).unwrap(),
@@ -153,7 +160,7 @@ fn count(workspace: WorkspaceId, journey: &str, version: u32, at: &str, outcome:
 }
 
 /// Runs in a fixed order, for comparing lists a store may return in any order.
-fn sorted(mut runs: Vec<StoredRun>) -> Vec<StoredRun> {
+pub(super) fn sorted(mut runs: Vec<StoredRun>) -> Vec<StoredRun> {
     runs.sort_by_key(|r| {
         (
             r.workspace_id.as_str().to_owned(),
@@ -165,12 +172,12 @@ fn sorted(mut runs: Vec<StoredRun>) -> Vec<StoredRun> {
     runs
 }
 
-fn sorted_counts(mut counts: Vec<NodeCount>) -> Vec<NodeCount> {
+pub(super) fn sorted_counts(mut counts: Vec<NodeCount>) -> Vec<NodeCount> {
     counts.sort_by_key(|c| (c.version, c.node.as_str().to_owned(), c.outcome.clone()));
     counts
 }
 
-fn sorted_summaries(mut summaries: Vec<EntrySummary>) -> Vec<EntrySummary> {
+pub(super) fn sorted_summaries(mut summaries: Vec<EntrySummary>) -> Vec<EntrySummary> {
     summaries.sort_by_key(|s| {
         (
             s.workspace_id.as_str().to_owned(),
@@ -182,11 +189,11 @@ fn sorted_summaries(mut summaries: Vec<EntrySummary>) -> Vec<EntrySummary> {
     summaries
 }
 
-async fn commit(stores: &Stores, batch: JourneyBatch) {
+pub(super) async fn commit(stores: &Stores, batch: JourneyBatch) {
     stores.journey_runs.commit_journey_batch(&batch).await.unwrap();
 }
 
-async fn commit_runs(stores: &Stores, runs: Vec<StoredRun>) {
+pub(super) async fn commit_runs(stores: &Stores, runs: Vec<StoredRun>) {
     commit(
         stores,
         JourneyBatch {
@@ -197,7 +204,7 @@ async fn commit_runs(stores: &Stores, runs: Vec<StoredRun>) {
     .await;
 }
 
-async fn commit_effects(stores: &Stores, effects: Vec<JourneyEffectRecord>) {
+pub(super) async fn commit_effects(stores: &Stores, effects: Vec<JourneyEffectRecord>) {
     commit(
         stores,
         JourneyBatch {
@@ -247,6 +254,7 @@ pub async fn a_journey_batch_is_visible_whole_after_commit(stores: &Stores) {
             effects: effects.clone(),
             counts: counts.clone(),
             cursor: Some(LogPosition(42)),
+            moved: vec![],
         },
     )
     .await;
@@ -564,6 +572,7 @@ pub async fn a_batch_of_five_thousand_runs_round_trips(stores: &Stores) {
             effects: effects.clone(),
             counts: vec![count(ws(), "order-care", 1, "wait", "", 5_000)],
             cursor: Some(LogPosition(5_000)),
+            moved: vec![],
         },
     )
     .await;
@@ -613,6 +622,7 @@ pub async fn a_refused_journey_batch_writes_nothing(stores: &Stores) {
             count(ws(), "welcome", 1, "wait", "", u64::MAX),
         ],
         cursor: Some(LogPosition(7)),
+        moved: vec![],
     };
     if store.commit_journey_batch(&batch).await.is_ok() {
         // A store that can hold the count must then hold all of it.

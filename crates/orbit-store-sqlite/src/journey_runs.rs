@@ -26,7 +26,7 @@ fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
 
 /// A multi-row `INSERT`: `head`, then `VALUES` with `columns` values a row, then `tail`
 /// (its conflict clause).
-struct MultiRow {
+pub(crate) struct MultiRow {
     head: &'static str,
     columns: usize,
     tail: &'static str,
@@ -36,7 +36,7 @@ impl MultiRow {
     /// Writes `rows` inside `tx`, binding each with `bind`, in the few statement shapes
     /// [`chunk_sizes`] allows so that prepared statements are reused from the cache;
     /// each shape stays far below SQLite's limit on bound values.
-    async fn write<T>(
+    pub(crate) async fn write<T>(
         &self,
         tx: &mut Transaction<'static, Sqlite>,
         rows: Vec<T>,
@@ -82,7 +82,7 @@ static EFFECTS: MultiRow = MultiRow {
 };
 
 /// Counts are added to the tally, also when one batch names a node twice.
-static COUNTS: MultiRow = MultiRow {
+pub(crate) static COUNTS: MultiRow = MultiRow {
     head: "INSERT INTO journey_node_counts (workspace_id, journey_id, version, node, outcome, count)",
     columns: 6,
     tail: "ON CONFLICT (workspace_id, journey_id, version, node, outcome) DO UPDATE SET \
@@ -146,7 +146,7 @@ fn bind_effect(query: RowQuery, (record, effect): (&JourneyEffectRecord, String)
         .bind(record.created_at.as_millisecond())
 }
 
-fn bind_count(query: RowQuery, (count, n): (&NodeCount, i64)) -> RowQuery {
+pub(crate) fn bind_count(query: RowQuery, (count, n): (&NodeCount, i64)) -> RowQuery {
     query
         .bind(count.workspace_id.as_str())
         .bind(count.journey_id.as_str())
@@ -154,6 +154,18 @@ fn bind_count(query: RowQuery, (count, n): (&NodeCount, i64)) -> RowQuery {
         .bind(count.node.as_str())
         .bind(count.outcome.as_str())
         .bind(n)
+}
+
+/// Node counts with their values as SQLite stores them.
+pub(crate) fn encode_counts(counts: &[NodeCount]) -> Result<Vec<(&NodeCount, i64)>, StoreError> {
+    counts
+        .iter()
+        .map(|count| {
+            let n = i64::try_from(count.count)
+                .map_err(|e| StoreError::NotWritten(format!("encoding a node count: {e}")))?;
+            Ok((count, n))
+        })
+        .collect()
 }
 
 fn journey_id(row: &SqliteRow, what: &str) -> Result<JourneyId, StoreError> {
@@ -233,16 +245,9 @@ impl JourneyRunStore for SqliteStore {
             .iter()
             .map(|record| Ok((record, encode("a journey effect", &record.effect)?)))
             .collect::<Result<_, StoreError>>()?;
-        let counts: Vec<(&NodeCount, i64)> = batch
-            .counts
-            .iter()
-            .map(|count| {
-                let n = i64::try_from(count.count)
-                    .map_err(|e| StoreError::NotWritten(format!("encoding a node count: {e}")))?;
-                Ok((count, n))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        if runs.is_empty() && effects.is_empty() && counts.is_empty() && batch.cursor.is_none() {
+        let counts = encode_counts(&batch.counts)?;
+        let nothing = runs.is_empty() && effects.is_empty() && counts.is_empty() && batch.moved.is_empty();
+        if nothing && batch.cursor.is_none() {
             return Ok(());
         }
         // Returning early drops the transaction, which rolls it back: all or nothing.
@@ -250,6 +255,7 @@ impl JourneyRunStore for SqliteStore {
         RUNS.write(&mut tx, runs, |query, run| run.bind(query)).await?;
         EFFECTS.write(&mut tx, effects, bind_effect).await?;
         COUNTS.write(&mut tx, counts, bind_count).await?;
+        crate::journey_people::delete_moved(&mut tx, &batch.moved).await?;
         if let Some(LogPosition(position)) = batch.cursor {
             // A stale or replayed batch naming an earlier position must not make events
             // already matched be matched again: MAX.
@@ -371,6 +377,15 @@ impl JourneyRunStore for SqliteStore {
             query.execute(&mut *tx).await.map_err(not_written)?;
         }
         tx.commit().await.map_err(unknown)
+    }
+
+    async fn erase_journey_people(
+        &self,
+        workspace: &WorkspaceId,
+        profiles: &[ProfileId],
+        counts: &[NodeCount],
+    ) -> Result<(), StoreError> {
+        self.erase_from_journeys(workspace, profiles, counts).await
     }
 }
 
@@ -525,6 +540,7 @@ mod tests {
             }],
             cursor: Some(LogPosition(9)),
             runs: vec![run],
+            moved: vec![],
         };
         assert!(matches!(
             store.commit_journey_batch(&batch).await,

@@ -160,6 +160,24 @@ pub struct JourneyBatch {
     pub counts: Vec<NodeCount>,
     /// The log position every event up to which has been matched, when it moved.
     pub cursor: Option<LogPosition>,
+    /// Runs a merge carried over to the surviving person: the row under the person
+    /// merged away is removed once `runs`, which hold the run under the survivor, are
+    /// written (so a run carried along a chain of merges in one batch leaves no row
+    /// behind).
+    pub moved: Vec<MovedRun>,
+}
+
+/// A run's row under the person it belonged to before a merge carried it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedRun {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The journey.
+    pub journey_id: JourneyId,
+    /// The person merged away.
+    pub from: ProfileId,
+    /// The entry's id, which the run keeps.
+    pub entry: String,
 }
 
 /// What re-entry rules need of one person's past entries into a journey, with one
@@ -216,4 +234,15 @@ pub trait JourneyRunStore: Send + Sync {
 
     /// Marks effects done; they are not returned as pending again.
     async fn complete_effects(&self, ids: &[String], at: Timestamp) -> Result<(), StoreError>;
+
+    /// Takes erased people out of every journey in one transaction: adds `counts` to
+    /// the tallies (their exits), deletes every run of theirs, in a journey or out of
+    /// it, with the events and path it carries, and drops their effects not yet done,
+    /// which are then never done.
+    async fn erase_journey_people(
+        &self,
+        workspace: &WorkspaceId,
+        profiles: &[ProfileId],
+        counts: &[NodeCount],
+    ) -> Result<(), StoreError>;
 }

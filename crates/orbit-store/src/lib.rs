@@ -26,7 +26,7 @@ pub use events::{
 pub use inbox::{InboxMessage, InboxStore};
 pub use journeys::{
     EntrySummary, JourneyBatch, JourneyEffectRecord, JourneyRecord, JourneyRunStore, JourneyStore,
-    JourneyVersion, NodeCount, StoredRun,
+    JourneyVersion, MovedRun, NodeCount, StoredRun,
 };
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use ledger::{Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendUpdate};
