@@ -31,6 +31,8 @@ pub(super) enum Reach {
 impl JourneyRunner {
     /// Does every pending effect within `reach`, a round at a time.
     pub(super) async fn do_effects(&self, reach: Reach) -> Result<(), EngineError> {
+        // An erasure waits for effects under way, then drops the person's pending ones.
+        let _doing = self.doing.lock().await;
         loop {
             let pending = self
                 .stores

@@ -56,6 +56,7 @@ impl JourneyRunner {
         counts: &EventCounts,
         now: Timestamp,
     ) {
+        self.follow_merges(state, batch, stored, now);
         let event = &stored.event;
         let (Some(name), Some(profile_id)) = (&event.name, stored.profile_id) else {
             return;

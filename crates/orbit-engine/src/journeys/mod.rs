@@ -15,6 +15,7 @@ mod facts;
 mod matching;
 mod outbound;
 mod own_effects;
+mod people;
 mod state;
 
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct JourneyRunner {
     state: tokio::sync::Mutex<RunnerState>,
     /// Rung when a journey changed, so the loop looks at its timers again.
     changed: tokio::sync::Notify,
+    /// Held while effects are done, so that an erasure never drops one under way.
+    doing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for JourneyRunner {
@@ -73,6 +76,7 @@ impl JourneyRunner {
             delivery,
             state: tokio::sync::Mutex::new(RunnerState::default()),
             changed: tokio::sync::Notify::new(),
+            doing: tokio::sync::Mutex::new(()),
         };
         *runner.state.lock().await = runner.read_state().await?;
         Ok(runner)
@@ -133,6 +137,7 @@ impl JourneyRunner {
     /// # Errors
     /// Fails when the first step cannot be stored.
     pub async fn start(self: &Arc<Self>) -> Result<(), EngineError> {
+        self.follow_everyone().await?;
         self.step_reaching(Reach::WithinOrbit).await?;
         // Posts and emails left pending go out in the first background step: a
         // receiver that is slow or down does not hold up the server's start.
@@ -234,6 +239,7 @@ impl JourneyRunner {
         if due.is_empty() {
             return Ok(());
         }
+        let due = self.follow_due(state, due, now).await?;
         let mut batch = JourneyBatch::default();
         for key in &due {
             self.move_run(state, &mut batch, key, Input::Timer, now);
