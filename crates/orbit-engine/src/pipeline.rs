@@ -177,6 +177,16 @@ impl PipelineHandle {
             .and_then(|state| state.graph.canonical(id))
     }
 
+    /// The ids merged into a live profile (none for an unknown one), without copying
+    /// the rest of it.
+    pub fn merged_ids(&self, workspace: &WorkspaceId, id: ProfileId) -> Vec<ProfileId> {
+        self.resolver
+            .read()
+            .get(workspace)
+            .and_then(|state| Some(state.graph.profile(id)?.merged_ids.clone()))
+            .unwrap_or_default()
+    }
+
     /// One trait of a profile, without copying the rest of it.
     pub fn profile_trait(
         &self,

@@ -3,7 +3,7 @@
 
 use super::ws;
 use jiff::Timestamp;
-use orbit_core::journey::{Action, Effect, ExitReason, JourneyEvent, Run, RunState};
+use orbit_core::journey::{Action, Effect, ExitReason, JourneyEvent, PathStep, Run, RunPath, RunState};
 use orbit_core::{JourneyId, NodeId, ProfileId, WorkspaceId};
 use orbit_store::{
     DateTimerKey, DateTimerRecord, EffectLane, EntryMark, EntrySummary, JourneyBatch, JourneyEffectRecord,
@@ -12,23 +12,23 @@ use orbit_store::{
 use serde_json::json;
 
 /// A time with milliseconds, so that a store keeping only seconds fails the suite.
-fn at_ms(ms: i64) -> Timestamp {
+pub(super) fn at_ms(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(1_767_225_600_000 + ms).unwrap()
 }
 
-fn other_ws() -> WorkspaceId {
+pub(super) fn other_ws() -> WorkspaceId {
     WorkspaceId::parse("other-brand").unwrap()
 }
 
-fn person(seed: u128) -> ProfileId {
+pub(super) fn person(seed: u128) -> ProfileId {
     ProfileId::mint(at_ms(0), seed)
 }
 
-fn node(id: &str) -> NodeId {
+pub(super) fn node(id: &str) -> NodeId {
     NodeId::parse(id).unwrap()
 }
 
-fn waiting(at: &str, until_ms: i64) -> RunState {
+pub(super) fn waiting(at: &str, until_ms: i64) -> RunState {
     RunState::Waiting {
         node: node(at),
         until: at_ms(until_ms),
@@ -36,7 +36,7 @@ fn waiting(at: &str, until_ms: i64) -> RunState {
     }
 }
 
-fn exited(at: &str, ms: i64) -> RunState {
+pub(super) fn exited(at: &str, ms: i64) -> RunState {
     RunState::Exited {
         node: Some(node(at)),
         reason: ExitReason::Completed,
@@ -45,7 +45,7 @@ fn exited(at: &str, ms: i64) -> RunState {
 }
 
 /// A run on version 1 of `journey`, unkeyed, with nothing carried along.
-fn run(journey: &str, profile: ProfileId, entry: &str, entered_ms: i64, state: RunState) -> Run {
+pub(super) fn run(journey: &str, profile: ProfileId, entry: &str, entered_ms: i64, state: RunState) -> Run {
     Run {
         journey: JourneyId::parse(journey).unwrap(),
         version: 1,
@@ -57,15 +57,16 @@ fn run(journey: &str, profile: ProfileId, entry: &str, entered_ms: i64, state: R
         wait_event: None,
         steps: 0,
         state,
+        path: RunPath::default(),
     }
 }
 
-fn keyed(mut run: Run, key: &str) -> Run {
+pub(super) fn keyed(mut run: Run, key: &str) -> Run {
     run.key = Some(key.to_owned());
     run
 }
 
-fn stored(workspace: WorkspaceId, run: Run, updated_ms: i64) -> StoredRun {
+pub(super) fn stored(workspace: WorkspaceId, run: Run, updated_ms: i64) -> StoredRun {
     StoredRun {
         workspace_id: workspace,
         run,
@@ -73,8 +74,8 @@ fn stored(workspace: WorkspaceId, run: Run, updated_ms: i64) -> StoredRun {
     }
 }
 
-/// A run carrying everything a run can: a key, both events with Chinese text, steps
-/// and a wait for an event; a store that loses any of it fails the round trip.
+/// A run carrying everything a run can: a key, both events with Chinese text, steps,
+/// a path and a wait for an event; a store that loses any of it fails the round trip.
 fn full_run(profile: ProfileId) -> Run {
     let event = |name: &str, ms: i64, properties: serde_json::Value| JourneyEvent {
         name: name.to_owned(),
@@ -96,11 +97,27 @@ fn full_run(profile: ProfileId) -> Run {
             until: at_ms(86_400_123),
             for_event: true,
         },
+        path: RunPath {
+            steps: vec![
+                PathStep {
+                    node: node("rating"),
+                    outcome: Some("好评".to_owned()),
+                    at: at_ms(20),
+                },
+                PathStep {
+                    node: node("wait-for-review"),
+                    outcome: None,
+                    at: at_ms(21),
+                },
+            ],
+            omitted: 3,
+            exit: None,
+        },
         ..run("order-care", profile, "evt-8848", 10, RunState::Entering)
     }
 }
 
-fn effect(
+pub(super) fn effect(
     id: &str,
     workspace: WorkspaceId,
     profile: ProfileId,
@@ -125,7 +142,14 @@ fn effect(
     }
 }
 
-fn count(workspace: WorkspaceId, journey: &str, version: u32, at: &str, outcome: &str, n: u64) -> NodeCount {
+pub(super) fn count(
+    workspace: WorkspaceId,
+    journey: &str,
+    version: u32,
+    at: &str,
+    outcome: &str,
+    n: u64,
+) -> NodeCount {
     NodeCount {
         workspace_id: workspace,
         journey_id: JourneyId::parse(journey).unwrap(),
@@ -137,7 +161,7 @@ fn count(workspace: WorkspaceId, journey: &str, version: u32, at: &str, outcome:
 }
 
 /// Runs in a fixed order, for comparing lists a store may return in any order.
-fn sorted(mut runs: Vec<StoredRun>) -> Vec<StoredRun> {
+pub(super) fn sorted(mut runs: Vec<StoredRun>) -> Vec<StoredRun> {
     runs.sort_by_key(|r| {
         (
             r.workspace_id.as_str().to_owned(),
@@ -149,12 +173,12 @@ fn sorted(mut runs: Vec<StoredRun>) -> Vec<StoredRun> {
     runs
 }
 
-fn sorted_counts(mut counts: Vec<NodeCount>) -> Vec<NodeCount> {
+pub(super) fn sorted_counts(mut counts: Vec<NodeCount>) -> Vec<NodeCount> {
     counts.sort_by_key(|c| (c.version, c.node.as_str().to_owned(), c.outcome.clone()));
     counts
 }
 
-fn sorted_summaries(mut summaries: Vec<EntrySummary>) -> Vec<EntrySummary> {
+pub(super) fn sorted_summaries(mut summaries: Vec<EntrySummary>) -> Vec<EntrySummary> {
     summaries.sort_by_key(|s| {
         (
             s.workspace_id.as_str().to_owned(),
@@ -166,11 +190,11 @@ fn sorted_summaries(mut summaries: Vec<EntrySummary>) -> Vec<EntrySummary> {
     summaries
 }
 
-async fn commit(stores: &Stores, batch: JourneyBatch) {
+pub(super) async fn commit(stores: &Stores, batch: JourneyBatch) {
     stores.journey_runs.commit_journey_batch(&batch).await.unwrap();
 }
 
-async fn commit_runs(stores: &Stores, runs: Vec<StoredRun>) {
+pub(super) async fn commit_runs(stores: &Stores, runs: Vec<StoredRun>) {
     commit(
         stores,
         JourneyBatch {
@@ -181,7 +205,7 @@ async fn commit_runs(stores: &Stores, runs: Vec<StoredRun>) {
     .await;
 }
 
-async fn commit_effects(stores: &Stores, effects: Vec<JourneyEffectRecord>) {
+pub(super) async fn commit_effects(stores: &Stores, effects: Vec<JourneyEffectRecord>) {
     commit(
         stores,
         JourneyBatch {

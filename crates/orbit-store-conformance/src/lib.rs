@@ -22,6 +22,7 @@ use orbit_store::{
 use serde_json::json;
 
 mod events;
+mod journey_people;
 mod journey_runs;
 mod journeys;
 mod messaging;
@@ -34,6 +35,10 @@ pub use events::{
     a_transaction_appends_events_with_their_profiles_atomically, appended_events_read_back_in_order,
     duplicate_message_ids_are_stored_once, events_are_read_back_by_position,
     same_message_id_in_another_source_is_not_a_duplicate,
+};
+pub use journey_people::{
+    a_run_carried_over_by_a_merge_is_stored_under_the_survivor_only,
+    erasing_people_takes_their_runs_and_pending_effects,
 };
 pub use journey_runs::{
     a_batch_of_five_thousand_runs_round_trips, a_committed_effect_is_kept_once_as_first_decided,
@@ -120,6 +125,8 @@ macro_rules! store_conformance_tests {
             a_refused_journey_batch_writes_nothing,
             date_entries_and_entry_marks_round_trip,
             pending_effects_are_taken_per_lane,
+            a_run_carried_over_by_a_merge_is_stored_under_the_survivor_only,
+            erasing_people_takes_their_runs_and_pending_effects,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -82,7 +82,7 @@ static EFFECTS: MultiRow = MultiRow {
 };
 
 /// Counts are added to the tally, also when one batch names a node twice.
-static COUNTS: MultiRow = MultiRow {
+pub(crate) static COUNTS: MultiRow = MultiRow {
     head: "INSERT INTO journey_node_counts (workspace_id, journey_id, version, node, outcome, count)",
     columns: 6,
     tail: "ON CONFLICT (workspace_id, journey_id, version, node, outcome) DO UPDATE SET \
@@ -149,7 +149,7 @@ fn bind_effect(query: RowQuery, (record, effect): (&JourneyEffectRecord, String)
         ))
 }
 
-fn bind_count(query: RowQuery, (count, n): (&NodeCount, i64)) -> RowQuery {
+pub(crate) fn bind_count(query: RowQuery, (count, n): (&NodeCount, i64)) -> RowQuery {
     query
         .bind(count.workspace_id.as_str())
         .bind(count.journey_id.as_str())
@@ -157,6 +157,18 @@ fn bind_count(query: RowQuery, (count, n): (&NodeCount, i64)) -> RowQuery {
         .bind(count.node.as_str())
         .bind(count.outcome.as_str())
         .bind(n)
+}
+
+/// Node counts with their values as SQLite stores them.
+pub(crate) fn encode_counts(counts: &[NodeCount]) -> Result<Vec<(&NodeCount, i64)>, StoreError> {
+    counts
+        .iter()
+        .map(|count| {
+            let n = i64::try_from(count.count)
+                .map_err(|e| StoreError::NotWritten(format!("encoding a node count: {e}")))?;
+            Ok((count, n))
+        })
+        .collect()
 }
 
 pub(crate) fn journey_id(row: &SqliteRow, what: &str) -> Result<JourneyId, StoreError> {
@@ -236,15 +248,7 @@ impl JourneyRunStore for SqliteStore {
             .iter()
             .map(|record| Ok((record, encode("a journey effect", &record.effect)?)))
             .collect::<Result<_, StoreError>>()?;
-        let counts: Vec<(&NodeCount, i64)> = batch
-            .counts
-            .iter()
-            .map(|count| {
-                let n = i64::try_from(count.count)
-                    .map_err(|e| StoreError::NotWritten(format!("encoding a node count: {e}")))?;
-                Ok((count, n))
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let counts = encode_counts(&batch.counts)?;
         let entries = crate::journey_entries::EntryRows::of(batch)?;
         if batch.is_empty() {
             return Ok(());
@@ -255,6 +259,7 @@ impl JourneyRunStore for SqliteStore {
         EFFECTS.write(&mut tx, effects, bind_effect).await?;
         COUNTS.write(&mut tx, counts, bind_count).await?;
         entries.write(&mut tx).await?;
+        crate::journey_people::delete_moved(&mut tx, &batch.moved).await?;
         if let Some(LogPosition(position)) = batch.cursor {
             // A stale or replayed batch naming an earlier position must not make events
             // already matched be matched again: MAX.
@@ -416,6 +421,15 @@ impl JourneyRunStore for SqliteStore {
     async fn entry_marks(&self) -> Result<Vec<orbit_store::EntryMark>, StoreError> {
         self.read_entry_marks().await
     }
+
+    async fn erase_journey_people(
+        &self,
+        workspace: &WorkspaceId,
+        profiles: &[ProfileId],
+        counts: &[NodeCount],
+    ) -> Result<(), StoreError> {
+        self.erase_from_journeys(workspace, profiles, counts).await
+    }
 }
 
 #[cfg(test)]
@@ -458,6 +472,7 @@ mod tests {
                     until: at(86_400_000),
                     for_event: true,
                 },
+                path: Default::default(),
             },
             updated_at: at(10),
         }

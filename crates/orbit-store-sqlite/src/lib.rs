@@ -7,6 +7,7 @@ mod call_tasks;
 mod events;
 mod inbox;
 mod journey_entries;
+mod journey_people;
 mod journey_runs;
 mod journeys;
 mod keys;

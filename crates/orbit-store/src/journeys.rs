@@ -187,6 +187,24 @@ pub struct JourneyBatch {
     pub date_timers_done: Vec<DateTimerKey>,
     /// How far journeys' date and schedule entries are done, replacing the stored marks.
     pub marks: Vec<EntryMark>,
+    /// Runs a merge carried over to the surviving person: the row under the person
+    /// merged away is removed once `runs`, which hold the run under the survivor, are
+    /// written (so a run carried along a chain of merges in one batch leaves no row
+    /// behind).
+    pub moved: Vec<MovedRun>,
+}
+
+/// A run's row under the person it belonged to before a merge carried it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedRun {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The journey.
+    pub journey_id: JourneyId,
+    /// The person merged away.
+    pub from: ProfileId,
+    /// The entry's id, which the run keeps.
+    pub entry: String,
 }
 
 impl JourneyBatch {
@@ -199,6 +217,7 @@ impl JourneyBatch {
             && self.date_timers.is_empty()
             && self.date_timers_done.is_empty()
             && self.marks.is_empty()
+            && self.moved.is_empty()
     }
 }
 
@@ -312,4 +331,15 @@ pub trait JourneyRunStore: Send + Sync {
 
     /// Every journey's entry mark.
     async fn entry_marks(&self) -> Result<Vec<EntryMark>, StoreError>;
+
+    /// Takes erased people out of every journey in one transaction: adds `counts` to
+    /// the tallies (their exits), deletes every run of theirs, in a journey or out of
+    /// it, with the events and path it carries, and drops their effects not yet done,
+    /// which are then never done.
+    async fn erase_journey_people(
+        &self,
+        workspace: &WorkspaceId,
+        profiles: &[ProfileId],
+        counts: &[NodeCount],
+    ) -> Result<(), StoreError>;
 }

@@ -26,7 +26,7 @@ pub use events::{
 pub use inbox::{InboxMessage, InboxStore};
 pub use journeys::{
     DateTimerKey, DateTimerRecord, EffectLane, EntryMark, EntrySummary, JourneyBatch, JourneyEffectRecord,
-    JourneyRecord, JourneyRunStore, JourneyStore, JourneyVersion, NodeCount, StoredRun,
+    JourneyRecord, JourneyRunStore, JourneyStore, JourneyVersion, MovedRun, NodeCount, StoredRun,
 };
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
 pub use ledger::{Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendUpdate};

@@ -21,6 +21,7 @@ mod import;
 mod journey_actions;
 mod journey_crash;
 mod journey_dates;
+mod journey_people;
 mod journey_runs;
 mod journey_support;
 mod journeys;

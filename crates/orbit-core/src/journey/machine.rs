@@ -21,11 +21,30 @@ use crate::audience::{Condition, EventCondition, EventMatch, Measure, PropertyFi
 use crate::messaging::assignment::{Arm, Split, VariantWeight};
 use crate::{JourneyId, NodeId, ProfileId};
 
-/// Applies one input to a run at `now`.
+/// Applies one input to a run at `now`, and adds what it passed (and its exit) to the
+/// run's path.
 ///
 /// # Errors
 /// When the run and the graph disagree; the run is left unchanged then.
 pub fn apply(
+    graph: &Graph<'_>,
+    run: &mut Run,
+    input: Input<'_>,
+    facts: &dyn PersonFacts,
+    now: Timestamp,
+) -> Result<Transition, MachineError> {
+    let transition = transition(graph, run, input, facts, now)?;
+    if transition.moved {
+        run.path.record(&transition.passed, now);
+        if let RunState::Exited { node, reason, at } = &run.state {
+            run.path.leave(node.clone(), *reason, *at);
+        }
+    }
+    Ok(transition)
+}
+
+/// Moves the run; the path is [`apply`]'s.
+fn transition(
     graph: &Graph<'_>,
     run: &mut Run,
     input: Input<'_>,

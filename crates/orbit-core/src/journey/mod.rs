@@ -14,6 +14,7 @@ pub mod dates;
 pub mod entry;
 pub mod machine;
 pub mod model;
+pub mod path;
 pub mod run;
 pub mod time;
 pub mod validate;
@@ -29,6 +30,7 @@ pub use model::{
     JourneyMessage, JourneyStatus, Reentry, SegmentChange, StaffAddress, Step, TimeOfDay, ValueSource,
     WaitTarget, WeightedPath,
 };
+pub use path::{PATH_FIRST, PATH_LATEST, PathExit, PathStep, RunPath};
 pub use run::{
     Action, Effect, ExitReason, Graph, Input, JourneyEvent, MachineError, Passed, PersonFacts, Run, RunState,
     StaffTarget, Transition, journey_origin, parse_journey_origin,

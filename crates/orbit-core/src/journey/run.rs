@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::model::{JourneyMessage, Step};
+use super::path::RunPath;
 use crate::audience::{Condition, EventMatch};
 use crate::messaging::{ChannelPolicy, ClassName};
 use crate::{ChannelId, JourneyId, NodeId, ProfileId, SegmentId};
@@ -52,6 +53,10 @@ pub struct Run {
     pub steps: u32,
     /// Where the run stands.
     pub state: RunState,
+    /// The nodes passed so far, with how and when, and the exit (bounded; runs stored
+    /// before paths were kept have an empty one).
+    #[serde(default)]
+    pub path: RunPath,
 }
 
 /// Where a run stands between transitions.

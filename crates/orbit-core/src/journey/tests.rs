@@ -111,6 +111,7 @@ impl Journey {
             wait_event: None,
             steps: 0,
             state: RunState::Entering,
+            path: RunPath::default(),
         };
         let t = apply(&self.graph(), &mut run, Input::Enter, facts, at(now)).expect("enters");
         (run, t)
@@ -412,6 +413,7 @@ fn splits_are_stable_per_person_and_the_holdout_is_about_its_share() {
             wait_event: None,
             steps: 0,
             state: RunState::Entering,
+            path: RunPath::default(),
         };
         let mut again = run.clone();
         let t = apply(

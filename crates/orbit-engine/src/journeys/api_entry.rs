@@ -90,6 +90,7 @@ impl JourneyRunner {
                 wait_event: None,
                 steps: 0,
                 state: RunState::Entering,
+                path: Default::default(),
             };
             state.note_entry(workspace, &run);
             let key = RunKey::of(workspace, &run);

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orbit_core::journey::{
     DateRule, DateSource, Entry, ExitReason, Input, JourneyDefinition, JourneyEvent, PersonFacts, Run,
-    RunState, Schedule, event_matches, may_enter, too_late,
+    RunPath, RunState, Schedule, event_matches, may_enter, too_late,
 };
 use orbit_core::{JourneyId, ProfileId, WorkspaceId};
 use orbit_store::{DateTimerKey, DateTimerRecord, EntryMark, JourneyBatch, LogPosition, StoredRun};
@@ -794,6 +794,7 @@ impl JourneyRunner {
             wait_event: None,
             steps: 0,
             state: RunState::Entering,
+            path: RunPath::default(),
         };
         state.note_entry(who.workspace, &run);
         if who.late {
@@ -802,6 +803,7 @@ impl JourneyRunner {
                 reason: ExitReason::Late,
                 at: now,
             };
+            run.path.leave(None, ExitReason::Late, now);
             batch.counts.extend(tallies(who.workspace, &run, &[], true));
             batch.runs.push(StoredRun {
                 workspace_id: who.workspace.clone(),

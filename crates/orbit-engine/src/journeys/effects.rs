@@ -36,6 +36,10 @@ pub(super) enum Reach {
 impl JourneyRunner {
     /// Does every pending effect within `reach`, a round at a time.
     pub(super) async fn do_effects(&self, reach: Reach) -> Result<(), EngineError> {
+        // An erasure waits for effects under way, then drops the person's pending ones.
+        // Posts and emails need not hold it: each checks the person is still here
+        // before it starts.
+        let doing = self.doing.lock().await;
         loop {
             let pending = self
                 .stores
@@ -80,6 +84,7 @@ impl JourneyRunner {
                 .complete_effects(&done, self.clock.now())
                 .await?;
         }
+        drop(doing);
         match reach {
             Reach::Everywhere => self.do_outbound_lane().await,
             Reach::WithinOrbit => {

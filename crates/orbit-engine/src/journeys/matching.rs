@@ -56,6 +56,7 @@ impl JourneyRunner {
         counts: &EventCounts,
         now: Timestamp,
     ) {
+        self.follow_merges(state, batch, stored, now);
         let event = &stored.event;
         let Some(profile_id) = stored.profile_id else {
             return;
@@ -165,6 +166,7 @@ impl JourneyRunner {
                 wait_event: None,
                 steps: 0,
                 state: RunState::Entering,
+                path: Default::default(),
             };
             state.note_entry(workspace, &run);
             let key = RunKey::of(workspace, &run);

@@ -16,6 +16,7 @@ mod facts;
 mod matching;
 mod outbound;
 mod own_effects;
+mod people;
 mod state;
 
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub struct JourneyRunner {
     outbound_wake: tokio::sync::Notify,
     /// Held while the outbound lane is worked.
     outbound_lock: tokio::sync::Mutex<()>,
+    /// Held while effects are done, so that an erasure never drops one under way.
+    doing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for JourneyRunner {
@@ -80,6 +83,7 @@ impl JourneyRunner {
             changed: tokio::sync::Notify::new(),
             outbound_wake: tokio::sync::Notify::new(),
             outbound_lock: tokio::sync::Mutex::new(()),
+            doing: tokio::sync::Mutex::new(()),
         };
         *runner.state.lock().await = runner.read_state().await?;
         Ok(runner)
@@ -141,6 +145,7 @@ impl JourneyRunner {
     /// # Errors
     /// Fails when the first step cannot be stored.
     pub async fn start(self: &Arc<Self>) -> Result<(), EngineError> {
+        self.follow_everyone().await?;
         // Posts and emails left pending go out from the outbound worker: a receiver
         // that is slow or down does not hold up the server's start.
         self.step_reaching(Reach::WithinOrbit).await?;
@@ -271,6 +276,7 @@ impl JourneyRunner {
     async fn fire_due(&self, state: &mut RunnerState) -> Result<(), EngineError> {
         let now = self.clock.now();
         let due = state.take_due(now);
+        let due = self.follow_due(state, due, now).await?;
         if !due.is_empty() {
             let mut batch = JourneyBatch::default();
             for key in &due {

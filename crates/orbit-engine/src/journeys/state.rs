@@ -224,6 +224,39 @@ impl RunnerState {
         }
     }
 
+    /// Takes a run out of memory without counting it as having left: a merge carries
+    /// it over to another person, or an erasure forgets it.
+    pub(super) fn take(&mut self, key: &RunKey) -> Option<Run> {
+        let run = self.runs.remove(key)?;
+        let person = (key.workspace.clone(), key.profile);
+        if let Some(keys) = self.by_profile.get_mut(&person) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.by_profile.remove(&person);
+            }
+        }
+        Some(run)
+    }
+
+    /// Counts a run's entry, still in the journey, under `to` rather than its person:
+    /// what the store's entry summaries say once its row is re-keyed.
+    pub(super) fn transfer_entry(&mut self, workspace: &WorkspaceId, run: &Run, to: ProfileId) {
+        let scope = |profile| (workspace.clone(), run.journey.clone(), profile, run.key.clone());
+        if let Some(past) = self.past.get_mut(&scope(run.profile)) {
+            past.entries = past.entries.saturating_sub(1);
+            past.active = past.active.saturating_sub(1);
+        }
+        let person = |profile| (workspace.clone(), run.journey.clone(), profile);
+        if let Some(entries) = self.per_person.get_mut(&person(run.profile)) {
+            *entries = entries.saturating_sub(1);
+        }
+        let past = self.past.entry(scope(to)).or_default();
+        past.entries += 1;
+        past.active += 1;
+        past.last = past.last.max(Some(run.entered_at));
+        *self.per_person.entry(person(to)).or_default() += 1;
+    }
+
     /// The runs of a person that are still in a journey.
     pub(super) fn runs_of(&self, workspace: &WorkspaceId, profile: ProfileId) -> Vec<RunKey> {
         self.by_profile

@@ -148,15 +148,6 @@ impl Engine {
             )
             .await?,
         );
-        let profiles = Profiles::new(
-            stores.clone(),
-            pipeline.clone(),
-            now.clone(),
-            settings.default_region,
-            audiences.clone(),
-            delivery.clone(),
-        );
-        let keys = Keys::new(stores.keys.clone(), hasher, now);
         let runner = Arc::new(
             JourneyRunner::load(
                 stores.clone(),
@@ -167,6 +158,16 @@ impl Engine {
             )
             .await?,
         );
+        let profiles = Profiles::new(
+            stores.clone(),
+            pipeline.clone(),
+            now.clone(),
+            settings.default_region,
+            audiences.clone(),
+            delivery.clone(),
+            runner.clone(),
+        );
+        let keys = Keys::new(stores.keys.clone(), hasher, now);
         let journeys = Journeys::new(
             stores.clone(),
             clock.clone(),

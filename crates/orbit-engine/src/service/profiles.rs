@@ -5,6 +5,7 @@
 //! Profiles are read from the pipeline's memory, so every acknowledged event is
 //! reflected; a merged-away id finds the profile it was merged into.
 
+use crate::journeys::JourneyRunner;
 use crate::service::{Audiences, Delivery};
 use crate::{EngineError, PipelineHandle, TimelineCursor};
 use jiff::Timestamp;
@@ -208,6 +209,7 @@ pub struct Profiles {
     default_region: phonenumber::country::Id,
     audiences: Arc<Audiences>,
     delivery: Arc<Delivery>,
+    runner: Arc<JourneyRunner>,
 }
 
 impl std::fmt::Debug for Profiles {
@@ -218,7 +220,8 @@ impl std::fmt::Debug for Profiles {
 
 impl Profiles {
     /// The service over the pipeline's profiles; erasure and export reach the
-    /// audience and delivery services for what they keep on a person.
+    /// audience and delivery services and the journey runner for what they keep on a
+    /// person.
     pub fn new(
         stores: Stores,
         pipeline: PipelineHandle,
@@ -226,6 +229,7 @@ impl Profiles {
         default_region: phonenumber::country::Id,
         audiences: Arc<Audiences>,
         delivery: Arc<Delivery>,
+        runner: Arc<JourneyRunner>,
     ) -> Self {
         Self {
             stores,
@@ -234,6 +238,7 @@ impl Profiles {
             default_region,
             audiences,
             delivery,
+            runner,
         }
     }
 
@@ -315,13 +320,16 @@ impl Profiles {
     }
 
     /// Erases a person: the profile, the ids merged into it, their events (those
-    /// accepted before the call too), their assigned tag values and their inbox.
+    /// accepted before the call too), their journeys (each left as `erased`, with the
+    /// effects not yet done dropped), their assigned tag values and their inbox.
     ///
     /// # Errors
     /// `invalid_id`, `not_found`.
     pub async fn erase(&self, workspace: &WorkspaceId, id: &str) -> Result<Erased, EngineError> {
         let id = parse_profile_id(id, "id")?;
         let erased = self.pipeline.erase(workspace.clone(), id).await?;
+        // After the profile is gone, so that no event of theirs enters them again.
+        self.runner.erase_people(workspace, &ids_of(&erased)).await?;
         self.audiences.forget_profile(workspace, &erased).await?;
         self.delivery.forget_person(workspace, &erased);
         Ok(Erased {

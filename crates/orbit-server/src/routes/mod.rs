@@ -42,6 +42,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(profiles::timeline))
         .routes(routes!(profiles::patch_traits))
         .routes(routes!(profiles::export))
+        .routes(routes!(profiles::profile_journeys))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(settings::get_settings, settings::put_settings))

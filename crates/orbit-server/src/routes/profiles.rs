@@ -1,4 +1,5 @@
-//! Profiles: read, look up by identity, timeline, trait patches, erasure, export.
+//! Profiles: read, look up by identity, timeline, trait patches, erasure, export, and
+//! the person's journeys.
 
 use crate::AppState;
 use crate::auth::ApiCaller;
@@ -7,6 +8,7 @@ use crate::extract::{ApiBody, ApiJson, ApiQuery};
 use axum::Json;
 use axum::extract::{Path, State};
 use orbit_core::ErrorCode;
+use orbit_engine::service::journeys::ProfileJourneys;
 use orbit_engine::service::keys::Scope;
 use orbit_engine::service::profiles::{Erased, PersonalExport, ProfileView, TimelinePage, TraitPatch};
 use serde::Deserialize;
@@ -118,5 +120,23 @@ pub async fn export(
     caller.require(Scope::ProfilesRead)?;
     Ok(Json(
         state.engine.profiles().export(caller.workspace(), &id).await?,
+    ))
+}
+
+/// `GET /v1/profiles/{id}/journeys`: the person's journeys, newest entry first, with
+/// where each stands and the way it went.
+#[utoipa::path(get, path = "/v1/profiles/{id}/journeys", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it")), security(("api_key" = [])), responses((status = 200, description = "Every entry of the person (and of the profiles merged into them) into a journey: the journey, version, entry, where it stands and its path", body = ProfileJourneys), (status = 400, description = "Not a profile id (`invalid_id`)"), (status = 404, description = "No such profile")))]
+pub async fn profile_journeys(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<ProfileJourneys>, ApiError> {
+    caller.require(Scope::ProfilesRead)?;
+    Ok(Json(
+        state
+            .engine
+            .journeys()
+            .profile_journeys(caller.workspace(), &id)
+            .await?,
     ))
 }

@@ -1,8 +1,10 @@
 //! Journeys (`/v1/journeys`): drafts checked against the workspace, publication as
 //! immutable versions, and the journey's life (pause, resume, archive).
 
+mod people;
 mod views;
 
+pub use people::{JourneyStanding, ProfileJourney, ProfileJourneys};
 pub use views::{
     JourneyAction, JourneyDraft, JourneyEntryAnswer, JourneyEntryRequest, JourneyList, JourneyReport,
     JourneyValidation, JourneyVersionView, JourneyView, NodeReport, VersionSummary,

@@ -212,7 +212,7 @@ pub struct JourneyReport {
     /// People still in it.
     pub in_journey: u64,
     /// People who left, by reason (`completed`, `goal`, `late`, `holdout`,
-    /// `missing_time`, `archived`).
+    /// `missing_time`, `merged`, `erased`, `archived`).
     pub exited: BTreeMap<String, u64>,
     /// Per version and node.
     pub nodes: Vec<NodeReport>,
