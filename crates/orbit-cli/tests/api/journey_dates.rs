@@ -137,25 +137,37 @@ async fn birthday_greetings_go_out_at_nine_local_and_more_than_six_hours_late_ar
         json!({}),
     )
     .await;
-    // Someone who tells us their birthday after publication is greeted too.
+    // Someone who tells us their birthday after publication is greeted too, and so is
+    // someone whose birthday an operator corrects through the API (no event).
     events(
         &app,
         json!([{"type": "identify", "user_id": "sun", "traits": {"birthday": "2001-12-08"}}]),
     )
     .await;
+    let zhao = app.profile_by("user_id:zhao").await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    ok(
+        &app,
+        Method::PATCH,
+        &format!("/v1/profiles/{zhao}/traits"),
+        json!({"birthday": "1995-12-08"}),
+    )
+    .await;
 
-    // Lei and Sun: 09:00 in Shanghai is 01:00 UTC.
+    // Lei, Sun and Zhao: 09:00 in Shanghai is 01:00 UTC.
     set_clock(&app, "2026-12-08T00:59:59Z").await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(received(&hook), vec![], "nothing before 09:00");
     set_clock(&app, "2026-12-08T01:00:00Z").await;
-    wait_until("two greetings", || async { received(&hook).len() == 2 }).await;
+    wait_until("three greetings", || async { received(&hook).len() == 3 }).await;
 
     // Down from 02:00 to 10:00 UTC: Mei's 09:00 in Berlin (08:00 UTC) is two hours
     // late at the restart, within the limit.
     set_clock(&app, "2026-12-08T02:00:00Z").await;
     restart_at(&mut app, "2026-12-08T10:00:00Z").await;
-    wait_until("Mei's late greeting", || async { received(&hook).len() == 3 }).await;
+    wait_until("Mei's late greeting", || async { received(&hook).len() == 4 }).await;
 
     // Down again past Wang's 09:00 (01:00 UTC on the 9th) by seven hours: skipped.
     restart_at(&mut app, "2026-12-09T08:00:00Z").await;
@@ -168,24 +180,25 @@ async fn birthday_greetings_go_out_at_nine_local_and_more_than_six_hours_late_ar
             sent("lei", "生日快乐，送你一张蛋糕券", "2026-12-08T01:00:00Z"),
             sent("mei", "生日快乐，送你一张蛋糕券", "2026-12-08T10:00:00Z"),
             sent("sun", "生日快乐，送你一张蛋糕券", "2026-12-08T01:00:00Z"),
+            sent("zhao", "生日快乐，送你一张蛋糕券", "2026-12-08T01:00:00Z"),
         ]
     );
     let report = report(&app, "birthday").await;
-    assert_eq!(report["entered"], json!(4), "{report}");
-    assert_eq!(report["exited"], json!({"completed": 3, "late": 1}), "{report}");
+    assert_eq!(report["entered"], json!(5), "{report}");
+    assert_eq!(report["exited"], json!({"completed": 4, "late": 1}), "{report}");
 
     // A year later everyone is greeted again, once, each at their own 09:00.
     set_clock(&app, "2027-12-08T01:00:00Z").await;
-    wait_until("Lei's and Sun's", || async { received(&hook).len() == 5 }).await;
+    wait_until("Lei's, Sun's and Zhao's", || async { received(&hook).len() == 7 }).await;
     set_clock(&app, "2027-12-08T08:00:00Z").await;
-    wait_until("Mei's", || async { received(&hook).len() == 6 }).await;
+    wait_until("Mei's", || async { received(&hook).len() == 8 }).await;
     set_clock(&app, "2027-12-09T01:00:00Z").await;
-    wait_until("Wang's", || async { received(&hook).len() == 7 }).await;
+    wait_until("Wang's", || async { received(&hook).len() == 9 }).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let second_year: Vec<(String, String, String)> = received(&hook).into_iter().skip(3).collect();
+    let second_year: Vec<(String, String, String)> = received(&hook).into_iter().skip(4).collect();
     let mut who: Vec<String> = second_year.iter().map(|(user, _, _)| user.clone()).collect();
     who.sort();
-    assert_eq!(who, vec!["lei", "mei", "sun", "wang"]);
+    assert_eq!(who, vec!["lei", "mei", "sun", "wang", "zhao"]);
     let wang = second_year
         .iter()
         .find(|(user, _, _)| user == "wang")

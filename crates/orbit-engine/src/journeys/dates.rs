@@ -423,6 +423,17 @@ impl JourneyRunner {
         }
     }
 
+    /// A person's traits changed without an event (a patch through the API): their
+    /// trait dates are worked out again at once.
+    pub async fn traits_changed(&self, workspace: &WorkspaceId, profile: ProfileId) {
+        {
+            let mut state = self.state.lock().await;
+            self.note_trait_dates(&mut state, workspace, profile, self.clock.now());
+        }
+        // The next date may now come sooner than the loop is waiting for.
+        self.changed.notify_one();
+    }
+
     /// A date set a time after a committed event, for each live journey whose date
     /// entry reads that event; stored with the step that matched it.
     pub(super) fn note_event_dates(

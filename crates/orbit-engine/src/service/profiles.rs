@@ -302,8 +302,9 @@ impl Profiles {
         })
     }
 
-    /// Sets traits on a profile as of now, and recomputes the tag values that read
-    /// them at once (no event reaches the log, so the tag refresher would not see it).
+    /// Sets traits on a profile as of now, and recomputes the tag values and the
+    /// journey dates that read them at once (no event reaches the log, so neither the
+    /// tag refresher nor the journey runner would see it).
     ///
     /// # Errors
     /// `invalid_id`, `not_found`.
@@ -316,6 +317,7 @@ impl Profiles {
         let id = parse_profile_id(id, "id")?;
         let profile = self.pipeline.patch_traits(workspace.clone(), id, patch.0).await?;
         self.audiences.refresh_profiles(workspace, &[profile.id]).await?;
+        self.runner.traits_changed(workspace, profile.id).await;
         Ok(ProfileView::from(&profile))
     }
 
