@@ -3,7 +3,8 @@
 //! person taken out of every journey.
 
 use crate::helpers::{TestApp, wait_until};
-use orbit_test_support::webhook::{Freshness, WebhookReceiver};
+use crate::journey_support::{advance, chongqing_journey, events, gateway, ok, receiver, texts};
+use orbit_test_support::webhook::WebhookReceiver;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -11,17 +12,14 @@ const SECRET: &str = "journey-webhook-secret-0123456789";
 /// 10:00 in Chongqing (UTC+8) on 2026-12-07.
 const START: &str = "2026-12-07T02:00:00Z";
 
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
-
 /// An event of a known member (`user_id`) or an anonymous visitor (`anonymous_id`).
 async fn track(app: &TestApp, who: (&str, &str), event: &str, properties: Value) {
     let (kind, id) = who;
-    let body = json!({"events": [{"type": "track", "event": event, kind: id, "properties": properties}]});
-    ok(app, Method::POST, "/v1/events", body).await;
+    events(
+        app,
+        json!([{"type": "track", "event": event, kind: id, "properties": properties}]),
+    )
+    .await;
 }
 
 fn member(id: &str) -> (&'static str, &str) {
@@ -38,32 +36,13 @@ async fn identify(app: &TestApp, user: &str, anonymous: Option<&str>) {
     if let Some(anonymous) = anonymous {
         event["anonymous_id"] = json!(anonymous);
     }
-    ok(app, Method::POST, "/v1/events", json!({"events": [event]})).await;
-}
-
-async fn advance(app: &TestApp, by: &str) {
-    ok(app, Method::POST, "/v1/clock", json!({"advance": by})).await;
+    events(app, json!([event])).await;
 }
 
 /// A webhook account standing in for the SMS gateway, and the coupon's template.
 async fn workspace(app: &TestApp, hook: &WebhookReceiver) {
-    ok(
-        app,
-        Method::POST,
-        "/v1/channels",
-        json!({"id": "gateway", "name": "短信网关", "default": true,
-               "config": {"provider": "webhook", "url": hook.url("/sms"), "secret": SECRET}}),
-    )
-    .await;
-    ok(
-        app,
-        Method::POST,
-        "/v1/templates",
-        json!({"id": "cq-coupon", "name": "重庆满减券", "class": "marketing",
-               "content": {"channel": "webhook", "body": {
-                   "user": "{{ profile.identities.user_id }}", "text": "火锅券已到账，今日有效"}}}),
-    )
-    .await;
+    gateway(app, hook, "/sms", SECRET).await;
+    texts(app, "marketing", &[("cq-coupon", "火锅券已到账，今日有效")]).await;
 }
 
 async fn publish(app: &TestApp, journey: Value) {
@@ -126,28 +105,10 @@ fn step(node: &str, outcome: Option<&str>, at: &str) -> Value {
 /// Seed 004 again: active in Chongqing, no order within 5 minutes → a coupon.
 #[tokio::test]
 async fn a_person_s_journeys_show_each_node_passed_with_its_outcome_and_time_and_the_exit() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     let app = TestApp::spawn_with(&["--simulated-clock", START, "--egress-allow", "127.0.0.1/32"]).await;
     workspace(&app, &hook).await;
-    publish(
-        &app,
-        json!({
-            "id": "cq-no-order", "name": "重庆活跃 5 分钟未下单",
-            "entry": {"type": "event", "event": "app_active", "filters": [
-                {"property": "city", "value_type": "string", "op": "eq", "value": "重庆"}]},
-            "start": "wait",
-            "nodes": {
-                "wait": {"type": "wait_for_event", "event": "order_paid", "timeout": "PT5M",
-                         "on_event": "done", "on_timeout": "nudge"},
-                "nudge": {"type": "send", "messages": [{"template": "cq-coupon"}], "next": "done"},
-                "done": {"type": "exit"}
-            }
-        }),
-    )
-    .await;
+    publish(&app, chongqing_journey()).await;
     track(&app, member("mei"), "app_active", json!({"city": "重庆"})).await;
     let mei = id_of(&app, "user_id:mei").await;
     wait_until("Mei's entry is on her profile", || async {
@@ -249,10 +210,7 @@ fn two_waits() -> Value {
 /// Lei's timer fires once under him, and Wang's order ends his wait.
 #[tokio::test]
 async fn runs_follow_a_merge_the_one_further_along_carrying_on_and_moved_runs_firing_once() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     let app = TestApp::spawn_with(&["--simulated-clock", START, "--egress-allow", "127.0.0.1/32"]).await;
     workspace(&app, &hook).await;
     publish(&app, two_waits()).await;
@@ -373,10 +331,7 @@ async fn runs_follow_a_merge_the_one_further_along_carrying_on_and_moved_runs_fi
 /// sent never goes, the report counts them as erased, and their journeys are gone.
 #[tokio::test]
 async fn an_erased_person_leaves_every_journey_and_their_timer_sends_nothing() {
-    let hook = WebhookReceiver::builder(SECRET)
-        .freshness(Freshness::Unchecked)
-        .start()
-        .await;
+    let hook = receiver(SECRET).await;
     let app = TestApp::spawn_with(&["--simulated-clock", START, "--egress-allow", "127.0.0.1/32"]).await;
     workspace(&app, &hook).await;
     publish(

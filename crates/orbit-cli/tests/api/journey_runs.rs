@@ -1,7 +1,7 @@
 //! Journeys moving people, on the simulated clock: who received what, and when.
 
 use crate::helpers::{TestApp, wait_until};
-use crate::journey_support::{advance, gateway, in_shanghai, ok, receiver, texts, track};
+use crate::journey_support::{advance, chongqing_journey, gateway, in_shanghai, ok, receiver, texts, track};
 use orbit_test_support::webhook::WebhookReceiver;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -14,22 +14,6 @@ const START: &str = "2026-12-07T02:00:00Z";
 async fn workspace(app: &TestApp, hook: &WebhookReceiver) {
     gateway(app, hook, "/sms", SECRET).await;
     texts(app, "marketing", &[("cq-coupon", "火锅券已到账，今日有效")]).await;
-}
-
-/// Seed 004: active in Chongqing and no order within 5 minutes → a coupon message.
-fn chongqing_journey() -> Value {
-    json!({
-        "id": "cq-no-order", "name": "重庆活跃 5 分钟未下单",
-        "entry": {"type": "event", "event": "app_active", "filters": [
-            {"property": "city", "value_type": "string", "op": "eq", "value": "重庆"}]},
-        "start": "wait",
-        "nodes": {
-            "wait": {"type": "wait_for_event", "event": "order_paid", "timeout": "PT5M",
-                     "on_event": "done", "on_timeout": "nudge"},
-            "nudge": {"type": "send", "messages": [{"template": "cq-coupon"}], "next": "done"},
-            "done": {"type": "exit"}
-        }
-    })
 }
 
 fn users(hook: &WebhookReceiver) -> Vec<String> {

@@ -118,3 +118,19 @@ pub async fn in_shanghai(app: &TestApp) {
     )
     .await;
 }
+
+/// Seed 004: active in Chongqing and no order within 5 minutes → a coupon message.
+pub fn chongqing_journey() -> Value {
+    json!({
+        "id": "cq-no-order", "name": "重庆活跃 5 分钟未下单",
+        "entry": {"type": "event", "event": "app_active", "filters": [
+            {"property": "city", "value_type": "string", "op": "eq", "value": "重庆"}]},
+        "start": "wait",
+        "nodes": {
+            "wait": {"type": "wait_for_event", "event": "order_paid", "timeout": "PT5M",
+                     "on_event": "done", "on_timeout": "nudge"},
+            "nudge": {"type": "send", "messages": [{"template": "cq-coupon"}], "next": "done"},
+            "done": {"type": "exit"}
+        }
+    })
+}
