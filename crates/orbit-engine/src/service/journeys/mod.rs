@@ -391,7 +391,7 @@ impl Journeys {
             tags,
         };
         let mut problems = validate(definition, &names);
-        problems.extend(not_yet_runnable(definition));
+        problems.extend(reserved_node_ids(definition));
         problems.extend(self.runner.url_problems(definition).await);
         Ok(problems)
     }
@@ -426,9 +426,9 @@ fn refusal(first: &JourneyProblem, count: usize) -> Problem {
     )
 }
 
-/// The parts of a definition this version cannot run yet: refused at publication
-/// rather than published and silently skipped.
-fn not_yet_runnable(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
+/// Node ids the runner keeps for itself (the journey-wide tallies are kept under
+/// `_journey`): refused at publication.
+fn reserved_node_ids(definition: &JourneyDefinition) -> Vec<JourneyProblem> {
     let mut problems = Vec::new();
     for id in definition.nodes.keys() {
         if id.as_str().starts_with('_') {
