@@ -22,6 +22,7 @@ use orbit_store::{
 use serde_json::json;
 
 mod events;
+mod journey_entries;
 mod journey_people;
 mod journey_runs;
 mod journeys;
@@ -36,6 +37,7 @@ pub use events::{
     duplicate_message_ids_are_stored_once, events_are_read_back_by_position,
     same_message_id_in_another_source_is_not_a_duplicate,
 };
+pub use journey_entries::{date_entries_and_entry_marks_round_trip, pending_effects_are_taken_per_lane};
 pub use journey_people::{
     a_run_carried_over_by_a_merge_is_stored_under_the_survivor_only,
     erasing_people_takes_their_runs_and_pending_effects,
@@ -44,8 +46,7 @@ pub use journey_runs::{
     a_batch_of_five_thousand_runs_round_trips, a_committed_effect_is_kept_once_as_first_decided,
     a_journey_batch_is_visible_whole_after_commit, a_person_s_runs_are_per_workspace_and_newest_first,
     a_refused_journey_batch_writes_nothing, an_exited_run_leaves_the_active_runs_but_not_the_person_s,
-    date_entries_and_entry_marks_round_trip, entry_summaries_count_entries_per_key,
-    node_counts_add_up_across_batches, pending_effects_are_taken_per_lane,
+    entry_summaries_count_entries_per_key, node_counts_add_up_across_batches,
     pending_effects_come_oldest_first_up_to_the_limit, the_journey_cursor_never_moves_back,
 };
 pub use journeys::{
