@@ -33,14 +33,14 @@ pub struct JourneysArgs {
 }
 
 /// A server on a fresh data directory, with an admin key.
-struct Server {
+pub(super) struct Server {
     running: serve::Running,
     stop: tokio::sync::oneshot::Sender<()>,
     key: String,
     base: String,
 }
 
-async fn start(config: &Config, key: Option<String>) -> anyhow::Result<Server> {
+pub(super) async fn start(config: &Config, key: Option<String>) -> anyhow::Result<Server> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = serve::start(config, async move {
         let _ = stopped.await;
@@ -83,7 +83,7 @@ impl Server {
         call(client, &self.key, method, format!("{}{path}", self.base), body).await
     }
 
-    async fn shut_down(self) -> anyhow::Result<String> {
+    pub(super) async fn shut_down(self) -> anyhow::Result<String> {
         let _ = self.stop.send(());
         self.running.stopped().await?;
         Ok(self.key)
@@ -136,7 +136,7 @@ fn wall_now() -> jiff::Timestamp {
 pub async fn run(args: JourneysArgs) -> anyhow::Result<()> {
     latency(&args).await?;
     waiting(&args).await?;
-    birthdays(&args).await
+    super::journey_dates::birthdays(args.waiting).await
 }
 
 /// Event → ledger and event → endpoint under sustained ingest.
@@ -355,7 +355,7 @@ async fn send_all(
 }
 
 /// Sends one event per person, made by `event`, 1,000 a request, 16 requests at a time.
-async fn send_each(
+pub(super) async fn send_each(
     client: &reqwest::Client,
     server: &Server,
     people: usize,
@@ -387,14 +387,14 @@ async fn send_each(
 }
 
 /// `orbit serve` on a data directory in a process of its own, so its memory is its own.
-struct Child {
+pub(super) struct Child {
     process: std::process::Child,
-    base: String,
-    started_in: Duration,
+    pub(super) base: String,
+    pub(super) started_in: Duration,
 }
 
 impl Child {
-    async fn start(dir: &std::path::Path, clock: jiff::Timestamp) -> anyhow::Result<Self> {
+    pub(super) async fn start(dir: &std::path::Path, clock: jiff::Timestamp) -> anyhow::Result<Self> {
         use std::io::BufRead;
         let started = Instant::now();
         let mut process = std::process::Command::new(std::env::current_exe()?)
@@ -440,14 +440,14 @@ impl Child {
         })
     }
 
-    fn resident_bytes(&self) -> u64 {
+    pub(super) fn resident_bytes(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/statm", self.process.id()))
             .ok()
             .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
             .map_or(0, |pages| pages * 4_096)
     }
 
-    fn stop(mut self) {
+    pub(super) fn stop(mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
@@ -555,125 +555,6 @@ async fn waiting(args: &JourneysArgs) -> anyhow::Result<()> {
     );
     println!(
         "  start-up  with {people} waiting: {:.2} s; the same events without the journey (baseline): {:.2} s",
-        startup.as_secs_f64(),
-        baseline_startup.as_secs_f64()
-    );
-    Ok(())
-}
-
-/// Date entries: as many people as wait in the timer measurement, each with a
-/// birthday trait, all on one day so that one move of the clock fires them all. The
-/// publication works out everyone's next birthday (timed against publishing a journey
-/// with an event entry on the same server); the memory that costs, the rate the
-/// birthdays then enter (durably), and the start-up with them planned, each beside the
-/// same data directory without the journey.
-async fn birthdays(args: &JourneysArgs) -> anyhow::Result<()> {
-    use reqwest::Method;
-    let people = args.waiting;
-    println!("journeys: {people} birthdays");
-    let clock: jiff::Timestamp = "2026-12-07T02:00:00Z".parse()?;
-    let client = reqwest::Client::new();
-    let dir = tempfile::tempdir()?;
-    let server = start(
-        &Config {
-            listen: "127.0.0.1:0".parse()?,
-            data_dir: dir.path().to_path_buf(),
-            log: "warn".into(),
-            simulated_clock: Some(clock),
-            ..Config::default()
-        },
-        None,
-    )
-    .await?;
-    send_each(
-        &client,
-        &server,
-        people,
-        |i| json!({"type": "identify", "user_id": format!("w{i:07}"), "traits": {"birthday": "1990-12-08"}}),
-    )
-    .await?;
-    let key = server.shut_down().await?;
-
-    let child = Child::start(dir.path(), clock).await?;
-    let (baseline_memory, baseline_startup) = (child.resident_bytes(), child.started_in);
-    let publish = |id: &str, entry: Value| {
-        let journey = json!({"id": id, "name": id, "entry": entry, "start": "wait",
-            "nodes": {"wait": {"type": "wait", "duration": "P1D", "next": "done"}, "done": {"type": "exit"}}});
-        let (client, key, base, id) = (client.clone(), key.clone(), child.base.clone(), id.to_owned());
-        async move {
-            call(
-                &client,
-                &key,
-                Method::POST,
-                format!("{base}/v1/journeys"),
-                journey,
-            )
-            .await?;
-            let started = Instant::now();
-            call(
-                &client,
-                &key,
-                Method::POST,
-                format!("{base}/v1/journeys/{id}/publish"),
-                Value::Null,
-            )
-            .await?;
-            anyhow::Ok(started.elapsed())
-        }
-    };
-    let plain_publish = publish("signups", json!({"type": "event", "event": "signed_up"})).await?;
-    let planning = publish(
-        "birthday",
-        json!({"type": "date", "from": {"kind": "trait", "trait": "birthday"}, "repeat": "anniversary",
-               "time_of_day": "09:00"}),
-    )
-    .await?;
-    let memory = child.resident_bytes();
-    let fired = Instant::now();
-    call(
-        &client,
-        &key,
-        Method::POST,
-        format!("{}/v1/clock", child.base),
-        json!({"set": "2026-12-08T09:00:00Z"}),
-    )
-    .await?;
-    let firing = fired.elapsed();
-    let report = call(
-        &client,
-        &key,
-        Method::GET,
-        format!("{}/v1/journeys/birthday/report", child.base),
-        Value::Null,
-    )
-    .await?;
-    child.stop();
-    anyhow::ensure!(
-        report["entered"].as_u64() == Some(people as u64),
-        "every birthday entered: {report}"
-    );
-    let restarted = Child::start(dir.path(), "2026-12-08T09:00:00Z".parse()?).await?;
-    let startup = restarted.started_in;
-    restarted.stop();
-
-    println!(
-        "  planning  publishing the birthday journey over {people} people: {:.2} s; an event-entry journey (baseline): {:.3} s",
-        planning.as_secs_f64(),
-        plain_publish.as_secs_f64()
-    );
-    println!(
-        "  memory    {:.0} bytes per planned birthday ({:.0} MiB resident vs {:.0} MiB before publishing)",
-        memory.saturating_sub(baseline_memory) as f64 / people as f64,
-        memory as f64 / 1_048_576.0,
-        baseline_memory as f64 / 1_048_576.0
-    );
-    println!(
-        "  orbit     birthdays entered at 09:00, stored durably: {:>10.0} entries/s  ({:.2} s for {people})",
-        people as f64 / firing.as_secs_f64(),
-        firing.as_secs_f64()
-    );
-    println!(
-        "  start-up  with the journey and {people} in it: {:.2} s; the same data without the journey (baseline): {:.2} s",
         startup.as_secs_f64(),
         baseline_startup.as_secs_f64()
     );

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 mod audience;
 mod delivery;
+mod journey_dates;
 mod journeys;
 mod restart;
 
