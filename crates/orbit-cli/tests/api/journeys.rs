@@ -196,3 +196,93 @@ async fn definitions_that_cannot_run_are_refused_naming_node_and_field() {
         "{refused}"
     );
 }
+
+/// Date and schedule entries that cannot run are refused at publication, each
+/// problem naming its field.
+#[tokio::test]
+async fn date_and_schedule_entries_that_cannot_run_name_the_field() {
+    let app = TestApp::spawn().await;
+    template(&app, "welcome").await;
+    let cases = [
+        (
+            json!({"type": "date", "from": {"kind": "trait", "trait": "purchased_at"},
+                   "repeat": "after", "time_of_day": "10:00"}),
+            "entry.offset",
+        ),
+        (
+            json!({"type": "date", "from": {"kind": "trait", "trait": "birthday"},
+                   "repeat": "anniversary", "offset": "P1Y", "time_of_day": "09:00"}),
+            "entry.offset",
+        ),
+        (
+            json!({"type": "date", "from": {"kind": "event", "event": "order_paid"},
+                   "repeat": "anniversary", "time_of_day": "09:00"}),
+            "entry.repeat",
+        ),
+        (
+            json!({"type": "date", "from": {"kind": "trait", "trait": "birthday"},
+                   "repeat": "anniversary", "time_of_day": "09:00", "lateness_limit": "PT0S"}),
+            "entry.lateness_limit",
+        ),
+        (
+            json!({"type": "schedule", "segment": "nobody-made-this", "cron": "0 10 * * MON"}),
+            "entry.segment",
+        ),
+    ];
+    for (i, (entry, field)) in cases.into_iter().enumerate() {
+        let id = format!("dated-{i}");
+        let mut definition = journey("welcome");
+        definition["id"] = json!(id);
+        definition["entry"] = entry;
+        let (status, body) = app.send(Method::POST, "/v1/journeys", &definition).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, refused) = app
+            .send(Method::POST, &format!("/v1/journeys/{id}/publish"), &json!({}))
+            .await;
+        assert_eq!(status, 400, "{id}: {refused}");
+        assert_eq!(refused["error"]["code"], "invalid_journey");
+        assert_eq!(refused["error"]["field"], field, "{id}: {refused}");
+    }
+
+    // A cron expression or a time zone that does not parse, and a time of day that is
+    // not one, are refused by name too.
+    let mut bad = journey("welcome");
+    bad["id"] = json!("bad-schedule");
+    ok_segment(&app).await;
+    bad["entry"] = json!({"type": "schedule", "segment": "gold", "cron": "every monday",
+                          "time_zone": "Mars/Olympus"});
+    app.send(Method::POST, "/v1/journeys", &bad).await;
+    let (_, checked) = app.get("/v1/journeys/bad-schedule/validation").await;
+    let mut fields: Vec<String> = checked["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| p["field"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    fields.sort();
+    assert_eq!(fields, vec!["entry.cron", "entry.time_zone"], "{checked}");
+    let mut noon = journey("welcome");
+    noon["id"] = json!("bad-time");
+    noon["entry"] = json!({"type": "date", "from": {"kind": "trait", "trait": "birthday"},
+                           "repeat": "anniversary", "time_of_day": "25:00"});
+    let (status, refused) = app.send(Method::POST, "/v1/journeys", &noon).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("25:00")),
+        "{refused}"
+    );
+}
+
+async fn ok_segment(app: &TestApp) {
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/v1/segments",
+            &json!({"id": "gold", "name": "金卡会员", "condition":
+                    {"type": "trait", "trait": "plan", "value_type": "string", "op": "eq", "value": "gold"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
