@@ -189,8 +189,11 @@ impl JourneyRunner {
                 tracing::warn!(%error, "a journey step failed; its runs are read again from the store");
                 // An idle pause before retrying storage, not product time.
                 tokio::time::sleep(Duration::from_millis(500)).await;
+                // Read under the lock: a step of a clock move stored in between would
+                // otherwise be overwritten in memory by the older reading.
+                let mut state = self.state.lock().await;
                 match self.read_state().await {
-                    Ok(state) => *self.state.lock().await = state,
+                    Ok(fresh) => *state = fresh,
                     Err(error) => tracing::warn!(%error, "reading the journey runs failed"),
                 }
             }
