@@ -271,10 +271,24 @@ impl DeliveryWorker {
         for update in &updates {
             match update {
                 SendUpdate::Accepted { .. } => report.accepted += 1,
-                SendUpdate::Retry { .. } => report.deferred += 1,
+                SendUpdate::Retry {
+                    id,
+                    next_attempt_at,
+                    error,
+                    ..
+                } => {
+                    report.deferred += 1;
+                    tracing::debug!(%id, %next_attempt_at, %error, "message deferred");
+                }
                 SendUpdate::Suppressed { .. } => report.suppressed += 1,
-                SendUpdate::Failed { .. } => report.failed += 1,
-                SendUpdate::Ambiguous { .. } => report.ambiguous += 1,
+                SendUpdate::Failed { id, error, .. } => {
+                    report.failed += 1;
+                    tracing::debug!(%id, %error, "message failed");
+                }
+                SendUpdate::Ambiguous { id, error, .. } => {
+                    report.ambiguous += 1;
+                    tracing::debug!(%id, %error, "message outcome unknown");
+                }
             }
         }
         self.stores.ledger.apply_updates(&updates).await?;
