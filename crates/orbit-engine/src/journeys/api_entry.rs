@@ -1,12 +1,12 @@
 //! Entries by API call, idempotent by the caller's key.
 
-use orbit_core::journey::{Entry, Input, JourneyEvent, Run, RunState, may_enter};
+use orbit_core::journey::{Entry, JourneyEvent};
 use orbit_core::{JourneyId, WorkspaceId};
 use orbit_store::JourneyBatch;
 
 use super::JourneyRunner;
-use super::facts::LiveFacts;
-use super::state::{LiveJourney, RunKey};
+use super::admission::Admission;
+use super::state::LiveJourney;
 use crate::EngineError;
 
 /// What an API entry did.
@@ -69,34 +69,25 @@ impl JourneyRunner {
                 )
                 .into());
             }
-            let facts = LiveFacts::read(workspace, profile, &self.pipeline, &self.audiences);
-            let tz = orbit_core::journey::PersonFacts::time_zone(&facts);
-            let history = state.history(workspace, journey, profile, None);
-            if let Err(reason) = may_enter(&definition.reentry, &definition.limits, &history, now, &tz) {
-                return Ok(ApiEntry::Refused { reason });
-            }
-            let run = Run {
-                journey: journey.clone(),
+            let mut batch = JourneyBatch::default();
+            let admission = Admission {
+                workspace,
+                journey,
                 version,
+                definition: &definition,
                 profile,
                 entry: entry.clone(),
                 key: None,
-                entered_at: now,
                 entry_event: Some(JourneyEvent {
                     name: "api_entry".to_owned(),
                     at: now,
                     properties,
                 }),
-                wait_event: None,
-                steps: 0,
-                state: RunState::Entering,
-                path: Default::default(),
+                late: false,
             };
-            state.note_entry(workspace, &run);
-            let key = RunKey::of(workspace, &run);
-            state.put(workspace, run);
-            let mut batch = JourneyBatch::default();
-            self.move_run(&mut state, &mut batch, &key, Input::Enter, now);
+            if let Err(reason) = self.admit(&mut state, &mut batch, admission, now) {
+                return Ok(ApiEntry::Refused { reason });
+            }
             if let Err(error) = self.commit(batch).await {
                 // Memory is ahead of the store now: read it back before anything else.
                 *state = self.read_state().await?;

@@ -1,19 +1,19 @@
 //! Matching committed events: the waits and goals of the people they concern, then
 //! new entries by event, segment transition and event count.
 
+use std::sync::Arc;
+
+use jiff::Timestamp;
 use orbit_core::JourneyId;
 use orbit_core::audience::membership::{Transition as SegmentTransition, announced};
 use orbit_core::audience::values::{lookup, read_text};
-use orbit_core::journey::{
-    Entry, Input, JourneyEvent, Run, RunState, SegmentChange, event_matches, may_enter,
-};
+use orbit_core::journey::{Entry, Input, JourneyDefinition, JourneyEvent, SegmentChange, event_matches};
 use orbit_store::{JourneyBatch, LogPosition, StoredEvent};
 
-use jiff::Timestamp;
-
 use super::JourneyRunner;
+use super::admission::Admission;
 use super::facts::LiveFacts;
-use super::state::{RunKey, RunnerState};
+use super::state::RunnerState;
 use crate::EngineError;
 
 /// Events read from the log per step.
@@ -79,7 +79,7 @@ impl JourneyRunner {
         for key in state.runs_of(workspace, survivor) {
             self.move_run(state, batch, &key, Input::Event(&journey_event), now);
         }
-        let entering: Vec<(JourneyId, u32, Option<String>)> = {
+        let entering: Vec<(JourneyId, u32, Arc<JourneyDefinition>, Option<String>)> = {
             // Read only when a journey's entry names this event.
             let tz = std::cell::OnceCell::new();
             let tz = || {
@@ -147,31 +147,29 @@ impl JourneyRunner {
                         }
                         _ => return None,
                     };
-                    let history = state.history(workspace, id, survivor, key.as_deref());
-                    may_enter(&definition.reentry, &definition.limits, &history, now, &tz()).ok()?;
-                    Some((id.clone(), version, key))
+                    Some((id.clone(), version, Arc::clone(definition), key))
                 })
                 .collect()
         };
         self.note_event_dates(state, batch, stored, &journey_event, survivor, now);
-        for (journey, version, key) in entering {
-            let run = Run {
-                journey,
-                version,
-                profile: survivor,
-                entry: stored.position.0.to_string(),
-                key,
-                entered_at: now,
-                entry_event: Some(journey_event.clone()),
-                wait_event: None,
-                steps: 0,
-                state: RunState::Entering,
-                path: Default::default(),
-            };
-            state.note_entry(workspace, &run);
-            let key = RunKey::of(workspace, &run);
-            state.put(workspace, run);
-            self.move_run(state, batch, &key, Input::Enter, now);
+        for (journey, version, definition, key) in entering {
+            // Refused by the re-entry rules or limits: nothing to record.
+            let _refused = self.admit(
+                state,
+                batch,
+                Admission {
+                    workspace,
+                    journey: &journey,
+                    version,
+                    definition: &definition,
+                    profile: survivor,
+                    entry: stored.position.0.to_string(),
+                    key,
+                    entry_event: Some(journey_event.clone()),
+                    late: false,
+                },
+                now,
+            );
         }
     }
 

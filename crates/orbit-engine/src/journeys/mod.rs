@@ -9,6 +9,7 @@
 //! nothing. Timers live in memory in a heap rebuilt from the stored runs at start-up,
 //! so firing one is not a poll of the table.
 
+mod admission;
 mod api_entry;
 mod dates;
 mod effects;
@@ -281,6 +282,7 @@ impl JourneyRunner {
         let due = state.take_due(now);
         let due = self.follow_due(state, due, now).await?;
         if !due.is_empty() {
+            tracing::debug!(count = due.len(), %now, "journey timers fire");
             let mut batch = JourneyBatch::default();
             for key in &due {
                 self.move_run(state, &mut batch, key, Input::Timer, now);

@@ -3,20 +3,18 @@
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use orbit_core::journey::{
-    DateSource, Entry, ExitReason, Input, JourneyDefinition, JourneyEvent, PersonFacts, Run, RunPath,
-    RunState, Schedule, may_enter, too_late,
-};
+use orbit_core::journey::{DateSource, Entry, JourneyEvent, PersonFacts, Schedule, too_late};
 use orbit_core::{JourneyId, ProfileId, WorkspaceId};
-use orbit_store::{DateTimerKey, JourneyBatch, LogPosition, StoredRun};
+use orbit_store::{DateTimerKey, JourneyBatch, LogPosition};
 
 use super::memory::{DateTimer, Slot};
 use super::{DateEntry, Live, date_entry, live};
 use crate::EngineError;
 use crate::delivery::CampaignAudience;
 use crate::journeys::JourneyRunner;
+use crate::journeys::admission::Admission;
 use crate::journeys::facts::LiveFacts;
-use crate::journeys::state::{RunKey, RunnerState, tallies};
+use crate::journeys::state::RunnerState;
 
 /// People a schedule enters per stored batch: a big segment is entered in steps, each
 /// marking the last person entered, so a crash part-way resumes after them.
@@ -25,21 +23,6 @@ const SCHEDULE_CHUNK: usize = 2_000;
 /// How often the marks of journeys with trait dates are stored when nothing fires:
 /// a restart works occurrences out from the mark, so a fresh one means less to redo.
 const MARK_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
-
-/// Who enters, how, and into what.
-pub(super) struct Admission<'a> {
-    workspace: &'a WorkspaceId,
-    journey: &'a JourneyId,
-    version: u32,
-    definition: &'a JourneyDefinition,
-    profile: ProfileId,
-    entry: String,
-    key: Option<String>,
-    entry_event: Option<JourneyEvent>,
-    /// Skipped as later than the entry's lateness limit: recorded as entered and
-    /// left at once, with the reason.
-    late: bool,
-}
 
 impl JourneyRunner {
     /// Enters everyone whose date or schedule came due by `now`, and stores the marks.
@@ -171,7 +154,8 @@ impl JourneyRunner {
             return;
         }
         let late = too_late(date.lateness_limit, due, now, &zone);
-        self.admit(
+        // Refused by the re-entry rules or limits: nothing to record.
+        let _refused = self.admit(
             state,
             batch,
             Admission {
@@ -221,7 +205,8 @@ impl JourneyRunner {
         let facts = LiveFacts::read(workspace, profile, &self.pipeline, &self.audiences);
         let zone = facts.time_zone();
         let key = due.to_zoned(zone.clone()).date().to_string();
-        self.admit(
+        // Refused by the re-entry rules or limits: nothing to record.
+        let _refused = self.admit(
             state,
             batch,
             Admission {
@@ -287,7 +272,7 @@ impl JourneyRunner {
         for chunk in members.chunks(SCHEDULE_CHUNK) {
             let mut batch = JourneyBatch::default();
             for profile in chunk {
-                self.admit(
+                let _refused = self.admit(
                     state,
                     &mut batch,
                     Admission {
@@ -325,56 +310,5 @@ impl JourneyRunner {
                 .set_schedule(slot, schedule.next_after(occurrence.max(now)));
         }
         Ok(())
-    }
-
-    /// Enters one person if the journey's re-entry rules and limits allow it.
-    fn admit(&self, state: &mut RunnerState, batch: &mut JourneyBatch, who: Admission<'_>, now: Timestamp) {
-        let facts = LiveFacts::read(who.workspace, who.profile, &self.pipeline, &self.audiences);
-        let history = state.history(who.workspace, who.journey, who.profile, who.key.as_deref());
-        let definition = who.definition;
-        if may_enter(
-            &definition.reentry,
-            &definition.limits,
-            &history,
-            now,
-            &facts.time_zone(),
-        )
-        .is_err()
-        {
-            return;
-        }
-        let mut run = Run {
-            journey: who.journey.clone(),
-            version: who.version,
-            profile: who.profile,
-            entry: who.entry,
-            key: who.key,
-            entered_at: now,
-            entry_event: who.entry_event,
-            wait_event: None,
-            steps: 0,
-            state: RunState::Entering,
-            path: RunPath::default(),
-        };
-        state.note_entry(who.workspace, &run);
-        if who.late {
-            run.state = RunState::Exited {
-                node: None,
-                reason: ExitReason::Late,
-                at: now,
-            };
-            run.path.leave(None, ExitReason::Late, now);
-            batch.counts.extend(tallies(who.workspace, &run, &[], true));
-            batch.runs.push(StoredRun {
-                workspace_id: who.workspace.clone(),
-                run: run.clone(),
-                updated_at: now,
-            });
-            state.put(who.workspace, run);
-            return;
-        }
-        let key = RunKey::of(who.workspace, &run);
-        state.put(who.workspace, run);
-        self.move_run(state, batch, &key, Input::Enter, now);
     }
 }
