@@ -77,24 +77,9 @@ pub(super) async fn birthdays(people: usize) -> anyhow::Result<()> {
     )
     .await?;
     let memory = child.resident_bytes();
-    let fired = Instant::now();
-    call(
-        &client,
-        &key,
-        Method::POST,
-        format!("{}/v1/clock", child.base),
-        json!({"set": "2026-12-08T09:00:00Z"}),
-    )
-    .await?;
-    let firing = fired.elapsed();
-    let report = call(
-        &client,
-        &key,
-        Method::GET,
-        format!("{}/v1/journeys/birthday/report", child.base),
-        Value::Null,
-    )
-    .await?;
+    let (firing, report) = child
+        .move_clock(&client, &key, json!({"set": "2026-12-08T09:00:00Z"}), "birthday")
+        .await?;
     child.stop();
     anyhow::ensure!(
         report["entered"].as_u64() == Some(people as u64),

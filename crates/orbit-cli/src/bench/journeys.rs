@@ -447,6 +447,38 @@ impl Child {
             .map_or(0, |pages| pages * 4_096)
     }
 
+    /// Moves the simulated clock (`change` is the body of `POST /v1/clock`), which
+    /// answers once everything it made due is done; how long that took, and then
+    /// `journey`'s report.
+    pub(super) async fn move_clock(
+        &self,
+        client: &reqwest::Client,
+        key: &str,
+        change: Value,
+        journey: &str,
+    ) -> anyhow::Result<(Duration, Value)> {
+        use reqwest::Method;
+        let started = Instant::now();
+        call(
+            client,
+            key,
+            Method::POST,
+            format!("{}/v1/clock", self.base),
+            change,
+        )
+        .await?;
+        let took = started.elapsed();
+        let report = call(
+            client,
+            key,
+            Method::GET,
+            format!("{}/v1/journeys/{journey}/report", self.base),
+            Value::Null,
+        )
+        .await?;
+        Ok((took, report))
+    }
+
     pub(super) fn stop(mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
@@ -513,24 +545,9 @@ async fn waiting(args: &JourneysArgs) -> anyhow::Result<()> {
     baseline.stop();
     let child = Child::start(with_journey.path(), clock).await?;
     let (memory, startup) = (child.resident_bytes(), child.started_in);
-    let fired = Instant::now();
-    call(
-        &client,
-        &key,
-        Method::POST,
-        format!("{}/v1/clock", child.base),
-        json!({"advance": "PT1H"}),
-    )
-    .await?;
-    let firing = fired.elapsed();
-    let report = call(
-        &client,
-        &key,
-        Method::GET,
-        format!("{}/v1/journeys/hour/report", child.base),
-        Value::Null,
-    )
-    .await?;
+    let (firing, report) = child
+        .move_clock(&client, &key, json!({"advance": "PT1H"}), "hour")
+        .await?;
     child.stop();
     anyhow::ensure!(report["in_journey"] == 0, "everyone's timer fired: {report}");
 
