@@ -318,28 +318,33 @@ impl Engine {
             )
             .into());
         };
-        match (request.advance, request.set) {
-            (Some(raw), None) => {
-                let by = parse_duration(raw.trim()).ok_or_else(|| {
-                    Problem::at(
-                        ErrorCode::InvalidDuration,
-                        "advance",
-                        format!("{raw:?} is not a duration such as PT1H, P3D or 1h 30m"),
-                    )
-                })?;
-                clock.advance(by);
-            }
-            (None, Some(raw)) => {
-                let at: Timestamp = raw.trim().parse().map_err(|_| {
-                    Problem::at(
-                        ErrorCode::InvalidTimestamp,
-                        "set",
-                        format!("{raw:?} is not an RFC 3339 time"),
-                    )
-                })?;
-                clock.set(at);
-            }
+        enum Move {
+            By(SignedDuration),
+            To(Timestamp),
+        }
+        let change = match (request.advance, request.set) {
+            (Some(raw), None) => Move::By(parse_duration(raw.trim()).ok_or_else(|| {
+                Problem::at(
+                    ErrorCode::InvalidDuration,
+                    "advance",
+                    format!("{raw:?} is not a duration such as PT1H, P3D or 1h 30m"),
+                )
+            })?),
+            (None, Some(raw)) => Move::To(raw.trim().parse().map_err(|_| {
+                Problem::at(
+                    ErrorCode::InvalidTimestamp,
+                    "set",
+                    format!("{raw:?} is not an RFC 3339 time"),
+                )
+            })?),
             _ => return Err(Problem::invalid("advance", "give either advance or set").into()),
+        };
+        // Events acknowledged before the move happened before it: journeys match them
+        // at the old time, however far behind the log the runner was.
+        self.inner.runner.step().await?;
+        match change {
+            Move::By(by) => clock.advance(by),
+            Move::To(at) => clock.set(at),
         }
         let announced = self.inner.audiences.time_moved().await?;
         // Journeys after segments: the transitions a move announced may enter people.
