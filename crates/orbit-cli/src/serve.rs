@@ -193,7 +193,8 @@ pub async fn start(
     let engine_settings = EngineSettings {
         default_region: config.default_region,
         egress: config.egress(),
-        public_url,
+        public_url: public_url.clone(),
+        sessions: orbit_engine::service::SessionPolicy::default(),
     };
     let engine = Engine::load(stores.clone(), pipeline, hasher.clone(), clock, engine_settings)
         .await
@@ -204,6 +205,7 @@ pub async fn start(
         ServerSettings {
             default_region: config.default_region,
             max_future: config.max_future,
+            secure_cookies: public_url.starts_with("https://"),
         },
     );
     orbit_engine::metrics::record_startup(&startup);
@@ -213,7 +215,8 @@ pub async fn start(
     engine.start().await.context("starting the engine")?;
     tracing::info!(%address, data_dir = %config.data_dir.display(), durability = %config.durability, "orbit is serving");
     let server = tokio::spawn(async move {
-        axum::serve(listener, orbit_server::router(state))
+        let app = orbit_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")

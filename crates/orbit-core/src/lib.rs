@@ -11,6 +11,7 @@ pub mod identity;
 pub mod ids;
 pub mod journey;
 pub mod messaging;
+pub mod privacy;
 pub mod problem;
 pub mod profile;
 pub mod resolution;

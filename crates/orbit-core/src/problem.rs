@@ -87,8 +87,12 @@ pub enum ErrorCode {
     Unauthorized,
     /// A provider's receipt push is not signed as the provider signs.
     BadSignature,
-    /// The key lacks a scope.
+    /// The key or the operator's role lacks a permission.
     Forbidden,
+    /// A console request changing something came without the session's CSRF token.
+    CsrfRefused,
+    /// Too many failed logins: wait before trying again.
+    TooManyAttempts,
     /// The resource does not exist.
     NotFound,
     /// A tracked link's token is forged or used where it does not belong.
@@ -123,7 +127,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order they are documented.
-    pub const ALL: [ErrorCode; 55] = [
+    pub const ALL: [ErrorCode; 57] = [
         ErrorCode::MalformedJson,
         ErrorCode::EmptyBody,
         ErrorCode::WrongType,
@@ -164,6 +168,8 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::BadSignature,
         ErrorCode::Forbidden,
+        ErrorCode::CsrfRefused,
+        ErrorCode::TooManyAttempts,
         ErrorCode::NotFound,
         ErrorCode::InvalidLink,
         ErrorCode::NoReceipts,
@@ -224,6 +230,8 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::BadSignature => "bad_signature",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::CsrfRefused => "csrf_refused",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::NotFound => "not_found",
             ErrorCode::InvalidLink => "invalid_link",
             ErrorCode::NoReceipts => "no_receipts",

@@ -87,7 +87,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnreadableLine
         | ErrorCode::UnknownProfile => StatusCode::BAD_REQUEST,
         ErrorCode::Unauthorized | ErrorCode::BadSignature => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::Forbidden | ErrorCode::CsrfRefused => StatusCode::FORBIDDEN,
+        ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::NotFound | ErrorCode::InvalidLink | ErrorCode::NoReceipts => StatusCode::NOT_FOUND,
         ErrorCode::AlreadyExists
         | ErrorCode::InUse

@@ -7,6 +7,7 @@
 //! route table exists once ([`routes::api`]): the router and the OpenAPI document are
 //! both made from it, so they cannot drift apart.
 
+mod audit_layer;
 pub mod auth;
 mod body;
 pub mod error;
@@ -30,6 +31,9 @@ pub struct ServerSettings {
     pub default_region: phonenumber::country::Id,
     /// Events further in the future than this are refused.
     pub max_future: SignedDuration,
+    /// Whether the session cookie is marked `Secure`: the server is reached over
+    /// HTTPS (its public URL), usually behind a TLS-terminating proxy.
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerSettings {
@@ -37,6 +41,7 @@ impl Default for ServerSettings {
         Self {
             default_region: phonenumber::country::Id::CN,
             max_future: orbit_ingest::DEFAULT_MAX_FUTURE,
+            secure_cookies: false,
         }
     }
 }
@@ -71,15 +76,29 @@ impl std::fmt::Debug for AppState {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    // Tracking SDKs post from any web origin; credentials are keys, not cookies.
-    let cors = CorsLayer::very_permissive().max_age(std::time::Duration::from_secs(86_400));
+    // Tracking SDKs post from any web origin with keys in headers; cookies (the
+    // console's session) are never allowed cross-origin.
+    let cors = CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods(tower_http::cors::AllowMethods::mirror_request())
+        .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
+        .max_age(std::time::Duration::from_secs(86_400));
     let (api, document) = routes::api().split_for_parts();
     let document = openapi::finish(document);
-    api.merge(openapi::routes(document))
+    let audit = audit_layer::AuditContext::new(state.clone());
+    let app = api
+        .route_layer(axum::middleware::from_fn_with_state(
+            audit.clone(),
+            audit_layer::audit,
+        ))
+        .merge(openapi::routes(document))
         .route("/metrics", axum::routing::get(metrics::render))
         .route_layer(axum::middleware::from_fn(metrics::track_requests))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(orbit_ingest::MAX_BODY_BYTES))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    // The audit layer reads resources before and after a change through the router.
+    audit.set_router(app.clone());
+    app
 }

@@ -21,16 +21,22 @@ use orbit_store::{
 };
 use serde_json::json;
 
+mod audit;
 mod events;
 mod journey_entries;
 mod journey_people;
 mod journey_runs;
 mod journeys;
 mod messaging;
+mod operators;
 mod profiles;
 mod segments;
 mod tags;
 mod workspaces;
+pub use audit::{
+    audit_documents_round_trip_exactly, audit_entries_read_back_newest_first_per_workspace,
+    audit_filters_narrow_the_entries, redacting_people_clears_only_their_entries,
+};
 pub use events::{
     a_large_transaction_keeps_its_events_in_order,
     a_transaction_appends_events_with_their_profiles_atomically, appended_events_read_back_in_order,
@@ -58,6 +64,10 @@ pub use messaging::{
     consent_records_are_appended, dead_letters_page_through_rows_that_failed_together,
     erasure_clears_consent_and_ledger_addresses, inbox_messages_are_kept_once_and_read_once,
     messaging_definitions_round_trip, the_send_ledger_never_holds_a_message_twice,
+};
+pub use operators::{
+    operators_are_updated_and_listed_per_workspace, operators_round_trip_and_refuse_a_taken_login,
+    sessions_are_touched_ended_and_pruned,
 };
 pub use profiles::{
     committed_profiles_read_back_with_their_linking_states, erasure_removes_everything_about_a_person,
@@ -128,6 +138,13 @@ macro_rules! store_conformance_tests {
             pending_effects_are_taken_per_lane,
             a_run_carried_over_by_a_merge_is_stored_under_the_survivor_only,
             erasing_people_takes_their_runs_and_pending_effects,
+            operators_round_trip_and_refuse_a_taken_login,
+            operators_are_updated_and_listed_per_workspace,
+            sessions_are_touched_ended_and_pruned,
+            audit_entries_read_back_newest_first_per_workspace,
+            audit_filters_narrow_the_entries,
+            redacting_people_clears_only_their_entries,
+            audit_documents_round_trip_exactly,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -3,6 +3,7 @@
 //! Writes go through one connection (SQLite allows one writer at a time anyway), reads
 //! through a small pool of read-only connections that WAL lets run beside the writer.
 
+mod audit;
 mod call_tasks;
 mod events;
 mod inbox;
@@ -15,6 +16,7 @@ mod ledger;
 mod ledger_updates;
 mod message_ids;
 mod messaging;
+mod operators;
 mod padded;
 mod profiles;
 mod rows;
@@ -126,7 +128,9 @@ impl SqliteStore {
             inbox: shared.clone(),
             call_tasks: shared.clone(),
             journeys: shared.clone(),
-            journey_runs: shared,
+            journey_runs: shared.clone(),
+            operators: shared.clone(),
+            audit: shared,
         }
     }
 

@@ -4,6 +4,7 @@
 //! and must pass the conformance suite of the `orbit-store-conformance` crate, which
 //! their tests instantiate; nothing here names a database driver.
 
+mod audit;
 mod call_tasks;
 mod error;
 mod events;
@@ -12,11 +13,13 @@ mod journeys;
 mod keys;
 mod ledger;
 mod messaging;
+mod operators;
 mod profiles;
 mod segments;
 mod tags;
 mod workspaces;
 
+pub use audit::{ActorKind, AuditEntry, AuditQuery, AuditStore, NewAuditEntry};
 pub use call_tasks::{CallTask, CallTaskStore};
 pub use error::StoreError;
 pub use events::{
@@ -34,6 +37,7 @@ pub use messaging::{
     CampaignRecord, CampaignStore, ChannelAccountRecord, ChannelAccountStore, ConsentStore, TemplateRecord,
     TemplateStore,
 };
+pub use operators::{OperatorRecord, OperatorStore, Role, SessionRecord};
 pub use profiles::{
     ConflictRecord, MergeRecord, ProfileRecord, ProfileStore, StoredProfile, WorkspaceChanges,
 };
@@ -85,6 +89,10 @@ pub struct Stores {
     pub journeys: Arc<dyn JourneyStore>,
     /// Journey runs, their effects and tallies.
     pub journey_runs: Arc<dyn JourneyRunStore>,
+    /// Console operators and their sessions.
+    pub operators: Arc<dyn OperatorStore>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditStore>,
 }
 
 impl std::fmt::Debug for Stores {

@@ -6,15 +6,19 @@
 //! running ingest pipeline.
 
 pub mod audiences;
+pub mod audit;
 pub mod delivery;
 pub mod journeys;
 pub mod keys;
+pub mod operators;
 pub mod profiles;
 
 pub use audiences::Audiences;
+pub use audit::Audit;
 pub use delivery::{Delivery, DeliverySettings};
 pub use journeys::Journeys;
 pub use keys::{KeyHasher, Keys};
+pub use operators::{Operators, SessionPolicy};
 pub use orbit_store::WorkspaceSettings;
 pub use profiles::Profiles;
 
@@ -37,6 +41,8 @@ pub struct EngineSettings {
     pub egress: orbit_channels::EgressPolicy,
     /// The address people's devices reach this server at.
     pub public_url: String,
+    /// How long console sessions last.
+    pub sessions: SessionPolicy,
 }
 
 /// The server's time, and whether it is simulated.
@@ -100,6 +106,8 @@ struct Inner {
     runner: Arc<JourneyRunner>,
     profiles: Profiles,
     keys: Keys,
+    operators: Operators,
+    audit: Audit,
     settings: EngineSettings,
 }
 
@@ -167,6 +175,8 @@ impl Engine {
             delivery.clone(),
             runner.clone(),
         );
+        let operators = Operators::new(stores.operators.clone(), hasher.clone(), settings.sessions);
+        let audit = Audit::new(stores.audit.clone());
         let keys = Keys::new(stores.keys.clone(), hasher, now);
         let journeys = Journeys::new(
             stores.clone(),
@@ -187,6 +197,8 @@ impl Engine {
                 runner,
                 profiles,
                 keys,
+                operators,
+                audit,
                 settings,
             }),
         })
@@ -226,6 +238,16 @@ impl Engine {
     /// Write and API keys.
     pub fn keys(&self) -> &Keys {
         &self.inner.keys
+    }
+
+    /// Console operators and their sessions.
+    pub fn operators(&self) -> &Operators {
+        &self.inner.operators
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &Audit {
+        &self.inner.audit
     }
 
     /// The engine's settings.

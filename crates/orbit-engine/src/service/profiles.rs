@@ -334,6 +334,11 @@ impl Profiles {
         self.runner.erase_people(workspace, &ids_of(&erased)).await?;
         self.audiences.forget_profile(workspace, &erased).await?;
         self.delivery.forget_person(workspace, &erased);
+        // The audit log keeps that a change was made, not what it held of them.
+        self.stores
+            .audit
+            .redact_audit(workspace, &ids_of(&erased))
+            .await?;
         Ok(Erased {
             id: erased.id,
             erased: true,

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// Properties whose value is free-form by nature: a person's traits, an event's
 /// properties and context, a webhook body as written, template defaults.
-const FREE_FORM: [&str; 10] = [
+const FREE_FORM: [&str; 12] = [
     "traits",
     "properties",
     "context",
@@ -18,6 +18,9 @@ const FREE_FORM: [&str; 10] = [
     "additionalProperties",
     "device",
     "patch",
+    // An audit entry's resource, whichever it is, as its read endpoint shows it.
+    "before",
+    "after",
 ];
 
 fn operations(doc: &Value) -> Vec<(String, String, &Value)> {

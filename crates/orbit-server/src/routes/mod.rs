@@ -1,6 +1,7 @@
 //! The route table, once: each `routes!` line adds a path's handlers to the router and
 //! their operations to the OpenAPI document together. One module per resource.
 
+mod audit;
 mod call_tasks;
 mod campaigns;
 mod channels;
@@ -12,8 +13,10 @@ mod inbox;
 mod ingest;
 mod journeys;
 mod keys;
+mod operators;
 mod profiles;
 mod segments;
+mod session;
 mod settings;
 mod tags;
 mod templates;
@@ -45,6 +48,10 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(profiles::profile_journeys))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))
+        .routes(routes!(session::login, session::current, session::logout))
+        .routes(routes!(operators::create_operator, operators::list_operators))
+        .routes(routes!(operators::get_operator, operators::update_operator))
+        .routes(routes!(audit::audit_log))
         .routes(routes!(settings::get_settings, settings::put_settings))
         .routes(routes!(segments::create_segment, segments::list_segments))
         .routes(routes!(segments::preview))
