@@ -28,10 +28,10 @@ pub fn mask_contacts(value: &mut Value) {
                 .and_then(Value::as_str)
                 .is_some_and(is_contact_field);
             for (key, inner) in map.iter_mut() {
-                let named = is_contact_field(key) || (typed_contact && key == "value");
-                match inner {
-                    Value::String(text) if named => *text = mask_contact(text),
-                    other => mask_contacts(other),
+                if is_contact_field(key) || (typed_contact && key == "value") {
+                    mask_named(inner);
+                } else {
+                    mask_contacts(inner);
                 }
             }
         }
@@ -39,6 +39,39 @@ pub fn mask_contacts(value: &mut Value) {
         Value::String(text) => {
             if let Some(masked) = mask_text(text) {
                 *text = masked;
+            }
+        }
+        Value::Number(number) => {
+            let digits = number.to_string();
+            if looks_like_phone(&digits) {
+                *value = Value::String(mask_contact(&digits));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Masks a value held under a contact's name, whatever its shape: a text or a number
+/// is the contact; in an object (a trait's history `{"value": …, "at": …}`) its
+/// `value` is, and the rest is looked at as anything else.
+fn mask_named(value: &mut Value) {
+    match value {
+        // A template's source names contacts without holding one.
+        Value::String(text) if text.contains("{{") || text.contains("{%") => {
+            if let Some(masked) = mask_text(text) {
+                *text = masked;
+            }
+        }
+        Value::String(text) => *text = mask_contact(text),
+        Value::Number(number) => *value = Value::String(mask_contact(&number.to_string())),
+        Value::Array(items) => items.iter_mut().for_each(mask_named),
+        Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                if key == "value" {
+                    mask_named(inner);
+                } else {
+                    mask_contacts(inner);
+                }
             }
         }
         _ => {}
@@ -204,6 +237,28 @@ mod tests {
         assert_eq!(profile["traits"]["contact_note"], "call her at 139****9000");
         assert_eq!(profile["traits"]["friends"][0], "z***@brand.cn");
         assert_eq!(profile["traits"]["friends"][1], "lei");
+    }
+
+    #[test]
+    fn a_contact_is_masked_in_any_shape_under_its_name_but_a_template_source_is_not() {
+        let mut export = json!({
+            "trait_history": {"work_phone": {"value": "021-6888 1234", "at": "2026-12-07T02:00:00Z"}},
+            "properties": {"mobile": 13700137000_u64, "amount": 5990, "count": 13700137000_u64},
+            "body": {"phone": "{{ profile.identities.phone }}"}
+        });
+        mask_contacts(&mut export);
+        assert_eq!(export["trait_history"]["work_phone"]["value"], "021-**** 1234");
+        assert_eq!(
+            export["trait_history"]["work_phone"]["at"],
+            "2026-12-07T02:00:00Z"
+        );
+        assert_eq!(export["properties"]["mobile"], "137****7000");
+        assert_eq!(export["properties"]["amount"], 5990);
+        assert_eq!(
+            export["properties"]["count"], "137****7000",
+            "a number that is plainly a mobile"
+        );
+        assert_eq!(export["body"]["phone"], "{{ profile.identities.phone }}");
     }
 
     #[test]

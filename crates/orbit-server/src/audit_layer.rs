@@ -334,17 +334,47 @@ async fn masked(response: Response, caller: &ApiCaller) -> Response {
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(mut value) => {
                 orbit_core::privacy::mask_contacts(&mut value);
-                serde_json::to_vec(&value).map(Bytes::from).unwrap_or(bytes)
+                serde_json::to_vec(&value)
+                    .map(Bytes::from)
+                    .unwrap_or_else(|_| mask_lines(&bytes))
             }
-            Err(_) => bytes,
+            Err(_) => mask_lines(&bytes),
         }
+    } else if content_type.starts_with("application/x-ndjson")
+        || content_type.starts_with("application/jsonl")
+    {
+        let mut out = Vec::with_capacity(bytes.len());
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            match serde_json::from_slice::<Value>(line) {
+                Ok(mut value) => {
+                    orbit_core::privacy::mask_contacts(&mut value);
+                    let _ = serde_json::to_writer(&mut out, &value);
+                }
+                Err(_) => out.extend_from_slice(&mask_lines(line)),
+            }
+            out.push(b'\n');
+        }
+        Bytes::from(out)
     } else if content_type.starts_with("text/csv") {
-        mask_csv(&bytes).map(Bytes::from).unwrap_or(bytes)
+        mask_csv(&bytes).map_or_else(|| mask_lines(&bytes), Bytes::from)
+    } else if content_type.starts_with("text/") {
+        mask_lines(&bytes)
     } else {
         bytes
     };
     parts.headers.remove(CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Any text with every word that is plainly a contact masked: what an answer falls
+/// back to when it cannot be read as its type says — failing closed, not open.
+fn mask_lines(bytes: &[u8]) -> Bytes {
+    let text = String::from_utf8_lossy(bytes);
+    let masked: Vec<String> = text
+        .split('\n')
+        .map(|line| orbit_core::privacy::mask_text(line).unwrap_or_else(|| line.to_owned()))
+        .collect();
+    Bytes::from(masked.join("\n"))
 }
 
 /// A CSV export with contacts masked by column name or by look.

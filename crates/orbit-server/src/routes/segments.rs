@@ -183,25 +183,21 @@ pub(crate) fn export(body: String, content_type: &str, file: &str) -> Response {
 }
 
 fn csv(rows: &[MemberRow]) -> String {
-    let field = |v: &Option<String>| {
-        let v = v.as_deref().unwrap_or("");
-        if v.contains([',', '"', '\n']) {
-            format!("\"{}\"", v.replace('"', "\"\""))
-        } else {
-            v.to_owned()
-        }
-    };
-    let mut out = String::from("profile_id,user_id,email,phone\n");
+    // The csv crate quotes whatever needs it (commas, quotes, line breaks of any kind).
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let _ = writer.write_record(["profile_id", "user_id", "email", "phone"]);
     for row in rows {
-        out.push_str(&format!(
-            "{},{},{},{}\n",
-            row.profile_id,
-            field(&row.user_id),
-            field(&row.email),
-            field(&row.phone)
-        ));
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let _ = writer.write_record([
+            row.profile_id.to_string(),
+            text(&row.user_id),
+            text(&row.email),
+            text(&row.phone),
+        ]);
     }
-    out
+    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 fn jsonl(rows: &[MemberRow]) -> String {

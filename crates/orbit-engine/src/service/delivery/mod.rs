@@ -22,8 +22,8 @@ pub use consent::{ChannelConsent, ConsentChange, ConsentVerdict, ConsentView, Re
 pub use dead_letters::{DeadLetter, DeadLetterPage};
 pub use inbox::{InboxMessageView, InboxPage, InboxRead};
 pub use templates::{
-    CarrierParts, PreviewCampaign, ProviderParts, SmsCost, TemplateDraft, TemplateList, TemplatePreview,
-    TemplatePreviewRequest, TemplateView,
+    CarrierParts, Contacts, PreviewCampaign, ProviderParts, SmsCost, TemplateDraft, TemplateList,
+    TemplatePreview, TemplatePreviewRequest, TemplateView,
 };
 pub use tracking::{PushedReceipts, RECEIPT_SIGNATURE_HEADER, ReceiptReply};
 

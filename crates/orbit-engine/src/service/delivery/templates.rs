@@ -9,7 +9,7 @@
 
 mod preview;
 
-pub use preview::{PreviewCampaign, TemplatePreview, TemplatePreviewRequest};
+pub use preview::{Contacts, PreviewCampaign, TemplatePreview, TemplatePreviewRequest};
 
 use super::Delivery;
 use super::consent::{DEFAULT_TOPIC, parse_topic};

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiJson};
 use axum::Json;
 use axum::extract::{Path, State};
-use orbit_engine::service::delivery::{TemplatePreview, TemplatePreviewRequest};
+use orbit_engine::service::delivery::{Contacts, TemplatePreview, TemplatePreviewRequest};
 use orbit_engine::service::keys::Scope;
 
 impl ApiBody for TemplatePreviewRequest {}
@@ -27,7 +27,7 @@ pub async fn preview_saved(
     let preview = state
         .engine
         .delivery()
-        .preview_template(caller.workspace(), &id, request)
+        .preview_template(caller.workspace(), &id, request, contacts(&caller))
         .await?;
     Ok(Json(preview))
 }
@@ -44,6 +44,15 @@ pub async fn preview_unsaved(
     let preview = state
         .engine
         .delivery()
-        .preview_content(caller.workspace(), request)?;
+        .preview_content(caller.workspace(), request, contacts(&caller))?;
     Ok(Json(preview))
+}
+
+/// What the caller may see of the person previewed for.
+fn contacts(caller: &ApiCaller) -> Contacts {
+    if caller.sees_contacts() {
+        Contacts::Shown
+    } else {
+        Contacts::Masked
+    }
 }

@@ -51,6 +51,15 @@ pub struct TemplatePreviewRequest {
     pub defaults: Option<BTreeMap<String, Value>>,
 }
 
+/// Whether a preview may show the person's contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contacts {
+    /// As they are.
+    Shown,
+    /// Masked in what the template renders from.
+    Masked,
+}
+
 /// The campaign a preview pretends to be part of.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +99,7 @@ impl Delivery {
         workspace: &WorkspaceId,
         id: &str,
         request: TemplatePreviewRequest,
+        contacts: Contacts,
     ) -> Result<TemplatePreview, EngineError> {
         let id = parse_template_id(id)?;
         let record = stored(&self.stores, workspace, &id).await?;
@@ -108,7 +118,7 @@ impl Delivery {
         // Saved content compiled when it was saved; failing now means it cannot be sent.
         let template = CompiledTemplate::compile(record.content, &record.defaults)
             .map_err(|e| template_problem(ErrorCode::RenderFailed, e))?;
-        Ok(self.render_for(workspace, &template, Some(id), &request)?)
+        Ok(self.render_for(workspace, &template, Some(id), &request, contacts)?)
     }
 
     /// Unsaved content rendered for one person.
@@ -120,6 +130,7 @@ impl Delivery {
         &self,
         workspace: &WorkspaceId,
         mut request: TemplatePreviewRequest,
+        contacts: Contacts,
     ) -> Result<TemplatePreview, EngineError> {
         let content = request.content.take().ok_or_else(|| {
             Problem::at(
@@ -129,7 +140,7 @@ impl Delivery {
             )
         })?;
         let template = compile(content, &request.defaults.take().unwrap_or_default())?;
-        Ok(self.render_for(workspace, &template, None, &request)?)
+        Ok(self.render_for(workspace, &template, None, &request, contacts)?)
     }
 
     /// Renders for the person the request names, with the context the delivery worker
@@ -141,6 +152,7 @@ impl Delivery {
         template: &CompiledTemplate,
         template_id: Option<TemplateId>,
         request: &TemplatePreviewRequest,
+        contacts: Contacts,
     ) -> Result<TemplatePreview, Problem> {
         let signature = clean_signature(request.signature.as_deref())?;
         let profile = self.preview_person(workspace, request)?;
@@ -161,6 +173,11 @@ impl Delivery {
         let mut context = render_context(&profile, tags, campaign, PREVIEW_SEND_ID, &unsubscribe_url);
         if let Some(event) = &request.event {
             context["event"] = Value::Object(event.clone());
+        }
+        if contacts == Contacts::Masked {
+            // Masked before rendering: a template that reshapes a contact (slices it,
+            // replaces its `@`) must not show what masking the answer would miss.
+            orbit_core::privacy::mask_contacts(&mut context);
         }
         let rendered = template
             .render(&context)
