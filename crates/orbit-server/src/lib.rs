@@ -10,6 +10,7 @@
 mod audit_layer;
 pub mod auth;
 mod body;
+mod console;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes(document))
         .route("/metrics", axum::routing::get(metrics::render))
         .route_layer(axum::middleware::from_fn(metrics::track_requests))
+        .fallback(console::serve)
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(orbit_ingest::MAX_BODY_BYTES))
         .layer(cors)

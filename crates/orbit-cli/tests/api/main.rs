@@ -7,11 +7,13 @@
 )]
 
 mod bad_input;
+mod browser;
 mod campaign_interruptions;
 mod campaigns;
 mod channels;
 mod compat;
 mod consent;
+mod console_pages;
 mod console_support;
 mod contact_policy;
 mod contract;

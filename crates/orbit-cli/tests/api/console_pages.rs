@@ -1,0 +1,163 @@
+//! The console in a real browser against the real server: logging in, a person's 360°
+//! view with hostile data shown as text, the operators and audit pages, and every page
+//! in English without a word of Chinese that is not the brand's own data.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::browser::Browser;
+use crate::console_support::{PASSWORD, create_operator};
+use crate::helpers::TestApp;
+
+/// A trait value that would run if the console rendered user data as HTML.
+const HOSTILE: &str = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">";
+
+/// Loads one person with a Chinese name and a hostile trait; their profile id.
+async fn person(app: &TestApp) -> String {
+    let (status, answer) = app
+        .send(
+            Method::POST,
+            "/v1/events",
+            &json!({"events": [
+                {"type": "identify", "user_id": "mei-01",
+                 "traits": {"name": "王美", "city": "重庆", "phone": "13800138000", "nickname": HOSTILE}},
+                {"type": "track", "user_id": "mei-01", "event": "order_paid",
+                 "properties": {"order_id": "A-1001", "amount": 59.9}}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    app.profile_by("user_id:mei-01").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+async fn log_in(browser: &Browser, app: &TestApp, login: &str) {
+    browser.open(&app.url("/")).await;
+    browser
+        .by_test_id("login-input")
+        .await
+        .send_keys(login)
+        .await
+        .expect("typed");
+    browser
+        .by_test_id("password-input")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .expect("typed");
+    browser.screenshot("login").await;
+    browser
+        .by_test_id("login-submit")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    browser.by_test_id("header-operator-name").await;
+}
+
+#[tokio::test]
+async fn an_operator_logs_in_and_reads_a_person_whose_hostile_trait_shows_as_text() {
+    let Some(browser) = Browser::start("profile").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    create_operator(&app, "mei@brand.cn", "marketer").await;
+    let id = person(&app).await;
+
+    log_in(&browser, &app, "mei@brand.cn").await;
+    browser.screenshot("home").await;
+    browser
+        .by_test_id("nav-profiles")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .by_test_id("identity-value-input")
+        .await
+        .send_keys("13800138000")
+        .await
+        .expect("typed");
+    browser
+        .by_test_id("profile-search-submit")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    browser.by_test_id("profile-view").await;
+    let page = browser.wait_for_text("王美").await;
+    assert!(page.contains(&id), "the profile's id is shown");
+    assert!(
+        page.contains("<script>window.__pwned=1</script>"),
+        "the hostile trait is shown as text"
+    );
+    let pwned = browser
+        .client
+        .execute(
+            "return window.__pwned === undefined ? null : window.__pwned;",
+            vec![],
+        )
+        .await
+        .expect("script ran");
+    assert_eq!(pwned, serde_json::Value::Null, "no user data ran as code");
+    browser.wait_for_text("order_paid").await;
+    browser.screenshot("profile").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
+    let Some(browser) = Browser::start("english").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    create_operator(&app, "boss@brand.cn", "admin").await;
+    let id = person(&app).await;
+    log_in(&browser, &app, "boss@brand.cn").await;
+    browser
+        .by_test_id("lang-switch")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .by_test_id("lang-en")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+
+    // The brand's data may be Chinese; nothing else on the page may be.
+    let user_data = ["王美", "重庆"];
+    let pages = [
+        ("profiles", format!("/profiles/{id}")),
+        ("operators", "/settings/operators".to_owned()),
+        ("audit", "/settings/audit".to_owned()),
+        ("search", "/profiles".to_owned()),
+    ];
+    for (name, path) in pages {
+        browser.open(&app.url(&path)).await;
+        browser.by_test_id("header-operator-name").await;
+        // Let the page's reads settle before reading its text.
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let mut text = browser.text().await;
+        for data in user_data {
+            text = text.replace(data, "");
+        }
+        let chinese: String = text
+            .chars()
+            .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c) || ('\u{3000}'..='\u{303f}').contains(c))
+            .collect();
+        assert!(
+            chinese.is_empty(),
+            "{name} shows Chinese in English mode: {chinese:?}\n{text}"
+        );
+        browser.screenshot(&format!("en-{name}")).await;
+    }
+    // The choice is remembered.
+    browser.open(&app.url("/settings/audit")).await;
+    browser.wait_for_text("Audit").await;
+    browser.close().await;
+}

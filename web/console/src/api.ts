@@ -1,0 +1,358 @@
+// A small typed client for the Orbit management API, as the console uses it: same
+// origin, the session cookie sent by the browser, the CSRF token on every request that
+// is not a read, and error answers turned into `ApiError`.
+// Shapes follow the OpenAPI document (crates/orbit-server/src/openapi/snapshots).
+
+export type Role = "admin" | "marketer" | "analyst" | "viewer";
+export const ROLES: readonly Role[] = ["admin", "marketer", "analyst", "viewer"];
+
+/** Free-form JSON as the API hands it over (traits, properties, audit snapshots). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface Operator {
+  id: string;
+  login: string;
+  name: string;
+  role: Role;
+  disabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Session {
+  operator: Operator;
+  workspace_id: string;
+  csrf_token: string;
+  expires_at: string;
+  idle_timeout_seconds: number;
+}
+
+export interface Identity {
+  type: string;
+  value: string;
+}
+
+export interface DataIssue {
+  field: string;
+  raw: string;
+  problem: string;
+}
+
+export interface Profile {
+  id: string;
+  identities: Identity[];
+  traits: Record<string, Json>;
+  first_seen: string;
+  last_seen: string;
+  merged_ids: string[];
+  issues: DataIssue[];
+}
+
+export type EventKind = "track" | "identify" | "page" | "screen" | "alias" | "group";
+
+export interface TimelineEvent {
+  position: number;
+  type: EventKind;
+  event?: string | null;
+  message_id: string;
+  source: string;
+  timestamp: string;
+  received_at: string;
+  identities: Identity[];
+  properties: Record<string, Json>;
+  traits: Record<string, Json>;
+  context: Record<string, Json>;
+}
+
+export interface TimelinePage {
+  profile_id: string;
+  data: TimelineEvent[];
+  next_cursor?: string | null;
+}
+
+export interface SegmentMembership {
+  id: string;
+  name: string;
+  type: "dynamic" | "static";
+}
+
+export interface ProfileSegments {
+  profile_id: string;
+  segments: SegmentMembership[];
+  evaluated_at: string;
+}
+
+export interface Label {
+  zh: string;
+  en: string;
+}
+
+export interface TagValue {
+  value: string;
+  label?: Label | null;
+}
+
+export interface RfmScores {
+  recency_days: number;
+  frequency: number;
+  monetary: number;
+  r: number;
+  f: number;
+  m: number;
+}
+
+export interface ProfileTag {
+  tag: string;
+  name: string;
+  family: string;
+  kind: string;
+  values: TagValue[];
+  rfm?: RfmScores | null;
+}
+
+export interface ProfileTags {
+  profile_id: string;
+  refreshed_at?: string | null;
+  tags: ProfileTag[];
+}
+
+export type JourneyStanding =
+  | { status: "entering" }
+  | { status: "waiting"; node: string; until: string; for_event: boolean }
+  | { status: "exited"; reason: string; at: string; node?: string | null };
+
+export interface PathStep {
+  node: string;
+  at: string;
+  outcome?: string | null;
+}
+
+export interface RunPath {
+  steps?: PathStep[];
+  omitted?: number;
+  exit?: { reason: string; at: string; node?: string | null } | null;
+}
+
+export interface ProfileJourney {
+  journey: string;
+  name: string;
+  version: number;
+  entry: string;
+  key?: string | null;
+  profile_id: string;
+  entered_at: string;
+  state: JourneyStanding;
+  path: RunPath;
+}
+
+export interface ProfileJourneys {
+  profile_id: string;
+  journeys: ProfileJourney[];
+}
+
+export type ConsentStatus = "subscribed" | "unsubscribed" | "blocked";
+
+export interface ConsentVerdict {
+  allowed: boolean;
+  status?: ConsentStatus | null;
+  reason?: string | null;
+}
+
+export interface ConsentRecord {
+  at: string;
+  status: ConsentStatus;
+  channel?: string | null;
+  topic?: string | null;
+}
+
+export interface ConsentView {
+  profile_id: string;
+  topic: string;
+  records: ConsentRecord[];
+  resolved: Record<string, { marketing: ConsentVerdict; transactional: ConsentVerdict }>;
+}
+
+export interface AuditActor {
+  kind: "operator" | "key" | "anonymous";
+  id: string;
+  name: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: AuditActor;
+  action: string;
+  path: string;
+  status: number;
+  address?: string | null;
+  before?: Json;
+  after?: Json;
+  redacted: boolean;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor?: string | null;
+}
+
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  path?: string;
+  profile?: string;
+  since?: string;
+  until?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface NewOperator {
+  login: string;
+  name?: string | null;
+  role: Role;
+  password: string;
+}
+
+export interface OperatorChange {
+  name?: string;
+  role?: Role;
+  password?: string;
+  disabled?: boolean;
+}
+
+/** An error answer of the API (or a failure to reach it: status 0, code `network`). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | null;
+  /** Seconds to wait, from `Retry-After` (a throttled login). */
+  readonly retryAfter: number | null;
+
+  constructor(status: number, code: string, message: string, field: string | null = null, retryAfter: number | null = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.retryAfter = retryAfter;
+  }
+}
+
+type Query = Record<string, string | number | undefined | null>;
+
+let csrfToken: string | null = null;
+let onUnauthorized: (() => void) | null = null;
+
+/** Keeps the session's CSRF token (from the login or `GET /v1/session`) in memory. */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+/** Called on any 401 outside the login itself: the session is over. */
+export function setUnauthorizedHandler(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
+
+function retryAfterSeconds(header: string | null): number | null {
+  if (!header) return null;
+  const seconds = Number(header.trim());
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(header);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+function withQuery(path: string, query?: Query): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === "") continue;
+    params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+interface Options {
+  query?: Query;
+  body?: unknown;
+  /** Whether a 401 means "the session ended" (every call but the login). */
+  sessionBound?: boolean;
+}
+
+async function request<T>(method: string, path: string, options: Options = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+
+  let response: Response;
+  try {
+    response = await fetch(withQuery(path, options.query), {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch (cause) {
+    throw new ApiError(0, "network", cause instanceof Error ? cause.message : String(cause));
+  }
+
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let parsed: unknown = undefined;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+  }
+
+  if (!response.ok) {
+    const detail = (parsed as { error?: { code?: unknown; message?: unknown; field?: unknown } } | undefined)?.error;
+    const error = new ApiError(
+      response.status,
+      typeof detail?.code === "string" ? detail.code : `http_${response.status}`,
+      typeof detail?.message === "string" ? detail.message : response.statusText || `HTTP ${response.status}`,
+      typeof detail?.field === "string" ? detail.field : null,
+      retryAfterSeconds(response.headers.get("Retry-After")),
+    );
+    if (response.status === 401 && options.sessionBound !== false) {
+      csrfToken = null;
+      onUnauthorized?.();
+    }
+    throw error;
+  }
+  if (parsed === undefined) {
+    throw new ApiError(response.status, "malformed_answer", "the server's answer is not JSON");
+  }
+  return parsed as T;
+}
+
+const id = encodeURIComponent;
+
+export const api = {
+  login: (login: string, password: string) =>
+    request<Session>("POST", "/v1/session", { body: { login, password }, sessionBound: false }),
+  /** The current session; a 401 here means "not logged in", not "session lost". */
+  session: () => request<Session>("GET", "/v1/session", { sessionBound: false }),
+  logout: () => request<void>("DELETE", "/v1/session", { sessionBound: false }),
+
+  profileByIdentity: (identity: string) => request<Profile>("GET", "/v1/profiles", { query: { identity } }),
+  profile: (profileId: string) => request<Profile>("GET", `/v1/profiles/${id(profileId)}`),
+  profileEvents: (profileId: string, cursor?: string | null, limit = 50) =>
+    request<TimelinePage>("GET", `/v1/profiles/${id(profileId)}/events`, { query: { cursor, limit } }),
+  profileSegments: (profileId: string) => request<ProfileSegments>("GET", `/v1/profiles/${id(profileId)}/segments`),
+  profileTags: (profileId: string) => request<ProfileTags>("GET", `/v1/profiles/${id(profileId)}/tags`),
+  profileJourneys: (profileId: string) => request<ProfileJourneys>("GET", `/v1/profiles/${id(profileId)}/journeys`),
+  profileConsent: (profileId: string) => request<ConsentView>("GET", `/v1/profiles/${id(profileId)}/consent`),
+
+  operators: () => request<Page<Operator>>("GET", "/v1/operators"),
+  createOperator: (operator: NewOperator) => request<Operator>("POST", "/v1/operators", { body: operator }),
+  changeOperator: (operatorId: string, change: OperatorChange) =>
+    request<Operator>("PATCH", `/v1/operators/${id(operatorId)}`, { body: change }),
+
+  audit: (filter: AuditFilter) => request<Page<AuditEntry>>("GET", "/v1/audit", { query: { ...filter } }),
+};
