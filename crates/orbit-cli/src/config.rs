@@ -75,6 +75,14 @@ pub struct Config {
     /// last one; 0 in the sources turns this off.
     #[serde(with = "values::count_or_off")]
     pub snapshot_every_events: Option<NonZeroU64>,
+    /// A console session ends after this long without a request; written as whole
+    /// minutes (`session_idle_minutes`).
+    #[serde(rename = "session_idle_minutes", with = "values::minutes")]
+    pub session_idle: jiff::SignedDuration,
+    /// A console session ends this long after login however active it is; written as
+    /// whole hours (`session_hours`).
+    #[serde(rename = "session_hours", with = "values::hours")]
+    pub session_lifetime: jiff::SignedDuration,
 }
 
 impl Default for Config {
@@ -92,13 +100,15 @@ impl Default for Config {
             public_url: None,
             snapshot_every: Some(Duration::from_secs(10 * 60)),
             snapshot_every_events: NonZeroU64::new(1_000_000),
+            session_idle: jiff::SignedDuration::from_hours(8),
+            session_lifetime: jiff::SignedDuration::from_hours(24),
         }
     }
 }
 
 impl Config {
     /// The settable keys, also as `ORBIT_<KEY>` variables.
-    pub const KEYS: [&'static str; 12] = [
+    pub const KEYS: [&'static str; 14] = [
         "listen",
         "data_dir",
         "durability",
@@ -111,6 +121,8 @@ impl Config {
         "public_url",
         "snapshot_every_minutes",
         "snapshot_every_events",
+        "session_idle_minutes",
+        "session_hours",
     ];
 
     /// Layers the sources; `file` is `--config`, else `./orbit.toml` when it exists;
@@ -150,6 +162,14 @@ impl Config {
     /// The egress policy: internal addresses refused but for the allowed networks.
     pub fn egress(&self) -> orbit_channels::EgressPolicy {
         orbit_channels::EgressPolicy::allowing(self.egress_allow.clone())
+    }
+
+    /// How long console sessions last.
+    pub fn session_policy(&self) -> orbit_engine::service::SessionPolicy {
+        orbit_engine::service::SessionPolicy {
+            idle: self.session_idle,
+            lifetime: self.session_lifetime.max(jiff::SignedDuration::from_hours(1)),
+        }
     }
 
     /// When snapshots of the engine's memory are written, besides at shutdown.

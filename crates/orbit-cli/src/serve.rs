@@ -78,6 +78,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "EVENTS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     snapshot_every_events: Option<u64>,
+    /// A console session ends after this many minutes without a request
+    /// [default: 480; env ORBIT_SESSION_IDLE_MINUTES].
+    #[arg(long, value_name = "MINUTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_idle_minutes: Option<u32>,
+    /// A console session ends this many hours after login, however active (at least 1)
+    /// [default: 24; env ORBIT_SESSION_HOURS].
+    #[arg(long, value_name = "HOURS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_hours: Option<u32>,
     /// A TOML configuration file [default: ./orbit.toml when present].
     #[arg(long)]
     #[serde(skip)]
@@ -194,7 +204,7 @@ pub async fn start(
         default_region: config.default_region,
         egress: config.egress(),
         public_url: public_url.clone(),
-        sessions: orbit_engine::service::SessionPolicy::default(),
+        sessions: config.session_policy(),
     };
     let engine = Engine::load(stores.clone(), pipeline, hasher.clone(), clock, engine_settings)
         .await

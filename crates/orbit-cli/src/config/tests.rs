@@ -196,3 +196,24 @@ fn a_missing_config_file_is_refused() {
         assert!(error.to_string().contains("does not exist"), "{error}");
     });
 }
+
+#[test]
+fn sessions_last_as_configured_and_an_idle_time_of_zero_is_refused() {
+    in_jail(|jail| {
+        let config = Config::load(None, &flags(&[])).expect("loads");
+        assert_eq!(
+            config.session_policy(),
+            orbit_engine::service::SessionPolicy::default()
+        );
+
+        jail.set_env("ORBIT_SESSION_IDLE_MINUTES", "30");
+        let config = Config::load(None, &flags(&["--session-hours", "12"])).expect("loads");
+        let policy = config.session_policy();
+        assert_eq!(policy.idle, jiff::SignedDuration::from_mins(30));
+        assert_eq!(policy.lifetime, jiff::SignedDuration::from_hours(12));
+
+        jail.set_env("ORBIT_SESSION_IDLE_MINUTES", "0");
+        let error = Config::load(None, &flags(&[])).expect_err("refused").to_string();
+        assert!(error.contains("ORBIT_SESSION_IDLE_MINUTES"), "{error}");
+    });
+}

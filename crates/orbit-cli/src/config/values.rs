@@ -96,6 +96,25 @@ pub mod hours {
     }
 }
 
+/// A whole number of minutes, at least one.
+pub mod minutes {
+    use super::*;
+    use jiff::SignedDuration;
+
+    pub fn serialize<S: Serializer>(duration: &SignedDuration, serializer: S) -> Result<S::Ok, S::Error> {
+        let minutes = u32::try_from(duration.as_mins()).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_u32(minutes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SignedDuration, D::Error> {
+        let minutes = u32::deserialize(deserializer)?;
+        if minutes == 0 {
+            return Err(serde::de::Error::custom("must be at least 1"));
+        }
+        Ok(SignedDuration::from_mins(i64::from(minutes)))
+    }
+}
+
 /// A whole number of minutes, 0 meaning never.
 pub mod minutes_or_off {
     use super::*;
