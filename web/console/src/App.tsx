@@ -10,6 +10,8 @@ import { ProfileSearchPage } from "./pages/ProfileSearch";
 import { ProfilePage } from "./pages/Profile";
 import { OperatorsPage } from "./pages/Operators";
 import { AuditPage } from "./pages/Audit";
+import { SegmentsPage } from "./pages/Segments";
+import { SegmentEditorPage } from "./pages/SegmentEditor";
 import { ForbiddenResult, NotFoundResult } from "./components/Results";
 
 export interface LoginRedirect {
@@ -66,6 +68,30 @@ export function AppRoutes() {
         <Route index element={<Navigate to="/profiles" replace />} />
         <Route path="profiles" element={<ProfileSearchPage />} />
         <Route path="profiles/:id" element={<ProfilePage />} />
+        <Route
+          path="segments"
+          element={
+            <RoleGate allow={access.segments}>
+              <SegmentsPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="segments/new"
+          element={
+            <RoleGate allow={access.segmentsWrite}>
+              <SegmentEditorPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="segments/:id"
+          element={
+            <RoleGate allow={access.segments}>
+              <SegmentEditorPage />
+            </RoleGate>
+          }
+        />
         <Route path="settings" element={<Navigate to="/settings/audit" replace />} />
         <Route
           path="settings/operators"

@@ -221,6 +221,55 @@ export interface OperatorChange {
   disabled?: boolean;
 }
 
+export type SegmentKind = "dynamic" | "static";
+
+/** A segment's condition (docs/audiences.md): a JSON tree the console edits or keeps as is. */
+export type Condition = { [key: string]: Json };
+
+export interface Segment {
+  id: string;
+  name: string;
+  description: string;
+  type: SegmentKind;
+  condition?: Condition | null;
+  size: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SegmentDraft {
+  id?: string | null;
+  name: string;
+  description?: string;
+  type: SegmentKind;
+  condition?: Condition | null;
+}
+
+export interface SegmentPreview {
+  size: number;
+  sample: string[];
+  took_ms: number;
+  evaluated_at: string;
+}
+
+export interface SizePoint {
+  at: string;
+  size: number;
+}
+
+export interface MemberRow {
+  profile_id: string;
+  user_id?: string | null;
+  email?: string | null;
+  phone?: string | null;
+}
+
+export interface MemberPage {
+  size: number;
+  members: MemberRow[];
+  next?: string | null;
+}
+
 /** An error answer of the API (or a failure to reach it: status 0, code `network`). */
 export class ApiError extends Error {
   readonly status: number;
@@ -355,4 +404,18 @@ export const api = {
     request<Operator>("PATCH", `/v1/operators/${id(operatorId)}`, { body: change }),
 
   audit: (filter: AuditFilter) => request<Page<AuditEntry>>("GET", "/v1/audit", { query: { ...filter } }),
+  segments: () => request<{ segments: Segment[] }>("GET", "/v1/segments"),
+  segment: (segmentId: string) => request<Segment>("GET", `/v1/segments/${id(segmentId)}`),
+  createSegment: (draft: SegmentDraft) => request<Segment>("POST", "/v1/segments", { body: draft }),
+  replaceSegment: (segmentId: string, draft: SegmentDraft) => request<Segment>("PUT", `/v1/segments/${id(segmentId)}`, { body: draft }),
+  deleteSegment: (segmentId: string) => request<void>("DELETE", `/v1/segments/${id(segmentId)}`),
+  previewSegment: (condition: Condition, sample = 0) => request<SegmentPreview>("POST", "/v1/segments/preview", { body: { condition, sample } }),
+  segmentHistory: (segmentId: string) => request<{ points: SizePoint[] }>("GET", `/v1/segments/${id(segmentId)}/history`),
+  segmentMembers: (segmentId: string, limit = 20, after?: string | null) =>
+    request<MemberPage>("GET", `/v1/segments/${id(segmentId)}/members`, { query: { limit, after } }),
 };
+
+/** Where the browser downloads every member of a segment as CSV (the session cookie is sent). */
+export function segmentMembersCsvUrl(segmentId: string): string {
+  return `/v1/segments/${id(segmentId)}/members?format=csv`;
+}

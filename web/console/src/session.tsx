@@ -79,4 +79,7 @@ export const access = {
   operators: (role: Role) => role === "admin",
   audit: (_role: Role) => true,
   profiles: (_role: Role) => true,
+  segments: (_role: Role) => true,
+  /** Creating, changing and deleting segments (`audiences:write`). */
+  segmentsWrite: (role: Role) => role === "admin" || role === "marketer",
 };

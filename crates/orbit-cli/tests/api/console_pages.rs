@@ -136,6 +136,8 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
         ("operators", "/settings/operators".to_owned()),
         ("audit", "/settings/audit".to_owned()),
         ("search", "/profiles".to_owned()),
+        ("segments", "/segments".to_owned()),
+        ("new-segment", "/segments/new".to_owned()),
     ];
     for (name, path) in pages {
         browser.open(&app.url(&path)).await;
@@ -159,5 +161,149 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
     // The choice is remembered.
     browser.open(&app.url("/settings/audit")).await;
     browser.wait_for_text("Audit").await;
+    browser.close().await;
+}
+
+/// Waits until the element's text is `expected`.
+async fn wait_for_element_text(browser: &Browser, test_id: &str, expected: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = browser.by_test_id(test_id).await.text().await.unwrap_or_default();
+        if text.trim() == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "[data-testid={test_id}] shows {text:?}, not {expected:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_marketer_builds_a_segment_and_the_live_count_follows_each_condition() {
+    let Some(browser) = Browser::start("segment").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    create_operator(&app, "mei@brand.cn", "marketer").await;
+    let people = [
+        ("c1", "重庆", "gold"),
+        ("c2", "重庆", "silver"),
+        ("d1", "成都", "gold"),
+    ];
+    let events: Vec<serde_json::Value> = people
+        .iter()
+        .map(|(id, city, plan)| json!({"type": "identify", "user_id": id, "traits": {"city": city, "plan": plan}}))
+        .collect();
+    let (status, answer) = app
+        .send(Method::POST, "/v1/events", &json!({ "events": events }))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+
+    log_in(&browser, &app, "mei@brand.cn").await;
+    browser
+        .by_test_id("nav-segments")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .by_test_id("segment-new")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .by_test_id("segment-name-input")
+        .await
+        .send_keys("重庆金卡会员")
+        .await
+        .expect("typed");
+    // A new segment starts with no condition: everyone.
+    browser
+        .by_test_id("condition-add")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    let first = browser.by_test_id("condition-row-0-trait").await;
+    first.send_keys("city").await.expect("typed");
+    browser
+        .by_test_id("condition-row-0-value")
+        .await
+        .send_keys("重庆")
+        .await
+        .expect("typed");
+    wait_for_element_text(&browser, "live-count-size", "2").await;
+    browser.screenshot("one-condition").await;
+
+    browser
+        .by_test_id("condition-add")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .by_test_id("condition-row-1-trait")
+        .await
+        .send_keys("plan")
+        .await
+        .expect("typed");
+    browser
+        .by_test_id("condition-row-1-value")
+        .await
+        .send_keys("gold")
+        .await
+        .expect("typed");
+    wait_for_element_text(&browser, "live-count-size", "1").await;
+    let json_view = browser
+        .by_test_id("segment-json")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        json_view.contains("\"plan\"") && json_view.contains("重庆"),
+        "{json_view}"
+    );
+    browser.screenshot("two-conditions").await;
+
+    browser
+        .by_test_id("segment-save")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    let saved = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let (_, list) = app.get("/v1/segments").await;
+            let found = list["segments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["name"] == "重庆金卡会员")
+                .cloned();
+            if let Some(found) = found {
+                break found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the segment was never saved: {list}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let id = saved["id"].as_str().expect("id");
+    let (_, members) = app.get(&format!("/v1/segments/{id}/members")).await;
+    let users: Vec<&str> = members["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["user_id"].as_str())
+        .collect();
+    assert_eq!(users, vec!["c1"], "{members}");
+    browser.screenshot("saved").await;
     browser.close().await;
 }

@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { Outlet, useLocation, useNavigate } from "react-router";
 import { App, Button, Layout, Menu, Space, Tag, Typography, type MenuProps } from "antd";
-import { AuditOutlined, LogoutOutlined, SettingOutlined, TeamOutlined, UserOutlined } from "@ant-design/icons";
+import { AuditOutlined, LogoutOutlined, PartitionOutlined, SettingOutlined, TeamOutlined, UserOutlined } from "@ant-design/icons";
 import { access, useActiveSession, useSession } from "../session";
 import { useI18n } from "../i18n";
 import { errorText } from "../format";
@@ -11,6 +11,7 @@ const { Header, Sider, Content } = Layout;
 
 const ROUTES: Record<string, string> = {
   profiles: "/profiles",
+  segments: "/segments",
   operators: "/settings/operators",
   audit: "/settings/audit",
 };
@@ -18,6 +19,7 @@ const ROUTES: Record<string, string> = {
 function selectedKey(pathname: string): string {
   if (pathname.startsWith("/settings/operators")) return "operators";
   if (pathname.startsWith("/settings/audit")) return "audit";
+  if (pathname.startsWith("/segments")) return "segments";
   return "profiles";
 }
 
@@ -62,6 +64,13 @@ export function Shell() {
         ),
       },
     ];
+    if (access.segments(role)) {
+      top.push({
+        key: "segments",
+        icon: <PartitionOutlined aria-hidden />,
+        label: <span data-testid="nav-segments">{t("nav.segments")}</span>,
+      });
+    }
     if (settings.length > 0) {
       top.push({
         key: "settings",

@@ -1,0 +1,501 @@
+// The visual condition builder: a group (all of / any of) of rows, each row one
+// condition (trait, behaviour, tag, another segment), groups nested one level. Rows the
+// builder cannot edit are shown as read-only JSON and kept unchanged.
+import type { ReactNode } from "react";
+import { Alert, Button, Card, Checkbox, Input, Select, Space, Tag, Typography } from "antd";
+import { DeleteOutlined, PlusOutlined } from "@ant-design/icons";
+import {
+  COMPARES,
+  FUNCTIONS,
+  MEASURES,
+  OPS,
+  UNITS,
+  VALUE_TYPES,
+  WINDOWS,
+  newGroup,
+  newRow,
+  operandOf,
+  pathWithin,
+  rowPaths,
+  type EventRow,
+  type Group,
+  type Item,
+  type Row,
+  type RowKind,
+  type TraitRow,
+  type ValueType,
+} from "../condition";
+import { useI18n, type MessageKey } from "../i18n";
+import { JsonBlock } from "./Common";
+
+const { Text } = Typography;
+const ROW_KINDS: readonly Exclude<RowKind, "raw">[] = ["trait", "event", "tag", "segment"];
+
+export interface BuilderProps {
+  root: Group;
+  onChange: (root: Group) => void;
+  readOnly: boolean;
+  /** Other segments a condition may name. */
+  segmentIds: string[];
+  /** The API's complaint about the condition: the path it names and its message. */
+  error?: { path: string; message: string } | null;
+}
+
+function replaceItem(group: Group, key: number, next: Item | null): Group {
+  const items: Item[] = [];
+  for (const item of group.items) {
+    if (item.key === key) {
+      if (next) items.push(next);
+    } else if (item.kind === "group") {
+      items.push(replaceItem(item, key, next));
+    } else {
+      items.push(item);
+    }
+  }
+  return { ...group, items };
+}
+
+function addTo(group: Group, key: number, item: Item): Group {
+  if (group.key === key) return { ...group, items: [...group.items, item] };
+  return { ...group, items: group.items.map((child) => (child.kind === "group" ? addTo(child, key, item) : child)) };
+}
+
+export function ConditionBuilder({ root, onChange, readOnly, segmentIds, error }: BuilderProps) {
+  const paths = error ? rowPaths(root) : null;
+  const errorOf = (key: number) => {
+    if (!error || !paths) return null;
+    const path = paths.get(key);
+    return path !== undefined && pathWithin(error.path, path) ? error.message : null;
+  };
+  // Rows are numbered in the order they show, for `condition-row-<n>`.
+  let rowNumber = 0;
+  let groupNumber = 0;
+
+  const change = (key: number, next: Item | null) => onChange(replaceItem(root, key, next));
+  const add = (groupKey: number, item: Item) => onChange(addTo(root, groupKey, item));
+
+  function renderGroup(group: Group, depth: number) {
+    const n = depth === 0 ? null : groupNumber++;
+    return (
+      <GroupView
+        key={group.key}
+        group={group}
+        depth={depth}
+        testId={n === null ? "condition-root" : `condition-group-${n}`}
+        readOnly={readOnly}
+        onCombine={(combine) => (depth === 0 ? onChange({ ...root, combine }) : change(group.key, { ...group, combine }))}
+        onAdd={(item) => add(group.key, item)}
+        onRemove={depth === 0 ? undefined : () => change(group.key, null)}
+      >
+        {group.items.map((item) =>
+          item.kind === "group" ? (
+            renderGroup(item, depth + 1)
+          ) : (
+            <RowView
+              key={item.key}
+              row={item}
+              n={rowNumber++}
+              readOnly={readOnly}
+              segmentIds={segmentIds}
+              error={errorOf(item.key)}
+              onChange={(next) => change(item.key, next)}
+              onRemove={() => change(item.key, null)}
+            />
+          ),
+        )}
+      </GroupView>
+    );
+  }
+
+  return renderGroup(root, 0);
+}
+
+function GroupView({
+  group,
+  depth,
+  testId,
+  readOnly,
+  onCombine,
+  onAdd,
+  onRemove,
+  children,
+}: {
+  group: Group;
+  depth: number;
+  testId: string;
+  readOnly: boolean;
+  onCombine: (combine: "and" | "or") => void;
+  onAdd: (item: Item) => void;
+  onRemove?: () => void;
+  children: ReactNode;
+}) {
+  const { t } = useI18n();
+  const addId = depth === 0 ? "condition-add" : `${testId}-add`;
+  return (
+    <div
+      data-testid={testId}
+      style={{
+        borderLeft: `3px solid ${group.combine === "and" ? "#1677ff" : "#fa8c16"}`,
+        paddingLeft: 12,
+        marginBottom: 12,
+      }}
+    >
+      <Space wrap style={{ marginBottom: 8 }}>
+        <Text>{t("condition.groupMatch")}</Text>
+        <Select<"and" | "or">
+          value={group.combine}
+          onChange={onCombine}
+          disabled={readOnly}
+          style={{ width: 120 }}
+          aria-label={t("condition.groupMatch")}
+          data-testid={`${testId}-combine`}
+          options={[
+            { value: "and", label: t("condition.and") },
+            { value: "or", label: t("condition.or") },
+          ]}
+        />
+        <Text type="secondary">{t("condition.groupOf")}</Text>
+        {onRemove && !readOnly && (
+          <Button size="small" danger icon={<DeleteOutlined aria-hidden />} onClick={onRemove} data-testid={`${testId}-remove`}>
+            {t("condition.removeGroup")}
+          </Button>
+        )}
+      </Space>
+      {group.items.length === 0 && (
+        <div style={{ marginBottom: 8 }}>
+          <Text type="secondary">{t("condition.emptyGroup")}</Text>
+        </div>
+      )}
+      {children}
+      {!readOnly && (
+        <Space wrap>
+          <Button size="small" icon={<PlusOutlined aria-hidden />} onClick={() => onAdd(newRow("trait"))} data-testid={addId}>
+            {t("condition.addRow")}
+          </Button>
+          {depth === 0 && (
+            <Button size="small" icon={<PlusOutlined aria-hidden />} onClick={() => onAdd(newGroup(group.combine === "and" ? "or" : "and", [newRow("trait")]))} data-testid="condition-add-group">
+              {t("condition.addGroup")}
+            </Button>
+          )}
+        </Space>
+      )}
+    </div>
+  );
+}
+
+function RowView({
+  row,
+  n,
+  readOnly,
+  segmentIds,
+  error,
+  onChange,
+  onRemove,
+}: {
+  row: Row;
+  n: number;
+  readOnly: boolean;
+  segmentIds: string[];
+  error: string | null;
+  onChange: (row: Row) => void;
+  onRemove: () => void;
+}) {
+  const { t } = useI18n();
+  const testId = `condition-row-${n}`;
+  return (
+    <Card size="small" style={{ marginBottom: 8, borderColor: error ? "#ff4d4f" : undefined }} data-testid={testId}>
+      <Space wrap align="start" style={{ width: "100%" }}>
+        {row.kind === "raw" ? (
+          <Tag color="orange">{t("condition.kind.raw")}</Tag>
+        ) : (
+          <Select<Exclude<RowKind, "raw">>
+            value={row.kind}
+            disabled={readOnly}
+            style={{ width: 130 }}
+            aria-label={t("condition.kind")}
+            data-testid={`${testId}-kind`}
+            onChange={(kind) => onChange({ ...newRow(kind), key: row.key, negate: row.negate })}
+            options={ROW_KINDS.map((kind) => ({ value: kind, label: t(`condition.kind.${kind}` as MessageKey) }))}
+          />
+        )}
+        {row.kind !== "raw" && (
+          <Checkbox checked={row.negate} disabled={readOnly} onChange={(event) => onChange({ ...row, negate: event.target.checked })} data-testid={`${testId}-negate`}>
+            {t("condition.negate")}
+          </Checkbox>
+        )}
+        {row.kind === "trait" && <TraitFields row={row} readOnly={readOnly} testId={testId} onChange={onChange} />}
+        {row.kind === "event" && <EventFields row={row} readOnly={readOnly} testId={testId} onChange={onChange} />}
+        {row.kind === "tag" && (
+          <>
+            <Input
+              value={row.tag}
+              disabled={readOnly}
+              placeholder={t("condition.tagPlaceholder")}
+              aria-label={t("condition.tag")}
+              style={{ width: 180 }}
+              onChange={(event) => onChange({ ...row, tag: event.target.value })}
+              data-testid={`${testId}-tag`}
+            />
+            <Select
+              mode="tags"
+              value={row.values}
+              disabled={readOnly}
+              placeholder={t("condition.tagValuesPlaceholder")}
+              aria-label={t("condition.tagValues")}
+              style={{ minWidth: 220 }}
+              open={false}
+              tokenSeparators={[",", "，"]}
+              onChange={(values: string[]) => onChange({ ...row, values })}
+              data-testid={`${testId}-values`}
+            />
+          </>
+        )}
+        {row.kind === "segment" && (
+          <Select
+            value={row.segment || undefined}
+            disabled={readOnly}
+            showSearch
+            placeholder={t("condition.segmentPlaceholder")}
+            aria-label={t("condition.kind.segment")}
+            style={{ minWidth: 220 }}
+            onChange={(segment: string) => onChange({ ...row, segment })}
+            options={segmentIds.map((id) => ({ value: id, label: id }))}
+            data-testid={`${testId}-segment`}
+          />
+        )}
+        {!readOnly && (
+          <Button danger icon={<DeleteOutlined aria-hidden />} onClick={onRemove} aria-label={t("condition.removeRow")} title={t("condition.removeRow")} data-testid={`${testId}-remove`} />
+        )}
+      </Space>
+      {error && (
+        <div style={{ marginTop: 8 }}>
+          <Text type="danger" role="alert" data-testid={`${testId}-error`}>
+            {error}
+          </Text>
+        </div>
+      )}
+      {row.kind === "raw" && (
+        <div style={{ marginTop: 8 }}>
+          <Alert type="warning" showIcon message={t("condition.rawNotice")} style={{ marginBottom: 8 }} />
+          <JsonBlock value={row.json} inline testId={`${testId}-json`} />
+        </div>
+      )}
+    </Card>
+  );
+}
+
+function TraitFields({ row, readOnly, testId, onChange }: { row: TraitRow; readOnly: boolean; testId: string; onChange: (row: Row) => void }) {
+  const { t } = useI18n();
+  const operand = operandOf(row.op);
+  const valueInput = (value: string, set: (value: string) => void, label: string, suffix: string) =>
+    row.valueType === "bool" && operand === "value" ? (
+      <Select
+        value={value || undefined}
+        disabled={readOnly}
+        style={{ width: 110 }}
+        aria-label={label}
+        onChange={set}
+        options={[
+          { value: "true", label: t("condition.true") },
+          { value: "false", label: t("condition.false") },
+        ]}
+        data-testid={`${testId}-${suffix}`}
+      />
+    ) : (
+      <Input
+        value={value}
+        disabled={readOnly}
+        placeholder={row.valueType === "datetime" && row.op !== "days_ago" ? t("condition.datePlaceholder") : label}
+        aria-label={label}
+        style={{ width: 160 }}
+        onChange={(event) => set(event.target.value)}
+        data-testid={`${testId}-${suffix}`}
+      />
+    );
+  return (
+    <>
+      <Input
+        value={row.trait}
+        disabled={readOnly}
+        placeholder={t("condition.traitPlaceholder")}
+        aria-label={t("condition.trait")}
+        style={{ width: 160 }}
+        onChange={(event) => onChange({ ...row, trait: event.target.value })}
+        data-testid={`${testId}-trait`}
+      />
+      <Select<ValueType>
+        value={row.valueType}
+        disabled={readOnly}
+        style={{ width: 120 }}
+        aria-label={t("condition.valueType")}
+        onChange={(valueType) => onChange({ ...row, valueType, op: OPS[valueType].includes(row.op) ? row.op : OPS[valueType][0] })}
+        options={VALUE_TYPES.map((type) => ({ value: type, label: t(`condition.valueType.${type}` as MessageKey) }))}
+        data-testid={`${testId}-value-type`}
+      />
+      <Select<string>
+        value={row.op}
+        disabled={readOnly}
+        style={{ width: 150 }}
+        aria-label={t("condition.op")}
+        onChange={(op) => onChange({ ...row, op })}
+        options={OPS[row.valueType].map((op) => ({ value: op, label: t(`condition.op.${op}` as MessageKey) }))}
+        data-testid={`${testId}-op`}
+      />
+      {operand === "value" && valueInput(row.value, (value) => onChange({ ...row, value }), t("condition.value"), "value")}
+      {operand === "values" && (
+        <Select
+          mode="tags"
+          value={row.values}
+          disabled={readOnly}
+          open={false}
+          placeholder={t("condition.valuesPlaceholder")}
+          aria-label={t("condition.values")}
+          tokenSeparators={[",", "，"]}
+          style={{ minWidth: 220 }}
+          onChange={(values: string[]) => onChange({ ...row, values })}
+          data-testid={`${testId}-values`}
+        />
+      )}
+      {operand === "range" && (
+        <>
+          {valueInput(row.min, (min) => onChange({ ...row, min }), row.op === "days_ago" ? t("condition.minDays") : t("condition.min"), "min")}
+          {valueInput(row.max, (max) => onChange({ ...row, max }), row.op === "days_ago" ? t("condition.maxDays") : t("condition.max"), "max")}
+        </>
+      )}
+    </>
+  );
+}
+
+function EventFields({ row, readOnly, testId, onChange }: { row: EventRow; readOnly: boolean; testId: string; onChange: (row: Row) => void }) {
+  const { t } = useI18n();
+  const set = (change: Partial<EventRow>) => onChange({ ...row, ...change });
+  return (
+    <>
+      <Input
+        value={row.event}
+        disabled={readOnly}
+        placeholder={t("condition.eventPlaceholder")}
+        aria-label={t("condition.event")}
+        style={{ width: 160 }}
+        onChange={(event) => set({ event: event.target.value })}
+        data-testid={`${testId}-event`}
+      />
+      <Select<string>
+        value={row.measure}
+        disabled={readOnly}
+        style={{ width: 150 }}
+        aria-label={t("condition.measure")}
+        onChange={(measure) => set({ measure: measure as EventRow["measure"] })}
+        options={MEASURES.map((kind) => ({ value: kind, label: t(`condition.measure.${kind}` as MessageKey) }))}
+        data-testid={`${testId}-measure`}
+      />
+      {row.measure === "aggregate" && (
+        <>
+          <Select<string>
+            value={row.fn}
+            disabled={readOnly}
+            style={{ width: 110 }}
+            aria-label={t("condition.function")}
+            onChange={(fn) => set({ fn })}
+            options={FUNCTIONS.map((fn) => ({ value: fn, label: t(`condition.function.${fn}` as MessageKey) }))}
+            data-testid={`${testId}-function`}
+          />
+          <Input
+            value={row.property}
+            disabled={readOnly}
+            placeholder={t("condition.propertyPlaceholder")}
+            aria-label={t("condition.property")}
+            style={{ width: 140 }}
+            onChange={(event) => set({ property: event.target.value })}
+            data-testid={`${testId}-property`}
+          />
+        </>
+      )}
+      {(row.measure === "count" || row.measure === "aggregate") && (
+        <>
+          <Select<string>
+            value={row.compare}
+            disabled={readOnly}
+            style={{ width: 110 }}
+            aria-label={t("condition.compare")}
+            onChange={(compare) => set({ compare })}
+            options={COMPARES.map((op) => ({ value: op, label: t(`condition.op.${op}` as MessageKey) }))}
+            data-testid={`${testId}-compare`}
+          />
+          <Input
+            value={row.threshold}
+            disabled={readOnly}
+            aria-label={t("condition.threshold")}
+            placeholder={t("condition.threshold")}
+            style={{ width: 100 }}
+            onChange={(event) => set({ threshold: event.target.value })}
+            data-testid={`${testId}-threshold`}
+          />
+        </>
+      )}
+      <Select<string>
+        value={row.window}
+        disabled={readOnly}
+        style={{ width: 150 }}
+        aria-label={t("condition.window")}
+        onChange={(window) => set({ window: window as EventRow["window"] })}
+        options={WINDOWS.map((kind) => ({ value: kind, label: t(`condition.window.${kind}` as MessageKey) }))}
+        data-testid={`${testId}-window`}
+      />
+      {row.window === "last" && (
+        <>
+          <Input
+            value={row.amount}
+            disabled={readOnly}
+            aria-label={t("condition.amount")}
+            style={{ width: 80 }}
+            onChange={(event) => set({ amount: event.target.value })}
+            data-testid={`${testId}-amount`}
+          />
+          <Select<string>
+            value={row.unit}
+            disabled={readOnly}
+            style={{ width: 100 }}
+            aria-label={t("condition.unit")}
+            onChange={(unit) => set({ unit })}
+            options={UNITS.map((unit) => ({ value: unit, label: t(`condition.unit.${unit}` as MessageKey) }))}
+            data-testid={`${testId}-unit`}
+          />
+        </>
+      )}
+      {(row.window === "since" || row.window === "day") && (
+        <Input
+          value={row.daysAgo}
+          disabled={readOnly}
+          aria-label={t("condition.daysAgo")}
+          addonAfter={t("condition.daysAgo")}
+          style={{ width: 150 }}
+          onChange={(event) => set({ daysAgo: event.target.value })}
+          data-testid={`${testId}-days-ago`}
+        />
+      )}
+      {row.window === "between" && (
+        <>
+          <Input
+            value={row.from}
+            disabled={readOnly}
+            aria-label={t("condition.from")}
+            placeholder={t("condition.fromPlaceholder")}
+            style={{ width: 210 }}
+            onChange={(event) => set({ from: event.target.value })}
+            data-testid={`${testId}-from`}
+          />
+          <Input
+            value={row.to}
+            disabled={readOnly}
+            aria-label={t("condition.to")}
+            placeholder={t("condition.toPlaceholder")}
+            style={{ width: 210 }}
+            onChange={(event) => set({ to: event.target.value })}
+            data-testid={`${testId}-to`}
+          />
+        </>
+      )}
+    </>
+  );
+}
