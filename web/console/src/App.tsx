@@ -12,6 +12,8 @@ import { OperatorsPage } from "./pages/Operators";
 import { AuditPage } from "./pages/Audit";
 import { SegmentsPage } from "./pages/Segments";
 import { SegmentEditorPage } from "./pages/SegmentEditor";
+import { TemplatesPage } from "./pages/Templates";
+import { TemplateEditorPage } from "./pages/TemplateEditor";
 import { ForbiddenResult, NotFoundResult } from "./components/Results";
 
 export interface LoginRedirect {
@@ -89,6 +91,30 @@ export function AppRoutes() {
           element={
             <RoleGate allow={access.segments}>
               <SegmentEditorPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="content"
+          element={
+            <RoleGate allow={access.content}>
+              <TemplatesPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="content/new"
+          element={
+            <RoleGate allow={access.contentWrite}>
+              <TemplateEditorPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="content/:id"
+          element={
+            <RoleGate allow={access.content}>
+              <TemplateEditorPage />
             </RoleGate>
           }
         />

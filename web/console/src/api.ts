@@ -270,6 +270,77 @@ export interface MemberPage {
   next?: string | null;
 }
 
+export type Channel = "email" | "sms" | "push" | "wechat_template" | "mini_program" | "webhook" | "inbox" | "call_task";
+export const CHANNELS: readonly Channel[] = ["email", "sms", "push", "wechat_template", "mini_program", "webhook", "inbox", "call_task"];
+export type TemplateClass = "marketing" | "transactional";
+
+export interface TemplateParam {
+  name: string;
+  value: string;
+}
+
+/** A template's content, tagged by channel (every string in it is template source). */
+export type TemplateContent =
+  | { channel: "email"; subject: string; html?: string | null; text: string }
+  | { channel: "sms"; text: string; provider_template?: string | null; params?: TemplateParam[] }
+  | { channel: "push"; title: string; body: string; data?: Record<string, string> }
+  | {
+      channel: "wechat_template";
+      template_id: string;
+      data: Record<string, string>;
+      url?: string | null;
+      mini_program_appid?: string | null;
+      mini_program_page?: string | null;
+    }
+  | { channel: "mini_program"; template_id: string; page?: string | null; data: Record<string, string> }
+  | { channel: "webhook"; body: Json }
+  | { channel: "inbox"; title: string; body: string; popup?: boolean; link?: string | null }
+  | { channel: "call_task"; script: string };
+
+export interface SmsCost {
+  characters: number;
+  carrier: { encoding: string; characters: number; parts: number };
+  chinese_provider: { encoding: string; characters: number; parts: number; signature?: string | null };
+}
+
+export interface Template {
+  id: string;
+  name: string;
+  class: TemplateClass;
+  topic?: string | null;
+  channel: Channel;
+  content: TemplateContent;
+  defaults: Record<string, Json>;
+  sms?: SmsCost | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TemplateDraft {
+  id?: string | null;
+  name: string;
+  class: TemplateClass;
+  topic?: string | null;
+  content: TemplateContent;
+  defaults: Record<string, Json>;
+}
+
+export interface TemplatePreviewRequest {
+  content?: TemplateContent;
+  defaults?: Record<string, Json>;
+  profile?: string;
+  identity?: string;
+  signature?: string;
+}
+
+export interface TemplatePreview {
+  template?: string | null;
+  profile_id: string;
+  channel: Channel;
+  content: TemplateContent;
+  sms?: SmsCost | null;
+}
+
 /** An error answer of the API (or a failure to reach it: status 0, code `network`). */
 export class ApiError extends Error {
   readonly status: number;
@@ -277,14 +348,28 @@ export class ApiError extends Error {
   readonly field: string | null;
   /** Seconds to wait, from `Retry-After` (a throttled login). */
   readonly retryAfter: number | null;
+  /** For a template: the line within `field`. */
+  readonly line: number | null;
+  /** For a template that does not render: the variable to blame. */
+  readonly variable: string | null;
 
-  constructor(status: number, code: string, message: string, field: string | null = null, retryAfter: number | null = null) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    field: string | null = null,
+    retryAfter: number | null = null,
+    line: number | null = null,
+    variable: string | null = null,
+  ) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.field = field;
     this.retryAfter = retryAfter;
+    this.line = line;
+    this.variable = variable;
   }
 }
 
@@ -360,13 +445,17 @@ async function request<T>(method: string, path: string, options: Options = {}): 
   }
 
   if (!response.ok) {
-    const detail = (parsed as { error?: { code?: unknown; message?: unknown; field?: unknown } } | undefined)?.error;
+    const detail = (
+      parsed as { error?: { code?: unknown; message?: unknown; field?: unknown; line?: unknown; variable?: unknown } } | undefined
+    )?.error;
     const error = new ApiError(
       response.status,
       typeof detail?.code === "string" ? detail.code : `http_${response.status}`,
       typeof detail?.message === "string" ? detail.message : response.statusText || `HTTP ${response.status}`,
       typeof detail?.field === "string" ? detail.field : null,
       retryAfterSeconds(response.headers.get("Retry-After")),
+      typeof detail?.line === "number" ? detail.line : null,
+      typeof detail?.variable === "string" ? detail.variable : null,
     );
     if (response.status === 401 && options.sessionBound !== false) {
       csrfToken = null;
@@ -413,6 +502,17 @@ export const api = {
   segmentHistory: (segmentId: string) => request<{ points: SizePoint[] }>("GET", `/v1/segments/${id(segmentId)}/history`),
   segmentMembers: (segmentId: string, limit = 20, after?: string | null) =>
     request<MemberPage>("GET", `/v1/segments/${id(segmentId)}/members`, { query: { limit, after } }),
+
+  templates: () => request<{ templates: Template[] }>("GET", "/v1/templates"),
+  template: (templateId: string) => request<Template>("GET", `/v1/templates/${id(templateId)}`),
+  createTemplate: (draft: TemplateDraft) => request<Template>("POST", "/v1/templates", { body: draft }),
+  replaceTemplate: (templateId: string, draft: TemplateDraft) => request<Template>("PUT", `/v1/templates/${id(templateId)}`, { body: draft }),
+  deleteTemplate: (templateId: string) => request<void>("DELETE", `/v1/templates/${id(templateId)}`),
+  /** Renders unsaved content (and its defaults) for one person. */
+  previewContent: (body: TemplatePreviewRequest) => request<TemplatePreview>("POST", "/v1/templates/preview", { body }),
+  /** Renders a saved template for one person. */
+  previewTemplate: (templateId: string, body: TemplatePreviewRequest) =>
+    request<TemplatePreview>("POST", `/v1/templates/${id(templateId)}/preview`, { body }),
 };
 
 /** Where the browser downloads every member of a segment as CSV (the session cookie is sent). */

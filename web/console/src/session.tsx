@@ -82,4 +82,7 @@ export const access = {
   segments: (_role: Role) => true,
   /** Creating, changing and deleting segments (`audiences:write`). */
   segmentsWrite: (role: Role) => role === "admin" || role === "marketer",
+  content: (_role: Role) => true,
+  /** Creating, changing and deleting templates (`audiences:write`). */
+  contentWrite: (role: Role) => role === "admin" || role === "marketer",
 };

@@ -138,6 +138,8 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
         ("search", "/profiles".to_owned()),
         ("segments", "/segments".to_owned()),
         ("new-segment", "/segments/new".to_owned()),
+        ("content", "/content".to_owned()),
+        ("new-template", "/content/new".to_owned()),
     ];
     for (name, path) in pages {
         browser.open(&app.url(&path)).await;
@@ -305,5 +307,102 @@ async fn a_marketer_builds_a_segment_and_the_live_count_follows_each_condition()
         .collect();
     assert_eq!(users, vec!["c1"], "{members}");
     browser.screenshot("saved").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_marketer_writes_a_text_message_and_previews_it_for_a_real_person() {
+    let Some(browser) = Browser::start("template").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    create_operator(&app, "mei@brand.cn", "marketer").await;
+    person(&app).await;
+
+    log_in(&browser, &app, "mei@brand.cn").await;
+    browser
+        .by_test_id("nav-content")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .by_test_id("template-new")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    browser
+        .by_test_id("template-name-input")
+        .await
+        .send_keys("双11会员日")
+        .await
+        .expect("typed");
+    browser
+        .by_test_id("template-sms-text")
+        .await
+        .send_keys("{{ profile.traits.name }}您好，双11会员日全场5折，回T退订")
+        .await
+        .expect("typed");
+    browser
+        .by_test_id("preview-identity-value")
+        .await
+        .send_keys("13800138000")
+        .await
+        .expect("typed");
+    let rendered = "王美您好，双11会员日全场5折，回T退订";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let output = browser
+            .by_test_id("preview-output")
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+        if output.contains(rendered) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the preview shows {output:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let characters = browser
+        .by_test_id("preview-sms-characters")
+        .await
+        .text()
+        .await
+        .expect("text");
+    let count = rendered.chars().count().to_string();
+    assert!(
+        characters.contains(&count),
+        "{characters} should count {count} characters"
+    );
+    browser.screenshot("preview").await;
+
+    browser
+        .by_test_id("template-save")
+        .await
+        .click()
+        .await
+        .expect("clicked");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, list) = app.get("/v1/templates").await;
+        let saved = list["templates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["name"] == "双11会员日" && t["content"]["channel"] == "sms");
+        if saved {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the template was never saved: {list}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     browser.close().await;
 }

@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { Outlet, useLocation, useNavigate } from "react-router";
 import { App, Button, Layout, Menu, Space, Tag, Typography, type MenuProps } from "antd";
-import { AuditOutlined, LogoutOutlined, PartitionOutlined, SettingOutlined, TeamOutlined, UserOutlined } from "@ant-design/icons";
+import { AuditOutlined, FileTextOutlined, LogoutOutlined, PartitionOutlined, SettingOutlined, TeamOutlined, UserOutlined } from "@ant-design/icons";
 import { access, useActiveSession, useSession } from "../session";
 import { useI18n } from "../i18n";
 import { errorText } from "../format";
@@ -12,6 +12,7 @@ const { Header, Sider, Content } = Layout;
 const ROUTES: Record<string, string> = {
   profiles: "/profiles",
   segments: "/segments",
+  content: "/content",
   operators: "/settings/operators",
   audit: "/settings/audit",
 };
@@ -20,6 +21,7 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith("/settings/operators")) return "operators";
   if (pathname.startsWith("/settings/audit")) return "audit";
   if (pathname.startsWith("/segments")) return "segments";
+  if (pathname.startsWith("/content")) return "content";
   return "profiles";
 }
 
@@ -69,6 +71,13 @@ export function Shell() {
         key: "segments",
         icon: <PartitionOutlined aria-hidden />,
         label: <span data-testid="nav-segments">{t("nav.segments")}</span>,
+      });
+    }
+    if (access.content(role)) {
+      top.push({
+        key: "content",
+        icon: <FileTextOutlined aria-hidden />,
+        label: <span data-testid="nav-content">{t("nav.content")}</span>,
       });
     }
     if (settings.length > 0) {
