@@ -55,16 +55,32 @@ impl AuditContext {
 #[derive(Debug, Clone, Copy)]
 struct OwnRead;
 
-/// Paths that are not changes to configuration or people: ingestion, reads sent as
-/// POST, the inbox, tracking, receipts, and logging in (recorded by its handler).
+/// Routes that are not the management API: event ingestion and the apps' inbox. They
+/// take write keys, so the layer leaves them alone — ingestion must not pay for a
+/// second key look-up. (Tracked links, receipts and health are outside `/v1/`.)
+const NOT_MANAGEMENT: [&str; 10] = [
+    "/v1/events",
+    "/v1/batch",
+    "/v1/track",
+    "/v1/identify",
+    "/v1/page",
+    "/v1/screen",
+    "/v1/alias",
+    "/v1/group",
+    "/v1/inbox",
+    "/v1/inbox/{id}/read",
+];
+
+/// Whether a route belongs to the management API.
+fn is_management(template: &str) -> bool {
+    template.starts_with("/v1/") && !NOT_MANAGEMENT.contains(&template)
+}
+
+/// Management routes whose calls change nothing: reads sent as POST, and logging in
+/// (recorded by its handler).
 fn not_audited(method: &Method, template: &str) -> bool {
-    if template == "/v1/session" || template == "/v1/events" || !template.starts_with("/v1/") {
-        return true;
-    }
-    *method == Method::POST
-        && (template.ends_with("/preview")
-            || template.ends_with("/compare")
-            || template.starts_with("/v1/inbox"))
+    template == "/v1/session"
+        || (*method == Method::POST && (template.ends_with("/preview") || template.ends_with("/compare")))
 }
 
 /// The layer.
@@ -77,11 +93,13 @@ pub async fn audit(State(context): State<AuditContext>, request: Request, next: 
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
+    if !is_management(&template) {
+        return next.run(request).await;
+    }
     let method = request.method().clone();
     let caller = match ApiCaller::authenticate(&context.state, &method, request.headers()).await {
         Ok(Some(caller)) => caller,
-        // Not a management-API caller (a write key, a provider, a tracked link): the
-        // handler decides.
+        // No credentials: the handler refuses it (logging in needs none).
         Ok(None) => return next.run(request).await,
         Err(refusal) => {
             if refusal.code() == orbit_core::ErrorCode::CsrfRefused && !not_audited(&method, &template) {
@@ -105,8 +123,7 @@ pub async fn audit(State(context): State<AuditContext>, request: Request, next: 
                     .await;
                 }
             }
-            // The handler's own extractor refuses it, or takes the key it wants (a
-            // write key on the ingestion and inbox routes).
+            // The handler's own extractor refuses it with the same answer.
             return next.run(request).await;
         }
     };
@@ -417,6 +434,22 @@ mod tests {
             resources("/v1/segments", "/v1/segments").is_empty(),
             "a collection is not one resource"
         );
+    }
+
+    #[test]
+    fn ingestion_and_the_inbox_are_not_the_management_api() {
+        for route in [
+            "/v1/batch",
+            "/v1/events",
+            "/v1/inbox/{id}/read",
+            "/t/c/{token}",
+            "/health",
+        ] {
+            assert!(!is_management(route), "{route}");
+        }
+        assert!(is_management("/v1/segments/{id}"));
+        assert!(not_audited(&Method::POST, "/v1/segments/preview"));
+        assert!(!not_audited(&Method::POST, "/v1/segments"));
     }
 
     #[test]
