@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::browser::Browser;
 use crate::console_support::{PASSWORD, create_operator};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, wait_until_within};
+use std::time::Duration;
 
 /// A trait value that would run if the console rendered user data as HTML.
 const HOSTILE: &str = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">";
@@ -166,20 +167,37 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
     browser.close().await;
 }
 
+/// Waits until the element's text satisfies `holds`.
+async fn wait_for_element(browser: &Browser, test_id: &str, holds: impl Fn(&str) -> bool) {
+    let holds = &holds;
+    wait_until_within(Duration::from_secs(20), test_id, || async move {
+        let text = browser.by_test_id(test_id).await.text().await.unwrap_or_default();
+        holds(text.trim())
+    })
+    .await;
+}
+
 /// Waits until the element's text is `expected`.
 async fn wait_for_element_text(browser: &Browser, test_id: &str, expected: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let text = browser.by_test_id(test_id).await.text().await.unwrap_or_default();
-        if text.trim() == expected {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "[data-testid={test_id}] shows {text:?}, not {expected:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_element(browser, test_id, |text| text == expected).await;
+}
+
+/// Waits until the list at `path` holds an item named `name`; the item.
+async fn saved(app: &TestApp, path: &str, key: &str, name: &str) -> serde_json::Value {
+    let found = || async {
+        let (_, list) = app.get(path).await;
+        list[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|item| item["name"] == name)
+            .cloned()
+    };
+    wait_until_within(Duration::from_secs(20), &format!("{name} is saved"), || async {
+        found().await.is_some()
+    })
+    .await;
+    found().await.expect("saved")
 }
 
 #[tokio::test]
@@ -277,26 +295,7 @@ async fn a_marketer_builds_a_segment_and_the_live_count_follows_each_condition()
         .click()
         .await
         .expect("clicked");
-    let saved = {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let (_, list) = app.get("/v1/segments").await;
-            let found = list["segments"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|s| s["name"] == "重庆金卡会员")
-                .cloned();
-            if let Some(found) = found {
-                break found;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the segment was never saved: {list}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    };
+    let saved = saved(&app, "/v1/segments", "segments", "重庆金卡会员").await;
     let id = saved["id"].as_str().expect("id");
     let (_, members) = app.get(&format!("/v1/segments/{id}/members")).await;
     let users: Vec<&str> = members["members"]
@@ -351,23 +350,7 @@ async fn a_marketer_writes_a_text_message_and_previews_it_for_a_real_person() {
         .await
         .expect("typed");
     let rendered = "王美您好，双11会员日全场5折，回T退订";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let output = browser
-            .by_test_id("preview-output")
-            .await
-            .text()
-            .await
-            .unwrap_or_default();
-        if output.contains(rendered) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the preview shows {output:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_element(&browser, "preview-output", |output| output.contains(rendered)).await;
     let characters = browser
         .by_test_id("preview-sms-characters")
         .await
@@ -387,22 +370,7 @@ async fn a_marketer_writes_a_text_message_and_previews_it_for_a_real_person() {
         .click()
         .await
         .expect("clicked");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let (_, list) = app.get("/v1/templates").await;
-        let saved = list["templates"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|t| t["name"] == "双11会员日" && t["content"]["channel"] == "sms");
-        if saved {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the template was never saved: {list}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let template = saved(&app, "/v1/templates", "templates", "双11会员日").await;
+    assert_eq!(template["content"]["channel"], "sms", "{template}");
     browser.close().await;
 }
