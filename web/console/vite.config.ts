@@ -23,6 +23,10 @@ export default defineConfig({
         assetFileNames: "assets/[name]-[hash][extname]",
         manualChunks(id) {
           if (!id.includes("node_modules")) return undefined;
+          // Charts and the journey canvas are large and used by a few pages: their own
+          // chunks, loaded with the lazily imported pages that need them.
+          if (/node_modules\/(echarts|zrender)\//.test(id)) return "charts";
+          if (/node_modules\/(@xyflow|d3-[a-z]+|classcat|zustand)\//.test(id)) return "canvas";
           if (/node_modules\/(react|react-dom|scheduler|react-router|cookie|set-cookie-parser)\//.test(id)) {
             return "react";
           }
