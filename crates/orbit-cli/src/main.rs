@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod config;
 mod data_dir;
+mod demo;
 mod generate;
 mod import;
 mod serve;

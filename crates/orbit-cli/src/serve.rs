@@ -2,6 +2,7 @@
 
 use crate::config::{Config, LogFormat};
 use crate::data_dir;
+use crate::demo;
 use anyhow::Context;
 use clap::Args;
 use orbit_core::{ManualClock, SystemClock};
@@ -92,6 +93,17 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip)]
     config: Option<PathBuf>,
+    /// Start with a generated demo brand (customers, tags, segments, templates, a
+    /// finished campaign, a live journey) and an admin to log in with; made on first
+    /// start in an empty data directory [data directory default: ./orbit-demo].
+    #[arg(long)]
+    #[serde(skip)]
+    demo: bool,
+    /// How many customers the demo brand has.
+    #[arg(long, value_name = "N", default_value_t = 2_000, requires = "demo",
+          value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+    #[serde(skip)]
+    demo_profiles: u64,
 }
 
 pub fn init_logging(config: &Config) {
@@ -106,12 +118,42 @@ pub fn init_logging(config: &Config) {
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(mut args: ServeArgs) -> anyhow::Result<()> {
+    if args.demo && args.data_dir.is_none() {
+        args.data_dir = Some(PathBuf::from(demo::DEFAULT_DATA_DIR));
+    }
     let config = Config::load(args.config.as_deref(), &args)?;
     init_logging(&config);
+    if args.demo {
+        demo::check_data_dir(&config.data_dir)?;
+    }
     let running = start(&config, shutdown_signal()).await?;
     // Tests and scripts read the bound address (port 0 picks one) from this line.
     println!("orbit listening on http://{}", running.address);
+    if args.demo {
+        let size = demo::DemoSize {
+            profiles: usize::try_from(args.demo_profiles)?,
+            days: 60,
+        };
+        let login = demo::prepare(
+            &config.data_dir,
+            running.address,
+            &running.stores,
+            &running.hasher,
+            size,
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "making the demo brand failed; remove {} and start again",
+                config.data_dir.display()
+            )
+        })?;
+        println!(
+            "demo ready: open http://{}/ and log in as {} with the password {}",
+            running.address, login.login, login.password
+        );
+    }
     running.stopped().await?;
     tracing::info!("orbit stopped");
     Ok(())

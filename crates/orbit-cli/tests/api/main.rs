@@ -18,6 +18,7 @@ mod console_support;
 mod contact_policy;
 mod contract;
 mod crash;
+mod demo;
 mod engagement;
 mod helpers;
 mod import;
