@@ -1,15 +1,24 @@
 //! Extractors whose rejections answer in the API's JSON error shape: a typed JSON
 //! body and a typed query string, each naming the exact path of an offending field.
 
+use crate::AppState;
+use crate::auth::ApiCaller;
 use crate::body::read_json;
 use crate::error::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use orbit_core::ErrorCode;
+use orbit_engine::service::keys::Scope;
 use serde::de::DeserializeOwned;
 
 /// A request body type, with the code its mismatches answer with.
 pub trait ApiBody: DeserializeOwned {
+    /// The permissions a caller needs to send this body, checked before the body is
+    /// read: a caller without them is refused (403) whatever they sent, and learns
+    /// nothing about what the body should hold. Empty for a body sent before there is
+    /// a caller (a login).
+    const REQUIRES: &'static [Scope];
+
     /// The code of a body that does not fit the type.
     const INVALID: ErrorCode = ErrorCode::InvalidRequest;
 
@@ -26,15 +35,17 @@ pub trait ApiBody: DeserializeOwned {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
-impl<T, S> FromRequest<S> for ApiJson<T>
-where
-    T: ApiBody,
-    S: Send + Sync,
-{
+impl<T: ApiBody> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
-        let (parts, body) = request.into_parts();
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        if !T::REQUIRES.is_empty() {
+            let caller = ApiCaller::from_request_parts(&mut parts, state).await?;
+            for scope in T::REQUIRES {
+                caller.require(*scope)?;
+            }
+        }
         let value = read_json(&parts.headers, body).await?;
         serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
             let field = field_path(&e);

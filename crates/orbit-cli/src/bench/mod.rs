@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 mod audience;
+mod console;
 mod delivery;
 mod journey_dates;
 mod journeys;
@@ -34,6 +35,8 @@ pub enum BenchCommand {
     Journeys(journeys::JourneysArgs),
     /// Identity resolution alone, in memory.
     Resolve(ResolveArgs),
+    /// The API calls behind every console page, on a demo brand of the given size.
+    Console(console::ConsoleArgs),
 }
 
 /// Options of `orbit bench ingest`.
@@ -79,6 +82,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Audience(args) => audience::run(args).await,
         BenchCommand::Delivery(args) => delivery::run(args).await,
         BenchCommand::Journeys(args) => journeys::run(args).await,
+        BenchCommand::Console(args) => console::run(args).await,
         BenchCommand::Resolve(args) => {
             resolve(args);
             Ok(())

@@ -101,8 +101,7 @@ pub async fn prepare(
     }
     let workspace = WorkspaceId::parse(WORKSPACE).map_err(|e| anyhow::anyhow!("{e}"))?;
     let secret = mint_key(stores, hasher, &workspace).await?;
-    let api = Api::new(address, secret)?;
-    make_brand(&api, size).await?;
+    make_brand(address, secret, size).await?;
     let password = random_password();
     Operators::new(stores.operators.clone(), hasher.clone(), SessionPolicy::default())
         .create(
@@ -165,10 +164,11 @@ fn write_marker(path: &PathBuf, marker: &Marker) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The brand, made in the order a marketer would: history, tags, audiences, content,
-/// the welcome journey, the newest customers (who enter it), and a campaign run to
-/// its end.
-async fn make_brand(api: &Api, size: DemoSize) -> anyhow::Result<()> {
+/// Makes the brand through the API at `address` with an admin `key`, in the order a
+/// marketer would: history, tags, audiences, content, the welcome journey, the newest
+/// customers (who enter it), and a campaign run to its end.
+pub async fn make_brand(address: SocketAddr, key: String, size: DemoSize) -> anyhow::Result<()> {
+    let api = &Api::new(address, key)?;
     let population = Population {
         profiles: size.profiles,
         days: size.days,
@@ -229,7 +229,8 @@ async fn ingest(api: &Api, population: &Population, people: &[usize]) -> anyhow:
     Ok(())
 }
 
-async fn wait_until_completed(api: &Api, campaign: &str) -> anyhow::Result<()> {
+/// Waits until a launched campaign has sent or settled every message.
+pub async fn wait_until_completed(api: &Api, campaign: &str) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
         let report = api.get(&format!("/v1/campaigns/{campaign}/report")).await?;
@@ -248,14 +249,15 @@ async fn wait_until_completed(api: &Api, campaign: &str) -> anyhow::Result<()> {
 }
 
 /// The server's own API, called as any client calls it.
-struct Api {
+pub struct Api {
     client: reqwest::Client,
     base: String,
     key: String,
 }
 
 impl Api {
-    fn new(address: SocketAddr, key: String) -> anyhow::Result<Self> {
+    /// A client of the server at `address`, with an API key.
+    pub fn new(address: SocketAddr, key: String) -> anyhow::Result<Self> {
         Ok(Self {
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(120))
@@ -265,7 +267,8 @@ impl Api {
         })
     }
 
-    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+    /// Posts JSON; the JSON answer, or an error naming the path and the answer.
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let request = self
             .client
             .post(format!("{}{path}", self.base))
@@ -274,7 +277,8 @@ impl Api {
         Self::answer(path, request.send().await).await
     }
 
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+    /// Reads a path; the JSON answer, or an error naming the path and the answer.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
         let request = self
             .client
             .get(format!("{}{path}", self.base))

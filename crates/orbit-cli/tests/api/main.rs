@@ -36,6 +36,7 @@ mod openapi;
 mod operator_masking;
 mod operators;
 mod profiles;
+mod role_matrix;
 mod segment_sdk;
 mod segment_transitions;
 mod segments;

@@ -13,7 +13,9 @@ use orbit_engine::service::keys::Scope;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-impl ApiBody for CallTaskUpdate {}
+impl ApiBody for CallTaskUpdate {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesWrite];
+}
 
 /// How a task listing is answered.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]

@@ -15,6 +15,7 @@ use orbit_engine::service::delivery::{
 use orbit_engine::service::keys::Scope;
 
 impl ApiBody for CampaignDraft {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesWrite];
     const INVALID: ErrorCode = ErrorCode::InvalidCampaign;
 }
 

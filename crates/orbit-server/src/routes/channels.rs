@@ -14,6 +14,7 @@ use orbit_engine::service::delivery::{AccountDraft, ChannelList, ChannelView};
 use orbit_engine::service::keys::Scope;
 
 impl ApiBody for AccountDraft {
+    const REQUIRES: &'static [Scope] = &[Scope::Admin];
     /// A configuration that does not read is `invalid_config`, as one that does not
     /// validate is.
     fn invalid_at(field: &str) -> ErrorCode {

@@ -9,7 +9,9 @@ use axum::extract::State;
 use orbit_engine::service::keys::Scope;
 use orbit_engine::service::{ClockMove, ClockView};
 
-impl ApiBody for ClockMove {}
+impl ApiBody for ClockMove {
+    const REQUIRES: &'static [Scope] = &[Scope::Admin];
+}
 
 /// `GET /v1/clock`: the server's time, and whether it is simulated.
 #[utoipa::path(get, path = "/v1/clock", tag = "clock", security(("api_key" = [])), responses((status = 200, description = "The server's time", body = ClockView)))]

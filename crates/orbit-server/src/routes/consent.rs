@@ -13,7 +13,9 @@ use orbit_engine::service::keys::Scope;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-impl ApiBody for ConsentChange {}
+impl ApiBody for ConsentChange {
+    const REQUIRES: &'static [Scope] = &[Scope::ProfilesWrite];
+}
 
 /// The query of a consent read.
 #[derive(Debug, Deserialize, IntoParams)]

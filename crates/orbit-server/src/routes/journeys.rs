@@ -16,6 +16,7 @@ use orbit_engine::service::journeys::{
 use orbit_engine::service::keys::Scope;
 
 impl ApiBody for JourneyDraft {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesWrite];
     const INVALID: ErrorCode = ErrorCode::InvalidJourney;
 }
 
@@ -179,5 +180,6 @@ pub async fn enter_journey(
 }
 
 impl ApiBody for JourneyEntryRequest {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesWrite];
     const INVALID: ErrorCode = ErrorCode::InvalidRequest;
 }

@@ -9,7 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use orbit_engine::service::keys::{KeyList, KeyView, NewKey, RevokedKey, Scope};
 
-impl ApiBody for NewKey {}
+impl ApiBody for NewKey {
+    const REQUIRES: &'static [Scope] = &[Scope::Admin];
+}
 
 /// `POST /v1/keys`: mints a key; the secret is in the answer and nowhere else.
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = NewKey, security(("api_key" = [])), responses((status = 201, description = "The key, with its secret shown this once", body = KeyView), (status = 400, description = "Bad input; the error names the field")))]

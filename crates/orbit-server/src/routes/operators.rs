@@ -11,8 +11,12 @@ use axum::http::StatusCode;
 use orbit_engine::service::keys::Scope;
 use orbit_engine::service::operators::{NewOperator, OperatorChange, OperatorList, OperatorView};
 
-impl ApiBody for NewOperator {}
-impl ApiBody for OperatorChange {}
+impl ApiBody for NewOperator {
+    const REQUIRES: &'static [Scope] = &[Scope::Admin];
+}
+impl ApiBody for OperatorChange {
+    const REQUIRES: &'static [Scope] = &[Scope::Admin];
+}
 
 /// `POST /v1/operators`: adds an operator to the workspace.
 #[utoipa::path(post, path = "/v1/operators", tag = "operators", request_body = NewOperator, security(("api_key" = [])), responses((status = 201, description = "The operator", body = OperatorView), (status = 400, description = "Bad input; the error names the field"), (status = 409, description = "The login is taken (`already_exists`)")))]

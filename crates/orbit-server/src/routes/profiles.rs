@@ -15,6 +15,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 impl ApiBody for TraitPatch {
+    const REQUIRES: &'static [Scope] = &[Scope::ProfilesWrite];
     const INVALID: ErrorCode = ErrorCode::WrongType;
 }
 

@@ -20,8 +20,12 @@ use orbit_engine::service::keys::Scope;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-impl ApiBody for SegmentDraft {}
-impl ApiBody for PreviewRequest {}
+impl ApiBody for SegmentDraft {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesWrite];
+}
+impl ApiBody for PreviewRequest {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesRead];
+}
 
 /// `POST /v1/segments`: creates a segment.
 #[utoipa::path(post, path = "/v1/segments", tag = "segments", request_body = SegmentDraft, security(("api_key" = [])), responses((status = 201, description = "The segment with its size", body = SavedSegment), (status = 400, description = "Bad input; the error names the field"), (status = 409, description = "A segment with this id exists (`already_exists`)")))]

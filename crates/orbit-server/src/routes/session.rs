@@ -13,9 +13,12 @@ use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use orbit_core::ErrorCode;
 use orbit_engine::service::audit::{ActorKind, NewAuditEntry};
+use orbit_engine::service::keys::Scope;
 use orbit_engine::service::operators::{Login, LoginRefused, SessionView};
 
-impl ApiBody for Login {}
+impl ApiBody for Login {
+    const REQUIRES: &'static [Scope] = &[];
+}
 
 /// `POST /v1/session`: logs an operator in. Failed logins are throttled per account and
 /// per address, with delays growing from 2 s to 15 min.

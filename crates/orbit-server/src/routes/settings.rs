@@ -12,6 +12,7 @@ use orbit_engine::service::WorkspaceSettings;
 use orbit_engine::service::keys::Scope;
 
 impl ApiBody for WorkspaceSettings {
+    const REQUIRES: &'static [Scope] = &[Scope::Admin];
     const INVALID: ErrorCode = ErrorCode::InvalidSettings;
 }
 

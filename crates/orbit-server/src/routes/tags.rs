@@ -20,8 +20,12 @@ use orbit_engine::service::keys::Scope;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-impl ApiBody for TagInput {}
-impl ApiBody for AssignValues {}
+impl ApiBody for TagInput {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesWrite];
+}
+impl ApiBody for AssignValues {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesWrite];
+}
 
 /// `POST /v1/tags`: creates a tag; its values are computed before the answer.
 #[utoipa::path(post, path = "/v1/tags", tag = "tags", request_body = TagInput, security(("api_key" = [])), responses((status = 201, description = "The tag with its counts", body = TagView), (status = 400, description = "Bad input; the error names the field (`values[2].condition.window`)"), (status = 409, description = "A tag with this id exists (`already_exists`)")))]

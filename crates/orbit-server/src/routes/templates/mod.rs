@@ -16,7 +16,9 @@ use orbit_engine::service::keys::Scope;
 mod preview;
 pub use preview::{__path_preview_saved, __path_preview_unsaved, preview_saved, preview_unsaved};
 
-impl ApiBody for TemplateDraft {}
+impl ApiBody for TemplateDraft {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesWrite];
+}
 
 /// `POST /v1/templates`: creates a template whose content compiles.
 #[utoipa::path(post, path = "/v1/templates", tag = "templates", request_body = TemplateDraft, security(("api_key" = [])), responses((status = 201, description = "The template, with its channel and, for SMS, the part counts", body = TemplateView), (status = 400, description = "Bad input; the error names the field (`content.text`), and for a template that does not compile (`invalid_template`) its `line`"), (status = 409, description = "A template with this id exists (`already_exists`)")))]

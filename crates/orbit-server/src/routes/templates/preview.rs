@@ -11,7 +11,9 @@ use axum::extract::{Path, State};
 use orbit_engine::service::delivery::{Contacts, TemplatePreview, TemplatePreviewRequest};
 use orbit_engine::service::keys::Scope;
 
-impl ApiBody for TemplatePreviewRequest {}
+impl ApiBody for TemplatePreviewRequest {
+    const REQUIRES: &'static [Scope] = &[Scope::AudiencesRead, Scope::ProfilesRead];
+}
 
 /// `POST /v1/templates/{id}/preview`: a saved template rendered for one person.
 #[utoipa::path(post, path = "/v1/templates/{id}/preview", tag = "templates", params(("id" = String, Path, description = "The template's id")), request_body = TemplatePreviewRequest, security(("api_key" = [])), responses((status = 200, description = "The content as it would be sent, and for SMS its part counts", body = TemplatePreview), (status = 400, description = "Bad input; the error names the field"), (status = 404, description = "No such template or profile"), (status = 422, description = "`render_failed`: the error names `field`, `line` and `variable`")))]
