@@ -261,6 +261,20 @@ async fn each_role_may_do_its_work_and_no_more_and_every_refusal_is_recorded() {
                 body: Value::Null,
                 allowed: [true, true, true, true],
             },
+            Case {
+                method: Method::POST,
+                path: "/v1/channels",
+                body: json!({"id": format!("hook{n}"), "name": "CRM", "config": {"provider": "webhook",
+                             "url": "https://hooks.example.com/orbit", "secret": "a-webhook-secret-0123456789"}}),
+                allowed: [true, false, false, false],
+            },
+            // Campaigns pick an account, so every role reads them, secrets masked.
+            Case {
+                method: Method::GET,
+                path: "/v1/channels",
+                body: Value::Null,
+                allowed: [true, true, true, true],
+            },
         ]
     };
     for (n, (role, person)) in roles.iter().zip(&people).enumerate() {
