@@ -230,7 +230,8 @@ async fn read_with(
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Drops fields that hold secrets from an answer kept in the log (a minted key).
+/// Drops fields that hold secrets from an answer kept in the log (a minted key, an
+/// account's receipt URL, which any role may read in the log).
 fn without_secrets(mut value: Value) -> Value {
     fn strip(value: &mut Value) {
         match value {
@@ -238,7 +239,13 @@ fn without_secrets(mut value: Value) -> Value {
                 map.retain(|k, _| {
                     !matches!(
                         k.as_str(),
-                        "key" | "secret" | "password" | "password_hash" | "token" | "csrf_token"
+                        "key"
+                            | "secret"
+                            | "password"
+                            | "password_hash"
+                            | "token"
+                            | "csrf_token"
+                            | "receipt_url"
                     )
                 });
                 map.values_mut().for_each(strip);

@@ -84,10 +84,15 @@ impl ApiCaller {
         &self.workspace
     }
 
+    /// Whether the key holds `scope` (or `admin`), or the operator's role does.
+    pub fn holds(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
+    }
+
     /// Fails with 403 unless the key holds `scope` (or `admin`), or the operator's
     /// role does.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin) {
+        if self.holds(scope) {
             return Ok(());
         }
         Err(ApiError::forbidden(match &self.actor {

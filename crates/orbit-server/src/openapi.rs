@@ -38,7 +38,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "segments", description = "Audiences: API keys with audiences:read / audiences:write (docs/audiences.md)"),
         (name = "tags", description = "Tags, their values on profiles and industry tag libraries: audiences:read / audiences:write"),
         (name = "templates", description = "Message templates and their previews: audiences:read / audiences:write; previews also need profiles:read"),
-        (name = "channels", description = "Provider accounts (SMTP, SMS, push, WeChat, webhook), secrets sealed and masked: admin"),
+        (name = "channels", description = "Provider accounts (SMTP, SMS, push, WeChat, webhook), secrets sealed and masked, and test sends: admin; reads also audiences:read"),
         (name = "campaigns", description = "Broadcast campaigns, their life cycle and report: audiences:read / audiences:write"),
         (name = "journeys", description = "Journeys: drafts, validation, published versions and their life: audiences:read / audiences:write"),
         (name = "inbox", description = "The in-app inbox as apps read it, with their write key"),

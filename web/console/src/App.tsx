@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { lazy, Suspense, type ReactNode } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router";
 import { Spin } from "antd";
 import { access, useSession } from "./session";
@@ -15,6 +15,12 @@ import { SegmentEditorPage } from "./pages/SegmentEditor";
 import { TemplatesPage } from "./pages/Templates";
 import { TemplateEditorPage } from "./pages/TemplateEditor";
 import { ForbiddenResult, NotFoundResult } from "./components/Results";
+import { ChannelsPage } from "./pages/Channels";
+import { CampaignsPage } from "./pages/Campaigns";
+import { CampaignWizardPage } from "./pages/CampaignWizard";
+
+// The report draws with ECharts: its chunk loads with the page.
+const CampaignReportPage = lazy(() => import("./pages/CampaignReport").then((module) => ({ default: module.CampaignReportPage })));
 
 export interface LoginRedirect {
   from?: string;
@@ -132,6 +138,40 @@ export function AppRoutes() {
           element={
             <RoleGate allow={access.audit}>
               <AuditPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="channels"
+          element={
+            <RoleGate allow={access.channels}>
+              <ChannelsPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="campaigns"
+          element={
+            <RoleGate allow={access.campaigns}>
+              <CampaignsPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="campaigns/new"
+          element={
+            <RoleGate allow={access.campaignsWrite}>
+              <CampaignWizardPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="campaigns/:id"
+          element={
+            <RoleGate allow={access.campaigns}>
+              <Suspense fallback={<FullPageSpin />}>
+                <CampaignReportPage />
+              </Suspense>
             </RoleGate>
           }
         />

@@ -341,6 +341,135 @@ export interface TemplatePreview {
   sms?: SmsCost | null;
 }
 
+// Channels and campaigns.
+
+/** How the API shows a secret it keeps: sending it back unchanged keeps the stored value. */
+export const SECRET_MASK = "••••••";
+
+export type ProviderName =
+  | "smtp"
+  | "aliyun_sms"
+  | "tencent_sms"
+  | "twilio"
+  | "webhook"
+  | "fcm"
+  | "jpush"
+  | "wechat_official_account"
+  | "wechat_mini_program";
+
+/** A provider account's configuration, tagged by `provider`; secrets arrive as `SECRET_MASK`. */
+export type ProviderConfig = { provider: ProviderName } & { [field: string]: Json };
+
+export interface ChannelAccount {
+  id: string;
+  name: string;
+  channel: Channel;
+  provider: ProviderName;
+  config: ProviderConfig;
+  default: boolean;
+  rate_per_second?: number | null;
+  /** Only admins are shown it. */
+  receipt_url?: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AccountDraft {
+  id?: string | null;
+  name: string;
+  config: ProviderConfig;
+  default: boolean;
+  rate_per_second?: number | null;
+}
+
+export interface AccountTest {
+  to?: string;
+  text?: string;
+}
+
+export type AccountTestOutcome = "sent" | "retryable" | "permanent" | "ambiguous";
+
+export interface AccountTestResult {
+  account: string;
+  channel: Channel;
+  address?: string | null;
+  outcome: AccountTestOutcome;
+  provider_message_id?: string | null;
+  code?: string | null;
+  message?: string | null;
+}
+
+export type CampaignState = "draft" | "scheduled" | "running" | "paused" | "completed" | "cancelled";
+export type CampaignAction = "launch" | "pause" | "resume" | "cancel";
+export type ChannelPolicy = "priority" | "all";
+
+export interface CampaignMessage {
+  template: string;
+  account?: string | null;
+}
+
+export interface CampaignVariant {
+  name: string;
+  weight: number;
+  messages: CampaignMessage[];
+}
+
+export type Schedule =
+  | { kind: "now" }
+  | { kind: "at"; at: string }
+  | { kind: "cron"; expression: string; time_zone: string; until?: string | null };
+
+export interface CampaignDraft {
+  id?: string | null;
+  name: string;
+  segment: string;
+  class: TemplateClass;
+  topic: string;
+  control_percent: number;
+  variants: CampaignVariant[];
+  channel_policy: ChannelPolicy;
+  schedule: Schedule;
+  throttle_per_minute?: number | null;
+}
+
+export interface Campaign extends Omit<CampaignDraft, "id"> {
+  id: string;
+  state: CampaignState;
+  runs: number;
+  next_run_at?: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Tally {
+  targeted: number;
+  suppressed: Record<string, number>;
+  sent: number;
+  failed: number;
+  ambiguous: number;
+  pending: number;
+  delivered: number;
+  bounced: number;
+  opened: number;
+  clicked: number;
+}
+
+export interface ChannelTally extends Tally {
+  channel: string;
+}
+
+export interface VariantTally extends Tally {
+  variant: string;
+  channels: ChannelTally[];
+}
+
+export interface CampaignReport {
+  campaign: string;
+  state: CampaignState;
+  runs: number;
+  variants: VariantTally[];
+}
+
 /** An error answer of the API (or a failure to reach it: status 0, code `network`). */
 export class ApiError extends Error {
   readonly status: number;
@@ -513,6 +642,20 @@ export const api = {
   /** Renders a saved template for one person. */
   previewTemplate: (templateId: string, body: TemplatePreviewRequest) =>
     request<TemplatePreview>("POST", `/v1/templates/${id(templateId)}/preview`, { body }),
+
+  channels: () => request<{ channels: ChannelAccount[] }>("GET", "/v1/channels"),
+  createChannel: (draft: AccountDraft) => request<ChannelAccount>("POST", "/v1/channels", { body: draft }),
+  replaceChannel: (accountId: string, draft: AccountDraft) => request<ChannelAccount>("PUT", `/v1/channels/${id(accountId)}`, { body: draft }),
+  deleteChannel: (accountId: string) => request<void>("DELETE", `/v1/channels/${id(accountId)}`),
+  testChannel: (accountId: string, body: AccountTest) => request<AccountTestResult>("POST", `/v1/channels/${id(accountId)}/test`, { body }),
+
+  campaigns: () => request<{ campaigns: Campaign[] }>("GET", "/v1/campaigns"),
+  campaign: (campaignId: string) => request<Campaign>("GET", `/v1/campaigns/${id(campaignId)}`),
+  createCampaign: (draft: CampaignDraft) => request<Campaign>("POST", "/v1/campaigns", { body: draft }),
+  replaceCampaign: (campaignId: string, draft: CampaignDraft) => request<Campaign>("PUT", `/v1/campaigns/${id(campaignId)}`, { body: draft }),
+  deleteCampaign: (campaignId: string) => request<void>("DELETE", `/v1/campaigns/${id(campaignId)}`),
+  actOnCampaign: (campaignId: string, action: CampaignAction) => request<Campaign>("POST", `/v1/campaigns/${id(campaignId)}/${action}`),
+  campaignReport: (campaignId: string) => request<CampaignReport>("GET", `/v1/campaigns/${id(campaignId)}/report`),
 };
 
 /** Where the browser downloads every member of a segment as CSV (the session cookie is sent). */

@@ -85,4 +85,11 @@ export const access = {
   content: (_role: Role) => true,
   /** Creating, changing and deleting templates (`audiences:write`). */
   contentWrite: (role: Role) => role === "admin" || role === "marketer",
+  /** Provider accounts, secrets masked (`audiences:read`): campaigns pick one. */
+  channels: (_role: Role) => true,
+  /** Creating, changing, deleting and test-sending through accounts (admin). */
+  channelsWrite: (role: Role) => role === "admin",
+  campaigns: (_role: Role) => true,
+  /** Creating, launching, pausing and cancelling campaigns (`audiences:write`). */
+  campaignsWrite: (role: Role) => role === "admin" || role === "marketer",
 };

@@ -1,6 +1,8 @@
 //! Provider accounts (`/v1/channels`): an SMTP relay, an SMS account, a push app, a
 //! WeChat account, a webhook. Configurations are validated, checked against the
-//! egress policy, sealed at rest and shown masked.
+//! egress policy, sealed at rest and shown masked. Admins manage them and send test
+//! messages through them; `audiences:read` reads them (campaigns pick an account),
+//! without the receipt URL.
 
 use crate::AppState;
 use crate::auth::ApiCaller;
@@ -10,7 +12,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use orbit_core::ErrorCode;
-use orbit_engine::service::delivery::{AccountDraft, ChannelList, ChannelView};
+use orbit_engine::service::delivery::{
+    AccountDraft, AccountTest, AccountTestResult, ChannelList, ChannelView,
+};
 use orbit_engine::service::keys::Scope;
 
 impl ApiBody for AccountDraft {
@@ -25,6 +29,10 @@ impl ApiBody for AccountDraft {
             Self::INVALID
         }
     }
+}
+
+impl ApiBody for AccountTest {
+    const REQUIRES: &'static [Scope] = &[Scope::Admin];
 }
 
 /// `POST /v1/channels`: configures a provider account.
@@ -43,27 +51,37 @@ pub async fn create_channel(
     Ok((StatusCode::CREATED, Json(account)))
 }
 
-/// `GET /v1/channels`: the workspace's accounts, secrets masked.
+/// `GET /v1/channels`: the workspace's accounts, secrets masked (`audiences:read`;
+/// the receipt URL for admins only).
 #[utoipa::path(get, path = "/v1/channels", tag = "channels", security(("api_key" = [])), responses((status = 200, description = "Every account of the workspace, secrets masked", body = ChannelList)))]
 pub async fn list_channels(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<ChannelList>, ApiError> {
-    caller.require(Scope::Admin)?;
-    Ok(Json(state.engine.delivery().accounts(caller.workspace()).await?))
+    caller.require(Scope::AudiencesRead)?;
+    let accounts = state.engine.delivery().accounts(caller.workspace()).await?;
+    Ok(Json(if caller.holds(Scope::Admin) {
+        accounts
+    } else {
+        accounts.for_reader()
+    }))
 }
 
-/// `GET /v1/channels/{id}`: one account, secrets masked.
+/// `GET /v1/channels/{id}`: one account, secrets masked (`audiences:read`; the
+/// receipt URL for admins only).
 #[utoipa::path(get, path = "/v1/channels/{id}", tag = "channels", params(("id" = String, Path, description = "The account's id")), security(("api_key" = [])), responses((status = 200, description = "The account, secrets masked", body = ChannelView), (status = 400, description = "Not a channel id (`invalid_id`)"), (status = 404, description = "No such account")))]
 pub async fn get_channel(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ChannelView>, ApiError> {
-    caller.require(Scope::Admin)?;
-    Ok(Json(
-        state.engine.delivery().account(caller.workspace(), &id).await?,
-    ))
+    caller.require(Scope::AudiencesRead)?;
+    let account = state.engine.delivery().account(caller.workspace(), &id).await?;
+    Ok(Json(if caller.holds(Scope::Admin) {
+        account
+    } else {
+        account.for_reader()
+    }))
 }
 
 /// `PUT /v1/channels/{id}`: replaces an account; secrets sent back masked are kept.
@@ -97,4 +115,22 @@ pub async fn delete_channel(
         .delete_account(caller.workspace(), &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/channels/{id}/test`: sends one test message through the account to the
+/// address given; the provider's answer, whether it took the message or not.
+#[utoipa::path(post, path = "/v1/channels/{id}/test", tag = "channels", params(("id" = String, Path, description = "The account's id")), request_body = AccountTest, security(("api_key" = [])), responses((status = 200, description = "What the provider answered (`outcome` says whether it took the message)", body = AccountTestResult), (status = 400, description = "No or a bad address (`missing_field`, `invalid_identity` naming `to`); a channel that sends only approved templates (`invalid_request`)"), (status = 404, description = "No such account"), (status = 409, description = "The account's configuration no longer opens (`invalid_state`)")))]
+pub async fn test_channel(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<AccountTest>,
+) -> Result<Json<AccountTestResult>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let result = state
+        .engine
+        .delivery()
+        .test_account(caller.workspace(), &id, request)
+        .await?;
+    Ok(Json(result))
 }

@@ -88,6 +88,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
             channels::put_channel,
             channels::delete_channel
         ))
+        .routes(routes!(channels::test_channel))
         .routes(routes!(campaigns::create_campaign, campaigns::list_campaigns))
         .routes(routes!(
             campaigns::get_campaign,

@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { Outlet, useLocation, useNavigate } from "react-router";
 import { App, Button, Layout, Menu, Space, Tag, Typography, type MenuProps } from "antd";
-import { AuditOutlined, FileTextOutlined, LogoutOutlined, PartitionOutlined, SettingOutlined, TeamOutlined, UserOutlined } from "@ant-design/icons";
+import { ApiOutlined, AuditOutlined, FileTextOutlined, LogoutOutlined, PartitionOutlined, SendOutlined, SettingOutlined, TeamOutlined, UserOutlined } from "@ant-design/icons";
 import { access, useActiveSession, useSession } from "../session";
 import { useI18n } from "../i18n";
 import { errorText } from "../format";
@@ -15,6 +15,8 @@ const ROUTES: Record<string, string> = {
   content: "/content",
   operators: "/settings/operators",
   audit: "/settings/audit",
+  campaigns: "/campaigns",
+  channels: "/channels",
 };
 
 function selectedKey(pathname: string): string {
@@ -22,6 +24,8 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith("/settings/audit")) return "audit";
   if (pathname.startsWith("/segments")) return "segments";
   if (pathname.startsWith("/content")) return "content";
+  if (pathname.startsWith("/campaigns")) return "campaigns";
+  if (pathname.startsWith("/channels")) return "channels";
   return "profiles";
 }
 
@@ -78,6 +82,20 @@ export function Shell() {
         key: "content",
         icon: <FileTextOutlined aria-hidden />,
         label: <span data-testid="nav-content">{t("nav.content")}</span>,
+      });
+    }
+    if (access.campaigns(role)) {
+      top.push({
+        key: "campaigns",
+        icon: <SendOutlined aria-hidden />,
+        label: <span data-testid="nav-campaigns">{t("nav.campaigns")}</span>,
+      });
+    }
+    if (access.channels(role)) {
+      top.push({
+        key: "channels",
+        icon: <ApiOutlined aria-hidden />,
+        label: <span data-testid="nav-channels">{t("nav.channels")}</span>,
       });
     }
     if (settings.length > 0) {

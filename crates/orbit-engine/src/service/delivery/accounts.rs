@@ -68,11 +68,34 @@ pub struct ChannelView {
     pub updated_at: Timestamp,
 }
 
+impl ChannelView {
+    /// The account as shown to a caller who may read accounts but not manage them:
+    /// without the receipt URL, since whoever holds it can push receipts (Aliyun's
+    /// and Tencent's are not signed, so their URL is the only guard).
+    #[must_use]
+    pub fn for_reader(self) -> Self {
+        Self {
+            receipt_url: None,
+            ..self
+        }
+    }
+}
+
 /// The workspace's provider accounts.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChannelList {
     /// Every account, secrets masked.
     pub channels: Vec<ChannelView>,
+}
+
+impl ChannelList {
+    /// Every account as [`ChannelView::for_reader`] shows it.
+    #[must_use]
+    pub fn for_reader(self) -> Self {
+        Self {
+            channels: self.channels.into_iter().map(ChannelView::for_reader).collect(),
+        }
+    }
 }
 
 impl Delivery {
@@ -163,7 +186,7 @@ impl Delivery {
         Ok(())
     }
 
-    async fn stored_account(
+    pub(super) async fn stored_account(
         &self,
         workspace: &WorkspaceId,
         id: &ChannelId,

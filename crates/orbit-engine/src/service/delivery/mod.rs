@@ -5,6 +5,7 @@
 //! Each resource the API serves has its module: an `impl Delivery` block with the
 //! typed requests and answers it takes and gives.
 
+mod account_test;
 mod accounts;
 mod call_tasks;
 mod campaigns;
@@ -15,6 +16,7 @@ mod personal;
 mod templates;
 mod tracking;
 
+pub use account_test::{AccountTest, AccountTestOutcome, AccountTestResult};
 pub use accounts::{AccountDraft, ChannelList, ChannelView};
 pub use call_tasks::{CallTaskPage, CallTaskStatus, CallTaskUpdate, CallTaskView};
 pub use campaigns::{CampaignAction, CampaignDraft, CampaignList, CampaignReport, CampaignView};
