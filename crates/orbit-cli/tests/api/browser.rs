@@ -105,6 +105,14 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element [data-testid={id}]: {e}"))
     }
 
+    /// Whether an element with `data-testid` equal to `id` is on the page now.
+    pub async fn has_test_id(&self, id: &str) -> bool {
+        self.client
+            .find(Locator::Css(&format!("[data-testid=\"{id}\"]")))
+            .await
+            .is_ok()
+    }
+
     /// Waits until the page's visible text contains `text`; the text.
     pub async fn wait_for_text(&self, text: &str) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);

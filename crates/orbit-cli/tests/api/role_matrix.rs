@@ -18,14 +18,15 @@ fn who_may(method: &Method, template: &str) -> Option<[bool; 4]> {
     const CHANGERS: [bool; 4] = [true, true, false, false];
     const ADMIN: [bool; 4] = [true, false, false, false];
     let under = |prefix: &str| template == prefix || template.starts_with(&format!("{prefix}/"));
-    // Workspace administration: keys, operators, provider accounts, settings, the clock.
-    if ["/v1/keys", "/v1/operators", "/v1/clock"]
+    // Workspace administration: keys, operators, settings, the clock.
+    if ["/v1/keys", "/v1/operators", "/v1/clock", "/v1/settings"]
         .iter()
         .any(|p| under(p))
     {
         return Some(ADMIN);
     }
-    if under("/v1/channels") || under("/v1/settings") {
+    // Provider accounts are read (secrets masked) by all who pick one for a campaign.
+    if under("/v1/channels") {
         return Some(if *method == Method::GET { EVERYONE } else { ADMIN });
     }
     let work = [

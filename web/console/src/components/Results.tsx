@@ -14,10 +14,18 @@ function BackHome() {
 
 export function NotFoundResult() {
   const { t } = useI18n();
-  return <Result status="404" title="404" subTitle={t("error.notFoundPage")} extra={<BackHome />} />;
+  return (
+    <div data-testid="not-found-page">
+      <Result status="404" title="404" subTitle={t("error.notFoundPage")} extra={<BackHome />} />
+    </div>
+  );
 }
 
 export function ForbiddenResult() {
   const { t } = useI18n();
-  return <Result status="403" title="403" subTitle={t("error.forbiddenPage")} extra={<BackHome />} />;
+  return (
+    <div data-testid="forbidden-page">
+      <Result status="403" title="403" subTitle={t("error.forbiddenPage")} extra={<BackHome />} />
+    </div>
+  );
 }
