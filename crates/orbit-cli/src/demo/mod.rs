@@ -32,8 +32,10 @@ const ADMIN_LOGIN: &str = "admin";
 /// People who signed up this recently arrive after the welcome journey is published,
 /// so it shows people entering, waiting and converting.
 const RECENT_DAYS: i64 = 7;
-/// Events per ingestion request.
+/// Events per ingestion request, about.
 const BATCH: usize = 500;
+/// Ingestion requests in flight at once: the server commits concurrent batches together.
+const IN_FLIGHT: usize = 4;
 
 /// The data directory the demo uses when none is named: never the default
 /// `./orbit-data`, which may hold a brand's real data.
@@ -212,19 +214,30 @@ pub async fn make_brand(address: SocketAddr, key: String, size: DemoSize) -> any
     wait_until_completed(api, &campaign_id).await
 }
 
+/// Sends the people's events in batches of whole people, a few batches in flight:
+/// one person's events stay in one request, in time order, so journeys see each
+/// person's sign-up before their first order.
 async fn ingest(api: &Api, population: &Population, people: &[usize]) -> anyhow::Result<()> {
+    let mut in_flight = tokio::task::JoinSet::new();
     let mut batch = Vec::with_capacity(BATCH);
     for &index in people {
-        for event in population.events(index) {
-            batch.push(native_line(&event));
-            if batch.len() == BATCH {
-                api.post("/v1/events", &json!({ "events": batch })).await?;
-                batch.clear();
+        batch.extend(population.events(index).iter().map(native_line));
+        if batch.len() >= BATCH {
+            if in_flight.len() == IN_FLIGHT
+                && let Some(sent) = in_flight.join_next().await
+            {
+                sent??;
             }
+            let body = json!({ "events": std::mem::take(&mut batch) });
+            let api = api.clone();
+            in_flight.spawn(async move { api.post("/v1/events", &body).await });
         }
     }
     if !batch.is_empty() {
         api.post("/v1/events", &json!({ "events": batch })).await?;
+    }
+    while let Some(sent) = in_flight.join_next().await {
+        sent??;
     }
     Ok(())
 }
@@ -249,6 +262,7 @@ pub async fn wait_until_completed(api: &Api, campaign: &str) -> anyhow::Result<(
 }
 
 /// The server's own API, called as any client calls it.
+#[derive(Clone)]
 pub struct Api {
     client: reqwest::Client,
     base: String,
