@@ -40,5 +40,6 @@ mod segment_transitions;
 mod segments;
 mod settings;
 mod snapshots;
+mod stats;
 mod tags;
 mod templates;
