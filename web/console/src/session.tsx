@@ -85,4 +85,10 @@ export const access = {
   content: (_role: Role) => true,
   /** Creating, changing and deleting templates (`audiences:write`). */
   contentWrite: (role: Role) => role === "admin" || role === "marketer",
+  dashboard: (_role: Role) => true,
+  tags: (_role: Role) => true,
+  /** Creating, changing and deleting tags, imports and installing libraries (`audiences:write`). */
+  tagsWrite: (role: Role) => role === "admin" || role === "marketer",
+  /** The workspace's settings and keys (`admin`). */
+  settings: (role: Role) => role === "admin",
 };

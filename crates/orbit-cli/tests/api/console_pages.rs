@@ -34,7 +34,7 @@ async fn person(app: &TestApp) -> String {
         .to_owned()
 }
 
-async fn log_in(browser: &Browser, app: &TestApp, login: &str) {
+pub(crate) async fn log_in(browser: &Browser, app: &TestApp, login: &str) {
     browser.open(&app.url("/")).await;
     browser
         .by_test_id("login-input")
@@ -141,6 +141,13 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
         ("new-segment", "/segments/new".to_owned()),
         ("content", "/content".to_owned()),
         ("new-template", "/content/new".to_owned()),
+        ("dashboard", "/dashboard".to_owned()),
+        ("tags", "/tags".to_owned()),
+        ("tag-libraries", "/tags?view=libraries".to_owned()),
+        ("new-tag", "/tags/new".to_owned()),
+        ("policy", "/settings/policy".to_owned()),
+        ("rules", "/settings/rules".to_owned()),
+        ("keys", "/settings/keys".to_owned()),
     ];
     for (name, path) in pages {
         browser.open(&app.url(&path)).await;
@@ -168,7 +175,7 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
 }
 
 /// Waits until the element's text satisfies `holds`.
-async fn wait_for_element(browser: &Browser, test_id: &str, holds: impl Fn(&str) -> bool) {
+pub(crate) async fn wait_for_element(browser: &Browser, test_id: &str, holds: impl Fn(&str) -> bool) {
     let holds = &holds;
     wait_until_within(Duration::from_secs(20), test_id, || async move {
         let text = browser.by_test_id(test_id).await.text().await.unwrap_or_default();
@@ -178,12 +185,12 @@ async fn wait_for_element(browser: &Browser, test_id: &str, holds: impl Fn(&str)
 }
 
 /// Waits until the element's text is `expected`.
-async fn wait_for_element_text(browser: &Browser, test_id: &str, expected: &str) {
+pub(crate) async fn wait_for_element_text(browser: &Browser, test_id: &str, expected: &str) {
     wait_for_element(browser, test_id, |text| text == expected).await;
 }
 
 /// Waits until the list at `path` holds an item named `name`; the item.
-async fn saved(app: &TestApp, path: &str, key: &str, name: &str) -> serde_json::Value {
+pub(crate) async fn saved(app: &TestApp, path: &str, key: &str, name: &str) -> serde_json::Value {
     let found = || async {
         let (_, list) = app.get(path).await;
         list[key]
