@@ -19,8 +19,11 @@ const REFRESH_MS = 60_000;
 /** How many segments the size chart draws: more lines than this no one can read. */
 const CHARTED_SEGMENTS = 5;
 
+/** The overview's fields that are counts. */
+type CountField = { [K in keyof StatsOverview]: StatsOverview[K] extends number ? K : never }[keyof StatsOverview];
+
 interface StatCard {
-  key: keyof StatsOverview;
+  key: CountField;
   label: MessageKey;
   testId: string;
 }
@@ -92,7 +95,7 @@ function StatCards({ overview }: { overview: StatsOverview }) {
           <Card size="small">
             <Statistic
               title={t(card.label)}
-              value={overview[card.key] as number}
+              value={overview[card.key]}
               formatter={(value) => <span data-testid={card.testId}>{number.format(Number(value))}</span>}
             />
           </Card>
