@@ -214,6 +214,18 @@ impl ProfileId {
         Self(uuid)
     }
 
+    /// When the id was minted: the time of the event that created the profile, as
+    /// received. `None` for an id that is not time-ordered (UUID version 7).
+    pub fn minted_at_ms(&self) -> Option<i64> {
+        if self.0.get_version_num() != 7 {
+            return None;
+        }
+        // A version 7 UUID opens with its 48-bit Unix time in milliseconds.
+        let mut millis = [0u8; 8];
+        millis[2..].copy_from_slice(&self.0.as_bytes()[..6]);
+        i64::try_from(u64::from_be_bytes(millis)).ok()
+    }
+
     /// The id's 16 bytes, for stable hashing.
     pub fn as_bytes(&self) -> &[u8; 16] {
         self.0.as_bytes()
@@ -289,5 +301,13 @@ mod tests {
         let id = ProfileId::mint(jiff::Timestamp::UNIX_EPOCH, 42);
         assert_eq!(ProfileId::parse(&id.to_string()), Ok(id));
         assert_eq!(ProfileId::parse("nope"), Err(IdError::NotAProfileId));
+    }
+
+    #[test]
+    fn a_minted_id_tells_when_it_was_minted() {
+        let at = jiff::Timestamp::from_millisecond(1_796_000_123_456).expect("a time");
+        assert_eq!(ProfileId::mint(at, 42).minted_at_ms(), Some(1_796_000_123_456));
+        let random = ProfileId::parse("6f1c1a52-8a0e-4c5e-9d7b-2f0f3a1b2c3d").expect("a UUID");
+        assert_eq!(random.minted_at_ms(), None, "a version 4 UUID has no time");
     }
 }

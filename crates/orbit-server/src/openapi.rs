@@ -43,6 +43,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "journeys", description = "Journeys: drafts, validation, published versions and their life: audiences:read / audiences:write"),
         (name = "inbox", description = "The in-app inbox as apps read it, with their write key"),
         (name = "tracking", description = "The public links messages carry and providers call: opens, clicks, unsubscribes, receipts; each a signed token, no key"),
+        (name = "stats", description = "The dashboard's numbers: audiences:read"),
         (name = "clock", description = "The simulated clock of demos and scenario tests: admin"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -32,6 +32,7 @@ mod operators;
 mod profiles;
 mod segments;
 mod tags;
+mod tallies;
 mod workspaces;
 pub use audit::{
     audit_documents_round_trip_exactly, audit_entries_read_back_newest_first_per_workspace,
@@ -77,6 +78,7 @@ pub use segments::segments_round_trip_with_members_and_history;
 pub use tags::{
     assigned_tag_values_are_replaced_per_profile_and_go_with_their_tag, tags_round_trip_and_refuse_a_taken_id,
 };
+pub use tallies::send_tallies_count_each_message_once_per_quarter_hour;
 pub use workspaces::{
     keys_are_found_by_digest_until_revoked, the_default_workspace_exists, workspaces_round_trip_with_settings,
 };
@@ -120,6 +122,7 @@ macro_rules! store_conformance_tests {
             inbox_messages_are_kept_once_and_read_once,
             call_tasks_are_listed_by_status_and_closed,
             dead_letters_page_through_rows_that_failed_together,
+            send_tallies_count_each_message_once_per_quarter_hour,
             journeys_round_trip_and_refuse_a_taken_id,
             published_journey_versions_are_never_overwritten,
             active_journeys_are_the_live_and_paused_ones,

@@ -13,11 +13,11 @@ use orbit_store::{
 };
 use serde_json::json;
 
-fn person(n: u128) -> ProfileId {
+pub(super) fn person(n: u128) -> ProfileId {
     ProfileId::mint(at(0), n)
 }
 
-fn new_send(origin: &str, profile: ProfileId, state: SendState, due: i64) -> NewSend {
+pub(super) fn new_send(origin: &str, profile: ProfileId, state: SendState, due: i64) -> NewSend {
     NewSend {
         id: SendKey {
             workspace: &ws(),

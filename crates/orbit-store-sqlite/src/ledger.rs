@@ -7,7 +7,8 @@ use jiff::Timestamp;
 use orbit_core::messaging::{Channel, Lane, SuppressionReason};
 use orbit_core::{CampaignId, ChannelId, ProfileId, WorkspaceId};
 use orbit_store::{
-    Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendUpdate, StoreError,
+    Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendTally, SendUpdate, StoreError,
+    TALLY_MINUTES,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -337,6 +338,44 @@ impl SendLedger for SqliteStore {
                         .ok_or_else(|| corrupt("send", "accepted without a channel"))?,
                     millis(row, "send", "accepted_at")?,
                 ))
+            })
+            .collect()
+    }
+
+    async fn send_tallies(
+        &self,
+        workspace: &WorkspaceId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SendTally>, StoreError> {
+        // Quarter hours starting in [from, to): the first at or after `from`.
+        let quarter_ms = TALLY_MINUTES * 60_000;
+        let first = from.as_millisecond().div_euclid(quarter_ms)
+            + i64::from(from.as_millisecond().rem_euclid(quarter_ms) != 0);
+        let end = to.as_millisecond().div_euclid(quarter_ms)
+            + i64::from(to.as_millisecond().rem_euclid(quarter_ms) != 0);
+        let rows = sqlx::query(
+            "SELECT quarter, sent, delivered FROM send_tallies \
+             WHERE workspace_id = ? AND quarter >= ? AND quarter < ? ORDER BY quarter",
+        )
+        .bind(workspace.as_str())
+        .bind(first)
+        .bind(end)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(not_written)?;
+        rows.iter()
+            .map(|row| {
+                let number = |col: &str| -> Result<i64, StoreError> {
+                    row.try_get(col).map_err(|e| corrupt("send tally", e))
+                };
+                let start = Timestamp::from_millisecond(number("quarter")? * quarter_ms)
+                    .map_err(|e| corrupt("send tally", e))?;
+                Ok(SendTally {
+                    start,
+                    sent: u64::try_from(number("sent")?).unwrap_or(0),
+                    delivered: u64::try_from(number("delivered")?).unwrap_or(0),
+                })
             })
             .collect()
     }

@@ -216,6 +216,22 @@ pub struct ReportRow {
     pub clicked: u64,
 }
 
+/// How long one tally of the send ledger covers, in minutes: a quarter of an hour, so
+/// that a day in any time zone in use (each a whole number of quarter hours from UTC)
+/// is a whole number of tallies.
+pub const TALLY_MINUTES: i64 = 15;
+
+/// What the send ledger recorded in one quarter hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendTally {
+    /// When the quarter hour starts.
+    pub start: Timestamp,
+    /// Messages a provider took in it (by their `accepted_at`).
+    pub sent: u64,
+    /// Messages a receipt said arrived in it (by their `delivered_at`).
+    pub delivered: u64,
+}
+
 /// The outbox.
 #[async_trait]
 pub trait SendLedger: Send + Sync {
@@ -269,6 +285,20 @@ pub trait SendLedger: Send + Sync {
         &self,
         since: Timestamp,
     ) -> Result<Vec<(WorkspaceId, ProfileId, Channel, Timestamp)>, StoreError>;
+    /// A workspace's tallies of the quarter hours ([`TALLY_MINUTES`]) that start in
+    /// `[from, to)` and hold anything, oldest first.
+    ///
+    /// # Contract
+    /// A row counts once in `sent`, in the quarter hour of its `accepted_at`, and once
+    /// in `delivered`, in that of its `delivered_at`. A tally changes in the same
+    /// transaction as the row it counts, so it is as durable as the row; erasing a
+    /// person leaves tallies as they are (the messages were sent).
+    async fn send_tallies(
+        &self,
+        workspace: &WorkspaceId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SendTally>, StoreError>;
     /// Failed rows of a workspace, newest first (by when they failed, then by id),
     /// after the cursor `(updated_at, id)` of the last row of the previous page.
     async fn dead_letters(

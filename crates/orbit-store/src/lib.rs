@@ -32,7 +32,9 @@ pub use journeys::{
     JourneyRecord, JourneyRunStore, JourneyStore, JourneyVersion, MovedRun, NodeCount, StoredRun,
 };
 pub use keys::{ApiKeyRecord, KeyKind, KeyStore, Scope};
-pub use ledger::{Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendUpdate};
+pub use ledger::{
+    Engagement, NewSend, ReportRow, SendLedger, SendRecord, SendState, SendTally, SendUpdate, TALLY_MINUTES,
+};
 pub use messaging::{
     CampaignRecord, CampaignStore, ChannelAccountRecord, ChannelAccountStore, ConsentStore, TemplateRecord,
     TemplateStore,

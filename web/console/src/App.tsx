@@ -21,6 +21,15 @@ import { CampaignWizardPage } from "./pages/CampaignWizard";
 
 // The report draws with ECharts: its chunk loads with the page.
 const CampaignReportPage = lazy(() => import("./pages/CampaignReport").then((module) => ({ default: module.CampaignReportPage })));
+import { TagsPage } from "./pages/Tags";
+import { TagEditorPage } from "./pages/TagEditor";
+import { SettingsIndex, SettingsLayout } from "./pages/Settings";
+import { SettingsPolicyPage } from "./pages/SettingsPolicy";
+import { SettingsRulesPage } from "./pages/SettingsRules";
+import { ApiKeysPage } from "./pages/ApiKeys";
+
+// The dashboard draws with ECharts: its chunk loads with the page.
+const DashboardPage = lazy(() => import("./pages/Dashboard").then((module) => ({ default: module.DashboardPage })));
 
 export interface LoginRedirect {
   from?: string;
@@ -58,7 +67,7 @@ function RoleGate({ allow, children }: { allow: (role: Role) => boolean; childre
 function LoginRoute() {
   const { state } = useSession();
   if (state.status === "loading") return <FullPageSpin />;
-  if (state.status === "active") return <Navigate to="/profiles" replace />;
+  if (state.status === "active") return <Navigate to="/dashboard" replace />;
   return <LoginPage />;
 }
 
@@ -73,7 +82,7 @@ export function AppRoutes() {
           </RequireSession>
         }
       >
-        <Route index element={<Navigate to="/profiles" replace />} />
+        <Route index element={<Navigate to="/dashboard" replace />} />
         <Route path="profiles" element={<ProfileSearchPage />} />
         <Route path="profiles/:id" element={<ProfilePage />} />
         <Route
@@ -124,20 +133,80 @@ export function AppRoutes() {
             </RoleGate>
           }
         />
-        <Route path="settings" element={<Navigate to="/settings/audit" replace />} />
+        <Route path="settings" element={<SettingsLayout />}>
+          <Route index element={<SettingsIndex />} />
+          <Route
+            path="operators"
+            element={
+              <RoleGate allow={access.operators}>
+                <OperatorsPage />
+              </RoleGate>
+            }
+          />
+          <Route
+            path="audit"
+            element={
+              <RoleGate allow={access.audit}>
+                <AuditPage />
+              </RoleGate>
+            }
+          />
+          <Route
+            path="policy"
+            element={
+              <RoleGate allow={access.settings}>
+                <SettingsPolicyPage />
+              </RoleGate>
+            }
+          />
+          <Route
+            path="rules"
+            element={
+              <RoleGate allow={access.settings}>
+                <SettingsRulesPage />
+              </RoleGate>
+            }
+          />
+          <Route
+            path="keys"
+            element={
+              <RoleGate allow={access.settings}>
+                <ApiKeysPage />
+              </RoleGate>
+            }
+          />
+        </Route>
         <Route
-          path="settings/operators"
+          path="dashboard"
           element={
-            <RoleGate allow={access.operators}>
-              <OperatorsPage />
+            <RoleGate allow={access.dashboard}>
+              <Suspense fallback={<FullPageSpin />}>
+                <DashboardPage />
+              </Suspense>
             </RoleGate>
           }
         />
         <Route
-          path="settings/audit"
+          path="tags"
           element={
-            <RoleGate allow={access.audit}>
-              <AuditPage />
+            <RoleGate allow={access.tags}>
+              <TagsPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="tags/new"
+          element={
+            <RoleGate allow={access.tagsWrite}>
+              <TagEditorPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="tags/:id"
+          element={
+            <RoleGate allow={access.tags}>
+              <TagEditorPage />
             </RoleGate>
           }
         />

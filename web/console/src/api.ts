@@ -540,6 +540,8 @@ function withQuery(path: string, query?: Query): string {
 interface Options {
   query?: Query;
   body?: unknown;
+  /** A body sent as it is (a file), with its content type. */
+  content?: { type: string; data: Blob | string };
   /** Whether a 401 means "the session ended" (every call but the login). */
   sessionBound?: boolean;
 }
@@ -547,6 +549,7 @@ interface Options {
 async function request<T>(method: string, path: string, options: Options = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  if (options.content) headers["Content-Type"] = options.content.type;
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
 
   let response: Response;
@@ -554,7 +557,7 @@ async function request<T>(method: string, path: string, options: Options = {}): 
     response = await fetch(withQuery(path, options.query), {
       method,
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: options.content ? options.content.data : options.body === undefined ? undefined : JSON.stringify(options.body),
       credentials: "same-origin",
       cache: "no-store",
     });
@@ -656,9 +659,215 @@ export const api = {
   deleteCampaign: (campaignId: string) => request<void>("DELETE", `/v1/campaigns/${id(campaignId)}`),
   actOnCampaign: (campaignId: string, action: CampaignAction) => request<Campaign>("POST", `/v1/campaigns/${id(campaignId)}/${action}`),
   campaignReport: (campaignId: string) => request<CampaignReport>("GET", `/v1/campaigns/${id(campaignId)}/report`),
+  statsOverview: () => request<StatsOverview>("GET", "/v1/stats/overview"),
+  tags: () => request<{ tags: Tag[]; refreshed: TagFreshness }>("GET", "/v1/tags"),
+  tag: (tagId: string) => request<Tag>("GET", `/v1/tags/${id(tagId)}`),
+  createTag: (input: TagInput) => request<Tag>("POST", "/v1/tags", { body: input }),
+  replaceTag: (tagId: string, input: TagInput) => request<Tag>("PUT", `/v1/tags/${id(tagId)}`, { body: input }),
+  deleteTag: (tagId: string) => request<void>("DELETE", `/v1/tags/${id(tagId)}`),
+  /** Sets an imported tag's values from a CSV or JSON-lines file. */
+  importTagValues: (tagId: string, file: Blob, format: "csv" | "jsonl", replace: boolean) =>
+    request<ImportReport>("POST", `/v1/tags/${id(tagId)}/import`, {
+      query: { format, replace: replace ? "true" : undefined },
+      content: { type: format === "csv" ? "text/csv" : "application/x-ndjson", data: file },
+    }),
+  tagLibraries: () => request<{ libraries: LibrarySummary[] }>("GET", "/v1/tag-libraries"),
+  tagLibrary: (libraryId: string) => request<LibraryDetail>("GET", `/v1/tag-libraries/${id(libraryId)}`),
+  installTagLibrary: (libraryId: string, replace: boolean) =>
+    request<InstallReport>("POST", `/v1/tag-libraries/${id(libraryId)}/install`, { query: { replace: replace ? "true" : undefined } }),
+  settings: () => request<WorkspaceSettings>("GET", "/v1/settings"),
+  replaceSettings: (settings: WorkspaceSettings) => request<WorkspaceSettings>("PUT", "/v1/settings", { body: settings }),
+  keys: () => request<{ data: ApiKey[] }>("GET", "/v1/keys"),
+  createKey: (key: NewKey) => request<ApiKey>("POST", "/v1/keys", { body: key }),
+  revokeKey: (keyId: string) => request<{ id: string; revoked: boolean }>("DELETE", `/v1/keys/${id(keyId)}`),
 };
 
 /** Where the browser downloads every member of a segment as CSV (the session cookie is sent). */
 export function segmentMembersCsvUrl(segmentId: string): string {
   return `/v1/segments/${id(segmentId)}/members?format=csv`;
+}
+
+// The dashboard, tags, workspace settings and keys.
+
+export interface SegmentSize {
+  id: string;
+  name: string;
+  type: SegmentKind;
+  size: number;
+}
+
+export interface DayMessages {
+  date: string;
+  sent: number;
+  delivered: number;
+}
+
+/** `GET /v1/stats/overview`: the dashboard's numbers, days in the workspace's time zone. */
+export interface StatsOverview {
+  today: string;
+  time_zone: string;
+  at: string;
+  events_today: number;
+  new_profiles_today: number;
+  profiles_total: number;
+  messages_sent_today: number;
+  messages_delivered_today: number;
+  messages_by_day: DayMessages[];
+  active_campaigns: number;
+  active_journeys: number;
+  segments: SegmentSize[];
+}
+
+export type TagKind = "rule" | "rfm" | "imported" | "manual";
+export const TAG_KINDS: readonly TagKind[] = ["rule", "rfm", "imported", "manual"];
+export type TagFamily =
+  | "basic"
+  | "behaviour"
+  | "orders"
+  | "ratings"
+  | "rfm"
+  | "lifecycle"
+  | "preference"
+  | "activity"
+  | "consumption"
+  | "interest"
+  | "business";
+export const TAG_FAMILIES: readonly TagFamily[] = [
+  "basic",
+  "behaviour",
+  "orders",
+  "ratings",
+  "rfm",
+  "lifecycle",
+  "preference",
+  "activity",
+  "consumption",
+  "interest",
+  "business",
+];
+
+export interface TagValueInput {
+  value: string;
+  label?: Label | null;
+  /** Rule tags: who gets the value. */
+  condition?: Condition | null;
+}
+
+export interface RfmSpec {
+  order_event?: string;
+  amount_property?: string;
+  window_days?: number;
+}
+
+/** A tag as `POST /v1/tags` takes it. */
+export interface TagInput {
+  id?: string | null;
+  name: string;
+  description?: string;
+  family: TagFamily;
+  kind: TagKind;
+  values?: TagValueInput[] | null;
+  rfm?: RfmSpec | null;
+}
+
+export interface TagFreshness {
+  evaluated_at?: string | null;
+  everyone_evaluated_at?: string | null;
+}
+
+export interface Tag extends TagInput {
+  id: string;
+  computed: boolean;
+  profiles: number;
+  counts: Record<string, number>;
+  created_at: string;
+  updated_at: string;
+  refreshed?: TagFreshness | null;
+}
+
+export interface UnmatchedLine {
+  line: number;
+  identity: string;
+  code: string;
+  message: string;
+}
+
+export interface ImportReport {
+  lines: number;
+  assigned: number;
+  profiles: number;
+  replaced: boolean;
+  unmatched_count: number;
+  unmatched: UnmatchedLine[];
+}
+
+export interface LibrarySummary {
+  id: string;
+  name: Label;
+  description: Label;
+  tag_count: number;
+  tags: string[];
+}
+
+export interface LibraryDetail {
+  id: string;
+  name: Label;
+  description: Label;
+  tags: (TagInput & { id: string; computed: boolean })[];
+  installed: string[];
+}
+
+export interface InstallReport {
+  library: string;
+  installed: string[];
+  replaced: string[];
+  skipped: string[];
+}
+
+export type TraitRuleKind = "latest" | "first" | "sum" | "max";
+export const TRAIT_RULE_KINDS: readonly TraitRuleKind[] = ["latest", "first", "sum", "max"];
+export type TraitRule = { rule: "latest" | "first" | "sum" } | { rule: "max"; order?: string[] };
+
+export interface QuietHours {
+  start: string;
+  end: string;
+}
+
+export interface ContactPolicy {
+  daily_cap?: number | null;
+  channel_caps?: Partial<Record<Channel, number>>;
+  quiet_hours?: QuietHours | null;
+  opt_in_required?: Channel[];
+}
+
+/** `GET /v1/settings`: every default filled in; `PUT` takes the whole document back. */
+export interface WorkspaceSettings {
+  /** Kept as it is: the console does not edit identity rules. */
+  identity_policy: Json;
+  trait_rules: Record<string, TraitRule>;
+  time_zone: string;
+  contact_policy: ContactPolicy;
+}
+
+export type KeyKind = "write" | "api";
+export type Scope = "profiles:read" | "profiles:write" | "events:write" | "audiences:read" | "audiences:write" | "admin";
+export const SCOPES: readonly Scope[] = ["profiles:read", "profiles:write", "events:write", "audiences:read", "audiences:write", "admin"];
+
+export interface ApiKey {
+  id: string;
+  kind: KeyKind;
+  name: string;
+  scopes: Scope[];
+  source?: string | null;
+  created_at_ms: number;
+  revoked_at_ms?: number | null;
+  /** The secret: only in the answer that minted it. */
+  key?: string;
+}
+
+export interface NewKey {
+  kind: KeyKind;
+  name?: string;
+  scopes?: Scope[];
+  source?: string;
 }

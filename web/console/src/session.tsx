@@ -92,4 +92,10 @@ export const access = {
   campaigns: (_role: Role) => true,
   /** Creating, launching, pausing and cancelling campaigns (`audiences:write`). */
   campaignsWrite: (role: Role) => role === "admin" || role === "marketer",
+  dashboard: (_role: Role) => true,
+  tags: (_role: Role) => true,
+  /** Creating, changing and deleting tags, imports and installing libraries (`audiences:write`). */
+  tagsWrite: (role: Role) => role === "admin" || role === "marketer",
+  /** The workspace's settings and keys (`admin`). */
+  settings: (role: Role) => role === "admin",
 };

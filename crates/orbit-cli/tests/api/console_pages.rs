@@ -142,6 +142,13 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
         ("new-segment", "/segments/new".to_owned()),
         ("content", "/content".to_owned()),
         ("new-template", "/content/new".to_owned()),
+        ("dashboard", "/dashboard".to_owned()),
+        ("tags", "/tags".to_owned()),
+        ("tag-libraries", "/tags?view=libraries".to_owned()),
+        ("new-tag", "/tags/new".to_owned()),
+        ("policy", "/settings/policy".to_owned()),
+        ("rules", "/settings/rules".to_owned()),
+        ("keys", "/settings/keys".to_owned()),
     ];
     for (name, path) in pages {
         browser.open(&app.url(&path)).await;

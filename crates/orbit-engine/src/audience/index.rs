@@ -10,9 +10,11 @@ mod image;
 #[cfg(test)]
 pub mod observe;
 mod plan;
+mod tally;
 
 pub use announced::Announced;
 pub use image::{Captured, IndexImage, MalformedImage};
+pub use tally::QuarterHours;
 
 use super::behaviour::{event_holds, sequence_holds};
 use super::filters::Filters;
@@ -64,6 +66,10 @@ pub struct AudienceIndex {
     /// Profiles whose events, traits or merges changed since [`Self::take_changed`]:
     /// what computed tags must look at again.
     changed: RoaringBitmap,
+    /// Events held, by event time.
+    events_by_time: QuarterHours,
+    /// Live profiles, by when their id was minted.
+    profiles_by_creation: QuarterHours,
 }
 
 /// One event type's occurrences on a profile within a time range.
@@ -89,6 +95,9 @@ impl AudienceIndex {
             ..Slot::default()
         });
         self.dense.insert(profile, n);
+        if let Some(created_ms) = profile.minted_at_ms() {
+            self.profiles_by_creation.add(created_ms);
+        }
         self.live.insert(n);
         self.touched.insert(n);
         self.changed.insert(n);
@@ -136,6 +145,7 @@ impl AudienceIndex {
         );
         let name_id = name.and_then(|name| self.strings.find(name)).unwrap_or(UNNAMED);
         self.filters.record_event(n, name_id, at_ms);
+        self.events_by_time.add(at_ms);
         self.touched.insert(n);
         self.changed.insert(n);
     }
@@ -153,6 +163,9 @@ impl AudienceIndex {
             return;
         };
         self.aliases.insert(merged, survivor);
+        if let Some(created_ms) = merged.minted_at_ms() {
+            self.profiles_by_creation.remove(created_ms);
+        }
         let moved = std::mem::take(&mut self.slots[gone as usize]);
         let keep = self.number(survivor);
         for announced in self.announced.values_mut() {
@@ -170,7 +183,13 @@ impl AudienceIndex {
     /// Forgets a profile: its number is retired.
     pub fn erase(&mut self, profile: ProfileId) {
         if let Some(n) = self.dense.remove(&profile) {
-            self.slots[n as usize] = Slot::default();
+            let gone = std::mem::take(&mut self.slots[n as usize]);
+            for event in gone.timeline.events() {
+                self.events_by_time.remove(event.at_ms);
+            }
+            if let Some(created_ms) = profile.minted_at_ms() {
+                self.profiles_by_creation.remove(created_ms);
+            }
             self.retire(n);
         }
     }

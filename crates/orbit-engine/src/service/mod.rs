@@ -12,6 +12,7 @@ pub mod journeys;
 pub mod keys;
 pub mod operators;
 pub mod profiles;
+pub mod stats;
 
 pub use audiences::Audiences;
 pub use audit::Audit;
@@ -21,6 +22,7 @@ pub use keys::{KeyHasher, Keys};
 pub use operators::{Operators, SessionPolicy};
 pub use orbit_store::WorkspaceSettings;
 pub use profiles::Profiles;
+pub use stats::Stats;
 
 use crate::clock::EngineClock;
 use crate::journeys::JourneyRunner;
@@ -108,6 +110,7 @@ struct Inner {
     keys: Keys,
     operators: Operators,
     audit: Audit,
+    stats: Stats,
     settings: EngineSettings,
 }
 
@@ -177,6 +180,7 @@ impl Engine {
         );
         let operators = Operators::new(stores.operators.clone(), hasher.clone(), settings.sessions);
         let audit = Audit::new(stores.audit.clone());
+        let stats = Stats::new(stores.clone(), pipeline.clone(), now.clone(), audiences.clone());
         let keys = Keys::new(stores.keys.clone(), hasher, now);
         let journeys = Journeys::new(
             stores.clone(),
@@ -199,6 +203,7 @@ impl Engine {
                 keys,
                 operators,
                 audit,
+                stats,
                 settings,
             }),
         })
@@ -248,6 +253,11 @@ impl Engine {
     /// The audit log.
     pub fn audit(&self) -> &Audit {
         &self.inner.audit
+    }
+
+    /// The dashboard's numbers.
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
     }
 
     /// The engine's settings.

@@ -18,6 +18,7 @@ mod profiles;
 mod segments;
 mod session;
 mod settings;
+mod stats;
 mod tags;
 mod templates;
 mod tracking;
@@ -117,4 +118,5 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tracking::click))
         .routes(routes!(tracking::unsubscribe_page, tracking::unsubscribe))
         .routes(routes!(tracking::verify_receipt_url, tracking::receipts))
+        .routes(routes!(stats::stats_overview))
 }

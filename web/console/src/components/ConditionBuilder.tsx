@@ -39,6 +39,8 @@ export interface BuilderProps {
   segmentIds: string[];
   /** The API's complaint about the condition: the path it names and its message. */
   error?: { path: string; message: string } | null;
+  /** The kinds of row offered (all of them unless given): a tag's rule cannot name a segment. */
+  kinds?: readonly Exclude<RowKind, "raw">[];
 }
 
 function replaceItem(group: Group, key: number, next: Item | null): Group {
@@ -60,7 +62,7 @@ function addTo(group: Group, key: number, item: Item): Group {
   return { ...group, items: group.items.map((child) => (child.kind === "group" ? addTo(child, key, item) : child)) };
 }
 
-export function ConditionBuilder({ root, onChange, readOnly, segmentIds, error }: BuilderProps) {
+export function ConditionBuilder({ root, onChange, readOnly, segmentIds, error, kinds = ROW_KINDS }: BuilderProps) {
   const paths = error ? rowPaths(root) : null;
   const errorOf = (key: number) => {
     if (!error || !paths) return null;
@@ -96,6 +98,7 @@ export function ConditionBuilder({ root, onChange, readOnly, segmentIds, error }
               row={item}
               n={rowNumber++}
               readOnly={readOnly}
+              kinds={kinds}
               segmentIds={segmentIds}
               error={errorOf(item.key)}
               onChange={(next) => change(item.key, next)}
@@ -187,6 +190,7 @@ function RowView({
   row,
   n,
   readOnly,
+  kinds,
   segmentIds,
   error,
   onChange,
@@ -195,6 +199,7 @@ function RowView({
   row: Row;
   n: number;
   readOnly: boolean;
+  kinds: readonly Exclude<RowKind, "raw">[];
   segmentIds: string[];
   error: string | null;
   onChange: (row: Row) => void;
@@ -215,7 +220,7 @@ function RowView({
             aria-label={t("condition.kind")}
             data-testid={`${testId}-kind`}
             onChange={(kind) => onChange({ ...newRow(kind), key: row.key, negate: row.negate })}
-            options={ROW_KINDS.map((kind) => ({ value: kind, label: t(`condition.kind.${kind}` as MessageKey) }))}
+            options={kinds.map((kind) => ({ value: kind, label: t(`condition.kind.${kind}` as MessageKey) }))}
           />
         )}
         {row.kind !== "raw" && (

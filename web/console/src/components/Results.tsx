@@ -6,7 +6,7 @@ function BackHome() {
   const { t } = useI18n();
   const navigate = useNavigate();
   return (
-    <Button type="primary" onClick={() => navigate("/profiles")} data-testid="back-home">
+    <Button type="primary" onClick={() => navigate("/dashboard")} data-testid="back-home">
       {t("error.backHome")}
     </Button>
   );

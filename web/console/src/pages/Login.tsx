@@ -49,7 +49,7 @@ export function LoginPage() {
     try {
       const session = await api.login(values.login.trim(), values.password);
       begin(session);
-      const target = redirect.from && redirect.from.startsWith("/") && !redirect.from.startsWith("/login") ? redirect.from : "/profiles";
+      const target = redirect.from && redirect.from.startsWith("/") && !redirect.from.startsWith("/login") ? redirect.from : "/dashboard";
       navigate(target, { replace: true });
     } catch (error) {
       form.setFieldValue("password", "");

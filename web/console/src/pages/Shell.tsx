@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { Outlet, useLocation, useNavigate } from "react-router";
 import { App, Button, Layout, Menu, Space, Tag, Typography, type MenuProps } from "antd";
-import { ApiOutlined, AuditOutlined, FileTextOutlined, LogoutOutlined, PartitionOutlined, SendOutlined, SettingOutlined, TeamOutlined, UserOutlined } from "@ant-design/icons";
+import { ApiOutlined, DashboardOutlined, FileTextOutlined, LogoutOutlined, PartitionOutlined, SendOutlined, SettingOutlined, TagsOutlined, UserOutlined } from "@ant-design/icons";
 import { access, useActiveSession, useSession } from "../session";
 import { useI18n } from "../i18n";
 import { errorText } from "../format";
@@ -13,19 +13,21 @@ const ROUTES: Record<string, string> = {
   profiles: "/profiles",
   segments: "/segments",
   content: "/content",
-  operators: "/settings/operators",
-  audit: "/settings/audit",
   campaigns: "/campaigns",
   channels: "/channels",
+  settings: "/settings",
+  dashboard: "/dashboard",
+  tags: "/tags",
 };
 
 function selectedKey(pathname: string): string {
-  if (pathname.startsWith("/settings/operators")) return "operators";
-  if (pathname.startsWith("/settings/audit")) return "audit";
+  if (pathname.startsWith("/settings")) return "settings";
   if (pathname.startsWith("/segments")) return "segments";
   if (pathname.startsWith("/content")) return "content";
   if (pathname.startsWith("/campaigns")) return "campaigns";
   if (pathname.startsWith("/channels")) return "channels";
+  if (pathname.startsWith("/dashboard")) return "dashboard";
+  if (pathname.startsWith("/tags")) return "tags";
   return "profiles";
 }
 
@@ -42,34 +44,28 @@ export function Shell() {
   const [leaving, setLeaving] = useState(false);
 
   const items = useMemo<MenuProps["items"]>(() => {
-    const settings: NonNullable<MenuProps["items"]> = [];
-    if (access.operators(role)) {
-      settings.push({
-        key: "operators",
-        icon: <TeamOutlined aria-hidden />,
-        label: (
-          <span data-testid="nav-operators">{t("nav.operators")}</span>
-        ),
+    const top: NonNullable<MenuProps["items"]> = [];
+    if (access.dashboard(role)) {
+      top.push({
+        key: "dashboard",
+        icon: <DashboardOutlined aria-hidden />,
+        label: <span data-testid="nav-dashboard">{t("nav.dashboard")}</span>,
       });
     }
-    if (access.audit(role)) {
-      settings.push({
-        key: "audit",
-        icon: <AuditOutlined aria-hidden />,
-        label: (
-          <span data-testid="nav-audit">{t("nav.audit")}</span>
-        ),
+    top.push({
+      key: "profiles",
+      icon: <UserOutlined aria-hidden />,
+      label: (
+        <span data-testid="nav-profiles">{t("nav.profiles")}</span>
+      ),
+    });
+    if (access.tags(role)) {
+      top.push({
+        key: "tags",
+        icon: <TagsOutlined aria-hidden />,
+        label: <span data-testid="nav-tags">{t("nav.tags")}</span>,
       });
     }
-    const top: NonNullable<MenuProps["items"]> = [
-      {
-        key: "profiles",
-        icon: <UserOutlined aria-hidden />,
-        label: (
-          <span data-testid="nav-profiles">{t("nav.profiles")}</span>
-        ),
-      },
-    ];
     if (access.segments(role)) {
       top.push({
         key: "segments",
@@ -98,14 +94,12 @@ export function Shell() {
         label: <span data-testid="nav-channels">{t("nav.channels")}</span>,
       });
     }
-    if (settings.length > 0) {
-      top.push({
-        key: "settings",
-        icon: <SettingOutlined aria-hidden />,
-        label: <span data-testid="nav-settings">{t("nav.settings")}</span>,
-        children: settings,
-      });
-    }
+    // Settings opens on its first section the role may see (the audit log at least).
+    top.push({
+      key: "settings",
+      icon: <SettingOutlined aria-hidden />,
+      label: <span data-testid="nav-settings">{t("nav.settings")}</span>,
+    });
     return top;
   }, [role, t]);
 
@@ -136,7 +130,6 @@ export function Shell() {
             theme="dark"
             mode="inline"
             selectedKeys={[selected]}
-            defaultOpenKeys={["settings"]}
             items={items}
             onClick={({ key }) => {
               const target = ROUTES[key];

@@ -137,8 +137,8 @@ impl Captured {
 
 impl IndexImage {
     /// The index this image holds, with nothing but timelines, event bitmaps and
-    /// announced memberships: every profile counts as touched and changed, as after a
-    /// rebuild.
+    /// announced memberships (and the counts by quarter hour the timelines and ids
+    /// give): every profile counts as touched and changed, as after a rebuild.
     ///
     /// # Errors
     /// A timeline out of order or naming strings the image lacks, a profile twice, or a
@@ -158,6 +158,12 @@ impl IndexImage {
             let id = ProfileId::from_bytes(profile.id);
             if index.dense.insert(id, n).is_some() {
                 return Err(MalformedImage("a profile appears twice"));
+            }
+            if let Some(created_ms) = id.minted_at_ms() {
+                index.profiles_by_creation.add(created_ms);
+            }
+            for event in profile.timeline.events() {
+                index.events_by_time.add(event.at_ms);
             }
             index.slots.push(Slot {
                 id: Some(id),

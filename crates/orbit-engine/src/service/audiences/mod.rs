@@ -9,6 +9,7 @@
 mod compare;
 mod refresh;
 mod segments;
+mod sizes;
 mod tags;
 
 pub use compare::{ComparedSegment, Comparison, SideShare, TagComparison, ValueComparison};
@@ -17,6 +18,7 @@ pub use segments::{
     MemberPage, MemberRow, Preview, PreviewRequest, ProfileSegments, SavedSegment, SegmentDraft, SegmentList,
     SegmentMembership, SegmentView, SizeHistory, SizePointView,
 };
+pub use sizes::SegmentSize;
 pub use tags::{
     AssignValues, AssignedValues, ImportFormat, ImportReport, InstallReport, LibraryDetail, LibraryList,
     LibrarySummary, ProfileTag, ProfileTags, RfmScores, TagDefinitionView, TagFreshness, TagListing,
