@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { lazy, Suspense, type ReactNode } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router";
 import { Spin } from "antd";
 import { access, useSession } from "./session";
@@ -15,6 +15,10 @@ import { SegmentEditorPage } from "./pages/SegmentEditor";
 import { TemplatesPage } from "./pages/Templates";
 import { TemplateEditorPage } from "./pages/TemplateEditor";
 import { ForbiddenResult, NotFoundResult } from "./components/Results";
+import { JourneysPage } from "./pages/Journeys";
+
+// The canvas (@xyflow/react) is loaded with the journey editor only.
+const JourneyEditorPage = lazy(() => import("./pages/JourneyEditor"));
 
 export interface LoginRedirect {
   from?: string;
@@ -115,6 +119,34 @@ export function AppRoutes() {
           element={
             <RoleGate allow={access.content}>
               <TemplateEditorPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="journeys"
+          element={
+            <RoleGate allow={access.journeys}>
+              <JourneysPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="journeys/new"
+          element={
+            <RoleGate allow={access.journeysWrite}>
+              <Suspense fallback={<FullPageSpin />}>
+                <JourneyEditorPage />
+              </Suspense>
+            </RoleGate>
+          }
+        />
+        <Route
+          path="journeys/:id"
+          element={
+            <RoleGate allow={access.journeys}>
+              <Suspense fallback={<FullPageSpin />}>
+                <JourneyEditorPage />
+              </Suspense>
             </RoleGate>
           }
         />

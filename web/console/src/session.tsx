@@ -85,4 +85,7 @@ export const access = {
   content: (_role: Role) => true,
   /** Creating, changing and deleting templates (`audiences:write`). */
   contentWrite: (role: Role) => role === "admin" || role === "marketer",
+  journeys: (_role: Role) => true,
+  /** Drawing, publishing, pausing and archiving journeys (`audiences:write`). */
+  journeysWrite: (role: Role) => role === "admin" || role === "marketer",
 };

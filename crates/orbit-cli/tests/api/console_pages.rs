@@ -34,7 +34,8 @@ async fn person(app: &TestApp) -> String {
         .to_owned()
 }
 
-async fn log_in(browser: &Browser, app: &TestApp, login: &str) {
+/// Logs in through the login page as `login` and waits for the console.
+pub async fn log_in(browser: &Browser, app: &TestApp, login: &str) {
     browser.open(&app.url("/")).await;
     browser
         .by_test_id("login-input")
@@ -168,7 +169,7 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
 }
 
 /// Waits until the element's text satisfies `holds`.
-async fn wait_for_element(browser: &Browser, test_id: &str, holds: impl Fn(&str) -> bool) {
+pub async fn wait_for_element(browser: &Browser, test_id: &str, holds: impl Fn(&str) -> bool) {
     let holds = &holds;
     wait_until_within(Duration::from_secs(20), test_id, || async move {
         let text = browser.by_test_id(test_id).await.text().await.unwrap_or_default();

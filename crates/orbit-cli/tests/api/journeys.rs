@@ -311,9 +311,7 @@ async fn the_canvas_layout_is_kept_with_the_draft_and_copied_into_the_version() 
 
     // A position is two numbers, nothing else.
     drawn["layout"]["nodes"]["wait"]["z"] = json!(1);
-    let (status, refused) = app
-        .send(Method::PUT, "/v1/journeys/cq-no-order", &drawn)
-        .await;
+    let (status, refused) = app.send(Method::PUT, "/v1/journeys/cq-no-order", &drawn).await;
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["error"]["code"], "invalid_journey");
     assert!(

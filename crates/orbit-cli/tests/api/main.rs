@@ -13,6 +13,7 @@ mod campaigns;
 mod channels;
 mod compat;
 mod consent;
+mod console_journeys;
 mod console_pages;
 mod console_support;
 mod contact_policy;

@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { Outlet, useLocation, useNavigate } from "react-router";
 import { App, Button, Layout, Menu, Space, Tag, Typography, type MenuProps } from "antd";
-import { AuditOutlined, FileTextOutlined, LogoutOutlined, PartitionOutlined, SettingOutlined, TeamOutlined, UserOutlined } from "@ant-design/icons";
+import { AuditOutlined, FileTextOutlined, LogoutOutlined, NodeIndexOutlined, PartitionOutlined, SettingOutlined, TeamOutlined, UserOutlined } from "@ant-design/icons";
 import { access, useActiveSession, useSession } from "../session";
 import { useI18n } from "../i18n";
 import { errorText } from "../format";
@@ -15,6 +15,7 @@ const ROUTES: Record<string, string> = {
   content: "/content",
   operators: "/settings/operators",
   audit: "/settings/audit",
+  journeys: "/journeys",
 };
 
 function selectedKey(pathname: string): string {
@@ -22,6 +23,7 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith("/settings/audit")) return "audit";
   if (pathname.startsWith("/segments")) return "segments";
   if (pathname.startsWith("/content")) return "content";
+  if (pathname.startsWith("/journeys")) return "journeys";
   return "profiles";
 }
 
@@ -78,6 +80,13 @@ export function Shell() {
         key: "content",
         icon: <FileTextOutlined aria-hidden />,
         label: <span data-testid="nav-content">{t("nav.content")}</span>,
+      });
+    }
+    if (access.journeys(role)) {
+      top.push({
+        key: "journeys",
+        icon: <NodeIndexOutlined aria-hidden />,
+        label: <span data-testid="nav-journeys">{t("nav.journeys")}</span>,
       });
     }
     if (settings.length > 0) {
