@@ -4,6 +4,7 @@
 //! canvas's live counts follow the journey's report.
 
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::key::Key;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -17,6 +18,19 @@ use crate::journey_support::{
 };
 
 const SECRET: &str = "console-journeys-secret-0123456789";
+/// Drops an exit from the palette onto the canvas, as a mouse would (HTML drag and drop
+/// is beyond WebDriver's reach).
+const DROP_EXIT: &str = "
+    const data = new DataTransfer();
+    document.querySelector('[data-testid=\"palette-exit\"]')
+        .dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: data}));
+    const pane = document.querySelector('[data-testid=\"journey-canvas\"] .react-flow__pane');
+    const box = pane.getBoundingClientRect();
+    const at = {bubbles: true, cancelable: true, dataTransfer: data,
+                clientX: box.left + box.width * 0.6, clientY: box.top + 80};
+    pane.dispatchEvent(new DragEvent('dragover', at));
+    pane.dispatchEvent(new DragEvent('drop', at));
+";
 /// 10:00 in Shanghai on 2026-12-07.
 const START: &str = "2026-12-07T02:00:00Z";
 
@@ -322,8 +336,11 @@ async fn in_english_the_journey_pages_are_english_and_a_journey_written_through_
     };
     let app = TestApp::spawn().await;
     create_operator(&app, "boss@brand.cn", "admin").await;
-    // Written through the API, without a layout, naming a template that does not exist.
-    ok(&app, Method::POST, "/v1/journeys", chongqing_journey()).await;
+    // Written through the API, without a layout, naming a template that does not exist,
+    // with a cap on entries that lets nobody in.
+    let mut written = chongqing_journey();
+    written["limits"] = json!({"per_person": 0});
+    ok(&app, Method::POST, "/v1/journeys", written).await;
 
     log_in(&browser, &app, "boss@brand.cn").await;
     click(&browser, "lang-switch").await;
@@ -345,6 +362,10 @@ async fn in_english_the_journey_pages_are_english_and_a_journey_written_through_
         text.contains("no template \"cq-coupon\"")
     })
     .await;
+    wait_for_element(&browser, "canvas-errors", |text| {
+        text.contains("limits.per_person: must be at least 1")
+    })
+    .await;
     click(&browser, "node-nudge").await;
     browser.by_test_id("node-message-0-template").await;
     let text = browser.text().await;
@@ -352,9 +373,47 @@ async fn in_english_the_journey_pages_are_english_and_a_journey_written_through_
     show_canvas(&browser).await;
     browser.screenshot("en-editor").await;
 
+    // A new journey: a kind dropped from the palette, then connected by dragging the
+    // entry's handle onto the node's.
     browser.open(&app.url("/journeys/new")).await;
+    browser.by_test_id("entry-node").await;
+    browser.client.execute(DROP_EXIT, vec![]).await.expect("dropped");
+    browser.by_test_id("node-exit-1").await;
+    let exit = browser
+        .client
+        .find(Locator::Css(
+            "[data-testid=\"node-exit-1\"] .react-flow__handle.target",
+        ))
+        .await
+        .expect("the exit's handle");
+    let handle = browser
+        .client
+        .find(Locator::Css("[data-testid=\"entry-node\"] .react-flow__handle"))
+        .await
+        .expect("the entry's handle");
+    let drag = MouseActions::new("mouse".to_owned())
+        .then(PointerAction::MoveToElement {
+            element: handle,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveToElement {
+            element: exit,
+            duration: Some(std::time::Duration::from_millis(300)),
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    browser.client.perform_actions(drag).await.expect("dragged");
+    browser.client.release_actions().await.expect("released");
     click(&browser, "entry-node").await;
-    browser.by_test_id("entry-event-input").await;
+    wait_for_element(&browser, "node-output-start", |text| text.contains("exit-1")).await;
     let text = browser.text().await;
     assert_eq!(chinese(&text, &[]), "", "{text}");
     browser.screenshot("en-new").await;

@@ -167,9 +167,10 @@ function BranchFields({ step, onChange, problems }: Edit<Of<"branch">>) {
 function WeightedFields({ paths, onChange, problems, field, holdout }: { paths: WeightedPath[]; onChange: (paths: WeightedPath[]) => void; problems: JourneyProblem[]; field: "paths" | "variants"; holdout?: ReactNode }) {
   const { t } = useI18n();
   const set = (index: number, path: WeightedPath) => onChange(paths.map((p, i) => (i === index ? path : p)));
+  // `a`, `b`… as people name arms, then `p27`… should anyone need more.
   const free = () => {
-    for (let c = 97; ; c += 1) {
-      const name = String.fromCharCode(c);
+    for (let n = 0; ; n += 1) {
+      const name = n < 26 ? String.fromCharCode(97 + n) : `p${n + 1}`;
       if (!paths.some((p) => p.name === name)) return name;
     }
   };
@@ -445,7 +446,7 @@ function KindFields(props: Edit<Step>) {
 }
 
 /** Where each output leads, chosen from the other nodes. */
-export function Connections({ step, targets, onConnect, problems }: { step: Step; targets: Target[]; onConnect: (handle: string, target: string) => void; problems: JourneyProblem[] }) {
+function Connections({ step, targets, onConnect, problems }: { step: Step; targets: Target[]; onConnect: (handle: string, target: string) => void; problems: JourneyProblem[] }) {
   const { t } = useI18n();
   const outs = outputs(step);
   if (outs.length === 0) return null;

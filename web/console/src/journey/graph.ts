@@ -140,7 +140,7 @@ export function newStep(kind: StepKind): Step {
     case "branch":
       return {
         type: kind,
-        paths: [{ name: "", condition: { type: "wait_event", filter: { property: "", value_type: "string", op: "eq", value: "" } }, next }],
+        paths: [{ condition: { type: "wait_event", filter: { property: "", value_type: "string", op: "eq", value: "" } }, next }],
         default: next,
       };
     case "split":
