@@ -39,7 +39,6 @@ export interface JourneyGraph {
   update: (id: string, step: Step) => void;
   updateEntry: (entry: JourneyEntry) => void;
   updateJourney: (change: Partial<Omit<JourneyDefinition, "nodes" | "entry" | "start" | "layout">>) => void;
-  select: (id: string | null) => void;
   /** The definition with the boxes' positions, as saved. */
   toSave: () => JourneyDefinition;
   markSaved: () => void;
@@ -137,11 +136,6 @@ export function useJourneyGraph(initial: JourneyDefinition): JourneyGraph {
 
   const selected = nodes.find((node) => node.selected)?.id ?? null;
 
-  const select = useCallback(
-    (id: string | null) => setNodes((all) => all.map((node) => (node.selected === (node.id === id) ? node : { ...node, selected: node.id === id }))),
-    [setNodes],
-  );
-
   const add = useCallback(
     (kind: StepKind, position?: CanvasPosition) => {
       const id = newNodeId(kind, definition.nodes);
@@ -184,7 +178,6 @@ export function useJourneyGraph(initial: JourneyDefinition): JourneyGraph {
     update,
     updateEntry,
     updateJourney,
-    select,
     toSave,
     markSaved,
   };

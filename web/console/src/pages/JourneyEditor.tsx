@@ -3,7 +3,7 @@
 // publishing, pausing, resuming and archiving; and once published, each node's live
 // counts, read from the report every few seconds.
 import { useEffect, useMemo, useRef, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { Alert, App, Button, Card, Form, Input, Space, Spin, Statistic, Tag, Typography } from "antd";
 import {
   ArrowLeftOutlined,
@@ -36,24 +36,30 @@ const { Text } = Typography;
 const POLL_MS = 3000;
 const ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
 
-
 export default function JourneyEditorPage() {
   const { id } = useParams();
+  const location = useLocation();
   // The page stays mounted from /journeys/new to the new journey's address: keeping the
-  // same editor there keeps the drawing, the selection and what was under way (a
-  // validation, a publication). A reload or another journey loads from the server.
-  const createdHere = useRef<string | null>(null);
-  if (!id || id === createdHere.current) {
+  // same editor (the key of that visit to /journeys/new) keeps the drawing, the
+  // selection and what was under way (a validation, a publication). A reload, another
+  // journey or another visit to /journeys/new starts afresh.
+  const created = useRef<{ id: string; key: string } | null>(null);
+  useEffect(() => {
+    if (!id && created.current && created.current.key !== location.key) created.current = null;
+  }, [id, location.key]);
+  if (!id) {
+    const key = location.key;
     return (
       <Editor
-        key="new"
+        key={key}
         initial={null}
-        onCreated={(created) => {
-          createdHere.current = created;
+        onCreated={(journey) => {
+          created.current = { id: journey, key };
         }}
       />
     );
   }
+  if (created.current?.id === id) return <Editor key={created.current.key} initial={null} />;
   return <ExistingJourney key={id} journeyId={id} />;
 }
 
@@ -132,7 +138,7 @@ interface FormValues {
   description?: string;
 }
 
-type Busy = "save" | "validate" | JourneyAction | "delete" | null;
+type Busy = "save" | "validate" | JourneyAction | null;
 
 function Editor({ initial, onCreated }: { initial: Journey | null; onCreated?: (id: string) => void }) {
   const { t, tEnum } = useI18n();
