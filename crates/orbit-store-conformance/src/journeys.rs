@@ -46,7 +46,9 @@ fn welcome() -> JourneyDefinition {
                 "next": "done"
             },
             "done": {"type": "exit"}
-        }
+        },
+        "layout": {"entry": {"x": 0.0, "y": 40.5},
+                   "nodes": {"wait": {"x": 260.0, "y": 40.5}, "sms": {"x": 520.25, "y": -12.0}}}
     }))
     .unwrap()
 }

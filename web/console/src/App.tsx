@@ -30,6 +30,10 @@ import { ApiKeysPage } from "./pages/ApiKeys";
 
 // The dashboard draws with ECharts: its chunk loads with the page.
 const DashboardPage = lazy(() => import("./pages/Dashboard").then((module) => ({ default: module.DashboardPage })));
+import { JourneysPage } from "./pages/Journeys";
+
+// The canvas (@xyflow/react) is loaded with the journey editor only.
+const JourneyEditorPage = lazy(() => import("./pages/JourneyEditor"));
 
 export interface LoginRedirect {
   from?: string;
@@ -176,6 +180,35 @@ export function AppRoutes() {
             }
           />
         </Route>
+        <Route
+          path="journeys"
+          element={
+            <RoleGate allow={access.journeys}>
+              <JourneysPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="journeys/new"
+          element={
+            <RoleGate allow={access.journeysWrite}>
+              <Suspense fallback={<FullPageSpin />}>
+                <JourneyEditorPage />
+              </Suspense>
+            </RoleGate>
+          }
+        />
+        <Route
+          path="journeys/:id"
+          element={
+            <RoleGate allow={access.journeys}>
+              <Suspense fallback={<FullPageSpin />}>
+                <JourneyEditorPage />
+              </Suspense>
+            </RoleGate>
+          }
+        />
+        <Route path="settings" element={<Navigate to="/settings/audit" replace />} />
         <Route
           path="dashboard"
           element={

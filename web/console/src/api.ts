@@ -150,6 +150,172 @@ export interface ProfileJourneys {
   journeys: ProfileJourney[];
 }
 
+/** A filter on an event's (or a trait's) value, as segment conditions write it. */
+export interface PropertyFilter {
+  property: string;
+  value_type: "string" | "number" | "bool" | "datetime" | "list";
+  op: string;
+  value?: Json;
+  values?: Json[];
+  min?: Json;
+  max?: Json;
+}
+
+export type JourneyCondition =
+  | { type: "and" | "or"; conditions: JourneyCondition[] }
+  | { type: "not"; condition: JourneyCondition }
+  | { type: "profile"; condition: Condition }
+  | { type: "entry_event" | "wait_event"; filter: PropertyFilter }
+  | { type: "since_entry"; event: string; filters?: PropertyFilter[]; compare: string; count: number };
+
+export interface BranchPath {
+  name?: string | null;
+  condition: JourneyCondition;
+  next: string;
+}
+
+export interface WeightedPath {
+  name: string;
+  weight: number;
+  next: string;
+}
+
+export type WaitTarget =
+  | { kind: "time_of_day"; time: string; days_later?: number }
+  | { kind: "trait"; trait: string; offset?: string | null; time?: string | null }
+  | { kind: "entry_property"; property: string; offset?: string | null; time?: string | null };
+
+export type ValueSource = { kind: "constant"; value: Json } | { kind: "entry_property"; property: string } | { kind: "now" };
+
+export type StaffAddress =
+  | { kind: "email"; address: string }
+  | { kind: "webhook"; url: string }
+  | { kind: "trait"; trait: string }
+  | { kind: "entry_property"; property: string };
+
+/** A journey node, tagged by `type` (docs/journeys.md "Nodes"). */
+export type Step =
+  | { type: "wait"; duration: string; lateness_limit?: string | null; next: string }
+  | { type: "wait_until"; until: WaitTarget; lateness_limit?: string | null; next: string }
+  | {
+      type: "wait_for_event";
+      event: string;
+      filters?: PropertyFilter[];
+      same_key?: boolean;
+      timeout: string;
+      on_event: string;
+      on_timeout: string;
+    }
+  | { type: "branch"; paths: BranchPath[]; default: string }
+  | { type: "split"; paths: WeightedPath[] }
+  | { type: "experiment"; holdout_percent?: number; variants: WeightedPath[] }
+  | {
+      type: "send";
+      messages: { template: string; account?: string | null }[];
+      channel_policy?: "priority" | "all";
+      class?: TemplateClass;
+      topic?: string | null;
+      next: string;
+    }
+  | { type: "set_trait"; trait: string; value: ValueSource; next: string }
+  | { type: "add_tag"; tag: string; value: string; next: string }
+  | { type: "remove_tag"; tag: string; value?: string | null; next: string }
+  | { type: "add_to_segment"; segment: string; next: string }
+  | { type: "webhook"; url: string; next: string }
+  | { type: "call_task"; purpose: string; next: string }
+  | { type: "notify_staff"; to: StaffAddress; subject: string; account?: string | null; next: string }
+  | { type: "exit" };
+
+export type StepKind = Step["type"];
+
+export type JourneyEntry =
+  | { type: "event"; event: string; filters?: PropertyFilter[]; key?: string | null }
+  | { type: "event_count"; event: string; filters?: PropertyFilter[]; threshold: number; per_property?: string | null }
+  | { type: "segment"; segment: string; on: "entered" | "exited" }
+  | {
+      type: "date";
+      from: { kind: "trait"; trait: string } | { kind: "event"; event: string; filters?: PropertyFilter[] };
+      repeat: "anniversary" | "after";
+      offset?: string | null;
+      time_of_day: string;
+      lateness_limit?: string | null;
+    }
+  | { type: "schedule"; segment: string; cron: string; time_zone?: string | null }
+  | { type: "api" };
+
+export type EntryKind = JourneyEntry["type"];
+
+export type Reentry = { kind: "once" } | { kind: "once_per"; period: string } | { kind: "always" };
+
+export interface CanvasPosition {
+  x: number;
+  y: number;
+}
+
+export interface JourneyLayout {
+  entry?: CanvasPosition | null;
+  nodes?: Record<string, CanvasPosition>;
+}
+
+export interface JourneyDefinition {
+  name: string;
+  description?: string | null;
+  entry: JourneyEntry;
+  reentry?: Reentry;
+  limits?: { per_person?: number | null; total?: number | null };
+  goal?: { event?: string | null; filters?: PropertyFilter[] } | null;
+  start: string;
+  nodes: Record<string, Step>;
+  layout?: JourneyLayout | null;
+}
+
+export interface JourneyDraft extends JourneyDefinition {
+  id?: string | null;
+}
+
+export type JourneyStatus = "draft" | "live" | "paused" | "archived";
+export type JourneyAction = "publish" | "pause" | "resume" | "archive";
+
+export interface Journey {
+  id: string;
+  status: JourneyStatus;
+  live_version?: number | null;
+  draft: JourneyDefinition;
+  versions: { version: number; published_at: string }[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JourneyProblem {
+  node?: string | null;
+  field: string;
+  message: string;
+}
+
+export interface JourneyValidation {
+  valid: boolean;
+  problems: JourneyProblem[];
+}
+
+export interface NodeReport {
+  version: number;
+  node: string;
+  kind: string;
+  entered: number;
+  waiting: number;
+  outcomes: Record<string, number>;
+}
+
+export interface JourneyReport {
+  journey: string;
+  status: JourneyStatus;
+  entered: number;
+  converted: number;
+  in_journey: number;
+  exited: Record<string, number>;
+  nodes: NodeReport[];
+}
+
 export type ConsentStatus = "subscribed" | "unsubscribed" | "blocked";
 
 export interface ConsentVerdict {
@@ -617,6 +783,15 @@ export const api = {
   profileSegments: (profileId: string) => request<ProfileSegments>("GET", `/v1/profiles/${id(profileId)}/segments`),
   profileTags: (profileId: string) => request<ProfileTags>("GET", `/v1/profiles/${id(profileId)}/tags`),
   profileJourneys: (profileId: string) => request<ProfileJourneys>("GET", `/v1/profiles/${id(profileId)}/journeys`),
+
+  journeys: () => request<{ journeys: Journey[] }>("GET", "/v1/journeys"),
+  journey: (journeyId: string) => request<Journey>("GET", `/v1/journeys/${id(journeyId)}`),
+  createJourney: (draft: JourneyDraft) => request<Journey>("POST", "/v1/journeys", { body: draft }),
+  replaceJourney: (journeyId: string, draft: JourneyDraft) => request<Journey>("PUT", `/v1/journeys/${id(journeyId)}`, { body: draft }),
+  deleteJourney: (journeyId: string) => request<void>("DELETE", `/v1/journeys/${id(journeyId)}`),
+  validateJourney: (journeyId: string) => request<JourneyValidation>("GET", `/v1/journeys/${id(journeyId)}/validation`),
+  actOnJourney: (journeyId: string, action: JourneyAction) => request<Journey>("POST", `/v1/journeys/${id(journeyId)}/${action}`, { body: {} }),
+  journeyReport: (journeyId: string) => request<JourneyReport>("GET", `/v1/journeys/${id(journeyId)}/report`),
   profileConsent: (profileId: string) => request<ConsentView>("GET", `/v1/profiles/${id(profileId)}/consent`),
 
   operators: () => request<Page<Operator>>("GET", "/v1/operators"),

@@ -98,4 +98,7 @@ export const access = {
   tagsWrite: (role: Role) => role === "admin" || role === "marketer",
   /** The workspace's settings and keys (`admin`). */
   settings: (role: Role) => role === "admin",
+  journeys: (_role: Role) => true,
+  /** Drawing, publishing, pausing and archiving journeys (`audiences:write`). */
+  journeysWrite: (role: Role) => role === "admin" || role === "marketer",
 };

@@ -286,3 +286,38 @@ async fn ok_segment(app: &TestApp) {
         .await;
     assert_eq!(status, 201, "{body}");
 }
+
+#[tokio::test]
+async fn the_canvas_layout_is_kept_with_the_draft_and_copied_into_the_version() {
+    let app = TestApp::spawn().await;
+    template(&app, "first-order-gift").await;
+    let layout = json!({"entry": {"x": 0.0, "y": 80.0},
+                        "nodes": {"wait": {"x": 280.0, "y": 80.0}, "nudge": {"x": 560.5, "y": 200.0},
+                                  "done": {"x": 840.0, "y": 80.0}}});
+    let mut drawn = journey("first-order-gift");
+    drawn["layout"] = layout.clone();
+    let (status, saved) = app.send(Method::POST, "/v1/journeys", &drawn).await;
+    assert_eq!(status, 201, "{saved}");
+    let (_, read) = app.get("/v1/journeys/cq-no-order").await;
+    assert_eq!(read["draft"]["layout"], layout, "{read}");
+
+    // The runtime never reads it: the draft is valid, and the version carries it.
+    let (_, checked) = app.get("/v1/journeys/cq-no-order/validation").await;
+    assert_eq!(checked["valid"], true, "{checked}");
+    let (status, live) = act(&app, "publish").await;
+    assert_eq!(status, 200, "{live}");
+    let (_, version) = app.get("/v1/journeys/cq-no-order/versions/1").await;
+    assert_eq!(version["definition"]["layout"], layout, "{version}");
+
+    // A position is two numbers, nothing else.
+    drawn["layout"]["nodes"]["wait"]["z"] = json!(1);
+    let (status, refused) = app.send(Method::PUT, "/v1/journeys/cq-no-order", &drawn).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["code"], "invalid_journey");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains('z')),
+        "{refused}"
+    );
+}

@@ -15,6 +15,7 @@ mod compat;
 mod consent;
 mod console_campaigns;
 mod console_dashboard;
+mod console_journeys;
 mod console_pages;
 mod console_roles;
 mod console_support;

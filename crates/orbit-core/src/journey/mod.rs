@@ -26,9 +26,9 @@ pub use dates::{DateOccurrence, DateRule, Schedule, too_late};
 pub use entry::{EntryHistory, EntryRefusal, crossed, may_enter};
 pub use machine::{apply, event_matches};
 pub use model::{
-    BranchPath, DateRepeat, DateSource, Delay, Entry, EntryLimits, JourneyCondition, JourneyDefinition,
-    JourneyMessage, JourneyStatus, Reentry, SegmentChange, StaffAddress, Step, TimeOfDay, ValueSource,
-    WaitTarget, WeightedPath,
+    BranchPath, CanvasPosition, DateRepeat, DateSource, Delay, Entry, EntryLimits, JourneyCondition,
+    JourneyDefinition, JourneyLayout, JourneyMessage, JourneyStatus, Reentry, SegmentChange, StaffAddress,
+    Step, TimeOfDay, ValueSource, WaitTarget, WeightedPath,
 };
 pub use path::{PATH_FIRST, PATH_LATEST, PathExit, PathStep, RunPath};
 pub use run::{

@@ -36,6 +36,32 @@ pub struct JourneyDefinition {
     pub start: NodeId,
     /// The graph, by node id: each node names the nodes it leads to.
     pub nodes: BTreeMap<NodeId, Step>,
+    /// Where the console draws the entry and each node; the runtime never reads it.
+    #[serde(default)]
+    pub layout: Option<JourneyLayout>,
+}
+
+/// Positions on the console's canvas, kept with the draft so a drawing survives a
+/// reload; positions of ids not in `nodes` are kept and ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyLayout {
+    /// The entry's box.
+    #[serde(default)]
+    pub entry: Option<CanvasPosition>,
+    /// Each node's box, by node id.
+    #[serde(default)]
+    pub nodes: BTreeMap<NodeId, CanvasPosition>,
+}
+
+/// The top-left corner of a box on the canvas, in canvas units.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CanvasPosition {
+    /// Rightwards.
+    pub x: f64,
+    /// Downwards.
+    pub y: f64,
 }
 
 /// How people enter a journey.

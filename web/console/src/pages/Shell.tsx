@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { Outlet, useLocation, useNavigate } from "react-router";
 import { App, Button, Layout, Menu, Space, Tag, Typography, type MenuProps } from "antd";
-import { ApiOutlined, DashboardOutlined, FileTextOutlined, LogoutOutlined, PartitionOutlined, SendOutlined, SettingOutlined, TagsOutlined, UserOutlined } from "@ant-design/icons";
+import { ApiOutlined, DashboardOutlined, FileTextOutlined, LogoutOutlined, NodeIndexOutlined, PartitionOutlined, SendOutlined, SettingOutlined, TagsOutlined, UserOutlined } from "@ant-design/icons";
 import { access, useActiveSession, useSession } from "../session";
 import { useI18n } from "../i18n";
 import { errorText } from "../format";
@@ -18,6 +18,7 @@ const ROUTES: Record<string, string> = {
   settings: "/settings",
   dashboard: "/dashboard",
   tags: "/tags",
+  journeys: "/journeys",
 };
 
 function selectedKey(pathname: string): string {
@@ -28,6 +29,7 @@ function selectedKey(pathname: string): string {
   if (pathname.startsWith("/channels")) return "channels";
   if (pathname.startsWith("/dashboard")) return "dashboard";
   if (pathname.startsWith("/tags")) return "tags";
+  if (pathname.startsWith("/journeys")) return "journeys";
   return "profiles";
 }
 
@@ -78,6 +80,13 @@ export function Shell() {
         key: "content",
         icon: <FileTextOutlined aria-hidden />,
         label: <span data-testid="nav-content">{t("nav.content")}</span>,
+      });
+    }
+    if (access.journeys(role)) {
+      top.push({
+        key: "journeys",
+        icon: <NodeIndexOutlined aria-hidden />,
+        label: <span data-testid="nav-journeys">{t("nav.journeys")}</span>,
       });
     }
     if (access.campaigns(role)) {

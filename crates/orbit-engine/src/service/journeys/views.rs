@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use orbit_core::audience::EventMatch;
 use orbit_core::journey::{
-    Entry, EntryLimits, JourneyDefinition, JourneyProblem, JourneyStatus, Reentry, Step,
+    Entry, EntryLimits, JourneyDefinition, JourneyLayout, JourneyProblem, JourneyStatus, Reentry, Step,
 };
 use orbit_core::{ErrorCode, JourneyId, NodeId, Problem};
 use orbit_store::{JourneyRecord, JourneyVersion};
@@ -45,6 +45,10 @@ pub struct JourneyDraft {
     pub start: NodeId,
     /// The graph, by node id.
     pub nodes: BTreeMap<NodeId, Step>,
+    /// Where the console draws the entry and each node (`{"entry": {"x": 0, "y": 0},
+    /// "nodes": {"wait": {"x": 240, "y": 0}}}`); the runtime never reads it.
+    #[serde(default)]
+    pub layout: Option<JourneyLayout>,
 }
 
 impl JourneyDraft {
@@ -61,6 +65,7 @@ impl JourneyDraft {
             goal,
             start,
             nodes,
+            layout,
         } = self;
         let definition = JourneyDefinition {
             name,
@@ -71,6 +76,7 @@ impl JourneyDraft {
             goal,
             start,
             nodes,
+            layout,
         };
         (id, definition)
     }
