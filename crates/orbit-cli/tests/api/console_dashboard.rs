@@ -224,16 +224,22 @@ async fn a_policy_and_a_merge_rule_changed_in_settings_are_the_workspace_s_and_a
     click(&browser, "settings-rules-add").await;
     type_into(&browser, "settings-rule-0-trait", "points").await;
     click(&browser, "settings-rule-0-rule").await;
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(".ant-select-item-option[title=\"求和\"]"))
-        .await
-        .expect("the rule's options")
-        .click()
-        .await
-        .expect("clicked");
+    // The option list opens with an animation: click once it can take the click.
+    wait_until_within(
+        Duration::from_secs(20),
+        "the sum option takes a click",
+        || async {
+            match browser
+                .client
+                .find(Locator::Css(".ant-select-item-option[title=\"求和\"]"))
+                .await
+            {
+                Ok(option) => option.click().await.is_ok(),
+                Err(_) => false,
+            }
+        },
+    )
+    .await;
     click(&browser, "settings-rules-save").await;
     wait_until_within(Duration::from_secs(20), "the rule is saved", || async {
         app.get("/v1/settings").await.1["trait_rules"] == json!({"points": {"rule": "sum"}})
