@@ -36,9 +36,8 @@ interface RowBase {
   negate: boolean;
 }
 
-export interface TraitRow extends RowBase {
-  kind: "trait";
-  trait: string;
+/** One value test, as trait conditions and event property filters share it. */
+export interface Comparison {
   valueType: ValueType;
   op: string;
   value: string;
@@ -47,20 +46,51 @@ export interface TraitRow extends RowBase {
   max: string;
 }
 
-export interface EventRow extends RowBase {
-  kind: "event";
-  event: string;
-  measure: MeasureKind;
-  compare: string;
-  threshold: string;
-  fn: string;
+export interface TraitRow extends RowBase, Comparison {
+  kind: "trait";
+  trait: string;
+}
+
+/** A test on an event's property. */
+export interface Filter extends Comparison {
+  key: number;
   property: string;
+}
+
+/** When the events counted happened: an event row's and a sequence's window. */
+export interface WindowFields {
   window: WindowKind;
   amount: string;
   unit: string;
   daysAgo: string;
   from: string;
   to: string;
+}
+
+export interface EventRow extends RowBase, WindowFields {
+  kind: "event";
+  event: string;
+  filters: Filter[];
+  measure: MeasureKind;
+  compare: string;
+  threshold: string;
+  fn: string;
+  property: string;
+}
+
+/** One step of a sequence: an event name (empty for any event) and its filters. */
+export interface Step {
+  event: string;
+  filters: Filter[];
+}
+
+export interface SequenceRow extends RowBase, WindowFields {
+  kind: "sequence";
+  first: Step;
+  then: Step;
+  withinAmount: string;
+  withinUnit: string;
+  thenNot: boolean;
 }
 
 export interface TagRow extends RowBase {
@@ -80,7 +110,7 @@ export interface RawRow extends RowBase {
   json: Condition;
 }
 
-export type Row = TraitRow | EventRow | TagRow | SegmentRow | RawRow;
+export type Row = TraitRow | EventRow | SequenceRow | TagRow | SegmentRow | RawRow;
 export type RowKind = Row["kind"];
 
 export interface Group {
@@ -98,27 +128,46 @@ export function nextKey(): number {
   return counter;
 }
 
+function newComparison(): Comparison {
+  return { valueType: "string", op: "eq", value: "", values: [], min: "", max: "" };
+}
+
+export function newFilter(): Filter {
+  return { key: nextKey(), property: "", ...newComparison() };
+}
+
+function newWindow(): WindowFields {
+  return { window: "last", amount: "30", unit: "days", daysAgo: "0", from: "", to: "" };
+}
+
 export function newRow(kind: Exclude<RowKind, "raw">): Row {
   const base = { key: nextKey(), negate: false };
   switch (kind) {
     case "trait":
-      return { ...base, kind, trait: "", valueType: "string", op: "eq", value: "", values: [], min: "", max: "" };
+      return { ...base, kind, trait: "", ...newComparison() };
     case "event":
       return {
         ...base,
         kind,
         event: "",
+        filters: [],
         measure: "count",
         compare: "gte",
         threshold: "1",
         fn: "sum",
         property: "",
-        window: "last",
-        amount: "30",
-        unit: "days",
-        daysAgo: "0",
-        from: "",
-        to: "",
+        ...newWindow(),
+      };
+    case "sequence":
+      return {
+        ...base,
+        kind,
+        first: { event: "", filters: [] },
+        then: { event: "", filters: [] },
+        withinAmount: "1",
+        withinUnit: "days",
+        thenNot: false,
+        ...newWindow(),
       };
     case "tag":
       return { ...base, kind, tag: "", values: [] };
@@ -146,38 +195,81 @@ function onlyKeys(object: { [key: string]: Json }, allowed: readonly string[]): 
   return Object.keys(object).every((key) => allowed.includes(key));
 }
 
-function parseTrait(json: Condition, negate: boolean): TraitRow | null {
-  if (!onlyKeys(json, ["type", "trait", "value_type", "op", "value", "values", "min", "max"])) return null;
+/** The value test of a trait condition or a filter, or null when the builder cannot show it. */
+function parseComparison(json: Condition): Comparison | null {
   const valueType = json.value_type;
   const op = json.op;
-  if (typeof json.trait !== "string" || typeof valueType !== "string" || typeof op !== "string") return null;
+  if (typeof valueType !== "string" || typeof op !== "string") return null;
   if (!VALUE_TYPES.includes(valueType as ValueType) || !OPS[valueType as ValueType].includes(op)) return null;
   if (json.values !== undefined && !Array.isArray(json.values)) return null;
   const values = Array.isArray(json.values) ? json.values.map((v) => text(v)) : [];
-  return {
-    key: nextKey(),
-    negate,
-    kind: "trait",
-    trait: json.trait,
-    valueType: valueType as ValueType,
-    op,
-    value: text(json.value),
-    values,
-    min: text(json.min),
-    max: text(json.max),
+  return { valueType: valueType as ValueType, op, value: text(json.value), values, min: text(json.min), max: text(json.max) };
+}
+
+const COMPARISON_KEYS = ["value_type", "op", "value", "values", "min", "max"];
+
+function parseTrait(json: Condition, negate: boolean): TraitRow | null {
+  if (!onlyKeys(json, ["type", "trait", ...COMPARISON_KEYS])) return null;
+  if (typeof json.trait !== "string") return null;
+  const comparison = parseComparison(json);
+  if (!comparison) return null;
+  return { key: nextKey(), negate, kind: "trait", trait: json.trait, ...comparison };
+}
+
+function parseFilters(json: Json | undefined): Filter[] | null {
+  if (json === undefined) return [];
+  if (!Array.isArray(json)) return null;
+  const filters: Filter[] = [];
+  for (const item of json) {
+    if (!isObject(item) || !onlyKeys(item, ["property", ...COMPARISON_KEYS]) || typeof item.property !== "string") return null;
+    const comparison = parseComparison(item);
+    if (!comparison) return null;
+    filters.push({ key: nextKey(), property: item.property, ...comparison });
+  }
+  return filters;
+}
+
+/** An event name and its filters, from an event condition or a sequence step. */
+function parseStep(json: { [key: string]: Json }): Step | null {
+  if (json.event !== undefined && json.event !== null && typeof json.event !== "string") return null;
+  const filters = parseFilters(json.filters);
+  if (!filters) return null;
+  return { event: typeof json.event === "string" ? json.event : "", filters };
+}
+
+function parseWindow(window: Json | undefined): WindowFields | null {
+  if (!isObject(window) || !WINDOWS.includes(window.kind as WindowKind)) return null;
+  const fields = newWindow();
+  fields.window = window.kind as WindowKind;
+  const windowKeys: Record<WindowKind, string[]> = {
+    ever: ["kind"],
+    last: ["kind", "amount", "unit"],
+    since: ["kind", "days_ago"],
+    day: ["kind", "days_ago"],
+    between: ["kind", "from", "to"],
   };
+  if (!onlyKeys(window, windowKeys[fields.window])) return null;
+  if (fields.window === "last") {
+    fields.amount = text(window.amount);
+    fields.unit = text(window.unit);
+  }
+  if (fields.window === "since" || fields.window === "day") fields.daysAgo = text(window.days_ago);
+  if (fields.window === "between") {
+    fields.from = text(window.from);
+    fields.to = text(window.to);
+  }
+  return fields;
 }
 
 function parseEvent(json: Condition, negate: boolean): EventRow | null {
   if (!onlyKeys(json, ["type", "event", "filters", "measure", "window"])) return null;
-  if (json.filters !== undefined && !(Array.isArray(json.filters) && json.filters.length === 0)) return null;
-  if (json.event !== undefined && json.event !== null && typeof json.event !== "string") return null;
+  const step = parseStep(json);
   const measure = json.measure;
-  const window = json.window;
-  if (!isObject(measure) || !isObject(window)) return null;
+  const window = parseWindow(json.window);
+  if (!step || !isObject(measure) || !window) return null;
   const row = newRow("event") as EventRow;
+  Object.assign(row, window, step);
   row.negate = negate;
-  row.event = typeof json.event === "string" ? json.event : "";
   if (!MEASURES.includes(measure.kind as MeasureKind)) return null;
   row.measure = measure.kind as MeasureKind;
   if (row.measure === "count" || row.measure === "aggregate") {
@@ -198,32 +290,38 @@ function parseEvent(json: Condition, negate: boolean): EventRow | null {
     aggregate: ["kind", "compare", "value", "function", "property"],
   };
   if (!onlyKeys(measure, measureKeys[row.measure])) return null;
-  if (!WINDOWS.includes(window.kind as WindowKind)) return null;
-  row.window = window.kind as WindowKind;
-  const windowKeys: Record<WindowKind, string[]> = {
-    ever: ["kind"],
-    last: ["kind", "amount", "unit"],
-    since: ["kind", "days_ago"],
-    day: ["kind", "days_ago"],
-    between: ["kind", "from", "to"],
-  };
-  if (!onlyKeys(window, windowKeys[row.window])) return null;
-  if (row.window === "last") {
-    row.amount = text(window.amount);
-    row.unit = text(window.unit);
-  }
-  if (row.window === "since" || row.window === "day") row.daysAgo = text(window.days_ago);
-  if (row.window === "between") {
-    row.from = text(window.from);
-    row.to = text(window.to);
-  }
   return row;
+}
+
+function parseSequence(json: Condition, negate: boolean): SequenceRow | null {
+  if (!onlyKeys(json, ["type", "first", "then", "within", "then_not", "window"])) return null;
+  const { first, then, within } = json;
+  if (!isObject(first) || !isObject(then) || !isObject(within)) return null;
+  if (!onlyKeys(first, ["event", "filters"]) || !onlyKeys(then, ["event", "filters"]) || !onlyKeys(within, ["amount", "unit"])) return null;
+  // An absent `then_not` would come back as `false`: not the same JSON, so it stays raw.
+  if (typeof json.then_not !== "boolean") return null;
+  const firstStep = parseStep(first);
+  const thenStep = parseStep(then);
+  const window = parseWindow(json.window);
+  if (!firstStep || !thenStep || !window) return null;
+  return {
+    key: nextKey(),
+    negate,
+    kind: "sequence",
+    first: firstStep,
+    then: thenStep,
+    withinAmount: text(within.amount),
+    withinUnit: text(within.unit),
+    thenNot: json.then_not,
+    ...window,
+  };
 }
 
 function parseRow(json: Condition, negate: boolean): Row {
   let row: Row | null = null;
   if (json.type === "trait") row = parseTrait(json, negate);
   else if (json.type === "event") row = parseEvent(json, negate);
+  else if (json.type === "sequence") row = parseSequence(json, negate);
   else if (json.type === "tag" && typeof json.tag === "string" && onlyKeys(json, ["type", "tag", "values"])) {
     if (json.values === undefined || json.values === null || Array.isArray(json.values)) {
       row = { key: nextKey(), negate, kind: "tag", tag: json.tag, values: Array.isArray(json.values) ? json.values.map((v) => text(v)) : [] };
@@ -282,23 +380,50 @@ function scalar(valueType: ValueType, value: string): Json {
   return value;
 }
 
-function traitJson(row: TraitRow): Condition {
-  const json: Condition = { type: "trait", trait: row.trait.trim(), value_type: row.valueType, op: row.op };
-  switch (operandOf(row.op)) {
+/** The value test's JSON fields (`value_type`, `op` and its operands), added to `json`. */
+function comparisonJson(comparison: Comparison, json: Condition): Condition {
+  json.value_type = comparison.valueType;
+  json.op = comparison.op;
+  switch (operandOf(comparison.op)) {
     case "value":
-      json.value = scalar(row.valueType, row.value);
+      json.value = scalar(comparison.valueType, comparison.value);
       break;
     case "values":
-      json.values = row.values.map((v) => scalar(row.valueType === "list" ? "string" : row.valueType, v));
+      json.values = comparison.values.map((v) => scalar(comparison.valueType === "list" ? "string" : comparison.valueType, v));
       break;
     case "range":
-      json.min = row.op === "days_ago" ? numberOrText(row.min) : scalar(row.valueType, row.min);
-      json.max = row.op === "days_ago" ? numberOrText(row.max) : scalar(row.valueType, row.max);
+      json.min = comparison.op === "days_ago" ? numberOrText(comparison.min) : scalar(comparison.valueType, comparison.min);
+      json.max = comparison.op === "days_ago" ? numberOrText(comparison.max) : scalar(comparison.valueType, comparison.max);
       break;
     case "none":
       break;
   }
   return json;
+}
+
+function traitJson(row: TraitRow): Condition {
+  return comparisonJson(row, { type: "trait", trait: row.trait.trim() });
+}
+
+/** `event` (left out for any event) and `filters` (left out when there are none), added to `json`. */
+function stepJson(step: Step, json: Condition): Condition {
+  if (step.event.trim() !== "") json.event = step.event.trim();
+  if (step.filters.length > 0) json.filters = step.filters.map((filter) => comparisonJson(filter, { property: filter.property.trim() }));
+  return json;
+}
+
+function windowJson(fields: WindowFields): Condition {
+  const window: Condition = { kind: fields.window };
+  if (fields.window === "last") {
+    window.amount = numberOrText(fields.amount);
+    window.unit = fields.unit;
+  }
+  if (fields.window === "since" || fields.window === "day") window.days_ago = numberOrText(fields.daysAgo);
+  if (fields.window === "between") {
+    window.from = fields.from.trim();
+    window.to = fields.to.trim();
+  }
+  return window;
 }
 
 function eventJson(row: EventRow): Condition {
@@ -311,21 +436,21 @@ function eventJson(row: EventRow): Condition {
     measure.compare = row.compare;
     measure.value = numberOrText(row.threshold);
   }
-  const window: Condition = { kind: row.window };
-  if (row.window === "last") {
-    window.amount = numberOrText(row.amount);
-    window.unit = row.unit;
-  }
-  if (row.window === "since" || row.window === "day") window.days_ago = numberOrText(row.daysAgo);
-  if (row.window === "between") {
-    window.from = row.from.trim();
-    window.to = row.to.trim();
-  }
-  const json: Condition = { type: "event" };
-  if (row.event.trim() !== "") json.event = row.event.trim();
+  const json = stepJson(row, { type: "event" });
   json.measure = measure;
-  json.window = window;
+  json.window = windowJson(row);
   return json;
+}
+
+function sequenceJson(row: SequenceRow): Condition {
+  return {
+    type: "sequence",
+    first: stepJson(row.first, {}),
+    then: stepJson(row.then, {}),
+    within: { amount: numberOrText(row.withinAmount), unit: row.withinUnit },
+    then_not: row.thenNot,
+    window: windowJson(row),
+  };
 }
 
 function rowJson(row: Row): Condition {
@@ -338,6 +463,9 @@ function rowJson(row: Row): Condition {
       break;
     case "event":
       json = eventJson(row);
+      break;
+    case "sequence":
+      json = sequenceJson(row);
       break;
     case "tag":
       json = { type: "tag", tag: row.tag.trim() };

@@ -1,8 +1,8 @@
 // The visual condition builder: a group (all of / any of) of rows, each row one
-// condition (trait, behaviour, tag, another segment), groups nested one level. Rows the
+// condition (trait, behaviour, sequence, tag, another segment), groups nested one level. Rows the
 // builder cannot edit are shown as read-only JSON and kept unchanged.
 import type { ReactNode } from "react";
-import { Alert, Button, Card, Checkbox, Input, Select, Space, Tag, Typography } from "antd";
+import { Alert, Button, Card, Checkbox, Input, Select, Space, Switch, Tag, Typography } from "antd";
 import { DeleteOutlined, PlusOutlined } from "@ant-design/icons";
 import {
   COMPARES,
@@ -12,24 +12,30 @@ import {
   UNITS,
   VALUE_TYPES,
   WINDOWS,
+  newFilter,
   newGroup,
   newRow,
   operandOf,
   pathWithin,
   rowPaths,
+  type Comparison,
   type EventRow,
+  type Filter,
   type Group,
   type Item,
   type Row,
   type RowKind,
+  type SequenceRow,
+  type Step,
   type TraitRow,
   type ValueType,
+  type WindowFields,
 } from "../condition";
 import { useI18n, type MessageKey } from "../i18n";
 import { JsonBlock } from "./Common";
 
 const { Text } = Typography;
-const ROW_KINDS: readonly Exclude<RowKind, "raw">[] = ["trait", "event", "tag", "segment"];
+const ROW_KINDS: readonly Exclude<RowKind, "raw">[] = ["trait", "event", "sequence", "tag", "segment"];
 
 export interface BuilderProps {
   root: Group;
@@ -175,6 +181,9 @@ function GroupView({
           <Button size="small" icon={<PlusOutlined aria-hidden />} onClick={() => onAdd(newRow("trait"))} data-testid={addId}>
             {t("condition.addRow")}
           </Button>
+          <Button size="small" icon={<PlusOutlined aria-hidden />} onClick={() => onAdd(newRow("sequence"))} data-testid={`${addId}-sequence`}>
+            {t("condition.addSequence")}
+          </Button>
           {depth === 0 && (
             <Button size="small" icon={<PlusOutlined aria-hidden />} onClick={() => onAdd(newGroup(group.combine === "and" ? "or" : "and", [newRow("trait")]))} data-testid="condition-add-group">
               {t("condition.addGroup")}
@@ -221,6 +230,7 @@ function RowView({
             data-testid={`${testId}-kind`}
             onChange={(kind) => onChange({ ...newRow(kind), key: row.key, negate: row.negate })}
             options={kinds.map((kind) => ({ value: kind, label: t(`condition.kind.${kind}` as MessageKey) }))}
+            optionRender={(option) => <span data-testid={`${testId}-kind-option-${String(option.value)}`}>{option.label}</span>}
           />
         )}
         {row.kind !== "raw" && (
@@ -230,6 +240,7 @@ function RowView({
         )}
         {row.kind === "trait" && <TraitFields row={row} readOnly={readOnly} testId={testId} onChange={onChange} />}
         {row.kind === "event" && <EventFields row={row} readOnly={readOnly} testId={testId} onChange={onChange} />}
+        {row.kind === "sequence" && <SequenceHeader row={row} readOnly={readOnly} testId={testId} onChange={onChange} />}
         {row.kind === "tag" && (
           <>
             <Input
@@ -272,6 +283,10 @@ function RowView({
           <Button danger icon={<DeleteOutlined aria-hidden />} onClick={onRemove} aria-label={t("condition.removeRow")} title={t("condition.removeRow")} data-testid={`${testId}-remove`} />
         )}
       </Space>
+      {row.kind === "event" && (
+        <FilterList filters={row.filters} readOnly={readOnly} testId={testId} onChange={(filters) => onChange({ ...row, filters })} />
+      )}
+      {row.kind === "sequence" && <SequenceSteps row={row} readOnly={readOnly} testId={testId} onChange={onChange} />}
       {error && (
         <div style={{ marginTop: 8 }}>
           <Text type="danger" role="alert" data-testid={`${testId}-error`}>
@@ -289,17 +304,29 @@ function RowView({
   );
 }
 
-function TraitFields({ row, readOnly, testId, onChange }: { row: TraitRow; readOnly: boolean; testId: string; onChange: (row: Row) => void }) {
+/** A value type, an op and the op's operands: a trait condition's test and a property filter's. */
+function ComparisonFields({
+  value,
+  readOnly,
+  testId,
+  onChange,
+}: {
+  value: Comparison;
+  readOnly: boolean;
+  testId: string;
+  onChange: (value: Comparison) => void;
+}) {
   const { t } = useI18n();
-  const operand = operandOf(row.op);
-  const valueInput = (value: string, set: (value: string) => void, label: string, suffix: string) =>
-    row.valueType === "bool" && operand === "value" ? (
+  const operand = operandOf(value.op);
+  const set = (change: Partial<Comparison>) => onChange({ ...value, ...change });
+  const valueInput = (text: string, setText: (text: string) => void, label: string, suffix: string) =>
+    value.valueType === "bool" && operand === "value" ? (
       <Select
-        value={value || undefined}
+        value={text || undefined}
         disabled={readOnly}
         style={{ width: 110 }}
         aria-label={label}
-        onChange={set}
+        onChange={setText}
         options={[
           { value: "true", label: t("condition.true") },
           { value: "false", label: t("condition.false") },
@@ -308,15 +335,62 @@ function TraitFields({ row, readOnly, testId, onChange }: { row: TraitRow; readO
       />
     ) : (
       <Input
-        value={value}
+        value={text}
         disabled={readOnly}
-        placeholder={row.valueType === "datetime" && row.op !== "days_ago" ? t("condition.datePlaceholder") : label}
+        placeholder={value.valueType === "datetime" && value.op !== "days_ago" ? t("condition.datePlaceholder") : label}
         aria-label={label}
         style={{ width: 160 }}
-        onChange={(event) => set(event.target.value)}
+        onChange={(event) => setText(event.target.value)}
         data-testid={`${testId}-${suffix}`}
       />
     );
+  return (
+    <>
+      <Select<ValueType>
+        value={value.valueType}
+        disabled={readOnly}
+        style={{ width: 120 }}
+        aria-label={t("condition.valueType")}
+        onChange={(valueType) => set({ valueType, op: OPS[valueType].includes(value.op) ? value.op : OPS[valueType][0] })}
+        options={VALUE_TYPES.map((type) => ({ value: type, label: t(`condition.valueType.${type}` as MessageKey) }))}
+        data-testid={`${testId}-value-type`}
+      />
+      <Select<string>
+        value={value.op}
+        disabled={readOnly}
+        style={{ width: 150 }}
+        aria-label={t("condition.op")}
+        onChange={(op) => set({ op })}
+        options={OPS[value.valueType].map((op) => ({ value: op, label: t(`condition.op.${op}` as MessageKey) }))}
+        data-testid={`${testId}-op`}
+      />
+      {operand === "value" && valueInput(value.value, (text) => set({ value: text }), t("condition.value"), "value")}
+      {operand === "values" && (
+        <Select
+          mode="tags"
+          value={value.values}
+          disabled={readOnly}
+          open={false}
+          placeholder={t("condition.valuesPlaceholder")}
+          aria-label={t("condition.values")}
+          tokenSeparators={[",", "，"]}
+          style={{ minWidth: 220 }}
+          onChange={(values: string[]) => set({ values })}
+          data-testid={`${testId}-values`}
+        />
+      )}
+      {operand === "range" && (
+        <>
+          {valueInput(value.min, (min) => set({ min }), value.op === "days_ago" ? t("condition.minDays") : t("condition.min"), "min")}
+          {valueInput(value.max, (max) => set({ max }), value.op === "days_ago" ? t("condition.maxDays") : t("condition.max"), "max")}
+        </>
+      )}
+    </>
+  );
+}
+
+function TraitFields({ row, readOnly, testId, onChange }: { row: TraitRow; readOnly: boolean; testId: string; onChange: (row: Row) => void }) {
+  const { t } = useI18n();
   return (
     <>
       <Input
@@ -328,45 +402,206 @@ function TraitFields({ row, readOnly, testId, onChange }: { row: TraitRow; readO
         onChange={(event) => onChange({ ...row, trait: event.target.value })}
         data-testid={`${testId}-trait`}
       />
-      <Select<ValueType>
-        value={row.valueType}
-        disabled={readOnly}
-        style={{ width: 120 }}
-        aria-label={t("condition.valueType")}
-        onChange={(valueType) => onChange({ ...row, valueType, op: OPS[valueType].includes(row.op) ? row.op : OPS[valueType][0] })}
-        options={VALUE_TYPES.map((type) => ({ value: type, label: t(`condition.valueType.${type}` as MessageKey) }))}
-        data-testid={`${testId}-value-type`}
-      />
+      <ComparisonFields value={row} readOnly={readOnly} testId={testId} onChange={(comparison) => onChange({ ...row, ...comparison })} />
+    </>
+  );
+}
+
+/** The property filters every counted event must pass, `<testId>-filter-<m>-…` each. */
+function FilterList({
+  filters,
+  readOnly,
+  testId,
+  onChange,
+}: {
+  filters: Filter[];
+  readOnly: boolean;
+  testId: string;
+  onChange: (filters: Filter[]) => void;
+}) {
+  const { t } = useI18n();
+  const replace = (key: number, next: Filter | null) =>
+    onChange(filters.flatMap((filter) => (filter.key === key ? (next ? [next] : []) : [filter])));
+  return (
+    <div style={{ marginTop: 8 }}>
+      {filters.map((filter, m) => {
+        const filterId = `${testId}-filter-${m}`;
+        return (
+          <Space key={filter.key} wrap style={{ marginBottom: 8 }} data-testid={filterId}>
+            <Text type="secondary">{t("condition.filters")}</Text>
+            <Input
+              value={filter.property}
+              disabled={readOnly}
+              placeholder={t("condition.filterPlaceholder")}
+              aria-label={t("condition.property")}
+              style={{ width: 160 }}
+              onChange={(event) => replace(filter.key, { ...filter, property: event.target.value })}
+              data-testid={`${filterId}-property`}
+            />
+            <ComparisonFields value={filter} readOnly={readOnly} testId={filterId} onChange={(comparison) => replace(filter.key, { ...filter, ...comparison })} />
+            {!readOnly && (
+              <Button
+                size="small"
+                danger
+                icon={<DeleteOutlined aria-hidden />}
+                onClick={() => replace(filter.key, null)}
+                aria-label={t("condition.removeFilter")}
+                title={t("condition.removeFilter")}
+                data-testid={`${filterId}-remove`}
+              />
+            )}
+          </Space>
+        );
+      })}
+      {!readOnly && (
+        <Button size="small" type="dashed" icon={<PlusOutlined aria-hidden />} onClick={() => onChange([...filters, newFilter()])} data-testid={`${testId}-filter-add`}>
+          {t("condition.addFilter")}
+        </Button>
+      )}
+    </div>
+  );
+}
+
+/** When the counted events happened: the window kind and its amount, days or times. */
+function WindowControls({
+  value,
+  readOnly,
+  testId,
+  onChange,
+}: {
+  value: WindowFields;
+  readOnly: boolean;
+  testId: string;
+  onChange: (change: Partial<WindowFields>) => void;
+}) {
+  const { t } = useI18n();
+  return (
+    <>
       <Select<string>
-        value={row.op}
+        value={value.window}
         disabled={readOnly}
         style={{ width: 150 }}
-        aria-label={t("condition.op")}
-        onChange={(op) => onChange({ ...row, op })}
-        options={OPS[row.valueType].map((op) => ({ value: op, label: t(`condition.op.${op}` as MessageKey) }))}
-        data-testid={`${testId}-op`}
+        aria-label={t("condition.window")}
+        onChange={(window) => onChange({ window: window as WindowFields["window"] })}
+        options={WINDOWS.map((kind) => ({ value: kind, label: t(`condition.window.${kind}` as MessageKey) }))}
+        data-testid={`${testId}-window`}
       />
-      {operand === "value" && valueInput(row.value, (value) => onChange({ ...row, value }), t("condition.value"), "value")}
-      {operand === "values" && (
-        <Select
-          mode="tags"
-          value={row.values}
-          disabled={readOnly}
-          open={false}
-          placeholder={t("condition.valuesPlaceholder")}
-          aria-label={t("condition.values")}
-          tokenSeparators={[",", "，"]}
-          style={{ minWidth: 220 }}
-          onChange={(values: string[]) => onChange({ ...row, values })}
-          data-testid={`${testId}-values`}
-        />
-      )}
-      {operand === "range" && (
+      {value.window === "last" && (
         <>
-          {valueInput(row.min, (min) => onChange({ ...row, min }), row.op === "days_ago" ? t("condition.minDays") : t("condition.min"), "min")}
-          {valueInput(row.max, (max) => onChange({ ...row, max }), row.op === "days_ago" ? t("condition.maxDays") : t("condition.max"), "max")}
+          <Input
+            value={value.amount}
+            disabled={readOnly}
+            aria-label={t("condition.amount")}
+            style={{ width: 80 }}
+            onChange={(event) => onChange({ amount: event.target.value })}
+            data-testid={`${testId}-amount`}
+          />
+          <Select<string>
+            value={value.unit}
+            disabled={readOnly}
+            style={{ width: 100 }}
+            aria-label={t("condition.unit")}
+            onChange={(unit) => onChange({ unit })}
+            options={UNITS.map((unit) => ({ value: unit, label: t(`condition.unit.${unit}` as MessageKey) }))}
+            data-testid={`${testId}-unit`}
+          />
         </>
       )}
+      {(value.window === "since" || value.window === "day") && (
+        <Input
+          value={value.daysAgo}
+          disabled={readOnly}
+          aria-label={t("condition.daysAgo")}
+          addonAfter={t("condition.daysAgo")}
+          style={{ width: 150 }}
+          onChange={(event) => onChange({ daysAgo: event.target.value })}
+          data-testid={`${testId}-days-ago`}
+        />
+      )}
+      {value.window === "between" && (
+        <>
+          <Input
+            value={value.from}
+            disabled={readOnly}
+            aria-label={t("condition.from")}
+            placeholder={t("condition.fromPlaceholder")}
+            style={{ width: 210 }}
+            onChange={(event) => onChange({ from: event.target.value })}
+            data-testid={`${testId}-from`}
+          />
+          <Input
+            value={value.to}
+            disabled={readOnly}
+            aria-label={t("condition.to")}
+            placeholder={t("condition.toPlaceholder")}
+            style={{ width: 210 }}
+            onChange={(event) => onChange({ to: event.target.value })}
+            data-testid={`${testId}-to`}
+          />
+        </>
+      )}
+    </>
+  );
+}
+
+/** A sequence's within time, its "then did not happen" switch and its window, on the row's first line. */
+function SequenceHeader({ row, readOnly, testId, onChange }: { row: SequenceRow; readOnly: boolean; testId: string; onChange: (row: Row) => void }) {
+  const { t } = useI18n();
+  const set = (change: Partial<SequenceRow>) => onChange({ ...row, ...change });
+  return (
+    <>
+      <Text type="secondary">{t("condition.within")}</Text>
+      <Input
+        value={row.withinAmount}
+        disabled={readOnly}
+        aria-label={t("condition.withinAmount")}
+        style={{ width: 80 }}
+        onChange={(event) => set({ withinAmount: event.target.value })}
+        data-testid={`${testId}-within-amount`}
+      />
+      <Select<string>
+        value={row.withinUnit}
+        disabled={readOnly}
+        style={{ width: 100 }}
+        aria-label={t("condition.withinUnit")}
+        onChange={(withinUnit) => set({ withinUnit })}
+        options={UNITS.map((unit) => ({ value: unit, label: t(`condition.unit.${unit}` as MessageKey) }))}
+        data-testid={`${testId}-within-unit`}
+      />
+      <Space size={4}>
+        <Switch checked={row.thenNot} disabled={readOnly} aria-label={t("condition.thenNot")} onChange={(thenNot) => set({ thenNot })} data-testid={`${testId}-then-not`} />
+        <Text>{t("condition.thenNot")}</Text>
+      </Space>
+      <Text type="secondary">{t("condition.sequenceWindow")}</Text>
+      <WindowControls value={row} readOnly={readOnly} testId={testId} onChange={set} />
+    </>
+  );
+}
+
+/** A sequence's two steps, one line each: the event and its filters. */
+function SequenceSteps({ row, readOnly, testId, onChange }: { row: SequenceRow; readOnly: boolean; testId: string; onChange: (row: Row) => void }) {
+  const { t } = useI18n();
+  const step = (name: "first" | "then", value: Step) => (
+    <div style={{ marginTop: 8, paddingLeft: 12, borderLeft: "2px solid #f0f0f0" }}>
+      <Space wrap>
+        <Text strong>{t(name === "first" ? "condition.sequenceFirst" : "condition.sequenceThen")}</Text>
+        <Input
+          value={value.event}
+          disabled={readOnly}
+          placeholder={t("condition.eventPlaceholder")}
+          aria-label={t("condition.event")}
+          style={{ width: 180 }}
+          onChange={(event) => onChange({ ...row, [name]: { ...value, event: event.target.value } })}
+          data-testid={`${testId}-${name}-event`}
+        />
+      </Space>
+      <FilterList filters={value.filters} readOnly={readOnly} testId={`${testId}-${name}`} onChange={(filters) => onChange({ ...row, [name]: { ...value, filters } })} />
+    </div>
+  );
+  return (
+    <>
+      {step("first", row.first)}
+      {step("then", row.then)}
     </>
   );
 }
@@ -438,69 +673,7 @@ function EventFields({ row, readOnly, testId, onChange }: { row: EventRow; readO
           />
         </>
       )}
-      <Select<string>
-        value={row.window}
-        disabled={readOnly}
-        style={{ width: 150 }}
-        aria-label={t("condition.window")}
-        onChange={(window) => set({ window: window as EventRow["window"] })}
-        options={WINDOWS.map((kind) => ({ value: kind, label: t(`condition.window.${kind}` as MessageKey) }))}
-        data-testid={`${testId}-window`}
-      />
-      {row.window === "last" && (
-        <>
-          <Input
-            value={row.amount}
-            disabled={readOnly}
-            aria-label={t("condition.amount")}
-            style={{ width: 80 }}
-            onChange={(event) => set({ amount: event.target.value })}
-            data-testid={`${testId}-amount`}
-          />
-          <Select<string>
-            value={row.unit}
-            disabled={readOnly}
-            style={{ width: 100 }}
-            aria-label={t("condition.unit")}
-            onChange={(unit) => set({ unit })}
-            options={UNITS.map((unit) => ({ value: unit, label: t(`condition.unit.${unit}` as MessageKey) }))}
-            data-testid={`${testId}-unit`}
-          />
-        </>
-      )}
-      {(row.window === "since" || row.window === "day") && (
-        <Input
-          value={row.daysAgo}
-          disabled={readOnly}
-          aria-label={t("condition.daysAgo")}
-          addonAfter={t("condition.daysAgo")}
-          style={{ width: 150 }}
-          onChange={(event) => set({ daysAgo: event.target.value })}
-          data-testid={`${testId}-days-ago`}
-        />
-      )}
-      {row.window === "between" && (
-        <>
-          <Input
-            value={row.from}
-            disabled={readOnly}
-            aria-label={t("condition.from")}
-            placeholder={t("condition.fromPlaceholder")}
-            style={{ width: 210 }}
-            onChange={(event) => set({ from: event.target.value })}
-            data-testid={`${testId}-from`}
-          />
-          <Input
-            value={row.to}
-            disabled={readOnly}
-            aria-label={t("condition.to")}
-            placeholder={t("condition.toPlaceholder")}
-            style={{ width: 210 }}
-            onChange={(event) => set({ to: event.target.value })}
-            data-testid={`${testId}-to`}
-          />
-        </>
-      )}
+      <WindowControls value={row} readOnly={readOnly} testId={testId} onChange={set} />
     </>
   );
 }

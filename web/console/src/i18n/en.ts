@@ -1120,6 +1120,20 @@ const en: Messages = {
   "journeys.canvas.zoomOut": "Zoom out",
   "journeys.canvas.fitView": "Fit to screen",
   "journeys.canvas.handle": "Connection point",
+  // segment builder: filters and sequences
+  "condition.kind.sequence": "Sequence",
+  "condition.filters": "Property filters",
+  "condition.addFilter": "Add property filter",
+  "condition.removeFilter": "Remove property filter",
+  "condition.filterPlaceholder": "Property, e.g. sku",
+  "condition.addSequence": "Add sequence",
+  "condition.sequenceFirst": "First",
+  "condition.sequenceThen": "Then",
+  "condition.sequenceWindow": "First event happened",
+  "condition.within": "within",
+  "condition.withinAmount": "Time allowed",
+  "condition.withinUnit": "Time unit",
+  "condition.thenNot": "Then did not happen",
 };
 
 export default en;

@@ -1119,6 +1119,20 @@ const zhCN = {
   "journeys.canvas.zoomOut": "缩小",
   "journeys.canvas.fitView": "适应屏幕",
   "journeys.canvas.handle": "连接点",
+  // segment builder: filters and sequences
+  "condition.kind.sequence": "先后顺序",
+  "condition.filters": "属性筛选",
+  "condition.addFilter": "添加属性筛选",
+  "condition.removeFilter": "删除属性筛选",
+  "condition.filterPlaceholder": "属性，如 sku",
+  "condition.addSequence": "添加先后顺序条件",
+  "condition.sequenceFirst": "先发生",
+  "condition.sequenceThen": "再发生",
+  "condition.sequenceWindow": "首个事件的时间",
+  "condition.within": "间隔不超过",
+  "condition.withinAmount": "间隔时长",
+  "condition.withinUnit": "间隔单位",
+  "condition.thenNot": "随后未发生",
 } as const;
 
 export type MessageKey = keyof typeof zhCN;
