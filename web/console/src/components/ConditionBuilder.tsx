@@ -91,6 +91,7 @@ export function ConditionBuilder({ root, onChange, readOnly, segmentIds, error, 
         depth={depth}
         testId={n === null ? "condition-root" : `condition-group-${n}`}
         readOnly={readOnly}
+        sequences={kinds.includes("sequence")}
         onCombine={(combine) => (depth === 0 ? onChange({ ...root, combine }) : change(group.key, { ...group, combine }))}
         onAdd={(item) => add(group.key, item)}
         onRemove={depth === 0 ? undefined : () => change(group.key, null)}
@@ -124,6 +125,7 @@ function GroupView({
   depth,
   testId,
   readOnly,
+  sequences,
   onCombine,
   onAdd,
   onRemove,
@@ -133,6 +135,8 @@ function GroupView({
   depth: number;
   testId: string;
   readOnly: boolean;
+  /** Whether sequences may be added here. */
+  sequences: boolean;
   onCombine: (combine: "and" | "or") => void;
   onAdd: (item: Item) => void;
   onRemove?: () => void;
@@ -181,9 +185,11 @@ function GroupView({
           <Button size="small" icon={<PlusOutlined aria-hidden />} onClick={() => onAdd(newRow("trait"))} data-testid={addId}>
             {t("condition.addRow")}
           </Button>
-          <Button size="small" icon={<PlusOutlined aria-hidden />} onClick={() => onAdd(newRow("sequence"))} data-testid={`${addId}-sequence`}>
-            {t("condition.addSequence")}
-          </Button>
+          {sequences && (
+            <Button size="small" icon={<PlusOutlined aria-hidden />} onClick={() => onAdd(newRow("sequence"))} data-testid={`${addId}-sequence`}>
+              {t("condition.addSequence")}
+            </Button>
+          )}
           {depth === 0 && (
             <Button size="small" icon={<PlusOutlined aria-hidden />} onClick={() => onAdd(newGroup(group.combine === "and" ? "or" : "and", [newRow("trait")]))} data-testid="condition-add-group">
               {t("condition.addGroup")}

@@ -11,7 +11,7 @@ import { ConditionBuilder } from "../components/ConditionBuilder";
 
 const { Text } = Typography;
 /** What a rule may name: traits, behaviour and other tags, never a segment. */
-const RULE_KINDS = ["trait", "event", "tag"] as const;
+const RULE_KINDS = ["trait", "event", "sequence", "tag"] as const;
 
 /** The API's complaint about one value: which, where inside it, and what. */
 export interface ValueError {
