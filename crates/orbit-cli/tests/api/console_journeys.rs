@@ -36,7 +36,7 @@ const START: &str = "2026-12-07T02:00:00Z";
 
 /// Clicks an element, again while it is still moving into place (a dropdown opening,
 /// the canvas fitting a new node in).
-async fn click(browser: &Browser, test_id: &str) {
+pub(crate) async fn click(browser: &Browser, test_id: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match browser.by_test_id(test_id).await.click().await {
@@ -55,7 +55,7 @@ async fn click(browser: &Browser, test_id: &str) {
 
 /// Replaces an input's text as a person does: select all, then type. (WebDriver's own
 /// clear bypasses the events React listens to.)
-async fn type_into(browser: &Browser, test_id: &str, text: &str) {
+pub(crate) async fn type_into(browser: &Browser, test_id: &str, text: &str) {
     let select_all = format!("{}a{}{}", Key::Control, Key::Null, Key::Backspace);
     let input = browser.by_test_id(test_id).await;
     input.send_keys(&select_all).await.expect("cleared");
@@ -63,7 +63,7 @@ async fn type_into(browser: &Browser, test_id: &str, text: &str) {
 }
 
 /// Opens the select `test_id` and picks the option `value`.
-async fn pick(browser: &Browser, test_id: &str, value: &str) {
+pub(crate) async fn pick(browser: &Browser, test_id: &str, value: &str) {
     click(browser, test_id).await;
     click(browser, &format!("{test_id}-option-{value}")).await;
 }

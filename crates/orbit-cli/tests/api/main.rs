@@ -13,6 +13,7 @@ mod campaigns;
 mod channels;
 mod compat;
 mod consent;
+mod console_builder;
 mod console_campaigns;
 mod console_dashboard;
 mod console_journeys;

@@ -1,0 +1,108 @@
+//! The segment builder's event property filters and sequences in a real browser: the
+//! live count follows what the API previews for the same condition, and what is saved is
+//! what was built.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::browser::Browser;
+use crate::console_journeys::{click, pick, type_into};
+use crate::console_pages::{log_in, saved, wait_for_element_text};
+use crate::console_support::create_operator;
+use crate::helpers::TestApp;
+
+/// An event `hours_ago` hours before now.
+fn event(user: &str, name: &str, hours_ago: i64, properties: Value) -> Value {
+    let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(hours_ago);
+    json!({"type": "track", "user_id": user, "event": name, "timestamp": at.to_string(),
+           "properties": properties})
+}
+
+/// The size the API previews for `condition`.
+async fn preview_size(app: &TestApp, condition: &Value) -> String {
+    let (status, answer) = app
+        .send(
+            Method::POST,
+            "/v1/segments/preview",
+            &json!({ "condition": condition }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    answer["size"].to_string()
+}
+
+#[tokio::test]
+async fn a_marketer_builds_a_property_filter_and_a_drop_off_sequence_and_saves_them() {
+    let Some(browser) = Browser::start("builder").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    create_operator(&app, "mei@brand.cn", "marketer").await;
+    // Three days ago each put something in the cart; paid within hours (paid), later
+    // than a day (late), never (cart, coffee); one only paid.
+    let events = vec![
+        event("paid", "added_to_cart", 72, json!({"sku": "tea-1"})),
+        event("paid", "order_paid", 70, json!({})),
+        event("late", "added_to_cart", 72, json!({"sku": "tea-1"})),
+        event("late", "order_paid", 24, json!({})),
+        event("cart", "added_to_cart", 72, json!({"sku": "tea-1"})),
+        event("coffee", "added_to_cart", 72, json!({"sku": "coffee-2"})),
+        event("buyer", "order_paid", 72, json!({})),
+    ];
+    let (status, answer) = app
+        .send(Method::POST, "/v1/events", &json!({ "events": events }))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+
+    log_in(&browser, &app, "mei@brand.cn").await;
+    click(&browser, "nav-segments").await;
+    click(&browser, "segment-new").await;
+    type_into(&browser, "segment-name-input", "加购未付款").await;
+
+    // (1) Put tea-1 in the cart in the last 30 days.
+    click(&browser, "condition-add").await;
+    pick(&browser, "condition-row-0-kind", "event").await;
+    type_into(&browser, "condition-row-0-event", "added_to_cart").await;
+    click(&browser, "condition-row-0-filter-add").await;
+    type_into(&browser, "condition-row-0-filter-0-property", "sku").await;
+    type_into(&browser, "condition-row-0-filter-0-value", "tea-1").await;
+    let carted = json!({"type": "event", "event": "added_to_cart",
+        "filters": [{"property": "sku", "value_type": "string", "op": "eq", "value": "tea-1"}],
+        "measure": {"kind": "count", "compare": "gte", "value": 1},
+        "window": {"kind": "last", "amount": 30, "unit": "days"}});
+    let size = preview_size(&app, &carted).await;
+    assert_eq!(size, "3", "paid, late and cart put tea-1 in the cart");
+    wait_for_element_text(&browser, "live-count-size", &size).await;
+    browser.screenshot("filter").await;
+
+    // (2) And any cart followed by a payment within a day: only `paid`.
+    click(&browser, "condition-add-sequence").await;
+    type_into(&browser, "condition-row-1-first-event", "added_to_cart").await;
+    type_into(&browser, "condition-row-1-then-event", "order_paid").await;
+    type_into(&browser, "condition-row-1-within-amount", "1").await;
+    let mut sequence = json!({"type": "sequence",
+        "first": {"event": "added_to_cart"}, "then": {"event": "order_paid"},
+        "within": {"amount": 1, "unit": "days"}, "then_not": false,
+        "window": {"kind": "last", "amount": 30, "unit": "days"}});
+    let followed = json!({"type": "and", "conditions": [carted, sequence]});
+    let size = preview_size(&app, &followed).await;
+    assert_eq!(size, "1", "only paid paid within a day");
+    wait_for_element_text(&browser, "live-count-size", &size).await;
+
+    // ...then NOT paid within a day: the drop-offs.
+    click(&browser, "condition-row-1-then-not").await;
+    sequence["then_not"] = json!(true);
+    let dropped = json!({"type": "and", "conditions": [carted, sequence]});
+    let size = preview_size(&app, &dropped).await;
+    assert_eq!(size, "2", "late and cart did not pay within a day");
+    wait_for_element_text(&browser, "live-count-size", &size).await;
+    browser.screenshot("sequence").await;
+
+    click(&browser, "segment-save").await;
+    let saved = saved(&app, "/v1/segments", "segments", "加购未付款").await;
+    let id = saved["id"].as_str().expect("id");
+    let (status, segment) = app.get(&format!("/v1/segments/{id}")).await;
+    assert_eq!(status, 200, "{segment}");
+    assert_eq!(segment["condition"], dropped, "{segment}");
+    browser.close().await;
+}
