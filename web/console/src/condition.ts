@@ -57,6 +57,18 @@ export interface Filter extends Comparison {
   property: string;
 }
 
+/** The events an event row or a sequence step looks at: a name (empty for any event) and filters. */
+export interface Step {
+  event: string;
+  filters: Filter[];
+  /**
+   * Whether the loaded JSON wrote out `"event": null` and `"filters": []` (the server
+   * writes its defaults out): kept so an unchanged condition goes back exactly as it came.
+   */
+  eventNull: boolean;
+  filtersListed: boolean;
+}
+
 /** When the events counted happened: an event row's and a sequence's window. */
 export interface WindowFields {
   window: WindowKind;
@@ -67,10 +79,8 @@ export interface WindowFields {
   to: string;
 }
 
-export interface EventRow extends RowBase, WindowFields {
+export interface EventRow extends RowBase, Step, WindowFields {
   kind: "event";
-  event: string;
-  filters: Filter[];
   measure: MeasureKind;
   compare: string;
   threshold: string;
@@ -78,11 +88,6 @@ export interface EventRow extends RowBase, WindowFields {
   property: string;
 }
 
-/** One step of a sequence: an event name (empty for any event) and its filters. */
-export interface Step {
-  event: string;
-  filters: Filter[];
-}
 
 export interface SequenceRow extends RowBase, WindowFields {
   kind: "sequence";
@@ -136,6 +141,10 @@ export function newFilter(): Filter {
   return { key: nextKey(), property: "", ...newComparison() };
 }
 
+function newStep(): Step {
+  return { event: "", filters: [], eventNull: false, filtersListed: false };
+}
+
 function newWindow(): WindowFields {
   return { window: "last", amount: "30", unit: "days", daysAgo: "0", from: "", to: "" };
 }
@@ -149,8 +158,7 @@ export function newRow(kind: Exclude<RowKind, "raw">): Row {
       return {
         ...base,
         kind,
-        event: "",
-        filters: [],
+        ...newStep(),
         measure: "count",
         compare: "gte",
         threshold: "1",
@@ -162,8 +170,8 @@ export function newRow(kind: Exclude<RowKind, "raw">): Row {
       return {
         ...base,
         kind,
-        first: { event: "", filters: [] },
-        then: { event: "", filters: [] },
+        first: newStep(),
+        then: newStep(),
         withinAmount: "1",
         withinUnit: "days",
         thenNot: false,
@@ -234,7 +242,12 @@ function parseStep(json: { [key: string]: Json }): Step | null {
   if (json.event !== undefined && json.event !== null && typeof json.event !== "string") return null;
   const filters = parseFilters(json.filters);
   if (!filters) return null;
-  return { event: typeof json.event === "string" ? json.event : "", filters };
+  return {
+    event: typeof json.event === "string" ? json.event : "",
+    filters,
+    eventNull: json.event === null,
+    filtersListed: json.filters !== undefined,
+  };
 }
 
 function parseWindow(window: Json | undefined): WindowFields | null {
@@ -408,7 +421,10 @@ function traitJson(row: TraitRow): Condition {
 /** `event` (left out for any event) and `filters` (left out when there are none), added to `json`. */
 function stepJson(step: Step, json: Condition): Condition {
   if (step.event.trim() !== "") json.event = step.event.trim();
-  if (step.filters.length > 0) json.filters = step.filters.map((filter) => comparisonJson(filter, { property: filter.property.trim() }));
+  else if (step.eventNull) json.event = null;
+  if (step.filters.length > 0 || step.filtersListed) {
+    json.filters = step.filters.map((filter) => comparisonJson(filter, { property: filter.property.trim() }));
+  }
   return json;
 }
 

@@ -11,9 +11,13 @@ use crate::console_pages::{log_in, saved, wait_for_element_text};
 use crate::console_support::create_operator;
 use crate::helpers::TestApp;
 
-/// An event `hours_ago` hours before now.
+/// The server's simulated clock starts here.
+const START: &str = "2026-11-23T02:00:00Z";
+
+/// An event `hours_ago` hours before `START`.
 fn event(user: &str, name: &str, hours_ago: i64, properties: Value) -> Value {
-    let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(hours_ago);
+    let start: jiff::Timestamp = START.parse().expect("a time");
+    let at = start - jiff::SignedDuration::from_hours(hours_ago);
     json!({"type": "track", "user_id": user, "event": name, "timestamp": at.to_string(),
            "properties": properties})
 }
@@ -36,7 +40,7 @@ async fn a_marketer_builds_a_property_filter_and_a_drop_off_sequence_and_saves_t
     let Some(browser) = Browser::start("builder").await else {
         return;
     };
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&["--simulated-clock", START]).await;
     create_operator(&app, "mei@brand.cn", "marketer").await;
     // Three days ago each put something in the cart; paid within hours (paid), later
     // than a day (late), never (cart, coffee); one only paid.
@@ -103,6 +107,29 @@ async fn a_marketer_builds_a_property_filter_and_a_drop_off_sequence_and_saves_t
     let id = saved["id"].as_str().expect("id");
     let (status, segment) = app.get(&format!("/v1/segments/{id}")).await;
     assert_eq!(status, 200, "{segment}");
-    assert_eq!(segment["condition"], dropped, "{segment}");
+    // The server writes its defaults out (a step's empty filter list) and keeps a count's
+    // threshold as a number with a fraction; otherwise it is what was built.
+    let mut stored = dropped.clone();
+    stored["conditions"][0]["measure"]["value"] = json!(1.0);
+    for step in ["first", "then"] {
+        stored["conditions"][1][step]["filters"] = json!([]);
+    }
+    assert_eq!(segment["condition"], stored, "{segment}");
+
+    // Opened again, both rows are editable, not kept as read-only JSON.
+    browser.open(&app.url(&format!("/segments/{id}"))).await;
+    let then = browser.by_test_id("condition-row-1-then-event").await;
+    assert_eq!(
+        then.prop("value").await.expect("value").as_deref(),
+        Some("order_paid")
+    );
+    let property = browser.by_test_id("condition-row-0-filter-0-property").await;
+    assert_eq!(
+        property.prop("value").await.expect("value").as_deref(),
+        Some("sku")
+    );
+    assert!(!browser.has_test_id("condition-row-0-json").await);
+    assert!(!browser.has_test_id("condition-row-1-json").await);
+    browser.screenshot("reopened").await;
     browser.close().await;
 }

@@ -556,7 +556,9 @@ function SequenceHeader({ row, readOnly, testId, onChange }: { row: SequenceRow;
   const set = (change: Partial<SequenceRow>) => onChange({ ...row, ...change });
   return (
     <>
-      <Text type="secondary">{t("condition.within")}</Text>
+      <Text type="secondary" style={{ margin: "0 4px" }}>
+        {t("condition.within")}
+      </Text>
       <Input
         value={row.withinAmount}
         disabled={readOnly}
@@ -574,11 +576,13 @@ function SequenceHeader({ row, readOnly, testId, onChange }: { row: SequenceRow;
         options={UNITS.map((unit) => ({ value: unit, label: t(`condition.unit.${unit}` as MessageKey) }))}
         data-testid={`${testId}-within-unit`}
       />
-      <Space size={4}>
+      <Space size={4} style={{ margin: "0 8px" }}>
         <Switch checked={row.thenNot} disabled={readOnly} aria-label={t("condition.thenNot")} onChange={(thenNot) => set({ thenNot })} data-testid={`${testId}-then-not`} />
         <Text>{t("condition.thenNot")}</Text>
       </Space>
-      <Text type="secondary">{t("condition.sequenceWindow")}</Text>
+      <Text type="secondary" style={{ marginRight: 4 }}>
+        {t("condition.sequenceWindow")}
+      </Text>
       <WindowControls value={row} readOnly={readOnly} testId={testId} onChange={set} />
     </>
   );
