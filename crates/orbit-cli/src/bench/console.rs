@@ -4,10 +4,7 @@
 
 use crate::config::Config;
 use crate::demo::{self, Api, DemoSize};
-use crate::serve;
 use clap::Args;
-use orbit_core::WorkspaceId;
-use orbit_store::{KeyKind, Scope};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -88,24 +85,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         log: "warn".into(),
         ..Config::default()
     };
-    serve::init_logging(&config);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = serve::start(&config, async move {
-        let _ = stopped.await;
-    })
-    .await?;
-    let minted = running.hasher.mint(
-        WorkspaceId::default_workspace(),
-        orbit_engine::service::keys::KeySpec {
-            kind: KeyKind::Api,
-            name: "bench".into(),
-            scopes: vec![Scope::Admin],
-            source: None,
-        },
-        0,
-    );
-    running.stores.keys.create_key(&minted.record).await?;
-    let key = minted.secret;
+    let (running, key, stop) = super::start_with_admin_key(&config).await?;
     let size = DemoSize {
         profiles: usize::try_from(args.profiles)?,
         days: args.days,

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::serve;
 use clap::Args;
 use orbit_core::WorkspaceId;
-use orbit_store::{KeyKind, Scope};
+use orbit_store::KeyKind;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -133,24 +133,7 @@ pub async fn run(args: DeliveryArgs) -> anyhow::Result<()> {
         egress_allow: vec!["127.0.0.1/32".parse()?],
         ..Config::default()
     };
-    serve::init_logging(&config);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = serve::start(&config, async move {
-        let _ = stopped.await;
-    })
-    .await?;
-    let minted = running.hasher.mint(
-        WorkspaceId::default_workspace(),
-        orbit_engine::service::keys::KeySpec {
-            kind: KeyKind::Api,
-            name: "bench".into(),
-            scopes: vec![Scope::Admin],
-            source: None,
-        },
-        0,
-    );
-    running.stores.keys.create_key(&minted.record).await?;
-    let key = minted.secret;
+    let (running, key, stop) = super::start_with_admin_key(&config).await?;
     let base = format!("http://{}", running.address);
     let client = reqwest::Client::new();
     use reqwest::Method;

@@ -70,6 +70,27 @@ pub struct ResolveArgs {
     people: usize,
 }
 
+/// Starts a server in this process on `config`, with an admin API key; the server, the
+/// key, and the sender that stops it.
+async fn start_with_admin_key(
+    config: &Config,
+) -> anyhow::Result<(serve::Running, String, tokio::sync::oneshot::Sender<()>)> {
+    serve::init_logging(config);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = serve::start(config, async move {
+        let _ = stopped.await;
+    })
+    .await?;
+    let key = crate::demo::mint_admin_key(
+        &running.stores,
+        &running.hasher,
+        &WorkspaceId::default_workspace(),
+        "bench",
+    )
+    .await?;
+    Ok((running, key, stop))
+}
+
 /// Runs a benchmark and prints its figures.
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     println!(

@@ -102,7 +102,7 @@ pub async fn prepare(
         });
     }
     let workspace = WorkspaceId::parse(WORKSPACE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let secret = mint_key(stores, hasher, &workspace).await?;
+    let secret = mint_admin_key(stores, hasher, &workspace, "demo set-up").await?;
     make_brand(address, secret, size).await?;
     let password = random_password();
     Operators::new(stores.operators.clone(), hasher.clone(), SessionPolicy::default())
@@ -132,11 +132,17 @@ pub async fn prepare(
     })
 }
 
-/// An API key for the brand's making; kept, like any key, and listed in the console.
-async fn mint_key(stores: &Stores, hasher: &KeyHasher, workspace: &WorkspaceId) -> anyhow::Result<String> {
+/// An admin API key named `name`, stored like any key (and listed in the console); its
+/// secret.
+pub async fn mint_admin_key(
+    stores: &Stores,
+    hasher: &KeyHasher,
+    workspace: &WorkspaceId,
+    name: &str,
+) -> anyhow::Result<String> {
     let spec = KeySpec {
         kind: KeyKind::Api,
-        name: "demo set-up".to_owned(),
+        name: name.to_owned(),
         scopes: vec![Scope::Admin],
         source: None,
     };
