@@ -29,6 +29,7 @@ mod journey_runs;
 mod journeys;
 mod messaging;
 mod operators;
+mod person_sends;
 mod profiles;
 mod segments;
 mod tags;
@@ -70,6 +71,7 @@ pub use operators::{
     operators_are_updated_and_listed_per_workspace, operators_round_trip_and_refuse_a_taken_login,
     sessions_are_touched_ended_and_pruned,
 };
+pub use person_sends::a_person_s_messages_page_newest_first_under_every_id;
 pub use profiles::{
     committed_profiles_read_back_with_their_linking_states, erasure_removes_everything_about_a_person,
     merges_leave_the_merged_id_as_an_alias, profiles_load_in_pages,
@@ -122,6 +124,7 @@ macro_rules! store_conformance_tests {
             inbox_messages_are_kept_once_and_read_once,
             call_tasks_are_listed_by_status_and_closed,
             dead_letters_page_through_rows_that_failed_together,
+            a_person_s_messages_page_newest_first_under_every_id,
             send_tallies_count_each_message_once_per_quarter_hour,
             journeys_round_trip_and_refuse_a_taken_id,
             published_journey_versions_are_never_overwritten,

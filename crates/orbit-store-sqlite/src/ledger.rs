@@ -406,4 +406,39 @@ impl SendLedger for SqliteStore {
         .map(decode_send)
         .collect()
     }
+
+    async fn sends_of_people(
+        &self,
+        workspace: &WorkspaceId,
+        people: &[ProfileId],
+        limit: u32,
+        after: Option<(Timestamp, String)>,
+    ) -> Result<Vec<SendRecord>, StoreError> {
+        if people.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Rows of one run share their time: the id breaks the tie, as for dead letters.
+        let (at, id) = after.map_or((i64::MAX, String::new()), |(at, id)| (at.as_millisecond(), id));
+        let people_list = vec!["?"; people.len()].join(", ");
+        let sql = format!(
+            "SELECT * FROM sends WHERE workspace_id = ? AND profile_id IN ({people_list}) \
+             AND (created_at < ? OR (created_at = ? AND id < ?)) \
+             ORDER BY created_at DESC, id DESC LIMIT ?"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(workspace.as_str());
+        for person in people {
+            query = query.bind(person.to_string());
+        }
+        query
+            .bind(at)
+            .bind(at)
+            .bind(id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(not_written)?
+            .iter()
+            .map(decode_send)
+            .collect()
+    }
 }

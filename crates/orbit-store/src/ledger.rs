@@ -9,7 +9,20 @@ use orbit_core::{CampaignId, ChannelId, ProfileId, WorkspaceId};
 use crate::StoreError;
 
 /// Where a message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum SendState {
     /// Waiting for its time (or for quiet hours to end, or for a retry).
     Scheduled,
@@ -304,6 +317,16 @@ pub trait SendLedger: Send + Sync {
     async fn dead_letters(
         &self,
         workspace: &WorkspaceId,
+        limit: u32,
+        after: Option<(Timestamp, String)>,
+    ) -> Result<Vec<SendRecord>, StoreError>;
+    /// A person's messages, under any of the ids in `people` (theirs and those merged
+    /// into them), newest first (by when written, then by id), after the cursor
+    /// `(created_at, id)` of the last row of the previous page.
+    async fn sends_of_people(
+        &self,
+        workspace: &WorkspaceId,
+        people: &[ProfileId],
         limit: u32,
         after: Option<(Timestamp, String)>,
     ) -> Result<Vec<SendRecord>, StoreError>;

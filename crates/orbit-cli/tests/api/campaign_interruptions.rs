@@ -2,6 +2,7 @@
 //! messages: the provider asks to be tried again later, and that later must respect
 //! what the marketer decided meanwhile.
 
+use crate::helpers::ok;
 use crate::helpers::{TestApp, wait_until};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -76,12 +77,6 @@ impl GatedHook {
     fn answer(&self, status: StatusCode) {
         self.open.send_replace(Some(status));
     }
-}
-
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
 }
 
 /// A workspace with `users` in the `members` segment, the gated webhook as its

@@ -3,6 +3,7 @@
 //! that verifies every signature. A kill in the middle of sending is tested at scale
 //! in `contact_policy::broadcast`.
 
+use crate::helpers::ok;
 use crate::helpers::{TestApp, wait_until};
 use orbit_test_support::webhook::WebhookReceiver;
 use reqwest::Method;
@@ -10,12 +11,6 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 const SECRET: &str = "campaign-webhook-secret-0123456789";
-
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
 
 /// A workspace with `n` gold members, a webhook account, two templates and a segment.
 async fn brand(app: &TestApp, n: usize, url: &str) {

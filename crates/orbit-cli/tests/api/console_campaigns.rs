@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::browser::Browser;
 use crate::console_pages::{log_in, wait_for_element};
 use crate::console_support::create_operator;
+use crate::helpers::ok;
 use crate::helpers::{TestApp, wait_until, wait_until_within};
 
 /// How many gold members the workspace has.
@@ -30,12 +31,6 @@ const METRICS: [&str; 9] = [
     "opened",
     "clicked",
 ];
-
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
 
 /// Gold members with phone numbers, the `gold` segment, the SMS template `sms-gold`
 /// and a Twilio account on the stand-in.

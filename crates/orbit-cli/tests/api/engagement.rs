@@ -2,6 +2,7 @@
 //! emails, the unsubscribe link, provider receipts, and dead letters — each recorded
 //! once on the campaign report and as a `message_*` event on the person's timeline.
 
+use crate::helpers::ok;
 use crate::helpers::{TestApp, wait_until};
 use axum::http::StatusCode;
 use orbit_core::SystemClock;
@@ -11,12 +12,6 @@ use orbit_test_support::webhook::{Reply, WebhookReceiver};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
 
 /// Members `m0`, `m1`, … with the traits given, all in the segment `members`.
 async fn members(app: &TestApp, traits: &[Value]) {

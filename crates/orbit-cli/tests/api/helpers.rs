@@ -252,6 +252,22 @@ impl Drop for TestApp {
     }
 }
 
+/// Sends a request with the admin key and answers its JSON body, failing the test
+/// unless the server answers 2xx.
+pub async fn ok(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let (status, answer) = app.send(method, path, &body).await;
+    assert!(
+        (200..300).contains(&status),
+        "{path}: {status} {answer} (sent {body})"
+    );
+    answer
+}
+
 pub fn urlencode(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {

@@ -3,16 +3,10 @@
 //! received what, when.
 
 use crate::helpers::TestApp;
+pub use crate::helpers::ok;
 use orbit_test_support::webhook::{Delivery, Freshness, WebhookReceiver};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// Calls the API and asserts a 2xx answer.
-pub async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
 
 /// One track event of a user.
 pub async fn track(app: &TestApp, user: &str, event: &str, properties: Value) {

@@ -40,6 +40,7 @@ mod oneid;
 mod openapi;
 mod operator_masking;
 mod operators;
+mod profile_messages;
 mod profiles;
 mod role_matrix;
 mod segment_sdk;

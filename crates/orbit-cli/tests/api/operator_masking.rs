@@ -1,5 +1,5 @@
 //! A viewer never receives an unmasked contact (phone, email) from any endpoint —
-//! profiles, timelines, personal exports, segment members, call tasks, dead letters,
+//! profiles, timelines, messages, personal exports, segment members, call tasks, dead letters,
 //! template previews, the audit log — while marketers, analysts and API keys see them
 //! as they are, and the viewer's other data (names, order ids) is left alone.
 
@@ -164,6 +164,7 @@ fn endpoints(id: &str) -> Vec<Call> {
         get("/v1/profiles?identity=phone:13800138000"),
         get(format!("/v1/profiles/{id}/events?limit=100")),
         get(format!("/v1/profiles/{id}/export")),
+        get(format!("/v1/profiles/{id}/messages")),
         get("/v1/segments/vip/members"),
         get("/v1/segments/vip/members?format=csv"),
         get("/v1/call-tasks"),

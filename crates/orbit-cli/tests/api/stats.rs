@@ -4,6 +4,7 @@
 //! what was sent.
 
 use crate::console_support::operator;
+use crate::helpers::ok;
 use crate::helpers::{TestApp, wait_until};
 use orbit_core::ManualClock;
 use orbit_test_support::aliyun::{self, Aliyun};
@@ -13,12 +14,6 @@ use std::sync::Arc;
 
 /// 10:00 on 3 December in Shanghai.
 const START: &str = "2026-12-03T02:00:00Z";
-
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {answer}");
-    answer
-}
 
 async fn overview(app: &TestApp) -> Value {
     ok(app, Method::GET, "/v1/stats/overview", Value::Null).await

@@ -197,6 +197,8 @@ pub struct PersonalExport {
     pub consent: Vec<ConsentRecord>,
     /// The person's recent in-app inbox, newest first.
     pub inbox: Vec<ExportedInboxMessage>,
+    /// Every message sent or held back to the person, newest first.
+    pub messages: Vec<crate::service::delivery::ProfileMessage>,
     /// Every event of the person, newest first.
     pub events: Vec<TimelineEvent>,
 }
@@ -302,6 +304,25 @@ impl Profiles {
         })
     }
 
+    /// A page of the messages sent (or held back) to a person, under their id and
+    /// every id merged into them, newest first: `limit` of them (1–500, default 50),
+    /// older than the `cursor` a previous page gave.
+    ///
+    /// # Errors
+    /// `invalid_limit`, `invalid_cursor`, `invalid_id`, `not_found`.
+    pub async fn messages(
+        &self,
+        workspace: &WorkspaceId,
+        id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<crate::service::delivery::ProfileMessagePage, EngineError> {
+        let profile = self.live(workspace, id)?;
+        self.delivery
+            .messages_of(workspace, &profile, limit, cursor)
+            .await
+    }
+
     /// Sets traits on a profile as of now, and recomputes the tag values and the
     /// journey dates that read them at once (no event reaches the log, so neither the
     /// tag refresher nor the journey runner would see it).
@@ -388,6 +409,7 @@ impl Profiles {
             assigned_tags: self.audiences.assigned_to(workspace, &profile),
             consent: self.delivery.consent_records(workspace, &people).await?,
             inbox: self.delivery.inbox_of(workspace, &people),
+            messages: self.delivery.all_messages_of(workspace, &profile).await?,
             events,
         })
     }

@@ -44,6 +44,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(profiles::find_by_identity))
         .routes(routes!(profiles::get_profile, profiles::erase_profile))
         .routes(routes!(profiles::timeline))
+        .routes(routes!(profiles::messages))
         .routes(routes!(profiles::patch_traits))
         .routes(routes!(profiles::export))
         .routes(routes!(profiles::profile_journeys))

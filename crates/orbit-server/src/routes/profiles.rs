@@ -1,5 +1,5 @@
-//! Profiles: read, look up by identity, timeline, trait patches, erasure, export, and
-//! the person's journeys.
+//! Profiles: read, look up by identity, timeline, messages, trait patches, erasure,
+//! export, and the person's journeys.
 
 use crate::AppState;
 use crate::auth::ApiCaller;
@@ -8,6 +8,7 @@ use crate::extract::{ApiBody, ApiJson, ApiQuery};
 use axum::Json;
 use axum::extract::{Path, State};
 use orbit_core::ErrorCode;
+use orbit_engine::service::delivery::ProfileMessagePage;
 use orbit_engine::service::journeys::ProfileJourneys;
 use orbit_engine::service::keys::Scope;
 use orbit_engine::service::profiles::{Erased, PersonalExport, ProfileView, TimelinePage, TraitPatch};
@@ -76,6 +77,35 @@ pub async fn timeline(
         .engine
         .profiles()
         .timeline(caller.workspace(), &id, query.limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(page))
+}
+
+/// The query of a page of a person's messages.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessagesQuery {
+    /// Messages on the page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// `GET /v1/profiles/{id}/messages`: the messages sent or held back to the person,
+/// from every campaign and journey, newest first, with what became of each.
+#[utoipa::path(get, path = "/v1/profiles/{id}/messages", tag = "profiles", params(("id" = String, Path, description = "A profile id, or the id of a profile merged into it"), MessagesQuery), security(("api_key" = [])), responses((status = 200, description = "A page of the person's messages", body = ProfileMessagePage), (status = 400, description = "Bad input; the error names the field"), (status = 404, description = "No such profile")))]
+pub async fn messages(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<MessagesQuery>,
+) -> Result<Json<ProfileMessagePage>, ApiError> {
+    caller.require(Scope::ProfilesRead)?;
+    let page = state
+        .engine
+        .profiles()
+        .messages(caller.workspace(), &id, query.limit, query.cursor.as_deref())
         .await?;
     Ok(Json(page))
 }

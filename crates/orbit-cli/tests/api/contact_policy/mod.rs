@@ -10,6 +10,7 @@ mod fallback;
 mod quiet_hours;
 mod unsubscribe;
 
+use crate::helpers::ok;
 use crate::helpers::{TestApp, wait_until};
 use orbit_test_support::twilio::{self, Twilio};
 use orbit_test_support::webhook::{Freshness, WebhookReceiver};
@@ -43,16 +44,6 @@ fn users_of(hook: &WebhookReceiver, campaign: &str) -> Vec<String> {
         .collect();
     users.sort();
     users
-}
-
-/// Sends a request that must succeed; answers its JSON.
-async fn ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
-    let (status, answer) = app.send(method, path, &body).await;
-    assert!(
-        (200..300).contains(&status),
-        "{path}: {status} {answer} (sent {body})"
-    );
-    answer
 }
 
 /// A server on a simulated clock stopped at `start`, allowed to reach loopback.

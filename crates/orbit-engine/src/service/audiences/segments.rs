@@ -344,11 +344,16 @@ impl Audiences {
     /// Fails only when evaluation itself fails.
     pub async fn segments(&self, workspace: &WorkspaceId) -> Result<SegmentList, EngineError> {
         let definitions: Vec<SegmentDefinition> = self.segments.read().list(workspace).cloned().collect();
-        let mut segments = Vec::with_capacity(definitions.len());
-        for definition in &definitions {
-            let size = self.size_of(workspace, &definition.record.id).await?;
-            segments.push(SegmentView::of(definition, size));
-        }
+        // Each size is its own blocking evaluation under a shared read of the index, so
+        // the list takes about the longest one per core rather than their sum.
+        let sizes =
+            futures::future::try_join_all(definitions.iter().map(|d| self.size_of(workspace, &d.record.id)))
+                .await?;
+        let segments = definitions
+            .iter()
+            .zip(sizes)
+            .map(|(definition, size)| SegmentView::of(definition, size))
+            .collect();
         Ok(SegmentList { segments })
     }
 

@@ -102,7 +102,7 @@ fn cursor_of(row: &SendRecord) -> String {
 }
 
 /// Reads a cursor made by [`cursor_of`].
-fn parse_cursor(raw: &str) -> Result<(Timestamp, String), Problem> {
+pub(super) fn parse_cursor(raw: &str) -> Result<(Timestamp, String), Problem> {
     let bad = || {
         Problem::at(
             ErrorCode::InvalidCursor,

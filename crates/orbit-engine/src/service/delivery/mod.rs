@@ -23,6 +23,7 @@ pub use campaigns::{CampaignAction, CampaignDraft, CampaignList, CampaignReport,
 pub use consent::{ChannelConsent, ConsentChange, ConsentVerdict, ConsentView, RecordedConsent};
 pub use dead_letters::{DeadLetter, DeadLetterPage};
 pub use inbox::{InboxMessageView, InboxPage, InboxRead};
+pub use personal::{ProfileMessage, ProfileMessagePage};
 pub use templates::{
     CarrierParts, Contacts, PreviewCampaign, ProviderParts, SmsCost, TemplateDraft, TemplateList,
     TemplatePreview, TemplatePreviewRequest, TemplateView,
