@@ -70,6 +70,36 @@ export interface TimelinePage {
   next_cursor?: string | null;
 }
 
+/** Where a message is in the send ledger. */
+export type SendState = "scheduled" | "dispatching" | "accepted" | "failed" | "ambiguous" | "suppressed";
+
+/** A message Orbit sent, or held back, to a person. */
+export interface ProfileMessage {
+  id: string;
+  origin: string;
+  campaign?: string | null;
+  journey?: string | null;
+  variant?: string | null;
+  state: SendState;
+  suppression?: string | null;
+  channel?: string | null;
+  account?: string | null;
+  address?: string | null;
+  last_error?: string | null;
+  created_at: string;
+  sent_at?: string | null;
+  delivered_at?: string | null;
+  bounced_at?: string | null;
+  opened_at?: string | null;
+  clicked_at?: string | null;
+}
+
+export interface ProfileMessagePage {
+  profile_id: string;
+  data: ProfileMessage[];
+  next_cursor?: string | null;
+}
+
 export interface SegmentMembership {
   id: string;
   name: string;
@@ -780,6 +810,8 @@ export const api = {
   profile: (profileId: string) => request<Profile>("GET", `/v1/profiles/${id(profileId)}`),
   profileEvents: (profileId: string, cursor?: string | null, limit = 50) =>
     request<TimelinePage>("GET", `/v1/profiles/${id(profileId)}/events`, { query: { cursor, limit } }),
+  profileMessages: (profileId: string, cursor?: string | null, limit = 50) =>
+    request<ProfileMessagePage>("GET", `/v1/profiles/${id(profileId)}/messages`, { query: { cursor, limit } }),
   profileSegments: (profileId: string) => request<ProfileSegments>("GET", `/v1/profiles/${id(profileId)}/segments`),
   profileTags: (profileId: string) => request<ProfileTags>("GET", `/v1/profiles/${id(profileId)}/tags`),
   profileJourneys: (profileId: string) => request<ProfileJourneys>("GET", `/v1/profiles/${id(profileId)}/journeys`),

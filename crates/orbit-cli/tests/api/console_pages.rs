@@ -1,5 +1,5 @@
 //! The console in a real browser against the real server: logging in, a person's 360°
-//! view with hostile data shown as text, the operators and audit pages, and every page
+//! view with hostile data shown as text and the messages they received, the operators and audit pages, and every page
 //! in English without a word of Chinese that is not the brand's own data.
 
 use reqwest::Method;
@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::browser::Browser;
 use crate::console_support::{PASSWORD, create_operator};
-use crate::helpers::{TestApp, wait_until_within};
+use crate::helpers::{TestApp, ok, wait_until_within};
 use std::time::Duration;
 
 /// A trait value that would run if the console rendered user data as HTML.
@@ -32,6 +32,39 @@ async fn person(app: &TestApp) -> String {
         .as_str()
         .expect("id")
         .to_owned()
+}
+
+/// Sends everyone an in-app message through a campaign, and waits until it is sent.
+async fn message_everyone(app: &TestApp) {
+    let everyone = json!({"type": "trait", "trait": "name", "value_type": "string", "op": "is_set"});
+    for (path, body) in [
+        (
+            "/v1/templates",
+            json!({"id": "hello", "name": "问候", "content": {"channel": "inbox", "title": "欢迎", "body": "您好"}}),
+        ),
+        (
+            "/v1/segments",
+            json!({"id": "everyone", "name": "所有人", "condition": everyone}),
+        ),
+        (
+            "/v1/campaigns",
+            json!({"id": "hello", "name": "问候", "segment": "everyone",
+                   "variants": [{"name": "a", "messages": [{"template": "hello"}]}]}),
+        ),
+    ] {
+        ok(app, Method::POST, path, body).await;
+    }
+    ok(
+        app,
+        Method::POST,
+        "/v1/campaigns/hello/launch",
+        serde_json::Value::Null,
+    )
+    .await;
+    crate::helpers::wait_until("the campaign completes", || async {
+        app.get("/v1/campaigns/hello").await.1["state"] == "completed"
+    })
+    .await;
 }
 
 /// Logs `login` in through the login page, with the test password.
@@ -67,6 +100,7 @@ async fn an_operator_logs_in_and_reads_a_person_whose_hostile_trait_shows_as_tex
     let app = TestApp::spawn().await;
     create_operator(&app, "mei@brand.cn", "marketer").await;
     let id = person(&app).await;
+    message_everyone(&app).await;
 
     log_in(&browser, &app, "mei@brand.cn").await;
     browser.screenshot("home").await;
@@ -105,6 +139,9 @@ async fn an_operator_logs_in_and_reads_a_person_whose_hostile_trait_shows_as_tex
         .expect("script ran");
     assert_eq!(pwned, serde_json::Value::Null, "no user data ran as code");
     browser.wait_for_text("order_paid").await;
+    // The campaign's message is among those the person received, marked sent.
+    let messages = browser.wait_for_text("活动 hello").await;
+    assert!(messages.contains("已发出"), "the message is shown as sent");
     browser.screenshot("profile").await;
     browser.close().await;
 }

@@ -1,5 +1,6 @@
-import { Alert, Button } from "antd";
+import { Alert, Button, Space, Typography } from "antd";
 import type { Json } from "../api";
+import type { Paged } from "../usePaged";
 import { errorText, formatJson, formatJsonCompact } from "../format";
 import { useI18n } from "../i18n";
 
@@ -48,5 +49,28 @@ export function JsonBlock({
     >
       {compact ? formatJsonCompact(value) : formatJson(value)}
     </pre>
+  );
+}
+
+/** Under a cursor-paged table: its error, a "load more" button while pages are left, and how many rows are shown. */
+export function PagedFooter<T>({ paged, testId }: { paged: Paged<T>; testId: string }) {
+  const { t } = useI18n();
+  return (
+    <>
+      {paged.error !== undefined && <ErrorAlert error={paged.error} onRetry={paged.retry} />}
+      <Space>
+        {!paged.done && paged.items.length > 0 && (
+          <Button onClick={paged.loadMore} loading={paged.loading} data-testid={`${testId}-load-more`}>
+            {t("common.loadMore")}
+          </Button>
+        )}
+        {paged.items.length > 0 && (
+          <Typography.Text type="secondary" data-testid={`${testId}-count`}>
+            {t("common.shown", { count: paged.items.length })}
+            {paged.done ? ` · ${t("common.noMore")}` : ""}
+          </Typography.Text>
+        )}
+      </Space>
+    </>
   );
 }

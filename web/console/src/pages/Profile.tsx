@@ -1,7 +1,7 @@
 // The 360° view of one person: identities, traits, first/last seen, merged ids, tags,
-// segments, journeys, consent and the timeline. Every value from the API is shown as
+// segments, journeys, consent, messages received and the timeline. Every value from the API is shown as
 // text (React escapes it); JSON is shown indented in a <pre>.
-import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
 import { useNavigate, useParams } from "react-router";
 import { Alert, Button, Card, Col, Descriptions, Result, Row, Skeleton, Space, Table, Tag, Typography } from "antd";
 import { ArrowLeftOutlined } from "@ant-design/icons";
@@ -19,7 +19,9 @@ import {
 import { formatTime, formatValue, isEmptyJson } from "../format";
 import { useI18n, type Translate } from "../i18n";
 import { useLoad, type Loaded } from "../useLoad";
-import { ErrorAlert, JsonBlock } from "../components/Common";
+import { ErrorAlert, JsonBlock, PagedFooter } from "../components/Common";
+import { usePaged } from "../usePaged";
+import { ProfileMessages } from "./ProfileMessages";
 
 const { Text } = Typography;
 
@@ -192,6 +194,8 @@ function ProfileView({ id }: { id: string }) {
           </Card>
         </Col>
       </Row>
+
+      <ProfileMessages id={id} />
 
       <Timeline id={id} />
     </Space>
@@ -508,36 +512,7 @@ const TIMELINE_PAGE = 25;
 
 function Timeline({ id }: { id: string }) {
   const { t, tEnum } = useI18n();
-  const [events, setEvents] = useState<TimelineEvent[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [done, setDone] = useState(false);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const started = useRef(false);
-
-  const loadPage = useCallback(
-    async (after: string | null) => {
-      setLoading(true);
-      setError(undefined);
-      try {
-        const page = await api.profileEvents(id, after, TIMELINE_PAGE);
-        setEvents((previous) => (after === null ? page.data : [...previous, ...page.data]));
-        setCursor(page.next_cursor ?? null);
-        setDone(!page.next_cursor);
-      } catch (failure) {
-        setError(failure);
-      } finally {
-        setLoading(false);
-      }
-    },
-    [id],
-  );
-
-  useEffect(() => {
-    if (started.current) return;
-    started.current = true;
-    void loadPage(null);
-  }, [loadPage]);
+  const paged = usePaged((cursor) => api.profileEvents(id, cursor, TIMELINE_PAGE));
 
   return (
     <Card
@@ -549,8 +524,8 @@ function Timeline({ id }: { id: string }) {
         <Table<TimelineEvent>
           size="small"
           rowKey="position"
-          dataSource={events}
-          loading={loading && events.length === 0}
+          dataSource={paged.items}
+          loading={paged.loading && paged.items.length === 0}
           pagination={false}
           data-testid="timeline-table"
           scroll={{ x: 800 }}
@@ -584,20 +559,7 @@ function Timeline({ id }: { id: string }) {
             },
           ]}
         />
-        {error !== undefined && <ErrorAlert error={error} onRetry={() => void loadPage(events.length === 0 ? null : cursor)} />}
-        <Space>
-          {!done && events.length > 0 && (
-            <Button onClick={() => void loadPage(cursor)} loading={loading} data-testid="timeline-load-more">
-              {t("common.loadMore")}
-            </Button>
-          )}
-          {events.length > 0 && (
-            <Text type="secondary" data-testid="timeline-count">
-              {t("common.shown", { count: events.length })}
-              {done ? ` · ${t("common.noMore")}` : ""}
-            </Text>
-          )}
-        </Space>
+        <PagedFooter paged={paged} testId="timeline" />
       </Space>
     </Card>
   );
