@@ -12,6 +12,7 @@ import { OperatorsPage } from "./pages/Operators";
 import { AuditPage } from "./pages/Audit";
 import { SegmentsPage } from "./pages/Segments";
 import { SegmentEditorPage } from "./pages/SegmentEditor";
+import { SegmentComparePage } from "./pages/SegmentCompare";
 import { TemplatesPage } from "./pages/Templates";
 import { TemplateEditorPage } from "./pages/TemplateEditor";
 import { ForbiddenResult, NotFoundResult } from "./components/Results";
@@ -102,6 +103,14 @@ export function AppRoutes() {
           element={
             <RoleGate allow={access.segmentsWrite}>
               <SegmentEditorPage />
+            </RoleGate>
+          }
+        />
+        <Route
+          path="segments/compare"
+          element={
+            <RoleGate allow={access.segments}>
+              <SegmentComparePage />
             </RoleGate>
           }
         />

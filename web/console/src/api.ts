@@ -100,6 +100,39 @@ export interface ProfileMessagePage {
   next_cursor?: string | null;
 }
 
+/** How many members of one segment hold something, and their share of it (0–1). */
+export interface SideShare {
+  count: number;
+  share: number;
+}
+
+export interface ValueComparison {
+  value: string;
+  label?: Label | null;
+  a: SideShare;
+  b: SideShare;
+  difference_pp: number;
+  lift?: number | null;
+}
+
+export interface TagComparison {
+  tag: string;
+  name: string;
+  kind: string;
+  max_difference_pp: number;
+  a: SideShare;
+  b: SideShare;
+  values: ValueComparison[];
+}
+
+/** Two segments' tag distributions side by side (`GET /v1/segments/compare`). */
+export interface Comparison {
+  a: { id: string; name: string; size: number };
+  b: { id: string; name: string; size: number };
+  evaluated_at: string;
+  tags: TagComparison[];
+}
+
 export interface SegmentMembership {
   id: string;
   name: string;
@@ -833,6 +866,8 @@ export const api = {
 
   audit: (filter: AuditFilter) => request<Page<AuditEntry>>("GET", "/v1/audit", { query: { ...filter } }),
   segments: () => request<{ segments: Segment[] }>("GET", "/v1/segments"),
+  compareSegments: (a: string, b: string, tags: string[]) =>
+    request<Comparison>("GET", "/v1/segments/compare", { query: { a, b, tags: tags.length > 0 ? tags.join(",") : undefined } }),
   segment: (segmentId: string) => request<Segment>("GET", `/v1/segments/${id(segmentId)}`),
   createSegment: (draft: SegmentDraft) => request<Segment>("POST", "/v1/segments", { body: draft }),
   replaceSegment: (segmentId: string, draft: SegmentDraft) => request<Segment>("PUT", `/v1/segments/${id(segmentId)}`, { body: draft }),

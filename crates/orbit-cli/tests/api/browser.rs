@@ -105,6 +105,42 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element [data-testid={id}]: {e}"))
     }
 
+    /// Clicks the element `test_id`, again while it is still moving into place (a
+    /// dropdown opening, the canvas fitting a new node in); a screenshot when it never
+    /// takes the click.
+    pub async fn click(&self, test_id: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.by_test_id(test_id).await.click().await {
+                Ok(_) => return,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => {
+                    self.screenshot(&format!("failed-{test_id}")).await;
+                    panic!("{test_id} clicked: {e}");
+                }
+            }
+        }
+    }
+
+    /// Replaces an input's text as a person does: select all, then type. (WebDriver's
+    /// own clear bypasses the events React listens to.)
+    pub async fn type_into(&self, test_id: &str, text: &str) {
+        use fantoccini::key::Key;
+        let select_all = format!("{}a{}{}", Key::Control, Key::Null, Key::Backspace);
+        let input = self.by_test_id(test_id).await;
+        input.send_keys(&select_all).await.expect("cleared");
+        input.send_keys(text).await.expect("typed");
+    }
+
+    /// Opens the select `test_id` and picks its option `value` (rendered with the test
+    /// id `{test_id}-option-{value}`).
+    pub async fn pick(&self, test_id: &str, value: &str) {
+        self.click(test_id).await;
+        self.click(&format!("{test_id}-option-{value}")).await;
+    }
+
     /// Whether an element with `data-testid` equal to `id` is on the page now.
     pub async fn has_test_id(&self, id: &str) -> bool {
         self.client

@@ -6,7 +6,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
-use crate::console_journeys::{click, pick, type_into};
 use crate::console_pages::{log_in, saved, wait_for_element_text};
 use crate::console_support::create_operator;
 use crate::helpers::TestApp;
@@ -59,17 +58,19 @@ async fn a_marketer_builds_a_property_filter_and_a_drop_off_sequence_and_saves_t
     assert_eq!(status, 200, "{answer}");
 
     log_in(&browser, &app, "mei@brand.cn").await;
-    click(&browser, "nav-segments").await;
-    click(&browser, "segment-new").await;
-    type_into(&browser, "segment-name-input", "加购未付款").await;
+    browser.click("nav-segments").await;
+    browser.click("segment-new").await;
+    browser.type_into("segment-name-input", "加购未付款").await;
 
     // (1) Put tea-1 in the cart in the last 30 days.
-    click(&browser, "condition-add").await;
-    pick(&browser, "condition-row-0-kind", "event").await;
-    type_into(&browser, "condition-row-0-event", "added_to_cart").await;
-    click(&browser, "condition-row-0-filter-add").await;
-    type_into(&browser, "condition-row-0-filter-0-property", "sku").await;
-    type_into(&browser, "condition-row-0-filter-0-value", "tea-1").await;
+    browser.click("condition-add").await;
+    browser.pick("condition-row-0-kind", "event").await;
+    browser.type_into("condition-row-0-event", "added_to_cart").await;
+    browser.click("condition-row-0-filter-add").await;
+    browser
+        .type_into("condition-row-0-filter-0-property", "sku")
+        .await;
+    browser.type_into("condition-row-0-filter-0-value", "tea-1").await;
     let carted = json!({"type": "event", "event": "added_to_cart",
         "filters": [{"property": "sku", "value_type": "string", "op": "eq", "value": "tea-1"}],
         "measure": {"kind": "count", "compare": "gte", "value": 1},
@@ -80,10 +81,14 @@ async fn a_marketer_builds_a_property_filter_and_a_drop_off_sequence_and_saves_t
     browser.screenshot("filter").await;
 
     // (2) And any cart followed by a payment within a day: only `paid`.
-    click(&browser, "condition-add-sequence").await;
-    type_into(&browser, "condition-row-1-first-event", "added_to_cart").await;
-    type_into(&browser, "condition-row-1-then-event", "order_paid").await;
-    type_into(&browser, "condition-row-1-within-amount", "1").await;
+    browser.click("condition-add-sequence").await;
+    browser
+        .type_into("condition-row-1-first-event", "added_to_cart")
+        .await;
+    browser
+        .type_into("condition-row-1-then-event", "order_paid")
+        .await;
+    browser.type_into("condition-row-1-within-amount", "1").await;
     let mut sequence = json!({"type": "sequence",
         "first": {"event": "added_to_cart"}, "then": {"event": "order_paid"},
         "within": {"amount": 1, "unit": "days"}, "then_not": false,
@@ -94,7 +99,7 @@ async fn a_marketer_builds_a_property_filter_and_a_drop_off_sequence_and_saves_t
     wait_for_element_text(&browser, "live-count-size", &size).await;
 
     // ...then NOT paid within a day: the drop-offs.
-    click(&browser, "condition-row-1-then-not").await;
+    browser.click("condition-row-1-then-not").await;
     sequence["then_not"] = json!(true);
     let dropped = json!({"type": "and", "conditions": [carted, sequence]});
     let size = preview_size(&app, &dropped).await;
@@ -102,7 +107,7 @@ async fn a_marketer_builds_a_property_filter_and_a_drop_off_sequence_and_saves_t
     wait_for_element_text(&browser, "live-count-size", &size).await;
     browser.screenshot("sequence").await;
 
-    click(&browser, "segment-save").await;
+    browser.click("segment-save").await;
     let saved = saved(&app, "/v1/segments", "segments", "加购未付款").await;
     let id = saved["id"].as_str().expect("id");
     let (status, segment) = app.get(&format!("/v1/segments/{id}")).await;

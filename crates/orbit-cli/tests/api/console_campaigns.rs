@@ -74,17 +74,6 @@ async fn workspace(app: &TestApp, twilio: &Twilio) {
     .await;
 }
 
-/// Clicks an element, waiting until it is there and takes the click (an option of a
-/// dropdown that is still opening does not).
-async fn click(browser: &Browser, test_id: &str) {
-    wait_until_within(
-        Duration::from_secs(20),
-        &format!("{test_id} is clicked"),
-        || async { browser.by_test_id(test_id).await.click().await.is_ok() },
-    )
-    .await;
-}
-
 async fn text_of(browser: &Browser, test_id: &str) -> String {
     browser
         .by_test_id(test_id)
@@ -130,8 +119,8 @@ async fn a_marketer_launches_a_campaign_with_a_control_group_and_its_report_is_t
     create_operator(&app, "mei@brand.cn", "marketer").await;
 
     log_in(&browser, &app, "mei@brand.cn").await;
-    click(&browser, "nav-campaigns").await;
-    click(&browser, "campaign-new").await;
+    browser.click("nav-campaigns").await;
+    browser.click("campaign-new").await;
 
     // The audience, with its size.
     browser
@@ -146,22 +135,22 @@ async fn a_marketer_launches_a_campaign_with_a_control_group_and_its_report_is_t
         .send_keys("double-12")
         .await
         .expect("typed");
-    click(&browser, "wizard-segment-select").await;
-    click(&browser, "wizard-segment-option-gold").await;
+    browser.click("wizard-segment-select").await;
+    browser.click("wizard-segment-option-gold").await;
     wait_for_element(&browser, "wizard-segment-size", |text| {
         text.contains(&MEMBERS.to_string())
     })
     .await;
     browser.screenshot("1-segment").await;
-    click(&browser, "wizard-next").await;
+    browser.click("wizard-next").await;
 
     // One channel, its template.
-    click(&browser, "wizard-add-channel").await;
-    click(&browser, "wizard-channel-option-sms").await;
-    click(&browser, "wizard-template-0-sms").await;
-    click(&browser, "wizard-template-0-sms-option-sms-gold").await;
+    browser.click("wizard-add-channel").await;
+    browser.click("wizard-channel-option-sms").await;
+    browser.click("wizard-template-0-sms").await;
+    browser.click("wizard-template-0-sms-option-sms-gold").await;
     browser.screenshot("2-content").await;
-    click(&browser, "wizard-next").await;
+    browser.click("wizard-next").await;
 
     // A 20% control group, one variant.
     let control = browser.by_test_id("wizard-control-percent").await;
@@ -180,12 +169,12 @@ async fn a_marketer_launches_a_campaign_with_a_control_group_and_its_report_is_t
     })
     .await;
     browser.screenshot("3-split").await;
-    click(&browser, "wizard-next").await;
+    browser.click("wizard-next").await;
 
     // Now, as marketing on the template's topic.
     browser.by_test_id("wizard-step-schedule").await;
     browser.screenshot("4-schedule").await;
-    click(&browser, "wizard-next").await;
+    browser.click("wizard-next").await;
 
     let review = text_of(&browser, "wizard-summary").await;
     assert!(
@@ -193,7 +182,7 @@ async fn a_marketer_launches_a_campaign_with_a_control_group_and_its_report_is_t
         "the review shows the answers: {review}"
     );
     browser.screenshot("5-review").await;
-    click(&browser, "wizard-launch").await;
+    browser.click("wizard-launch").await;
 
     // The report: sent counts, and a control group that got nothing.
     browser.by_test_id("campaign-report").await;
@@ -262,7 +251,7 @@ async fn a_marketer_launches_a_campaign_with_a_control_group_and_its_report_is_t
     browser.screenshot("6-report-table").await;
 
     // The list shows it with its state and what went.
-    click(&browser, "nav-campaigns").await;
+    browser.click("nav-campaigns").await;
     wait_for_element(&browser, "campaign-sent-double-12", |text| {
         text == sent.to_string()
     })
@@ -282,7 +271,7 @@ async fn an_admin_sees_an_account_s_secret_only_masked_changes_it_and_test_sends
     create_operator(&app, "boss@brand.cn", "admin").await;
 
     log_in(&browser, &app, "boss@brand.cn").await;
-    click(&browser, "nav-channels").await;
+    browser.click("nav-channels").await;
     browser.by_test_id("channel-row-twilio").await;
     browser.wait_for_text("Twilio 短信").await;
     // The row opens onto the configuration: the secret as the mask.
@@ -305,7 +294,7 @@ async fn an_admin_sees_an_account_s_secret_only_masked_changes_it_and_test_sends
     browser.screenshot("masked").await;
 
     // Renamed without retyping the secret: it is kept.
-    click(&browser, "channel-edit-twilio").await;
+    browser.click("channel-edit-twilio").await;
     let name = browser.by_test_id("channel-name-input").await;
     name.send_keys(&(Key::Control + "a")).await.expect("selected");
     name.send_keys("Twilio 国际短信").await.expect("typed");
@@ -314,21 +303,21 @@ async fn an_admin_sees_an_account_s_secret_only_masked_changes_it_and_test_sends
         "nor in the form"
     );
     browser.screenshot("edit").await;
-    click(&browser, "channel-save").await;
+    browser.click("channel-save").await;
     wait_until("the account is renamed", || async {
         app.get("/v1/channels/twilio").await.1["name"] == "Twilio 国际短信"
     })
     .await;
 
     // A test send reaches the provider, which checks the kept secret.
-    click(&browser, "channel-test-twilio").await;
+    browser.click("channel-test-twilio").await;
     browser
         .by_test_id("channel-test-to")
         .await
         .send_keys("13800138000")
         .await
         .expect("typed");
-    click(&browser, "channel-test-send").await;
+    browser.click("channel-test-send").await;
     wait_for_element(&browser, "channel-test-result", |text| {
         text.contains("+8613800138000") && text.contains(&twilio::message_sid(1))
     })
@@ -365,8 +354,8 @@ async fn in_english_the_campaign_and_channel_pages_are_english_but_the_brand_s_d
     .await;
     create_operator(&app, "boss@brand.cn", "admin").await;
     log_in(&browser, &app, "boss@brand.cn").await;
-    click(&browser, "lang-switch").await;
-    click(&browser, "lang-en").await;
+    browser.click("lang-switch").await;
+    browser.click("lang-en").await;
 
     let user_data = ["双十二金卡专享", "金卡会员", "金卡短信", "Twilio 短信"];
     for (name, path, ready) in [

@@ -59,24 +59,6 @@ async fn workspace() -> TestApp {
     app
 }
 
-async fn click(browser: &Browser, test_id: &str) {
-    browser
-        .by_test_id(test_id)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{test_id} clicked: {e}"));
-}
-
-async fn type_into(browser: &Browser, test_id: &str, text: &str) {
-    browser
-        .by_test_id(test_id)
-        .await
-        .send_keys(text)
-        .await
-        .unwrap_or_else(|e| panic!("typed into {test_id}: {e}"));
-}
-
 /// Waits until a chart inside the element has drawn on its canvas.
 async fn wait_for_canvas(browser: &Browser, test_id: &str) {
     let css = format!("[data-testid=\"{test_id}\"] canvas");
@@ -118,7 +100,7 @@ async fn the_dashboard_shows_the_overview_s_numbers_and_draws_its_charts() {
         )
         .await;
     assert_eq!(status, 200);
-    click(&browser, "dashboard-reload").await;
+    browser.click("dashboard-reload").await;
     wait_for_element_text(&browser, "stat-events-today", "6").await;
     browser.close().await;
 }
@@ -130,17 +112,17 @@ async fn a_rule_tag_made_in_the_tags_page_is_saved_through_the_api() {
     };
     let app = workspace().await;
     log_in(&browser, &app, "boss@brand.cn").await;
-    click(&browser, "nav-tags").await;
-    click(&browser, "tag-new").await;
-    type_into(&browser, "tag-name-input", "会员等级").await;
+    browser.click("nav-tags").await;
+    browser.click("tag-new").await;
+    browser.type_into("tag-name-input", "会员等级").await;
     // A new rule tag opens on its first value, whose condition is being edited.
-    type_into(&browser, "tag-value-0-value", "vip").await;
-    type_into(&browser, "tag-value-0-label-zh", "贵宾").await;
-    click(&browser, "condition-add").await;
-    type_into(&browser, "condition-row-0-trait", "plan").await;
-    type_into(&browser, "condition-row-0-value", "gold").await;
+    browser.type_into("tag-value-0-value", "vip").await;
+    browser.type_into("tag-value-0-label-zh", "贵宾").await;
+    browser.click("condition-add").await;
+    browser.type_into("condition-row-0-trait", "plan").await;
+    browser.type_into("condition-row-0-value", "gold").await;
     browser.screenshot("rule").await;
-    click(&browser, "tag-save").await;
+    browser.click("tag-save").await;
 
     let tag = saved(&app, "/v1/tags", "tags", "会员等级").await;
     assert_eq!(tag["kind"], "rule", "{tag}");
@@ -157,9 +139,9 @@ async fn a_rule_tag_made_in_the_tags_page_is_saved_through_the_api() {
     browser.wait_for_text("贵宾").await;
     browser.screenshot("saved").await;
 
-    click(&browser, "tags-back").await;
-    click(&browser, "tags-tab-libraries").await;
-    click(&browser, "library-tea-install").await;
+    browser.click("tags-back").await;
+    browser.click("tags-tab-libraries").await;
+    browser.click("library-tea-install").await;
     wait_until_within(
         Duration::from_secs(20),
         "the tea library is installed",
@@ -189,8 +171,13 @@ async fn an_imported_tag_takes_a_file_and_tells_which_lines_did_not_apply() {
 
     log_in(&browser, &app, "boss@brand.cn").await;
     browser.open(&app.url("/tags/vip_list")).await;
-    type_into(&browser, "tag-import-file", &file.display().to_string()).await;
-    click(&browser, "tag-import-submit").await;
+    browser
+        .by_test_id("tag-import-file")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("the file chosen");
+    browser.click("tag-import-submit").await;
     browser.by_test_id("tag-import-report").await;
     browser.wait_for_text("user_id:nobody").await;
     browser.screenshot("report").await;
@@ -206,11 +193,11 @@ async fn a_policy_and_a_merge_rule_changed_in_settings_are_the_workspace_s_and_a
     };
     let app = workspace().await;
     log_in(&browser, &app, "boss@brand.cn").await;
-    click(&browser, "nav-settings").await;
+    browser.click("nav-settings").await;
     // An admin's settings open on the contact policy.
-    type_into(&browser, "settings-daily-cap", "3").await;
-    type_into(&browser, "settings-channel-cap-sms", "1").await;
-    click(&browser, "settings-policy-save").await;
+    browser.type_into("settings-daily-cap", "3").await;
+    browser.type_into("settings-channel-cap-sms", "1").await;
+    browser.click("settings-policy-save").await;
     let policy = || async { app.get("/v1/settings").await.1["contact_policy"].clone() };
     wait_until_within(Duration::from_secs(20), "the policy is saved", || async {
         policy().await["daily_cap"] == 3
@@ -220,10 +207,10 @@ async fn a_policy_and_a_merge_rule_changed_in_settings_are_the_workspace_s_and_a
     browser.screenshot("policy").await;
 
     // Points add up when two profiles of one person merge.
-    click(&browser, "settings-tab-rules").await;
-    click(&browser, "settings-rules-add").await;
-    type_into(&browser, "settings-rule-0-trait", "points").await;
-    click(&browser, "settings-rule-0-rule").await;
+    browser.click("settings-tab-rules").await;
+    browser.click("settings-rules-add").await;
+    browser.type_into("settings-rule-0-trait", "points").await;
+    browser.click("settings-rule-0-rule").await;
     // The option list opens with an animation: click once it can take the click.
     wait_until_within(
         Duration::from_secs(20),
@@ -240,7 +227,7 @@ async fn a_policy_and_a_merge_rule_changed_in_settings_are_the_workspace_s_and_a
         },
     )
     .await;
-    click(&browser, "settings-rules-save").await;
+    browser.click("settings-rules-save").await;
     wait_until_within(Duration::from_secs(20), "the rule is saved", || async {
         app.get("/v1/settings").await.1["trait_rules"] == json!({"points": {"rule": "sum"}})
     })
@@ -248,10 +235,10 @@ async fn a_policy_and_a_merge_rule_changed_in_settings_are_the_workspace_s_and_a
     assert_eq!(policy().await["daily_cap"], 3, "the policy is kept");
     browser.screenshot("rules").await;
 
-    click(&browser, "settings-tab-keys").await;
-    click(&browser, "key-new").await;
-    type_into(&browser, "key-name-input", "数据看板").await;
-    click(&browser, "key-create-submit").await;
+    browser.click("settings-tab-keys").await;
+    browser.click("key-new").await;
+    browser.type_into("key-name-input", "数据看板").await;
+    browser.click("key-create-submit").await;
     let secret = browser
         .by_test_id("key-secret")
         .await
@@ -279,6 +266,6 @@ async fn a_policy_and_a_merge_rule_changed_in_settings_are_the_workspace_s_and_a
         .await
         .expect("sent");
     assert_eq!(answer.status(), 200, "the key shown is the key made");
-    click(&browser, "key-secret-close").await;
+    browser.click("key-secret-close").await;
     browser.close().await;
 }

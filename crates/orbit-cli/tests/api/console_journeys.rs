@@ -5,7 +5,6 @@
 
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
-use fantoccini::key::Key;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -33,40 +32,6 @@ const DROP_EXIT: &str = "
 ";
 /// 10:00 in Shanghai on 2026-12-07.
 const START: &str = "2026-12-07T02:00:00Z";
-
-/// Clicks an element, again while it is still moving into place (a dropdown opening,
-/// the canvas fitting a new node in).
-pub(crate) async fn click(browser: &Browser, test_id: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match browser.by_test_id(test_id).await.click().await {
-            Ok(_) => return,
-            Err(e) if std::time::Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-            Err(e) => {
-                browser.screenshot(&format!("failed-{test_id}")).await;
-                panic!("{test_id} clicked: {e}");
-            }
-        }
-    }
-}
-
-/// Replaces an input's text as a person does: select all, then type. (WebDriver's own
-/// clear bypasses the events React listens to.)
-pub(crate) async fn type_into(browser: &Browser, test_id: &str, text: &str) {
-    let select_all = format!("{}a{}{}", Key::Control, Key::Null, Key::Backspace);
-    let input = browser.by_test_id(test_id).await;
-    input.send_keys(&select_all).await.expect("cleared");
-    input.send_keys(text).await.expect("typed");
-}
-
-/// Opens the select `test_id` and picks the option `value`.
-pub(crate) async fn pick(browser: &Browser, test_id: &str, value: &str) {
-    click(browser, test_id).await;
-    click(browser, &format!("{test_id}-option-{value}")).await;
-}
 
 /// The SMS gateway, the welcome template and two people who book test drives.
 async fn dealership(app: &TestApp, hook: &orbit_test_support::webhook::WebhookReceiver) {
@@ -171,50 +136,52 @@ async fn a_marketer_draws_the_test_drive_fixes_what_validation_pins_and_watches_
     create_operator(&app, "mei@brand.cn", "marketer").await;
 
     log_in(&browser, &app, "mei@brand.cn").await;
-    click(&browser, "nav-journeys").await;
+    browser.click("nav-journeys").await;
     browser.by_test_id("journeys-table").await;
     browser.screenshot("list-empty").await;
-    click(&browser, "journey-new").await;
-    type_into(&browser, "journey-name-input", "4S 试驾回访").await;
-    type_into(&browser, "journey-id-input", "test-drive").await;
+    browser.click("journey-new").await;
+    browser.type_into("journey-name-input", "4S 试驾回访").await;
+    browser.type_into("journey-id-input", "test-drive").await;
 
     // The entry: a booked test drive.
-    click(&browser, "entry-node").await;
-    type_into(&browser, "entry-event-input", "test_drive_booked").await;
+    browser.click("entry-node").await;
+    browser.type_into("entry-event-input", "test_drive_booked").await;
     // A day's wait, then did they arrive within a day?
-    click(&browser, "palette-wait").await;
+    browser.click("palette-wait").await;
     wait_for_element(&browser, "node-config-panel", |text| text.contains("wait-1")).await;
-    type_into(&browser, "node-duration-input", "P1D").await;
-    click(&browser, "palette-wait-for-event").await;
-    type_into(&browser, "node-event-input", "store_arrived").await;
-    type_into(&browser, "node-timeout-input", "P1D").await;
+    browser.type_into("node-duration-input", "P1D").await;
+    browser.click("palette-wait-for-event").await;
+    browser.type_into("node-event-input", "store_arrived").await;
+    browser.type_into("node-timeout-input", "P1D").await;
     // Arrived: the welcome SMS, left without its template for now.
-    click(&browser, "palette-send").await;
+    browser.click("palette-send").await;
     browser.by_test_id("node-send-1").await;
     // No-show: a call task beside it.
-    click(&browser, "node-wait-for-event-1").await;
-    click(&browser, "palette-call-task").await;
-    type_into(&browser, "node-purpose-input", "客户未到店：电话邀约再次试驾").await;
-    click(&browser, "palette-exit").await;
+    browser.click("node-wait-for-event-1").await;
+    browser.click("palette-call-task").await;
+    browser
+        .type_into("node-purpose-input", "客户未到店：电话邀约再次试驾")
+        .await;
+    browser.click("palette-exit").await;
     browser.by_test_id("node-exit-1").await;
 
     // Connected through each box's panel.
-    click(&browser, "entry-node").await;
-    pick(&browser, "node-output-start", "wait-1").await;
-    click(&browser, "node-wait-1").await;
-    pick(&browser, "node-output-next", "wait-for-event-1").await;
-    click(&browser, "node-wait-for-event-1").await;
-    pick(&browser, "node-output-on-event", "send-1").await;
-    pick(&browser, "node-output-on-timeout", "call-task-1").await;
-    click(&browser, "node-send-1").await;
-    pick(&browser, "node-output-next", "exit-1").await;
-    click(&browser, "node-call-task-1").await;
-    pick(&browser, "node-output-next", "exit-1").await;
+    browser.click("entry-node").await;
+    browser.pick("node-output-start", "wait-1").await;
+    browser.click("node-wait-1").await;
+    browser.pick("node-output-next", "wait-for-event-1").await;
+    browser.click("node-wait-for-event-1").await;
+    browser.pick("node-output-on-event", "send-1").await;
+    browser.pick("node-output-on-timeout", "call-task-1").await;
+    browser.click("node-send-1").await;
+    browser.pick("node-output-next", "exit-1").await;
+    browser.click("node-call-task-1").await;
+    browser.pick("node-output-next", "exit-1").await;
     show_canvas(&browser).await;
     browser.screenshot("drawn").await;
 
     // Validation saves the draft and pins the send's problem on it.
-    click(&browser, "journey-validate").await;
+    browser.click("journey-validate").await;
     wait_for_element(&browser, "node-error-send-1", |text| {
         text.contains("needs at least one message")
     })
@@ -241,9 +208,9 @@ async fn a_marketer_draws_the_test_drive_fixes_what_validation_pins_and_watches_
     browser.screenshot("pinned").await;
 
     // Fixed: the welcome template, as a service message.
-    click(&browser, "node-send-1").await;
-    pick(&browser, "node-message-add", "welcome-hotline").await;
-    pick(&browser, "node-class", "transactional").await;
+    browser.click("node-send-1").await;
+    browser.pick("node-message-add", "welcome-hotline").await;
+    browser.pick("node-class", "transactional").await;
     wait_until("the send's problem is gone", || async {
         browser
             .client
@@ -253,8 +220,8 @@ async fn a_marketer_draws_the_test_drive_fixes_what_validation_pins_and_watches_
             .unwrap_or(false)
     })
     .await;
-    click(&browser, "journey-publish").await;
-    click(&browser, "journey-publish-confirm").await;
+    browser.click("journey-publish").await;
+    browser.click("journey-publish-confirm").await;
     wait_for_element(&browser, "journey-version", |text| text == "v1").await;
     let published = ok(&app, Method::GET, "/v1/journeys/test-drive", Value::Null).await;
     assert_eq!(published["status"], "live", "{published}");
@@ -323,7 +290,7 @@ async fn a_marketer_draws_the_test_drive_fixes_what_validation_pins_and_watches_
     browser.screenshot("counts").await;
 
     // The list shows the same.
-    click(&browser, "journeys-back").await;
+    browser.click("journeys-back").await;
     wait_for_element(&browser, "journey-counts-test-drive", |text| text == "2 / 0").await;
     browser.screenshot("list").await;
     browser.close().await;
@@ -343,8 +310,8 @@ async fn in_english_the_journey_pages_are_english_and_a_journey_written_through_
     ok(&app, Method::POST, "/v1/journeys", written).await;
 
     log_in(&browser, &app, "boss@brand.cn").await;
-    click(&browser, "lang-switch").await;
-    click(&browser, "lang-en").await;
+    browser.click("lang-switch").await;
+    browser.click("lang-en").await;
     let user_data = ["重庆活跃 5 分钟未下单", "重庆"];
 
     browser.open(&app.url("/journeys")).await;
@@ -357,7 +324,7 @@ async fn in_english_the_journey_pages_are_english_and_a_journey_written_through_
     for node in ["entry-node", "node-wait", "node-nudge", "node-done"] {
         browser.by_test_id(node).await;
     }
-    click(&browser, "journey-validate").await;
+    browser.click("journey-validate").await;
     wait_for_element(&browser, "node-error-nudge", |text| {
         text.contains("no template \"cq-coupon\"")
     })
@@ -366,7 +333,7 @@ async fn in_english_the_journey_pages_are_english_and_a_journey_written_through_
         text.contains("limits.per_person: must be at least 1")
     })
     .await;
-    click(&browser, "node-nudge").await;
+    browser.click("node-nudge").await;
     browser.by_test_id("node-message-0-template").await;
     let text = browser.text().await;
     assert_eq!(chinese(&text, &user_data), "", "{text}");
@@ -412,7 +379,7 @@ async fn in_english_the_journey_pages_are_english_and_a_journey_written_through_
         });
     browser.client.perform_actions(drag).await.expect("dragged");
     browser.client.release_actions().await.expect("released");
-    click(&browser, "entry-node").await;
+    browser.click("entry-node").await;
     wait_for_element(&browser, "node-output-start", |text| text.contains("exit-1")).await;
     let text = browser.text().await;
     assert_eq!(chinese(&text, &[]), "", "{text}");

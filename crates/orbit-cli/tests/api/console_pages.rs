@@ -154,6 +154,17 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
     let app = TestApp::spawn().await;
     create_operator(&app, "boss@brand.cn", "admin").await;
     let id = person(&app).await;
+    for (segment, value) in [("cq", "重庆"), ("cd", "成都")] {
+        let condition =
+            json!({"type": "trait", "trait": "city", "value_type": "string", "op": "eq", "value": value});
+        ok(
+            &app,
+            Method::POST,
+            "/v1/segments",
+            json!({"id": segment, "name": value, "condition": condition}),
+        )
+        .await;
+    }
     log_in(&browser, &app, "boss@brand.cn").await;
     browser
         .by_test_id("lang-switch")
@@ -169,7 +180,7 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
         .expect("clicked");
 
     // The brand's data may be Chinese; nothing else on the page may be.
-    let user_data = ["王美", "重庆"];
+    let user_data = ["王美", "重庆", "成都"];
     let pages = [
         ("profiles", format!("/profiles/{id}")),
         ("operators", "/settings/operators".to_owned()),
@@ -177,6 +188,7 @@ async fn in_english_every_page_is_english_but_the_brand_s_own_data() {
         ("search", "/profiles".to_owned()),
         ("segments", "/segments".to_owned()),
         ("new-segment", "/segments/new".to_owned()),
+        ("compare", "/segments/compare?a=cq&b=cd".to_owned()),
         ("content", "/content".to_owned()),
         ("new-template", "/content/new".to_owned()),
         ("dashboard", "/dashboard".to_owned()),

@@ -6,7 +6,9 @@
 use crate::browser::Browser;
 use crate::console_pages::log_in;
 use crate::console_support::{audit, create_operator};
-use crate::helpers::{TestApp, wait_until_within};
+use crate::helpers::{TestApp, ok, wait_until_within};
+use reqwest::Method;
+use serde_json::json;
 use std::time::Duration;
 
 /// A page: its path, an element it shows once loaded for any role that may open it,
@@ -35,6 +37,12 @@ fn pages() -> Vec<Page> {
             path: "/segments",
             loaded: "segments-table",
             writers_only: &["segment-new"],
+            who: EVERYONE,
+        },
+        Page {
+            path: "/segments/compare?a=chongqing&b=gold",
+            loaded: "compare-side-a",
+            writers_only: &[],
             who: EVERYONE,
         },
         Page {
@@ -94,6 +102,17 @@ async fn each_role_opens_the_pages_it_may_and_sees_403_on_the_others() {
         return;
     };
     let app = TestApp::spawn().await;
+    for (segment, value) in [("chongqing", "重庆"), ("gold", "gold")] {
+        let condition =
+            json!({"type": "trait", "trait": "city", "value_type": "string", "op": "eq", "value": value});
+        ok(
+            &app,
+            Method::POST,
+            "/v1/segments",
+            json!({"id": segment, "name": segment, "condition": condition}),
+        )
+        .await;
+    }
     for (n, role) in ROLES.iter().enumerate() {
         let login = format!("{role}@brand.cn");
         let id = create_operator(&app, &login, role).await;

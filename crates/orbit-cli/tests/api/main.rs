@@ -15,6 +15,7 @@ mod compat;
 mod consent;
 mod console_builder;
 mod console_campaigns;
+mod console_compare;
 mod console_dashboard;
 mod console_journeys;
 mod console_pages;

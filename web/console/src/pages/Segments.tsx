@@ -3,7 +3,7 @@
 import { useMemo, useState, type HTMLAttributes } from "react";
 import { Link, useNavigate } from "react-router";
 import { Button, Card, Input, Space, Table, Tag, Typography } from "antd";
-import { PlusOutlined, ReloadOutlined } from "@ant-design/icons";
+import { PlusOutlined, ReloadOutlined, SwapOutlined } from "@ant-design/icons";
 import { api, type Segment, type SegmentKind } from "../api";
 import { formatTime } from "../format";
 import { useI18n } from "../i18n";
@@ -47,6 +47,9 @@ export function SegmentsPage() {
         extra={
           <Space>
             <Button icon={<ReloadOutlined aria-hidden />} onClick={list.reload} aria-label={t("common.refresh")} title={t("common.refresh")} data-testid="segments-reload" />
+            <Button icon={<SwapOutlined aria-hidden />} onClick={() => navigate("/segments/compare")} data-testid="segments-compare">
+              {t("segments.compare")}
+            </Button>
             {access.segmentsWrite(role) && (
               <Button type="primary" icon={<PlusOutlined aria-hidden />} onClick={() => navigate("/segments/new")} data-testid="segment-new">
                 {t("segments.new")}
