@@ -69,7 +69,12 @@ async fn message_everyone(app: &TestApp) {
 
 /// Logs `login` in through the login page, with the test password.
 pub(crate) async fn log_in(browser: &Browser, app: &TestApp, login: &str) {
-    browser.open(&app.url("/")).await;
+    log_in_at(browser, &app.url("/"), login, PASSWORD).await;
+}
+
+/// Logs `login` in with `password` through the login page of the console at `url`.
+pub(crate) async fn log_in_at(browser: &Browser, url: &str, login: &str, password: &str) {
+    browser.open(url).await;
     browser
         .by_test_id("login-input")
         .await
@@ -79,16 +84,11 @@ pub(crate) async fn log_in(browser: &Browser, app: &TestApp, login: &str) {
     browser
         .by_test_id("password-input")
         .await
-        .send_keys(PASSWORD)
+        .send_keys(password)
         .await
         .expect("typed");
     browser.screenshot("login").await;
-    browser
-        .by_test_id("login-submit")
-        .await
-        .click()
-        .await
-        .expect("clicked");
+    browser.click("login-submit").await;
     browser.by_test_id("header-operator-name").await;
 }
 

@@ -9,11 +9,14 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// A demo server and what it printed.
-struct Demo {
+pub(crate) struct Demo {
     child: Child,
-    base: String,
-    login: String,
-    password: String,
+    /// Where it listens, `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    /// The admin operator's login it printed.
+    pub(crate) login: String,
+    /// Their password.
+    pub(crate) password: String,
 }
 
 impl Drop for Demo {
@@ -23,7 +26,8 @@ impl Drop for Demo {
     }
 }
 
-fn start_demo(dir: &Path) -> Demo {
+/// Starts `serve --demo` on `dir` with 300 customers and reads its ready lines.
+pub(crate) fn start_demo(dir: &Path) -> Demo {
     let mut child = Command::new(BIN)
         .args([
             "serve",
@@ -63,7 +67,7 @@ fn start_demo(dir: &Path) -> Demo {
 }
 
 /// Logs in as the console does; the session cookie.
-async fn session(demo: &Demo) -> String {
+pub(crate) async fn session(demo: &Demo) -> String {
     let response = reqwest::Client::new()
         .post(format!("{}/v1/session", demo.base))
         .json(&json!({"login": demo.login, "password": demo.password}))
@@ -79,7 +83,8 @@ async fn session(demo: &Demo) -> String {
     set_cookie.split(';').next().expect("name=value").to_owned()
 }
 
-async fn read(cookie: &str, demo: &Demo, path: &str) -> Value {
+/// A JSON answer read with the session `cookie`, which must succeed.
+pub(crate) async fn read(cookie: &str, demo: &Demo, path: &str) -> Value {
     let response = reqwest::Client::new()
         .get(format!("{}{path}", demo.base))
         .header("cookie", cookie)

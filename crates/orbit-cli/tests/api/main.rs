@@ -21,6 +21,7 @@ mod console_journeys;
 mod console_pages;
 mod console_roles;
 mod console_support;
+mod console_tour;
 mod contact_policy;
 mod contract;
 mod crash;

@@ -128,6 +128,8 @@ function MessagesCard({ overview }: { overview: StatsOverview }) {
   );
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /** The largest segments' recorded sizes, one line each. */
 function SegmentSizesCard({ segments, refreshedAt }: { segments: SegmentSize[]; refreshedAt: string }) {
   const { t } = useI18n();
@@ -140,20 +142,29 @@ function SegmentSizesCard({ segments, refreshedAt }: { segments: SegmentSize[]; 
   );
   const option = useMemo<EChartsCoreOption>(() => {
     const points: SizePoint[][] = histories.data ?? [];
+    // Each line ends at its size now, and the axis spans a day at least, so that a
+    // history of a few records made moments apart still reads as hours and days.
+    const now = dayjs(refreshedAt).valueOf();
+    const series = charted.map((segment, i) => [
+      ...(points[i] ?? []).map((point) => [dayjs(point.at).valueOf(), point.size]),
+      [now, segment.size],
+    ]);
+    const earliest = Math.min(now, ...series.flatMap((line) => line.map(([at]) => at)));
     return {
       tooltip: { trigger: "axis" },
       legend: { top: 0, type: "scroll", data: charted.map((segment) => segment.name) },
       grid: { left: 56, right: 24, top: 40, bottom: 32 },
-      xAxis: { type: "time" },
+      xAxis: { type: "time", min: Math.min(earliest, now - DAY_MS), max: now },
       yAxis: { type: "value", minInterval: 1 },
       series: charted.map((segment, i) => ({
         name: segment.name,
         type: "line",
+        step: "end",
         showSymbol: true,
-        data: (points[i] ?? []).map((point) => [dayjs(point.at).valueOf(), point.size]),
+        data: series[i],
       })),
     };
-  }, [charted, histories.data]);
+  }, [charted, histories.data, refreshedAt]);
 
   return (
     <Card title={t("dashboard.segmentsChart", { count: CHARTED_SEGMENTS })}>
