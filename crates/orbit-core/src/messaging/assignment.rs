@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::ProfileId;
 
+/// The name the held-out control group goes by in the ledger and the reports; no
+/// variant may take it.
+pub const CONTROL_ARM: &str = "control";
+
 /// Resolution of a split: shares are placed on a line of this many points.
 const POINTS: u64 = 1_000_000;
 
@@ -84,6 +88,12 @@ impl Split {
                 return Err(err(
                     &format!("variants[{i}].name"),
                     "must be 1–64 characters of a-z, 0-9, '_' and '-'",
+                ));
+            }
+            if v.name == CONTROL_ARM {
+                return Err(err(
+                    &format!("variants[{i}].name"),
+                    "\"control\" names the control group; give the variant another name",
                 ));
             }
             if !seen.insert(v.name.as_str()) {
@@ -208,6 +218,13 @@ mod tests {
         assert_eq!(
             twice.validate().map_err(|e| e.field),
             Err("variants[1].name".to_owned())
+        );
+        let mut control = split(10.0, &[1, 1]);
+        control.variants[0].name = CONTROL_ARM.to_owned();
+        assert_eq!(
+            control.validate().map_err(|e| e.field),
+            Err("variants[0].name".to_owned()),
+            "the control group's name is taken"
         );
         assert_eq!(split(10.0, &[1, 1]).validate(), Ok(()));
     }

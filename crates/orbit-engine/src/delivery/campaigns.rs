@@ -272,7 +272,7 @@ impl CampaignRunner {
                     lane,
                     variant: Some(match variant {
                         Some(i) => definition.variants[i].name.clone(),
-                        None => "control".to_owned(),
+                        None => orbit_core::messaging::assignment::CONTROL_ARM.to_owned(),
                     }),
                     marketing: definition.message_class().is_marketing(),
                     state,
