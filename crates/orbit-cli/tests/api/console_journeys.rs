@@ -210,6 +210,8 @@ async fn a_marketer_draws_the_test_drive_fixes_what_validation_pins_and_watches_
     // Fixed: the welcome template, as a service message.
     browser.click("node-send-1").await;
     browser.pick("node-message-add", "welcome-hotline").await;
+    // Through the gateway account by name, picked among the accounts of its channel.
+    browser.pick("node-message-0-account", "gateway").await;
     browser.pick("node-class", "transactional").await;
     wait_until("the send's problem is gone", || async {
         browser
@@ -227,7 +229,7 @@ async fn a_marketer_draws_the_test_drive_fixes_what_validation_pins_and_watches_
     assert_eq!(published["status"], "live", "{published}");
     assert_eq!(
         published["draft"]["nodes"]["send-1"]["messages"],
-        json!([{"template": "welcome-hotline", "account": null}])
+        json!([{"template": "welcome-hotline", "account": "gateway"}])
     );
     wait_for_element(&browser, "node-count-send-1-entered", |text| text == "0").await;
     show_canvas(&browser).await;

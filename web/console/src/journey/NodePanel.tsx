@@ -4,10 +4,10 @@
 import type { ReactNode } from "react";
 import { Button, Card, Divider, Form, Input, InputNumber, Select, Space, Switch, Typography } from "antd";
 import { DeleteOutlined, PlusOutlined } from "@ant-design/icons";
-import type { BranchPath, JourneyDefinition, JourneyProblem, Segment, StaffAddress, Step, Template, ValueSource, WaitTarget, WeightedPath } from "../api";
+import type { BranchPath, ChannelAccount, JourneyDefinition, JourneyProblem, Segment, StaffAddress, Step, Template, ValueSource, WaitTarget, WeightedPath } from "../api";
 import { useI18n } from "../i18n";
 import { BranchCondition } from "./BranchCondition";
-import { DelayInput, Field, FiltersEditor, OutputSelect, PickSelect, ProblemList, optional, type Target } from "./fields";
+import { AccountSelect, DelayInput, Field, FiltersEditor, OutputSelect, PickSelect, ProblemList, optional, type Target } from "./fields";
 import { UNCONNECTED, kebab, outputs, withOutput, within } from "./graph";
 import { outputLabel } from "./summary";
 
@@ -17,6 +17,7 @@ interface Context {
   problems: JourneyProblem[];
   templates: Template[];
   segments: Segment[];
+  accounts: ChannelAccount[];
 }
 
 type Edit<S> = { step: S; onChange: (step: S) => void } & Context;
@@ -195,7 +196,7 @@ function WeightedFields({ paths, onChange, problems, field, holdout }: { paths: 
   );
 }
 
-function SendFields({ step, onChange, problems, templates }: Edit<Of<"send">>) {
+function SendFields({ step, onChange, problems, templates, accounts }: Edit<Of<"send">>) {
   const { t, tEnum } = useI18n();
   const messages = step.messages;
   const setMessage = (index: number, message: Of<"send">["messages"][number]) => onChange({ ...step, messages: messages.map((m, i) => (i === index ? message : m)) });
@@ -217,13 +218,13 @@ function SendFields({ step, onChange, problems, templates }: Edit<Of<"send">>) {
                 style={{ width: 170 }}
                 status={problems.some((p) => within(p, `messages[${index}]`)) ? "error" : undefined}
               />
-              <Input
-                value={message.account ?? ""}
-                onChange={(e) => setMessage(index, { ...message, account: optional(e.target.value) })}
-                placeholder={t("journeys.field.accountPlaceholder")}
-                aria-label={t("journeys.field.account")}
-                style={{ width: 100 }}
-                data-testid={`node-message-${index}-account`}
+              <AccountSelect
+                value={message.account}
+                onChange={(account) => setMessage(index, { ...message, account })}
+                accounts={accounts}
+                channel={templates.find((template) => template.id === message.template)?.channel}
+                style={{ width: 120 }}
+                testId={`node-message-${index}-account`}
               />
               <RemoveButton label={t("journeys.messageRemove")} onRemove={() => onChange({ ...step, messages: messages.filter((_, i) => i !== index) })} testId={`node-message-${index}-remove`} />
             </Space>
@@ -326,7 +327,7 @@ function freshAddress(kind: StaffAddress["kind"]): StaffAddress {
   }
 }
 
-function NotifyStaffFields({ step, onChange, problems }: Edit<Of<"notify_staff">>) {
+function NotifyStaffFields({ step, onChange, problems, accounts }: Edit<Of<"notify_staff">>) {
   const { t, tEnum } = useI18n();
   const to = step.to;
   const text = to.kind === "email" ? to.address : to.kind === "webhook" ? to.url : to.kind === "trait" ? to.trait : to.property;
@@ -359,7 +360,7 @@ function NotifyStaffFields({ step, onChange, problems }: Edit<Of<"notify_staff">
         <Input value={step.subject} onChange={(e) => onChange({ ...step, subject: e.target.value })} data-testid="node-subject-input" />
       </Field>
       <Field label={t("journeys.field.account")} field="account" problems={problems}>
-        <Input className="orbit-mono" value={step.account ?? ""} placeholder={t("journeys.field.accountPlaceholder")} onChange={(e) => onChange({ ...step, account: optional(e.target.value) })} />
+        <AccountSelect value={step.account} onChange={(account) => onChange({ ...step, account })} accounts={accounts} testId="node-account-select" />
       </Field>
     </>
   );
@@ -477,7 +478,7 @@ export interface NodePanelProps extends Context {
   onRemove: () => void;
 }
 
-export function NodePanel({ id, step, definition, targets, readOnly, onChange, onRemove, problems, templates, segments }: NodePanelProps) {
+export function NodePanel({ id, step, definition, targets, readOnly, onChange, onRemove, problems, templates, segments, accounts }: NodePanelProps) {
   const { t, tEnum } = useI18n();
   return (
     <Card
@@ -498,7 +499,7 @@ export function NodePanel({ id, step, definition, targets, readOnly, onChange, o
     >
       <ProblemList problems={problems} definition={definition} />
       <Form layout="vertical" size="small" disabled={readOnly} component="div">
-        <KindFields step={step} onChange={onChange} problems={problems} templates={templates} segments={segments} />
+        <KindFields step={step} onChange={onChange} problems={problems} templates={templates} segments={segments} accounts={accounts} />
         <Connections step={step} targets={targets.filter((target) => target.id !== id)} onConnect={(handle, target) => onChange(withOutput(step, handle, target))} problems={problems} />
       </Form>
     </Card>

@@ -4,7 +4,7 @@
 import type { ReactNode } from "react";
 import { Alert, Button, Form, Input, InputNumber, Select, Space, type SelectProps } from "antd";
 import { DeleteOutlined, PlusOutlined } from "@ant-design/icons";
-import type { JourneyDefinition, JourneyProblem, Json, PropertyFilter, StepKind } from "../api";
+import type { ChannelAccount, JourneyDefinition, JourneyProblem, Json, PropertyFilter, StepKind } from "../api";
 import { OPS, VALUE_TYPES, operandOf, type ValueType } from "../condition";
 import { useI18n } from "../i18n";
 import { UNCONNECTED, within } from "./graph";
@@ -53,6 +53,48 @@ export function PickSelect<T extends string>({ testId, ...props }: SelectProps<T
       {...props}
       data-testid={testId}
       optionRender={(option) => <span data-testid={`${testId}-option-${String(option.value)}`}>{option.label}</span>}
+    />
+  );
+}
+
+/**
+ * The provider account a message goes through: the workspace's accounts on `channel`
+ * (every account when no channel is known yet), or none for the channel's default.
+ */
+export function AccountSelect({
+  value,
+  onChange,
+  accounts,
+  channel,
+  testId,
+  style,
+}: {
+  value: string | null | undefined;
+  onChange: (account: string | null) => void;
+  accounts: ChannelAccount[];
+  channel?: string;
+  testId: string;
+  style?: React.CSSProperties;
+}) {
+  const { t, tEnum } = useI18n();
+  const usable = accounts.filter((account) => channel === undefined || account.channel === channel);
+  const options = usable.map((account) => ({
+    value: account.id,
+    label: channel === undefined ? `${account.name} · ${tEnum("channel", account.channel)}` : account.name,
+  }));
+  // An account named in the journey but gone (or on another channel) is still shown, so
+  // the marketer sees what the server will refuse.
+  if (value && !usable.some((account) => account.id === value)) options.push({ value, label: value });
+  return (
+    <PickSelect<string>
+      testId={testId}
+      value={value ?? undefined}
+      allowClear
+      placeholder={t("journeys.field.accountPlaceholder")}
+      onChange={(account) => onChange(account ?? null)}
+      options={options}
+      aria-label={t("journeys.field.account")}
+      style={style}
     />
   );
 }

@@ -154,6 +154,7 @@ function Editor({ initial, onCreated }: { initial: Journey | null; onCreated?: (
   const [busy, setBusy] = useState<Busy>(null);
   const templates = useLoad(() => api.templates(), []);
   const segments = useLoad(() => api.segments(), []);
+  const accounts = useLoad(() => api.channels(), []);
   const live = useLiveReport(journey?.id ?? null, journey?.live_version != null);
   const readOnly = !access.journeysWrite(role) || journey?.status === "archived";
   const definition = graph.definition;
@@ -351,6 +352,7 @@ function Editor({ initial, onCreated }: { initial: Journey | null; onCreated?: (
         problems={pinned.nodes.get(selected) ?? []}
         templates={templates.data?.templates ?? []}
         segments={segments.data?.segments ?? []}
+        accounts={accounts.data?.channels ?? []}
         onChange={(step) => {
           graph.update(selected, step);
           forget(selected);
