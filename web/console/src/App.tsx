@@ -277,6 +277,14 @@ export function AppRoutes() {
           }
         />
         <Route
+          path="campaigns/:id/edit"
+          element={
+            <RoleGate allow={access.campaignsWrite}>
+              <CampaignWizardPage />
+            </RoleGate>
+          }
+        />
+        <Route
           path="campaigns/:id"
           element={
             <RoleGate allow={access.campaigns}>

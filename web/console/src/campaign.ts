@@ -1,7 +1,7 @@
 // Campaigns as the console reads and writes them: the commands each state allows, the
 // wizard's draft and the campaign it becomes, where the API's errors belong, and the
 // numbers the list and the report show.
-import type { Dayjs } from "dayjs";
+import dayjs, { type Dayjs } from "dayjs";
 import type { Campaign, CampaignAction, CampaignDraft, CampaignState, Channel, ChannelPolicy, Schedule, Tally, Template, TemplateClass } from "./api";
 import { formatTime } from "./format";
 import type { Translate } from "./i18n";
@@ -36,6 +36,11 @@ export function scheduleText(schedule: Schedule, t: Translate): string {
     case "cron":
       return t("wizard.schedule.cronText", { expression: schedule.expression, zone: schedule.time_zone });
   }
+}
+
+/** States in which a campaign may still be edited (the API's rule). */
+export function editable(state: CampaignState): boolean {
+  return state === "draft" || state === "scheduled";
 }
 
 /** States in which the report still changes by itself. */
@@ -153,6 +158,61 @@ export function toCampaign(draft: WizardDraft): CampaignDraft {
     schedule,
     throttle_per_minute: draft.throttle,
   };
+}
+
+/**
+ * The wizard's answers that make a saved campaign, so it can be edited: the channels
+ * are those of the first variant's templates, in its order, with their accounts.
+ */
+export function fromCampaign(campaign: Campaign, templates: ReadonlyMap<string, Template>, timeZone: string): WizardDraft {
+  const first = campaign.variants[0]?.messages ?? [];
+  const lanes: Lane[] = [];
+  for (const message of first) {
+    const channel = templates.get(message.template)?.channel;
+    if (channel && !lanes.some((lane) => lane.channel === channel)) {
+      lanes.push({ key: nextKey(), channel, account: message.account ?? null });
+    }
+  }
+  const schedule = campaign.schedule;
+  return {
+    name: campaign.name,
+    id: campaign.id,
+    segment: campaign.segment,
+    lanes,
+    channelPolicy: campaign.channel_policy,
+    variants: campaign.variants.map((variant) => {
+      const chosen: Partial<Record<Channel, string>> = {};
+      for (const message of variant.messages) {
+        const channel = templates.get(message.template)?.channel;
+        if (channel && chosen[channel] === undefined) chosen[channel] = message.template;
+      }
+      return { key: nextKey(), name: variant.name, weight: variant.weight ?? 1, templates: chosen };
+    }),
+    controlPercent: campaign.control_percent,
+    scheduleKind: schedule.kind,
+    at: schedule.kind === "at" ? dayjs(schedule.at) : null,
+    cronExpression: schedule.kind === "cron" ? schedule.expression : "",
+    cronTimeZone: schedule.kind === "cron" ? schedule.time_zone : timeZone,
+    cronUntil: schedule.kind === "cron" && schedule.until ? dayjs(schedule.until) : null,
+    klass: campaign.class,
+    topic: campaign.topic,
+    throttle: campaign.throttle_per_minute ?? null,
+  };
+}
+
+/** Whether a saved campaign's variants send one channel through different accounts, which the wizard's one account per channel cannot show. */
+export function mixedAccounts(campaign: Campaign, templates: ReadonlyMap<string, Template>): boolean {
+  const seen = new Map<string, string | null>();
+  for (const variant of campaign.variants) {
+    for (const message of variant.messages) {
+      const channel = templates.get(message.template)?.channel;
+      if (!channel) continue;
+      const account = message.account ?? null;
+      if (seen.has(channel) && seen.get(channel) !== account) return true;
+      seen.set(channel, account);
+    }
+  }
+  return false;
 }
 
 /** The wizard's steps, in order. */

@@ -34,7 +34,7 @@ const METRICS: [&str; 9] = [
 
 /// Gold members with phone numbers, the `gold` segment, the SMS template `sms-gold`
 /// and a Twilio account on the stand-in.
-async fn workspace(app: &TestApp, twilio: &Twilio) {
+pub(crate) async fn workspace(app: &TestApp, twilio: &Twilio) {
     let events: Vec<Value> = (0..MEMBERS)
         .map(|i| {
             json!({"type": "identify", "user_id": format!("m{i:03}"),

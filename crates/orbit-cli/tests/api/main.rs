@@ -14,6 +14,7 @@ mod channels;
 mod compat;
 mod consent;
 mod console_builder;
+mod console_campaign_edit;
 mod console_campaigns;
 mod console_compare;
 mod console_dashboard;

@@ -1188,6 +1188,12 @@ const en: Messages = {
   "compare.difference": "Difference (A − B)",
   "compare.lift": "A / B",
   "compare.noLift": "none in B",
+  // editing a saved campaign
+  "wizard.editTitle": "Edit campaign: {name}",
+  "wizard.notEditable": "This campaign is {state}: it can no longer be edited",
+  "wizard.toReport": "See the campaign's report",
+  "campaigns.edit": "Edit",
+  "wizard.mixedAccounts": "This campaign's variants send one channel through different accounts; saved here, every variant uses the account chosen for that channel in the content step.",
 };
 
 export default en;

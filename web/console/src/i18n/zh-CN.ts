@@ -1187,6 +1187,12 @@ const zhCN = {
   "compare.difference": "差异（A − B）",
   "compare.lift": "A / B",
   "compare.noLift": "B 中无人",
+  // editing a saved campaign
+  "wizard.editTitle": "编辑营销活动：{name}",
+  "wizard.notEditable": "此营销活动的状态是「{state}」，不能再编辑",
+  "wizard.toReport": "查看活动报告",
+  "campaigns.edit": "编辑",
+  "wizard.mixedAccounts": "此活动的各版本通过不同的渠道账号发送同一渠道；在这里保存后，所有版本都将使用内容步骤中为该渠道选择的账号。",
 } as const;
 
 export type MessageKey = keyof typeof zhCN;

@@ -4,8 +4,8 @@
 // campaign runs, the page reads the report again every few seconds.
 import { useEffect, useMemo, type HTMLAttributes } from "react";
 import { Link, useParams } from "react-router";
-import { Card, Col, Descriptions, Row, Space, Spin, Table, Tag, Tooltip, Typography } from "antd";
-import { ArrowLeftOutlined } from "@ant-design/icons";
+import { Button, Card, Col, Descriptions, Row, Space, Spin, Table, Tag, Tooltip, Typography } from "antd";
+import { ArrowLeftOutlined, EditOutlined } from "@ant-design/icons";
 import type { EChartsCoreOption } from "echarts/core";
 import { api, ApiError, type Campaign, type CampaignReport, type ChannelTally, type Tally, type Template, type VariantTally } from "../api";
 import { formatTime } from "../format";
@@ -16,7 +16,7 @@ import { ErrorAlert } from "../components/Common";
 import { NotFoundResult } from "../components/Results";
 import { CampaignActions } from "../components/CampaignActions";
 import { Chart } from "../components/Chart";
-import { STATE_COLORS, channelsOf, live, scheduleText, suppressedTotal } from "../campaign";
+import { STATE_COLORS, channelsOf, editable, live, scheduleText, suppressedTotal } from "../campaign";
 
 const { Text } = Typography;
 const REFRESH_MS = 2000;
@@ -103,7 +103,16 @@ function Report({ data, refreshError, reload, running }: { data: Loaded; refresh
             </Tooltip>
           )}
         </Typography.Title>
-        {access.campaignsWrite(role) && <CampaignActions campaign={campaign} onChanged={reload} size="middle" />}
+        {access.campaignsWrite(role) && (
+          <Space>
+            {editable(campaign.state) && (
+              <Link to={`/campaigns/${encodeURIComponent(campaign.id)}/edit`} data-testid="campaign-edit">
+                <Button icon={<EditOutlined aria-hidden />}>{t("campaigns.edit")}</Button>
+              </Link>
+            )}
+            <CampaignActions campaign={campaign} onChanged={reload} size="middle" />
+          </Space>
+        )}
       </Space>
       {refreshError !== undefined && <ErrorAlert error={refreshError} onRetry={reload} testId="report-refresh-error" />}
       <Card>

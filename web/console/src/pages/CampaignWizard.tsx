@@ -1,8 +1,9 @@
 // A new broadcast campaign, step by step: the audience (a segment and its size), the
 // content per channel, the control group and the variants, the schedule and the class,
-// then a review of everything with what the API says of it, and the launch.
+// then a review of everything with what the API says of it, and the launch. A saved
+// campaign that is still a draft or scheduled opens in the same steps to be edited.
 import { useMemo, useState } from "react";
-import { Link, useNavigate } from "react-router";
+import { Link, useNavigate, useParams } from "react-router";
 import dayjs from "dayjs";
 import {
   Alert,
@@ -18,6 +19,7 @@ import {
   Input,
   InputNumber,
   Radio,
+  Result,
   Row,
   Select,
   Space,
@@ -33,7 +35,8 @@ import { browserZone, errorText, formatTime } from "../format";
 import { useI18n, type MessageKey, type Translate } from "../i18n";
 import { useLoad } from "../useLoad";
 import { ErrorAlert } from "../components/Common";
-import { ID_PATTERN, STEPS, emptyDraft, nextKey, stepOf, toCampaign, type Lane, type VariantDraft, type WizardDraft } from "../campaign";
+import { NotFoundResult } from "../components/Results";
+import { ID_PATTERN, STEPS, editable, emptyDraft, fromCampaign, mixedAccounts, nextKey, stepOf, toCampaign, type Lane, type VariantDraft, type WizardDraft } from "../campaign";
 
 const { Text } = Typography;
 
@@ -85,28 +88,53 @@ function problems(draft: WizardDraft, t: Translate): Problem[] {
   return found;
 }
 
+/** The wizard for a new campaign, or (at `/campaigns/:id/edit`) for a saved one still a draft or scheduled. */
 export function CampaignWizardPage() {
-  const loaded = useLoad(async (): Promise<Workspace> => {
-    const [segments, templates, accounts] = await Promise.all([api.segments(), api.templates(), api.channels()]);
-    return { segments: segments.segments, templates: templates.templates, accounts: accounts.channels };
-  }, []);
+  const { id } = useParams();
+  const { t, tEnum } = useI18n();
+  const loaded = useLoad(async (): Promise<Workspace & { editing: Campaign | null }> => {
+    const [segments, templates, accounts, editing] = await Promise.all([
+      api.segments(),
+      api.templates(),
+      api.channels(),
+      id ? api.campaign(id) : Promise.resolve(null),
+    ]);
+    return { segments: segments.segments, templates: templates.templates, accounts: accounts.channels, editing };
+  }, [id]);
+  if (loaded.error instanceof ApiError && loaded.error.status === 404) return <NotFoundResult />;
   if (loaded.error !== undefined) return <ErrorAlert error={loaded.error} onRetry={loaded.reload} testId="wizard-load-error" />;
   if (!loaded.data) return <Card loading />;
-  return <Wizard workspace={loaded.data} />;
+  const { editing } = loaded.data;
+  if (editing && !editable(editing.state)) {
+    return (
+      <div data-testid="wizard-not-editable">
+        <Result
+          status="warning"
+          title={t("wizard.notEditable", { state: tEnum("campaignState", editing.state) })}
+          extra={<Link to={`/campaigns/${encodeURIComponent(editing.id)}`}>{t("wizard.toReport")}</Link>}
+        />
+      </div>
+    );
+  }
+  // A new key for each campaign edited: nothing of another one's answers is kept.
+  return <Wizard key={editing?.id ?? ""} workspace={loaded.data} editing={editing} />;
 }
 
-function Wizard({ workspace }: { workspace: Workspace }) {
+function Wizard({ workspace, editing }: { workspace: Workspace; editing: Campaign | null }) {
   const { t } = useI18n();
   const { message } = App.useApp();
   const navigate = useNavigate();
-  const [draft, setDraft] = useState<WizardDraft>(() => emptyDraft(browserZone() || "Asia/Shanghai"));
+  const templates = useMemo(() => new Map(workspace.templates.map((template) => [template.id, template])), [workspace.templates]);
+  const [draft, setDraft] = useState<WizardDraft>(() =>
+    editing ? fromCampaign(editing, templates, browserZone() || "Asia/Shanghai") : emptyDraft(browserZone() || "Asia/Shanghai"),
+  );
   const [step, setStep] = useState(0);
   const [shownProblems, setShownProblems] = useState<Problem[]>([]);
   const [serverError, setServerError] = useState<unknown>(undefined);
-  const [saved, setSaved] = useState<Campaign | null>(null);
+  const [saved, setSaved] = useState<Campaign | null>(editing);
   const [busy, setBusy] = useState<"draft" | "launch" | null>(null);
-  const [classTouched, setClassTouched] = useState(false);
-  const templates = useMemo(() => new Map(workspace.templates.map((template) => [template.id, template])), [workspace.templates]);
+  // A saved campaign's class and topic are its own: picking a template leaves them.
+  const [classTouched, setClassTouched] = useState(editing !== null);
 
   function change(patch: Partial<WizardDraft>) {
     setDraft((previous) => ({ ...previous, ...patch }));
@@ -177,8 +205,11 @@ function Wizard({ workspace }: { workspace: Workspace }) {
         <ArrowLeftOutlined aria-hidden /> {t("campaigns.back")}
       </Link>
       <Typography.Title level={2} style={{ margin: 0 }}>
-        {t("wizard.title")}
+        {editing ? t("wizard.editTitle", { name: editing.name }) : t("wizard.title")}
       </Typography.Title>
+      {editing && mixedAccounts(editing, templates) && (
+        <Alert type="warning" showIcon message={t("wizard.mixedAccounts")} data-testid="wizard-mixed-accounts" />
+      )}
       <Steps current={step} onChange={setStep} items={STEPS.map((key) => ({ title: t(stepTitles[key]) }))} data-testid="wizard-steps" />
       {shownProblems.length > 0 && (
         <Alert
@@ -204,7 +235,7 @@ function Wizard({ workspace }: { workspace: Workspace }) {
         />
       )}
       <Card data-testid={`wizard-step-${STEPS[step]}`}>
-        {step === 0 && <SegmentStep draft={draft} change={change} segments={workspace.segments} />}
+        {step === 0 && <SegmentStep draft={draft} change={change} segments={workspace.segments} idFixed={editing !== null} />}
         {step === 1 && <ContentStep draft={draft} change={change} pickTemplate={pickTemplate} templates={workspace.templates} accounts={workspace.accounts} />}
         {step === 2 && <SplitStep draft={draft} change={change} pickTemplate={pickTemplate} templates={workspace.templates} segments={workspace.segments} />}
         {step === 3 && (
@@ -250,7 +281,7 @@ interface StepProps {
   change: (patch: Partial<WizardDraft>) => void;
 }
 
-function SegmentStep({ draft, change, segments }: StepProps & { segments: Segment[] }) {
+function SegmentStep({ draft, change, segments, idFixed }: StepProps & { segments: Segment[]; idFixed: boolean }) {
   const { t } = useI18n();
   const chosen = segments.find((segment) => segment.id === draft.segment);
   return (
@@ -263,7 +294,7 @@ function SegmentStep({ draft, change, segments }: StepProps & { segments: Segmen
         </Col>
         <Col xs={24} md={12}>
           <Form.Item label={t("wizard.id")} help={t("wizard.idHint")} htmlFor="wizard-id">
-            <Input id="wizard-id" className="orbit-mono" value={draft.id} onChange={(event) => change({ id: event.target.value })} placeholder="double-12" autoComplete="off" data-testid="wizard-id" />
+            <Input id="wizard-id" className="orbit-mono" value={draft.id} disabled={idFixed} onChange={(event) => change({ id: event.target.value })} placeholder="double-12" autoComplete="off" data-testid="wizard-id" />
           </Form.Item>
         </Col>
         <Col xs={24} md={12}>
