@@ -164,6 +164,21 @@ async fn a_marketer_draws_the_test_drive_fixes_what_validation_pins_and_watches_
         .await;
     browser.click("palette-exit").await;
     browser.by_test_id("node-exit-1").await;
+    // Deleted by mistake and brought back with undo; redo deletes it again, undo restores.
+    browser.click("node-delete").await;
+    wait_until("the exit is gone", || async {
+        !browser.has_test_id("node-exit-1").await
+    })
+    .await;
+    browser.click("journey-undo").await;
+    browser.by_test_id("node-exit-1").await;
+    browser.click("journey-redo").await;
+    wait_until("the exit is gone again", || async {
+        !browser.has_test_id("node-exit-1").await
+    })
+    .await;
+    browser.click("journey-undo").await;
+    browser.by_test_id("node-exit-1").await;
 
     // Connected through each box's panel.
     browser.click("entry-node").await;

@@ -1194,6 +1194,11 @@ const en: Messages = {
   "wizard.toReport": "See the campaign's report",
   "campaigns.edit": "Edit",
   "wizard.mixedAccounts": "This campaign's variants send one channel through different accounts; saved here, every variant uses the account chosen for that channel in the content step.",
+  // canvas undo and redo
+  "journeys.undo": "Undo",
+  "journeys.redo": "Redo",
+  "journeys.undoHint": "Undo the last change on the canvas (Ctrl/⌘+Z)",
+  "journeys.redoHint": "Redo the change just undone (Ctrl/⌘+Shift+Z)",
 };
 
 export default en;

@@ -1193,6 +1193,11 @@ const zhCN = {
   "wizard.toReport": "查看活动报告",
   "campaigns.edit": "编辑",
   "wizard.mixedAccounts": "此活动的各版本通过不同的渠道账号发送同一渠道；在这里保存后，所有版本都将使用内容步骤中为该渠道选择的账号。",
+  // canvas undo and redo
+  "journeys.undo": "撤销",
+  "journeys.redo": "重做",
+  "journeys.undoHint": "撤销画布上的上一步修改（Ctrl/⌘+Z）",
+  "journeys.redoHint": "重做刚撤销的修改（Ctrl/⌘+Shift+Z）",
 } as const;
 
 export type MessageKey = keyof typeof zhCN;

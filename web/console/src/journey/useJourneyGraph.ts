@@ -1,15 +1,28 @@
 // The journey being drawn: its definition (the truth, saved as is) and the canvas's
 // boxes (positions and selection, saved as the layout). Every change goes through here
 // so the two never disagree: removing a node disconnects what led to it, and edges are
-// read from the definition rather than kept beside it.
-import { useCallback, useMemo, useState } from "react";
-import { MarkerType, useNodesState, type Edge, type EdgeChange, type Node, type NodeChange } from "@xyflow/react";
+// read from the definition rather than kept beside it. Each change is also a step of
+// the undo history (a run of edits to one node's settings, as when typing, is one step).
+import { useCallback, useMemo, useRef, useState } from "react";
+import { MarkerType, useNodesState, type Edge, type EdgeChange, type Node, type NodeChange, type XYPosition } from "@xyflow/react";
 import type { CanvasPosition, JourneyDefinition, JourneyEntry, JourneyLayout, Step, StepKind } from "../api";
 import { ENTRY, START_HANDLE, UNCONNECTED, autoLayout, disconnectFrom, freeSpot, newNodeId, newStep, outputs, withOutput } from "./graph";
 
-function boxes(definition: JourneyDefinition): Node[] {
+/** How many steps back undo goes. */
+const HISTORY_LIMIT = 100;
+
+/** Edits of one thing this close together are one step of the history. */
+const COALESCE_MS = 1_000;
+
+/** What undo restores: the definition and where each box was. */
+interface Snapshot {
+  definition: JourneyDefinition;
+  positions: Record<string, XYPosition>;
+}
+
+function boxes(definition: JourneyDefinition, positions?: Record<string, XYPosition>): Node[] {
   const fallback = autoLayout(definition);
-  const layout = definition.layout;
+  const layout = positions ? { entry: positions[ENTRY], nodes: positions } : definition.layout;
   const entry: Node = {
     id: ENTRY,
     type: "entry",
@@ -42,6 +55,12 @@ export interface JourneyGraph {
   /** The definition with the boxes' positions, as saved. */
   toSave: () => JourneyDefinition;
   markSaved: () => void;
+  canUndo: boolean;
+  canRedo: boolean;
+  /** Goes back one change (of the graph, the entry or the boxes' positions). */
+  undo: () => void;
+  /** Makes the change undone last again. */
+  redo: () => void;
 }
 
 export function useJourneyGraph(initial: JourneyDefinition): JourneyGraph {
@@ -50,10 +69,70 @@ export function useJourneyGraph(initial: JourneyDefinition): JourneyGraph {
   const [selectedEdges, setSelectedEdges] = useState<Set<string>>(new Set());
   const [dirty, setDirty] = useState(false);
 
-  const change = useCallback((next: (d: JourneyDefinition) => JourneyDefinition) => {
-    setDefinition(next);
-    setDirty(true);
-  }, []);
+  // The history reads what is drawn now without waiting for a render.
+  const latest = useRef({ definition, nodes });
+  latest.current = { definition, nodes };
+  const past = useRef<Snapshot[]>([]);
+  const future = useRef<Snapshot[]>([]);
+  const lastEdit = useRef<{ key: string; at: number } | null>(null);
+  const dragging = useRef(false);
+  const [historySize, setHistorySize] = useState({ past: 0, future: 0 });
+
+  const snapshot = useCallback(
+    (): Snapshot => ({
+      definition: latest.current.definition,
+      positions: Object.fromEntries(latest.current.nodes.map((node) => [node.id, node.position])),
+    }),
+    [],
+  );
+
+  /** Keeps what is drawn now as a step back, unless this edit continues the last one (`key`). */
+  const record = useCallback(
+    (key: string | null) => {
+      const now = Date.now();
+      const previous = lastEdit.current;
+      lastEdit.current = key === null ? null : { key, at: now };
+      if (key !== null && previous?.key === key && now - previous.at < COALESCE_MS) return;
+      past.current = [...past.current.slice(-(HISTORY_LIMIT - 1)), snapshot()];
+      future.current = [];
+      setHistorySize({ past: past.current.length, future: 0 });
+    },
+    [snapshot],
+  );
+
+  const change = useCallback(
+    (next: (d: JourneyDefinition) => JourneyDefinition, key: string | null = null) => {
+      record(key);
+      setDefinition(next);
+      setDirty(true);
+    },
+    [record],
+  );
+
+  const restore = useCallback(
+    (to: Snapshot) => {
+      setDefinition(to.definition);
+      setNodes(boxes(to.definition, to.positions));
+      setDirty(true);
+      lastEdit.current = null;
+      setHistorySize({ past: past.current.length, future: future.current.length });
+    },
+    [setNodes],
+  );
+
+  const undo = useCallback(() => {
+    const to = past.current.pop();
+    if (!to) return;
+    future.current.push(snapshot());
+    restore(to);
+  }, [restore, snapshot]);
+
+  const redo = useCallback(() => {
+    const to = future.current.pop();
+    if (!to) return;
+    past.current.push(snapshot());
+    restore(to);
+  }, [restore, snapshot]);
 
   const remove = useCallback(
     (id: string) => {
@@ -72,10 +151,18 @@ export function useJourneyGraph(initial: JourneyDefinition): JourneyGraph {
     (changes: NodeChange[]) => {
       for (const c of changes) if (c.type === "remove") remove(c.id);
       const rest = changes.filter((c) => c.type !== "remove");
-      if (rest.some((c) => c.type === "position" && c.dragging === false)) setDirty(true);
+      // A drag is one step back, to where the boxes were when it started.
+      if (!dragging.current && rest.some((c) => c.type === "position" && c.dragging === true)) {
+        dragging.current = true;
+        record(null);
+      }
+      if (rest.some((c) => c.type === "position" && c.dragging === false)) {
+        dragging.current = false;
+        setDirty(true);
+      }
       applyNodeChanges(rest);
     },
-    [applyNodeChanges, remove],
+    [applyNodeChanges, remove, record],
   );
 
   const connect = useCallback(
@@ -148,9 +235,9 @@ export function useJourneyGraph(initial: JourneyDefinition): JourneyGraph {
     [change, definition.nodes, nodes, setNodes],
   );
 
-  const update = useCallback((id: string, step: Step) => change((d) => ({ ...d, nodes: { ...d.nodes, [id]: step } })), [change]);
-  const updateEntry = useCallback((entry: JourneyEntry) => change((d) => ({ ...d, entry })), [change]);
-  const updateJourney = useCallback<JourneyGraph["updateJourney"]>((partial) => change((d) => ({ ...d, ...partial })), [change]);
+  const update = useCallback((id: string, step: Step) => change((d) => ({ ...d, nodes: { ...d.nodes, [id]: step } }), `node:${id}`), [change]);
+  const updateEntry = useCallback((entry: JourneyEntry) => change((d) => ({ ...d, entry }), "entry"), [change]);
+  const updateJourney = useCallback<JourneyGraph["updateJourney"]>((partial) => change((d) => ({ ...d, ...partial }), "journey"), [change]);
 
   const toSave = useCallback((): JourneyDefinition => {
     const layout: JourneyLayout = { nodes: {} };
@@ -180,5 +267,9 @@ export function useJourneyGraph(initial: JourneyDefinition): JourneyGraph {
     updateJourney,
     toSave,
     markSaved,
+    canUndo: historySize.past > 0,
+    canRedo: historySize.future > 0,
+    undo,
+    redo,
   };
 }

@@ -12,8 +12,10 @@ import {
   InboxOutlined,
   PauseCircleOutlined,
   PlayCircleOutlined,
+  RedoOutlined,
   SaveOutlined,
   SendOutlined,
+  UndoOutlined,
 } from "@ant-design/icons";
 import { ReactFlowProvider } from "@xyflow/react";
 import { api, ApiError, type Journey, type JourneyAction, type JourneyDefinition, type JourneyProblem, type JourneyReport } from "../api";
@@ -158,6 +160,25 @@ function Editor({ initial, onCreated }: { initial: Journey | null; onCreated?: (
   const live = useLiveReport(journey?.id ?? null, journey?.live_version != null);
   const readOnly = !access.journeysWrite(role) || journey?.status === "archived";
   const definition = graph.definition;
+
+  // Ctrl/⌘+Z and Ctrl/⌘+Shift+Z (or Ctrl+Y) undo and redo on the canvas; in a text
+  // field they stay the field's own.
+  const { undo, redo } = graph;
+  useEffect(() => {
+    if (readOnly) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const target = event.target as HTMLElement | null;
+      if (target && (target.closest("input, textarea, select, [contenteditable=true]") !== null)) return;
+      const key = event.key.toLowerCase();
+      if (key === "z" && !event.shiftKey) undo();
+      else if ((key === "z" && event.shiftKey) || key === "y") redo();
+      else return;
+      event.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [readOnly, undo, redo]);
 
   const pinned = useMemo(() => pinProblems(problems, new Set(Object.keys(definition.nodes))), [problems, definition.nodes]);
   const onCanvas = pinned.entry.length + [...pinned.nodes.values()].reduce((sum, list) => sum + list.length, 0);
@@ -412,6 +433,14 @@ function Editor({ initial, onCreated }: { initial: Journey | null; onCreated?: (
       <Space wrap>
         {!readOnly && (
           <>
+            <Space.Compact>
+              <Button icon={<UndoOutlined aria-hidden />} disabled={!graph.canUndo} onClick={graph.undo} title={t("journeys.undoHint")} data-testid="journey-undo">
+                {t("journeys.undo")}
+              </Button>
+              <Button icon={<RedoOutlined aria-hidden />} disabled={!graph.canRedo} onClick={graph.redo} title={t("journeys.redoHint")} data-testid="journey-redo">
+                {t("journeys.redo")}
+              </Button>
+            </Space.Compact>
             <Button icon={<SaveOutlined aria-hidden />} loading={busy === "save"} disabled={busy !== null} onClick={onSave} data-testid="journey-save">
               {t("journeys.save")}
             </Button>
