@@ -226,10 +226,7 @@ async fn a_message_retried_while_its_campaign_is_paused_waits_for_the_resume() {
     );
 
     ok(&app, Method::POST, "/v1/campaigns/flash-sale/resume", Value::Null).await;
-    wait_until("the campaign completes", || async {
-        app.get("/v1/campaigns/flash-sale").await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::wait_campaign_completed(&app, "flash-sale").await;
     let (sent, pending, _) = tally(&app, "flash-sale").await;
     assert_eq!((sent, pending), (1, 0));
     let keys: Vec<String> = hook.arrived().into_iter().map(|(key, _)| key).collect();

@@ -4,7 +4,7 @@
 //! in `contact_policy::broadcast`.
 
 use crate::helpers::ok;
-use crate::helpers::{TestApp, wait_until};
+use crate::helpers::TestApp;
 use orbit_test_support::webhook::WebhookReceiver;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -69,11 +69,7 @@ async fn report(app: &TestApp) -> Value {
 }
 
 async fn wait_completed(app: &TestApp) {
-    wait_until("the campaign completes", || async {
-        let (_, body) = app.get("/v1/campaigns/double-12").await;
-        body["state"] == "completed"
-    })
-    .await;
+    crate::helpers::wait_campaign_completed(app, "double-12").await;
 }
 
 /// Per variant: (targeted, sent, control).
@@ -187,11 +183,7 @@ async fn inbox_campaigns_reach_the_app_which_reads_them_with_its_write_key() {
                "variants": [{"name": "a", "messages": [{"template": "popup"}]}]}),
     )
     .await;
-    ok(&app, Method::POST, "/v1/campaigns/rain/launch", Value::Null).await;
-    wait_until("the campaign completes", || async {
-        app.get("/v1/campaigns/rain").await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::launch_and_finish(&app, "rain").await;
 
     let inbox = |identity: &'static str| {
         let request = app
@@ -288,11 +280,7 @@ async fn call_task_campaigns_file_tasks_the_call_centre_lists_exports_and_closes
                "variants": [{"name": "a", "messages": [{"template": "reinvite"}]}]}),
     )
     .await;
-    ok(&app, Method::POST, "/v1/campaigns/reinvite/launch", Value::Null).await;
-    wait_until("the campaign completes", || async {
-        app.get("/v1/campaigns/reinvite").await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::launch_and_finish(&app, "reinvite").await;
 
     let (_, listed) = app.get("/v1/call-tasks?status=open").await;
     let tasks = listed["tasks"].as_array().expect("tasks");

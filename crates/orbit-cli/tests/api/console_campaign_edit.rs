@@ -87,11 +87,7 @@ async fn a_marketer_edits_a_draft_campaign_and_only_what_was_changed_changes() {
     now["id"] = json!("now");
     now["schedule"] = json!({"kind": "now"});
     ok(&app, Method::POST, "/v1/campaigns", now).await;
-    ok(&app, Method::POST, "/v1/campaigns/now/launch", Value::Null).await;
-    wait_until("the campaign completes", || async {
-        app.get("/v1/campaigns/now").await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::launch_and_finish(&app, "now").await;
     browser.open(&app.url("/campaigns/now")).await;
     browser.by_test_id("campaign-report").await;
     assert!(

@@ -203,10 +203,7 @@ async fn a_marketer_launches_a_campaign_with_a_control_group_and_its_report_is_t
     .await;
     assert_eq!(number_of(&browser, "report-control-sent").await, 0);
 
-    wait_until("the campaign completes", || async {
-        app.get("/v1/campaigns/double-12").await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::wait_campaign_completed(&app, "double-12").await;
     let (status, report) = app.get("/v1/campaigns/double-12/report").await;
     assert_eq!(status, 200, "{report}");
     // The page reads the report until the campaign is done; then it shows the API's numbers.
@@ -347,11 +344,7 @@ async fn in_english_the_campaign_and_channel_pages_are_english_but_the_brand_s_d
                "variants": [{"name": "a", "messages": [{"template": "sms-gold"}]}]}),
     )
     .await;
-    ok(&app, Method::POST, "/v1/campaigns/double-12/launch", Value::Null).await;
-    wait_until("the campaign completes", || async {
-        app.get("/v1/campaigns/double-12").await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::launch_and_finish(&app, "double-12").await;
     create_operator(&app, "boss@brand.cn", "admin").await;
     log_in(&browser, &app, "boss@brand.cn").await;
     browser.click("lang-switch").await;

@@ -54,17 +54,7 @@ async fn message_everyone(app: &TestApp) {
     ] {
         ok(app, Method::POST, path, body).await;
     }
-    ok(
-        app,
-        Method::POST,
-        "/v1/campaigns/hello/launch",
-        serde_json::Value::Null,
-    )
-    .await;
-    crate::helpers::wait_until("the campaign completes", || async {
-        app.get("/v1/campaigns/hello").await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::launch_and_finish(app, "hello").await;
 }
 
 /// Logs `login` in through the login page, with the test password.

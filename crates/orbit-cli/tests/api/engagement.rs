@@ -45,17 +45,7 @@ async fn broadcast(app: &TestApp, id: &str, template: &str) -> Value {
                "variants": [{"name": "a", "messages": [{"template": template}]}]}),
     )
     .await;
-    ok(
-        app,
-        Method::POST,
-        &format!("/v1/campaigns/{id}/launch"),
-        Value::Null,
-    )
-    .await;
-    wait_until("the campaign completes", || async {
-        app.get(&format!("/v1/campaigns/{id}")).await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::launch_and_finish(app, id).await;
     ok(
         app,
         Method::GET,

@@ -268,6 +268,26 @@ pub async fn ok(
     answer
 }
 
+/// Waits until the campaign `id` has completed.
+pub async fn wait_campaign_completed(app: &TestApp, id: &str) {
+    wait_until(&format!("campaign {id} completes"), || async {
+        app.get(&format!("/v1/campaigns/{id}")).await.1["state"] == "completed"
+    })
+    .await;
+}
+
+/// Launches the campaign `id` and waits until it has completed.
+pub async fn launch_and_finish(app: &TestApp, id: &str) {
+    ok(
+        app,
+        reqwest::Method::POST,
+        &format!("/v1/campaigns/{id}/launch"),
+        serde_json::Value::Null,
+    )
+    .await;
+    wait_campaign_completed(app, id).await;
+}
+
 pub fn urlencode(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {

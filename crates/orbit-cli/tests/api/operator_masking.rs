@@ -136,10 +136,7 @@ async fn load(app: &TestApp) -> String {
         let (status, answer) = app.send(Method::POST, path, &body).await;
         ok(status, &answer, path);
     }
-    crate::helpers::wait_until("the campaign completes", || async {
-        app.get("/v1/campaigns/reach").await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::wait_campaign_completed(app, "reach").await;
     assert!(refusing.count() >= 1, "the webhook was posted");
     // A trait patch through the API: an audit entry with the profile before and after.
     let (status, body) = app

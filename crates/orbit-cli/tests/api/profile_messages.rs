@@ -17,17 +17,7 @@ async fn broadcast(app: &TestApp, id: &str, control_percent: u8) {
                "variants": [{"name": "a", "messages": [{"template": "popup"}]}]}),
     )
     .await;
-    ok(
-        app,
-        Method::POST,
-        &format!("/v1/campaigns/{id}/launch"),
-        Value::Null,
-    )
-    .await;
-    wait_until("the campaign completes", || async {
-        app.get(&format!("/v1/campaigns/{id}")).await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::launch_and_finish(app, id).await;
 }
 
 fn campaigns_of(page: &Value) -> Vec<String> {

@@ -100,10 +100,7 @@ async fn messages(app: &TestApp, stand_in: &Aliyun) {
         )
         .await;
     }
-    wait_until("double-12 completes", || async {
-        app.get("/v1/campaigns/double-12").await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::wait_campaign_completed(app, "double-12").await;
     let receipts = json!([report_of("13800138000", true), report_of("13900139000", false)]);
     let receipt_url = account["receipt_url"].as_str().expect("a receipt URL");
     let pushed = reqwest::Client::new()

@@ -11,7 +11,7 @@ mod quiet_hours;
 mod unsubscribe;
 
 use crate::helpers::ok;
-use crate::helpers::{TestApp, wait_until};
+use crate::helpers::TestApp;
 use orbit_test_support::twilio::{self, Twilio};
 use orbit_test_support::webhook::{Freshness, WebhookReceiver};
 use reqwest::Method;
@@ -164,10 +164,7 @@ async fn launch(app: &TestApp, id: &str, templates: &[&str], extra: Value) {
 }
 
 async fn wait_completed(app: &TestApp, id: &str) {
-    wait_until(&format!("campaign {id} completes"), || async {
-        app.get(&format!("/v1/campaigns/{id}")).await.1["state"] == "completed"
-    })
-    .await;
+    crate::helpers::wait_campaign_completed(app, id).await;
 }
 
 async fn report(app: &TestApp, id: &str) -> Value {
