@@ -1,16 +1,15 @@
 // Journeys: every journey with its status and live version and, once published, how
 // many entered and how many are in it now; a search, a status filter, and (for roles
 // that may write) a new journey.
-import { useMemo, useState, type HTMLAttributes } from "react";
-import { Link, useNavigate } from "react-router";
-import { Button, Card, Input, Select, Space, Table, Tag, Typography } from "antd";
-import { PlusOutlined, ReloadOutlined } from "@ant-design/icons";
+import { useMemo, useState } from "react";
+import { Link } from "react-router";
+import { Select, Tag, Typography } from "antd";
 import { api, type Journey, type JourneyStatus } from "../api";
 import { formatTime } from "../format";
 import { useI18n } from "../i18n";
 import { access, useActiveSession } from "../session";
 import { useLoad } from "../useLoad";
-import { ErrorAlert } from "../components/Common";
+import { ListPage, matches } from "../components/ListPage";
 
 const { Text } = Typography;
 const ALL = "all";
@@ -32,107 +31,74 @@ function Counts({ journey }: { journey: Journey }) {
 
 export function JourneysPage() {
   const { t, tEnum } = useI18n();
-  const navigate = useNavigate();
   const role = useActiveSession().operator.role;
   const list = useLoad(() => api.journeys(), []);
   const [search, setSearch] = useState("");
   const [status, setStatus] = useState<JourneyStatus | typeof ALL>(ALL);
 
-  const shown = useMemo(() => {
-    const needle = search.trim().toLowerCase();
-    return (list.data?.journeys ?? []).filter(
-      (journey) =>
-        (status === ALL || journey.status === status) &&
-        (!needle || journey.draft.name.toLowerCase().includes(needle) || journey.id.toLowerCase().includes(needle)),
-    );
-  }, [list.data, search, status]);
+  const shown = useMemo(
+    () =>
+      (list.data?.journeys ?? []).filter(
+        (journey) => (status === ALL || journey.status === status) && matches(search, journey.draft.name, journey.id),
+      ),
+    [list.data, search, status],
+  );
   const filtered = search.trim() !== "" || status !== ALL;
 
   return (
-    <Space direction="vertical" size="large" style={{ width: "100%" }}>
-      <Typography.Title level={2} style={{ margin: 0 }}>
-        {t("journeys.title")}
-      </Typography.Title>
-      <Card
-        title={
-          <Space wrap>
-            <Input.Search
-              allowClear
-              placeholder={t("journeys.searchPlaceholder")}
-              aria-label={t("journeys.searchPlaceholder")}
-              value={search}
-              onChange={(event) => setSearch(event.target.value)}
-              style={{ maxWidth: 320 }}
-              data-testid="journeys-search"
-            />
-            <Select<JourneyStatus | typeof ALL>
-              value={status}
-              onChange={setStatus}
-              aria-label={t("journeys.statusFilter")}
-              style={{ width: 160 }}
-              data-testid="journeys-status-filter"
-              options={[{ value: ALL, label: t("journeys.allStatuses") }, ...STATUSES.map((value) => ({ value, label: tEnum("journeys.status", value) }))]}
-            />
-          </Space>
-        }
-        extra={
-          <Space>
-            <Button icon={<ReloadOutlined aria-hidden />} onClick={list.reload} aria-label={t("common.refresh")} title={t("common.refresh")} data-testid="journeys-reload" />
-            {access.journeysWrite(role) && (
-              <Button type="primary" icon={<PlusOutlined aria-hidden />} onClick={() => navigate("/journeys/new")} data-testid="journey-new">
-                {t("journeys.new")}
-              </Button>
-            )}
-          </Space>
-        }
-      >
-        {list.error !== undefined && (
-          <div style={{ marginBottom: 16 }}>
-            <ErrorAlert error={list.error} onRetry={list.reload} testId="journeys-error" />
-          </div>
-        )}
-        <Table<Journey>
-          rowKey="id"
-          size="middle"
-          loading={list.loading}
-          dataSource={shown}
-          pagination={shown.length > 50 ? { pageSize: 50, showSizeChanger: false } : false}
-          data-testid="journeys-table"
-          scroll={{ x: 900 }}
-          locale={{ emptyText: filtered ? t("journeys.noMatch") : t("journeys.empty") }}
-          onRow={(journey) => ({ "data-testid": `journey-row-${journey.id}` }) as HTMLAttributes<HTMLElement>}
-          columns={[
-            {
-              title: t("journeys.name"),
-              key: "name",
-              sorter: (a, b) => a.draft.name.localeCompare(b.draft.name),
-              render: (_, journey) => <Link to={`/journeys/${encodeURIComponent(journey.id)}`}>{journey.draft.name}</Link>,
-            },
-            { title: t("journeys.id"), dataIndex: "id", render: (value: string) => <Text className="orbit-mono">{value}</Text> },
-            {
-              title: t("journeys.statusColumn"),
-              dataIndex: "status",
-              render: (value: JourneyStatus) => <Tag color={STATUS_COLORS[value]}>{tEnum("journeys.status", value)}</Tag>,
-            },
-            {
-              title: t("journeys.versionColumn"),
-              key: "version",
-              render: (_, journey) => (journey.live_version != null ? t("journeys.liveVersion", { version: journey.live_version }) : "–"),
-            },
-            {
-              title: t("journeys.countsColumn"),
-              key: "counts",
-              render: (_, journey) => (journey.live_version != null ? <Counts journey={journey} /> : <Text type="secondary">{t("journeys.notPublished")}</Text>),
-            },
-            {
-              title: t("journeys.updated"),
-              dataIndex: "updated_at",
-              sorter: (a, b) => a.updated_at.localeCompare(b.updated_at),
-              render: (at: string) => formatTime(at),
-            },
-          ]}
+    <ListPage<Journey>
+      title={t("journeys.title")}
+      name="journeys"
+      row="journey"
+      list={list}
+      rows={shown}
+      search={search}
+      onSearch={setSearch}
+      searchPlaceholder={t("journeys.searchPlaceholder")}
+      filters={
+        <Select<JourneyStatus | typeof ALL>
+          value={status}
+          onChange={setStatus}
+          aria-label={t("journeys.statusFilter")}
+          style={{ width: 160 }}
+          data-testid="journeys-status-filter"
+          options={[{ value: ALL, label: t("journeys.allStatuses") }, ...STATUSES.map((value) => ({ value, label: tEnum("journeys.status", value) }))]}
         />
-      </Card>
-    </Space>
+      }
+      newPath={access.journeysWrite(role) ? "/journeys/new" : null}
+      newLabel={t("journeys.new")}
+      empty={filtered ? t("journeys.noMatch") : t("journeys.empty")}
+      scrollX={900}
+      columns={[
+        {
+          title: t("journeys.name"),
+          key: "name",
+          sorter: (a, b) => a.draft.name.localeCompare(b.draft.name),
+          render: (_, journey) => <Link to={`/journeys/${encodeURIComponent(journey.id)}`}>{journey.draft.name}</Link>,
+        },
+        { title: t("journeys.id"), dataIndex: "id", render: (value: string) => <Text className="orbit-mono">{value}</Text> },
+        {
+          title: t("journeys.statusColumn"),
+          dataIndex: "status",
+          render: (value: JourneyStatus) => <Tag color={STATUS_COLORS[value]}>{tEnum("journeys.status", value)}</Tag>,
+        },
+        {
+          title: t("journeys.versionColumn"),
+          key: "version",
+          render: (_, journey) => (journey.live_version != null ? t("journeys.liveVersion", { version: journey.live_version }) : "–"),
+        },
+        {
+          title: t("journeys.countsColumn"),
+          key: "counts",
+          render: (_, journey) => (journey.live_version != null ? <Counts journey={journey} /> : <Text type="secondary">{t("journeys.notPublished")}</Text>),
+        },
+        {
+          title: t("journeys.updated"),
+          dataIndex: "updated_at",
+          sorter: (a, b) => a.updated_at.localeCompare(b.updated_at),
+          render: (at: string) => formatTime(at),
+        },
+      ]}
+    />
   );
 }
