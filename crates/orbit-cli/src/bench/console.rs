@@ -207,6 +207,7 @@ async fn page_calls(api: &Api) -> anyhow::Result<Vec<Call>> {
     ]});
     let live_count = Duration::from_millis(100);
     Ok(vec![
+        Call::get("dashboard", "/v1/stats/overview"),
         Call::get("dashboard", "/v1/segments"),
         Call::get("dashboard", "/v1/segments/chongqing-members/history"),
         Call::get("profiles", format!("/v1/profiles?identity=phone:{phone}")),
@@ -216,6 +217,7 @@ async fn page_calls(api: &Api) -> anyhow::Result<Vec<Call>> {
         Call::get("profiles", format!("/v1/profiles/{profile}/tags")),
         Call::get("profiles", format!("/v1/profiles/{profile}/journeys")),
         Call::get("profiles", format!("/v1/profiles/{profile}/consent")),
+        Call::get("profiles", format!("/v1/profiles/{profile}/messages?limit=20")),
         Call::post("segments", "/v1/segments/preview", json!({"condition": edited})).within(live_count),
         Call::get("segments", "/v1/segments/chongqing-members"),
         Call::get("segments", "/v1/segments/chongqing-members/members?limit=50"),

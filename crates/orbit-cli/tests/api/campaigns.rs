@@ -3,8 +3,8 @@
 //! that verifies every signature. A kill in the middle of sending is tested at scale
 //! in `contact_policy::broadcast`.
 
-use crate::helpers::ok;
 use crate::helpers::TestApp;
+use crate::helpers::ok;
 use orbit_test_support::webhook::WebhookReceiver;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -10,8 +10,8 @@ mod fallback;
 mod quiet_hours;
 mod unsubscribe;
 
-use crate::helpers::ok;
 use crate::helpers::TestApp;
+use crate::helpers::ok;
 use orbit_test_support::twilio::{self, Twilio};
 use orbit_test_support::webhook::{Freshness, WebhookReceiver};
 use reqwest::Method;
