@@ -443,7 +443,7 @@ pub async fn erasure_clears_consent_and_ledger_addresses(stores: &Stores) {
     stores.consents.record_consent(&ws(), &p, &record).await.unwrap();
     stores
         .inbox
-        .put_inbox_message(&inbox_message(p, "erase-me", 1))
+        .put_inbox_messages(&[inbox_message(p, "erase-me", 1)])
         .await
         .unwrap();
     let sent = new_send("campaign:spring:run:1", p, SendState::Scheduled, 0);
@@ -515,11 +515,19 @@ fn inbox_message(profile: ProfileId, id: &str, t: i64) -> orbit_store::InboxMess
 pub async fn inbox_messages_are_kept_once_and_read_once(stores: &Stores) {
     let p = person(3);
     let first = inbox_message(p, "m1", 10);
-    stores.inbox.put_inbox_message(&first).await.unwrap();
-    stores.inbox.put_inbox_message(&first).await.unwrap();
     stores
         .inbox
-        .put_inbox_message(&inbox_message(p, "m2", 20))
+        .put_inbox_messages(std::slice::from_ref(&first))
+        .await
+        .unwrap();
+    stores
+        .inbox
+        .put_inbox_messages(&[first.clone(), first.clone()])
+        .await
+        .unwrap();
+    stores
+        .inbox
+        .put_inbox_messages(&[inbox_message(p, "m2", 20)])
         .await
         .unwrap();
     assert_eq!(stores.inbox.inbox_messages_since(at(0)).await.unwrap().len(), 2);
@@ -533,6 +541,14 @@ pub async fn inbox_messages_are_kept_once_and_read_once(stores: &Stores) {
     assert!(!stores.inbox.mark_inbox_read(&ws(), "m1", at(31)).await.unwrap());
     let all = stores.inbox.inbox_messages_since(at(0)).await.unwrap();
     assert_eq!(all[0].read_at, Some(at(30)));
+    // A round's messages go in one call, however many.
+    let many: Vec<_> = (0..300u32)
+        .map(|n| inbox_message(person(1_000 + u128::from(n)), &format!("bulk-{n:03}"), 40))
+        .collect();
+    stores.inbox.put_inbox_messages(&many).await.unwrap();
+    let bulk = stores.inbox.inbox_messages_since(at(40)).await.unwrap();
+    assert_eq!(bulk.len(), 300);
+    assert_eq!(bulk[299].id, "bulk-299");
 }
 
 /// Call tasks are kept once per id, listed by status in creation order with a

@@ -1,13 +1,13 @@
 //! The in-app inbox on SQLite.
 
 use crate::messaging::{millis, opt_millis, text, workspace};
-use crate::{SqliteStore, corrupt, not_written};
+use crate::{SqliteStore, chunk_sizes, corrupt, not_written, placeholders, unknown};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use orbit_core::{CampaignId, ProfileId, WorkspaceId};
 use orbit_store::{InboxMessage, InboxStore, StoreError};
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, Row};
 
 fn decode(row: &SqliteRow) -> Result<InboxMessage, StoreError> {
     let what = "inbox message";
@@ -30,24 +30,33 @@ fn decode(row: &SqliteRow) -> Result<InboxMessage, StoreError> {
 
 #[async_trait]
 impl InboxStore for SqliteStore {
-    async fn put_inbox_message(&self, message: &InboxMessage) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO inbox_messages (id, workspace_id, profile_id, campaign_id, title, \
-             body, popup, link, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&message.id)
-        .bind(message.workspace_id.as_str())
-        .bind(message.profile_id.to_string())
-        .bind(message.campaign_id.as_ref().map(|c| c.as_str().to_owned()))
-        .bind(&message.title)
-        .bind(&message.body)
-        .bind(i64::from(message.popup))
-        .bind(message.link.as_deref())
-        .bind(message.created_at.as_millisecond())
-        .bind(message.read_at.map(|t| t.as_millisecond()))
-        .execute(&self.writer)
-        .await
-        .map_err(not_written)?;
+    async fn put_inbox_messages(&self, messages: &[InboxMessage]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut offset = 0;
+        for size in chunk_sizes(messages.len()) {
+            let sql = format!(
+                "INSERT OR IGNORE INTO inbox_messages (id, workspace_id, profile_id, campaign_id, title, \
+                 body, popup, link, created_at, read_at) VALUES {}",
+                placeholders(size, 10)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for message in &messages[offset..offset + size] {
+                query = query
+                    .bind(message.id.as_str())
+                    .bind(message.workspace_id.as_str())
+                    .bind(message.profile_id.to_string())
+                    .bind(message.campaign_id.as_ref().map(|c| c.as_str().to_owned()))
+                    .bind(message.title.as_str())
+                    .bind(message.body.as_str())
+                    .bind(i64::from(message.popup))
+                    .bind(message.link.as_deref())
+                    .bind(message.created_at.as_millisecond())
+                    .bind(message.read_at.map(|t| t.as_millisecond()));
+            }
+            query.execute(&mut *tx).await.map_err(not_written)?;
+            offset += size;
+        }
+        tx.commit().await.map_err(unknown)?;
         Ok(())
     }
 

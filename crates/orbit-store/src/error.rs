@@ -1,7 +1,7 @@
 //! The one error type every storage port returns.
 
 /// A storage failure, in terms a caller can act on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The write did not happen (the transaction was rolled back or never began).
     #[error("storage unavailable, nothing was written: {0}")]

@@ -34,8 +34,8 @@ pub struct InboxMessage {
 /// Storage of inbox messages.
 #[async_trait]
 pub trait InboxStore: Send + Sync {
-    /// Keeps a message; one already kept under its id is left as it is.
-    async fn put_inbox_message(&self, message: &InboxMessage) -> Result<(), StoreError>;
+    /// Keeps messages, all or none; one already kept under its id is left as it is.
+    async fn put_inbox_messages(&self, messages: &[InboxMessage]) -> Result<(), StoreError>;
     /// Messages delivered since `since`, oldest first (the engine keeps them in memory).
     async fn inbox_messages_since(&self, since: Timestamp) -> Result<Vec<InboxMessage>, StoreError>;
     /// Marks a message read once; true the first time.

@@ -13,10 +13,17 @@ const PER_PERSON: usize = 100;
 /// How far back the inbox is loaded at start-up.
 const KEPT_DAYS: i64 = 30;
 
+/// A message waiting to be stored, and who waits for the outcome.
+type Waiting = (InboxMessage, tokio::sync::oneshot::Sender<Result<(), StoreError>>);
+
 /// Every person's recent inbox messages.
 #[derive(Debug, Default)]
 pub struct Inbox {
     by_person: Shared<HashMap<(WorkspaceId, ProfileId), VecDeque<InboxMessage>>>,
+    /// Messages handed to [`Inbox::deliver`] and not stored yet.
+    waiting: Shared<Vec<Waiting>>,
+    /// Held by the one delivery storing what waits.
+    storing: tokio::sync::Mutex<()>,
 }
 
 impl Inbox {
@@ -33,10 +40,32 @@ impl Inbox {
     }
 
     /// Stores a message, then shows it.
+    ///
+    /// Deliveries made at once are stored together (group commit): whoever gets to
+    /// store stores every message waiting, in one transaction, while the next ones
+    /// gather; each returns once its own message is stored. A broadcast's round thus
+    /// costs a few transactions, not one per message.
     pub async fn deliver(&self, stores: &Stores, message: InboxMessage) -> Result<(), StoreError> {
-        stores.inbox.put_inbox_message(&message).await?;
-        self.remember(message);
-        Ok(())
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        self.waiting.write().push((message, done));
+        {
+            let _storing = self.storing.lock().await;
+            let batch = std::mem::take(&mut *self.waiting.write());
+            if !batch.is_empty() {
+                let messages: Vec<InboxMessage> = batch.iter().map(|(m, _)| m.clone()).collect();
+                let stored = stores.inbox.put_inbox_messages(&messages).await;
+                for (message, done) in batch {
+                    if stored.is_ok() {
+                        self.remember(message);
+                    }
+                    let _ = done.send(stored.clone());
+                }
+            }
+        }
+        // Whoever took the message answers before letting go of the lock we waited on.
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unknown("the inbox write was abandoned".to_owned())))
     }
 
     fn remember(&self, message: InboxMessage) {
