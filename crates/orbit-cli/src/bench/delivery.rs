@@ -309,6 +309,7 @@ async fn inbox_latency(
                "variants": [{"name": "a", "messages": [{"template": "popup"}]}]}),
     )
     .await?;
+    let launched = Instant::now();
     call(
         client,
         key,
@@ -334,6 +335,11 @@ async fn inbox_latency(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let took = launched.elapsed().as_secs_f64();
+    println!(
+        "  inbox     a broadcast to all {people}: launch to completed in {took:.1} s ({:.0} messages/s, each stored before it counts)",
+        people as f64 / took
+    );
     let reads = 2_000.min(people);
     let time = |path: String| {
         let client = client.clone();
